@@ -1,0 +1,39 @@
+"""The Flask application: ``create_app`` builds it for the web server, the CLI and the tests."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from config import load_settings
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application; ``test_config`` overrides settings (tests, scripts)."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    settings = load_settings(Path(app.instance_path))
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        SETTINGS=settings,
+    )
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    from app.database import Database
+
+    Database(app.config["DATABASE_URL"]).init_app(app)
+
+    from app import api, cli, health
+
+    api.init_app(app)
+    health.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,152 @@
+"""Enrollments, their tuition payments, and graduations."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from app.api.listing import page_of
+from app.api.schemas import (
+    EnrollmentIn,
+    EnrollmentOut,
+    EnrollmentQuery,
+    GraduationIn,
+    GraduationOut,
+    GraduationQuery,
+    GuaranteeOut,
+    GuaranteeQuery,
+    PaymentIn,
+    PaymentOut,
+)
+from app.database import db_session
+from app.models import Enrollment, Graduation, TuitionPayment
+from app.models.base import utc_now
+from app.services import records
+from app.services.guarantee import evaluate_guarantee
+
+blueprint = Blueprint(
+    "enrollments",
+    __name__,
+    url_prefix="/api/v1",
+    description="Enrollments, tuition payments and graduations.",
+)
+
+
+@blueprint.get("/enrollments")
+@blueprint.arguments(EnrollmentQuery, location="query", as_kwargs=True)
+@blueprint.response(200, EnrollmentOut(many=True))
+@blueprint.paginate()
+def list_enrollments(
+    pagination_parameters, student_id=None, programme_id=None, guarantee_opt_in=None
+):
+    """List enrollments with their payments, newest first."""
+    statement = select(Enrollment).order_by(Enrollment.signed_on.desc(), Enrollment.id.desc())
+    if student_id is not None:
+        statement = statement.where(Enrollment.student_id == student_id)
+    if programme_id is not None:
+        statement = statement.where(Enrollment.programme_id == programme_id)
+    if guarantee_opt_in is not None:
+        statement = statement.where(Enrollment.guarantee_opt_in == guarantee_opt_in)
+    return page_of(statement, pagination_parameters)
+
+
+@blueprint.post("/enrollments")
+@blueprint.arguments(EnrollmentIn, as_kwargs=True)
+@blueprint.response(201, EnrollmentOut)
+def create_enrollment(**fields):
+    """Enroll a student; the enrollment is bound to the policy version in force on ``signed_on``."""
+    session = db_session()
+    enrollment = records.enroll(session, **fields)
+    session.commit()
+    return enrollment
+
+
+@blueprint.get("/enrollments/<id:enrollment_id>")
+@blueprint.response(200, EnrollmentOut)
+def get_enrollment(enrollment_id):
+    """Read an enrollment with its payments."""
+    return records.get_or_404(db_session(), Enrollment, enrollment_id)
+
+
+@blueprint.get("/enrollments/<id:enrollment_id>/payments")
+@blueprint.response(200, PaymentOut(many=True))
+@blueprint.paginate()
+def list_payments(enrollment_id, pagination_parameters):
+    """List an enrollment's tuition payments, oldest first."""
+    records.get_or_404(db_session(), Enrollment, enrollment_id)
+    statement = (
+        select(TuitionPayment)
+        .where(TuitionPayment.enrollment_id == enrollment_id)
+        .order_by(TuitionPayment.paid_at, TuitionPayment.id)
+    )
+    return page_of(statement, pagination_parameters)
+
+
+@blueprint.post("/enrollments/<id:enrollment_id>/payments")
+@blueprint.arguments(PaymentIn, as_kwargs=True)
+@blueprint.response(201, PaymentOut)
+def record_payment(enrollment_id, **fields):
+    """Record a tuition payment (an instalment) for an enrollment."""
+    session = db_session()
+    payment = records.record_payment(session, enrollment_id, **fields)
+    session.commit()
+    return payment
+
+
+@blueprint.get("/graduations")
+@blueprint.arguments(GraduationQuery, location="query", as_kwargs=True)
+@blueprint.response(200, GraduationOut(many=True))
+@blueprint.paginate()
+def list_graduations(
+    pagination_parameters,
+    programme_id=None,
+    student_id=None,
+    qualified_from=None,
+    qualified_to=None,
+):
+    """List graduations, most recent qualification first."""
+    statement = (
+        select(Graduation)
+        .join(Graduation.enrollment)
+        .order_by(Graduation.qualified_on.desc(), Graduation.id.desc())
+    )
+    if programme_id is not None:
+        statement = statement.where(Enrollment.programme_id == programme_id)
+    if student_id is not None:
+        statement = statement.where(Enrollment.student_id == student_id)
+    if qualified_from is not None:
+        statement = statement.where(Graduation.qualified_on >= qualified_from)
+    if qualified_to is not None:
+        statement = statement.where(Graduation.qualified_on <= qualified_to)
+    return page_of(statement, pagination_parameters)
+
+
+@blueprint.post("/graduations")
+@blueprint.arguments(GraduationIn, as_kwargs=True)
+@blueprint.response(201, GraduationOut)
+@blueprint.alt_response(409, description="The enrollment has a graduation already.")
+def create_graduation(**fields):
+    """Record a graduation: the student qualified, and the guarantee window opens."""
+    session = db_session()
+    graduation = records.record_graduation(session, **fields)
+    session.commit()
+    return graduation
+
+
+@blueprint.get("/graduations/<id:graduation_id>")
+@blueprint.response(200, GraduationOut)
+def get_graduation(graduation_id):
+    """Read a graduation."""
+    return records.get_or_404(db_session(), Graduation, graduation_id)
+
+
+@blueprint.get("/graduations/<id:graduation_id>/guarantee")
+@blueprint.arguments(GuaranteeQuery, location="query", as_kwargs=True)
+@blueprint.response(200, GuaranteeOut)
+def get_guarantee(graduation_id, as_of=None):
+    """The graduate's guarantee: deadline, days left, status and the refundable amount.
+
+    Each reported job is listed with whether it qualifies under the enrollment's policy
+    version and, if not, why.
+    """
+    return evaluate_guarantee(db_session(), graduation_id, as_of or utc_now().date())

@@ -1,0 +1,86 @@
+"""Students and employers."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from app.api.listing import contains, page_of
+from app.api.schemas import (
+    EmployerIn,
+    EmployerOut,
+    EmployerQuery,
+    StudentIn,
+    StudentOut,
+    StudentQuery,
+)
+from app.database import db_session
+from app.models import Employer, Student
+from app.services import records
+
+blueprint = Blueprint(
+    "people", __name__, url_prefix="/api/v1", description="Students and employers."
+)
+
+
+@blueprint.get("/students")
+@blueprint.arguments(StudentQuery, location="query", as_kwargs=True)
+@blueprint.response(200, StudentOut(many=True))
+@blueprint.paginate()
+def list_students(pagination_parameters, email=None, country=None):
+    """List students, by name."""
+    statement = select(Student).order_by(Student.name, Student.id)
+    if email:
+        statement = statement.where(Student.email == email)
+    if country:
+        statement = statement.where(Student.country == country)
+    return page_of(statement, pagination_parameters)
+
+
+@blueprint.post("/students")
+@blueprint.arguments(StudentIn, as_kwargs=True)
+@blueprint.response(201, StudentOut)
+@blueprint.alt_response(409, description="A student with that email exists.")
+def create_student(**fields):
+    """Record a student."""
+    session = db_session()
+    student = records.create_student(session, **fields)
+    session.commit()
+    return student
+
+
+@blueprint.get("/students/<id:student_id>")
+@blueprint.response(200, StudentOut)
+def get_student(student_id):
+    """Read a student."""
+    return records.get_or_404(db_session(), Student, student_id)
+
+
+@blueprint.get("/employers")
+@blueprint.arguments(EmployerQuery, location="query", as_kwargs=True)
+@blueprint.response(200, EmployerOut(many=True))
+@blueprint.paginate()
+def list_employers(pagination_parameters, name=None):
+    """List employers, by name."""
+    statement = select(Employer).order_by(Employer.name, Employer.id)
+    if name:
+        statement = statement.where(contains(Employer.name, name))
+    return page_of(statement, pagination_parameters)
+
+
+@blueprint.post("/employers")
+@blueprint.arguments(EmployerIn, as_kwargs=True)
+@blueprint.response(201, EmployerOut)
+def create_employer(**fields):
+    """Record an employer."""
+    session = db_session()
+    employer = records.create_employer(session, **fields)
+    session.commit()
+    return employer
+
+
+@blueprint.get("/employers/<id:employer_id>")
+@blueprint.response(200, EmployerOut)
+def get_employer(employer_id):
+    """Read an employer."""
+    return records.get_or_404(db_session(), Employer, employer_id)

@@ -1,0 +1,85 @@
+"""Programmes and their guarantee policy versions."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from app.api.listing import contains, page_of
+from app.api.schemas import PolicyIn, PolicyOut, ProgrammeIn, ProgrammeOut, ProgrammeQuery
+from app.database import db_session
+from app.models import GuaranteePolicy, Programme
+from app.services import records
+
+blueprint = Blueprint(
+    "programmes", __name__, url_prefix="/api/v1", description="Programmes and policy versions."
+)
+
+
+@blueprint.get("/programmes")
+@blueprint.arguments(ProgrammeQuery, location="query", as_kwargs=True)
+@blueprint.response(200, ProgrammeOut(many=True))
+@blueprint.paginate()
+def list_programmes(pagination_parameters, name=None, currency=None):
+    """List programmes, by name."""
+    statement = select(Programme).order_by(Programme.name, Programme.id)
+    if name:
+        statement = statement.where(contains(Programme.name, name))
+    if currency:
+        statement = statement.where(Programme.currency == currency)
+    return page_of(statement, pagination_parameters)
+
+
+@blueprint.post("/programmes")
+@blueprint.arguments(ProgrammeIn, as_kwargs=True)
+@blueprint.response(201, ProgrammeOut)
+@blueprint.alt_response(409, description="A programme with that name exists.")
+def create_programme(**fields):
+    """Record a programme."""
+    session = db_session()
+    programme = records.create_programme(session, **fields)
+    session.commit()
+    return programme
+
+
+@blueprint.get("/programmes/<id:programme_id>")
+@blueprint.response(200, ProgrammeOut)
+def get_programme(programme_id):
+    """Read a programme."""
+    return records.get_or_404(db_session(), Programme, programme_id)
+
+
+@blueprint.get("/programmes/<id:programme_id>/policies")
+@blueprint.response(200, PolicyOut(many=True))
+@blueprint.paginate()
+def list_policies(programme_id, pagination_parameters):
+    """List a programme's policy versions, oldest first."""
+    records.get_or_404(db_session(), Programme, programme_id)
+    statement = (
+        select(GuaranteePolicy)
+        .where(GuaranteePolicy.programme_id == programme_id)
+        .order_by(GuaranteePolicy.version)
+    )
+    return page_of(statement, pagination_parameters)
+
+
+@blueprint.post("/programmes/<id:programme_id>/policies")
+@blueprint.arguments(PolicyIn, as_kwargs=True)
+@blueprint.response(201, PolicyOut)
+def publish_policy(programme_id, **terms):
+    """Publish the programme's next policy version.
+
+    Versions are never edited: enrollments signed from ``effective_from`` on are bound to the
+    new version, and every existing enrollment keeps the version it was signed under.
+    """
+    session = db_session()
+    policy = records.publish_policy(session, programme_id, **terms)
+    session.commit()
+    return policy
+
+
+@blueprint.get("/policies/<id:policy_id>")
+@blueprint.response(200, PolicyOut)
+def get_policy(policy_id):
+    """Read one policy version."""
+    return records.get_or_404(db_session(), GuaranteePolicy, policy_id)

@@ -1,0 +1,278 @@
+"""What the API accepts and returns. Money is ``*_minor`` (integer minor units) plus a currency."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from app.api.fields import CountryCode, CurrencyCode, Email, Id, MinorUnits, Text, UTCInstant
+from app.guarantee.rules import GuaranteeState
+from app.guarantee.terms import (
+    EmploymentType,
+    OutcomeSource,
+    OutcomeStatus,
+    PayerType,
+    WindowStart,
+)
+
+
+def _enum(enum, **kwargs) -> fields.Enum:
+    return fields.Enum(enum, by_value=True, **kwargs)
+
+
+class ProgrammeIn(Schema):
+    name = Text(required=True)
+    currency = CurrencyCode(required=True)
+    tuition_list_price_minor = MinorUnits(required=True)
+
+
+class ProgrammeOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    currency = fields.String()
+    tuition_list_price_minor = fields.Integer()
+    created_at = fields.AwareDateTime()
+
+
+class ProgrammeQuery(Schema):
+    name = fields.String(metadata={"description": "Part of the name, any case."})
+    currency = CurrencyCode()
+
+
+class PolicyIn(Schema):
+    effective_from = fields.Date(required=True)
+    window_months = fields.Integer(strict=True, load_default=6, validate=validate.Range(1, 60))
+    window_starts = _enum(WindowStart, load_default=WindowStart.QUALIFICATION_DATE)
+    qualifying_types = fields.List(
+        _enum(EmploymentType),
+        validate=validate.Length(min=1),
+        metadata={"description": "Default: full_time_permanent and fixed_term_contract."},
+    )
+    min_contract_months = fields.Integer(
+        strict=True, load_default=6, validate=validate.Range(0, 120)
+    )
+    requires_in_field = fields.Boolean(load_default=True)
+    min_annual_salary_minor = MinorUnits(load_default=None, allow_none=True)
+    claim_deadline_days = fields.Integer(
+        strict=True, load_default=60, validate=validate.Range(0, 3650)
+    )
+    refund_cap_minor = MinorUnits(load_default=None, allow_none=True)
+    deduct_scholarships = fields.Boolean(load_default=True)
+    notes = Text(max_length=5000, load_default=None, allow_none=True)
+
+
+class PolicyOut(Schema):
+    id = fields.Integer()
+    programme_id = fields.Integer()
+    version = fields.Integer()
+    effective_from = fields.Date()
+    window_months = fields.Integer()
+    window_starts = _enum(WindowStart)
+    qualifying_types = fields.Method("_qualifying_types")
+    min_contract_months = fields.Integer()
+    requires_in_field = fields.Boolean()
+    min_annual_salary_minor = fields.Integer(allow_none=True)
+    currency = fields.Function(lambda policy: policy.programme.currency)
+    claim_deadline_days = fields.Integer()
+    refund_cap_minor = fields.Integer(allow_none=True)
+    deduct_scholarships = fields.Boolean()
+    notes = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+    def _qualifying_types(self, policy) -> list[str]:
+        return [row.employment_type.value for row in policy.qualifying_types]
+
+
+class StudentIn(Schema):
+    name = Text(required=True)
+    email = Email(required=True)
+    country = CountryCode(required=True)
+
+
+class StudentOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    country = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class StudentQuery(Schema):
+    email = Email()
+    country = CountryCode()
+
+
+class EmployerIn(Schema):
+    name = Text(required=True)
+    contact_email = Email(required=True)
+
+
+class EmployerOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    contact_email = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class EmployerQuery(Schema):
+    name = fields.String(metadata={"description": "Part of the name, any case."})
+
+
+class PaymentIn(Schema):
+    amount_minor = MinorUnits(required=True)
+    currency = CurrencyCode(required=True)
+    paid_at = UTCInstant(required=True)
+    payer_type = _enum(PayerType, load_default=PayerType.STUDENT)
+    payer_name = Text(load_default=None, allow_none=True)
+    stripe_payment_intent_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(
+            r"^pi_[A-Za-z0-9_]{1,250}$", error="Not a Stripe PaymentIntent id."
+        ),
+    )
+
+
+class PaymentOut(Schema):
+    id = fields.Integer()
+    enrollment_id = fields.Integer()
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    paid_at = fields.AwareDateTime()
+    payer_type = _enum(PayerType)
+    payer_name = fields.String(allow_none=True)
+    stripe_payment_intent_id = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class EnrollmentIn(Schema):
+    student_id = Id(required=True)
+    programme_id = Id(required=True)
+    signed_on = fields.Date(required=True)
+    guarantee_opt_in = fields.Boolean(required=True)
+    scholarship_minor = MinorUnits(allow_zero=True, load_default=0)
+
+
+class EnrollmentOut(Schema):
+    id = fields.Integer()
+    student_id = fields.Integer()
+    programme_id = fields.Integer()
+    policy_id = fields.Integer()
+    policy_version = fields.Function(lambda enrollment: enrollment.policy.version)
+    signed_on = fields.Date()
+    guarantee_opt_in = fields.Boolean()
+    scholarship_minor = fields.Integer()
+    currency = fields.Function(lambda enrollment: enrollment.programme.currency)
+    payments = fields.List(fields.Nested(PaymentOut))
+    graduation_id = fields.Function(
+        lambda enrollment: enrollment.graduation.id if enrollment.graduation else None
+    )
+    created_at = fields.AwareDateTime()
+
+
+class EnrollmentQuery(Schema):
+    student_id = Id()
+    programme_id = Id()
+    guarantee_opt_in = fields.Boolean()
+
+
+class GraduationIn(Schema):
+    enrollment_id = Id(required=True)
+    qualified_on = fields.Date(required=True)
+
+
+class GraduationOut(Schema):
+    id = fields.Integer()
+    enrollment_id = fields.Integer()
+    student_id = fields.Function(lambda graduation: graduation.enrollment.student_id)
+    programme_id = fields.Function(lambda graduation: graduation.enrollment.programme_id)
+    qualified_on = fields.Date()
+    created_at = fields.AwareDateTime()
+
+
+class GraduationQuery(Schema):
+    programme_id = Id()
+    student_id = Id()
+    qualified_from = fields.Date(metadata={"description": "Qualified on or after this day."})
+    qualified_to = fields.Date(metadata={"description": "Qualified on or before this day."})
+
+
+class JobOutcomeIn(Schema):
+    graduation_id = Id(required=True)
+    employer_id = Id(load_default=None, allow_none=True)
+    title = Text(required=True)
+    employment_type = _enum(EmploymentType, required=True)
+    in_field = fields.Boolean(required=True)
+    start_date = fields.Date(required=True)
+    contract_months = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(1, 600)
+    )
+    annual_salary_minor = MinorUnits(load_default=None, allow_none=True)
+    salary_currency = CurrencyCode(load_default=None, allow_none=True)
+    source = _enum(OutcomeSource, required=True)
+    status = _enum(OutcomeStatus, load_default=OutcomeStatus.REPORTED)
+
+    @validates_schema
+    def _salary_has_currency(self, data, **kwargs):
+        if (data.get("annual_salary_minor") is None) != (data.get("salary_currency") is None):
+            raise ValidationError("Give the salary and its currency together.", "salary_currency")
+
+
+class JobOutcomeOut(Schema):
+    id = fields.Integer()
+    graduation_id = fields.Integer()
+    employer_id = fields.Integer(allow_none=True)
+    title = fields.String()
+    employment_type = _enum(EmploymentType)
+    in_field = fields.Boolean()
+    start_date = fields.Date()
+    contract_months = fields.Integer(allow_none=True)
+    annual_salary_minor = fields.Integer(allow_none=True)
+    salary_currency = fields.String(allow_none=True)
+    source = _enum(OutcomeSource)
+    status = _enum(OutcomeStatus)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class JobOutcomeQuery(Schema):
+    graduation_id = Id()
+    employer_id = Id()
+    status = _enum(OutcomeStatus)
+    employment_type = _enum(EmploymentType)
+
+
+class GuaranteeQuery(Schema):
+    as_of = fields.Date(metadata={"description": "The day to evaluate on; today (UTC) by default."})
+
+
+class RefundShareOut(Schema):
+    payment_id = fields.Integer()
+    amount_minor = fields.Integer()
+
+
+class RefundableOut(Schema):
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    paid_minor = fields.Integer()
+    split = fields.List(fields.Nested(RefundShareOut))
+
+
+class OutcomeVerdictOut(Schema):
+    job_outcome_id = fields.Integer()
+    qualifies = fields.Boolean()
+    shortfalls = fields.List(fields.String())
+
+
+class GuaranteeOut(Schema):
+    graduation_id = fields.Integer()
+    state = _enum(GuaranteeState, attribute="status.state")
+    as_of = fields.Date(attribute="status.as_of")
+    qualified_on = fields.Date()
+    deadline = fields.Date(attribute="status.deadline")
+    claim_deadline = fields.Date(attribute="status.claim_deadline")
+    days_left = fields.Integer(attribute="status.days_left", allow_none=True)
+    policy_id = fields.Integer()
+    policy_version = fields.Integer()
+    qualifying_outcome_id = fields.Integer(allow_none=True)
+    outcomes = fields.List(fields.Nested(OutcomeVerdictOut))
+    refundable = fields.Nested(RefundableOut)

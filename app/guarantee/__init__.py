@@ -1,0 +1,1 @@
+"""The guarantee's rules: when a window closes, what counts as a qualifying job, who is owed."""

@@ -1,0 +1,164 @@
+"""The guarantee rule, as pure functions over plain values.
+
+This is the one home of the window computation (the six-month rule), the qualifying-job test and
+a graduate's guarantee status. The API, the pages, the sweep and the reports call these; nothing
+re-implements them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from dateutil.relativedelta import relativedelta
+
+from app.guarantee.terms import (
+    OPEN_ENDED_TYPES,
+    JobFacts,
+    OutcomeStatus,
+    PolicyTerms,
+    WindowStart,
+)
+
+
+def window_start(qualified_on: date, starts: WindowStart) -> date:
+    """The first day of the guarantee window for a graduate who qualified on ``qualified_on``."""
+    if starts is WindowStart.QUALIFICATION_DATE:
+        return qualified_on
+    if starts is WindowStart.DAY_AFTER_QUALIFICATION:
+        return qualified_on + timedelta(days=1)
+    if starts is WindowStart.FIRST_MONDAY_AFTER_QUALIFICATION:
+        # Strictly after: a graduate who qualifies on a Monday starts the next Monday.
+        return qualified_on + timedelta(days=7 - qualified_on.weekday())
+    raise ValueError(f"unknown window start {starts!r}")
+
+
+def guarantee_deadline(
+    qualified_on: date,
+    months: int,
+    starts: WindowStart = WindowStart.QUALIFICATION_DATE,
+    paused_days: int = 0,
+) -> date:
+    """The last day of the window: its start plus ``months`` calendar months, plus any pause.
+
+    Calendar months clip to the end of a shorter month: 31 Aug + 6 months is 28 Feb (29 Feb in
+    a leap year). A job that starts on the deadline still counts.
+    """
+    if months < 1:
+        raise ValueError("a guarantee window lasts at least one month")
+    return (
+        window_start(qualified_on, starts)
+        + relativedelta(months=months)
+        + timedelta(days=paused_days)
+    )
+
+
+def claim_deadline(deadline: date, claim_deadline_days: int) -> date:
+    """The last day on which a refund can be claimed for a window that closed on ``deadline``."""
+    return deadline + timedelta(days=claim_deadline_days)
+
+
+#: Outcome statuses that count as a job: the graduate or the school said so and nobody denied it.
+#: An employer's denial (``disputed``) takes the job out of the count.
+COUNTED_STATUSES = frozenset({OutcomeStatus.REPORTED, OutcomeStatus.CONFIRMED})
+
+
+def job_shortfalls(job: JobFacts, terms: PolicyTerms, deadline: date) -> list[str]:
+    """Each reason ``job`` is not a qualifying job under ``terms``; empty when it qualifies.
+
+    Where the record cannot show a condition is met (no salary against a pay floor, no contract
+    length for a fixed-term job), the job does not qualify: the graduate is then flagged and
+    finance, who sees the evidence, decides. Missing an owed graduate is the worse mistake.
+    """
+    reasons = []
+    if job.status not in COUNTED_STATUSES:
+        reasons.append(f"the employer disputed this job (status {job.status.value})")
+    if job.employment_type not in terms.qualifying_types:
+        reasons.append(f"{job.employment_type.value} is not a qualifying type of employment")
+    if terms.requires_in_field and not job.in_field:
+        reasons.append("the job is out of field")
+    if job.employment_type not in OPEN_ENDED_TYPES:
+        if job.contract_months is None:
+            reasons.append("the contract length is unknown")
+        elif job.contract_months < terms.min_contract_months:
+            reasons.append(
+                f"the contract lasts {job.contract_months} months,"
+                f" under the {terms.min_contract_months} required"
+            )
+    if terms.min_annual_salary_minor is not None:
+        if job.annual_salary_minor is None:
+            reasons.append("the salary is unknown and the policy has a pay floor")
+        elif job.salary_currency != terms.currency:
+            reasons.append(f"the salary is not in {terms.currency}, the pay floor's currency")
+        elif job.annual_salary_minor < terms.min_annual_salary_minor:
+            reasons.append("the salary is under the policy's pay floor")
+    if job.start_date > deadline:
+        reasons.append(f"the job starts after the guarantee deadline ({deadline.isoformat()})")
+    return reasons
+
+
+def job_qualifies(job: JobFacts, terms: PolicyTerms, deadline: date) -> bool:
+    """Whether ``job`` is a qualifying job under ``terms`` for a window closing on ``deadline``."""
+    return not job_shortfalls(job, terms, deadline)
+
+
+class GuaranteeState(StrEnum):
+    """Where a graduate stands with the guarantee on a given day."""
+
+    NOT_COVERED = "not_covered"
+    IN_WINDOW = "in_window"
+    PLACED = "placed"
+    OWED_REFUND = "owed_refund"
+    PAST_CLAIM_DEADLINE = "past_claim_deadline"
+
+
+@dataclass(frozen=True)
+class GuaranteeStatus:
+    """A graduate's standing on ``as_of``."""
+
+    state: GuaranteeState
+    as_of: date
+    deadline: date
+    claim_deadline: date
+    #: Days until the window closes (0 on the deadline itself); ``None`` once it has closed.
+    days_left: int | None
+    #: Index, in the jobs given, of the first qualifying one; ``None`` when none qualifies.
+    qualifying_job: int | None = None
+
+
+def guarantee_status(
+    *,
+    opted_in: bool,
+    qualified_on: date,
+    terms: PolicyTerms,
+    jobs: Iterable[JobFacts],
+    as_of: date,
+    paused_days: int = 0,
+) -> GuaranteeStatus:
+    """A graduate's guarantee status on ``as_of``.
+
+    Not covered without the opt-in; placed as soon as one job qualifies (an accepted offer
+    starting inside the window counts before its start date); otherwise in the window until the
+    deadline, owed a refund after it, and past the claim deadline once that has gone by too.
+    """
+    deadline = guarantee_deadline(
+        qualified_on, terms.window_months, terms.window_starts, paused_days
+    )
+    last_claim_day = claim_deadline(deadline, terms.claim_deadline_days)
+    days_left = (deadline - as_of).days if as_of <= deadline else None
+    qualifying = next(
+        (index for index, job in enumerate(jobs) if job_qualifies(job, terms, deadline)), None
+    )
+    if not opted_in:
+        state = GuaranteeState.NOT_COVERED
+    elif qualifying is not None:
+        state = GuaranteeState.PLACED
+    elif as_of <= deadline:
+        state = GuaranteeState.IN_WINDOW
+    elif as_of <= last_claim_day:
+        state = GuaranteeState.OWED_REFUND
+    else:
+        state = GuaranteeState.PAST_CLAIM_DEADLINE
+    return GuaranteeStatus(state, as_of, deadline, last_claim_day, days_left, qualifying)

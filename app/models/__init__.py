@@ -1,0 +1,20 @@
+"""The service's records. Import models from here so that every table is registered."""
+
+from app.models.base import Base
+from app.models.enrollment import Enrollment, Graduation, TuitionPayment
+from app.models.outcomes import JobOutcome
+from app.models.people import Employer, Student
+from app.models.school import GuaranteePolicy, PolicyQualifyingType, Programme
+
+__all__ = [
+    "Base",
+    "Employer",
+    "Enrollment",
+    "GuaranteePolicy",
+    "Graduation",
+    "JobOutcome",
+    "PolicyQualifyingType",
+    "Programme",
+    "Student",
+    "TuitionPayment",
+]

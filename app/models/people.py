@@ -1,0 +1,41 @@
+"""The people and organisations the school deals with."""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, CreatedAt
+
+
+class Student(CreatedAt, Base):
+    """A person enrolled in a programme; a graduate once they qualify."""
+
+    __tablename__ = "students"
+    __table_args__ = (
+        CheckConstraint("length(country) = 2 AND country = upper(country)", name="country_iso"),
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Full name as the school records it.
+    name: Mapped[str] = mapped_column(String(200))
+    #: Contact address, stored in lower case; unique, it identifies the student in imports.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: ISO 3166-1 alpha-2 country where the student searches for work.
+    country: Mapped[str] = mapped_column(String(2))
+
+
+class Employer(CreatedAt, Base):
+    """A company that hires graduates and can confirm that it did."""
+
+    __tablename__ = "employers"
+    __table_args__ = (
+        CheckConstraint("contact_email = lower(contact_email)", name="email_lower_case"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Company name.
+    name: Mapped[str] = mapped_column(String(200))
+    #: Where hire confirmations are sent, in lower case.
+    contact_email: Mapped[str] = mapped_column(String(254))

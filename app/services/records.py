@@ -1,0 +1,251 @@
+"""Recording the school's data: programmes, policy versions, people, enrollments, payments,
+graduations and job outcomes.
+
+Each function takes already-parsed values (the API and the CSV import validate shapes), checks
+what only the database can tell, adds the record and flushes. The caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.guarantee.terms import DEFAULT_QUALIFYING_TYPES, EmploymentType, OutcomeStatus, PayerType
+from app.models import (
+    Base,
+    Employer,
+    Enrollment,
+    Graduation,
+    GuaranteePolicy,
+    JobOutcome,
+    PolicyQualifyingType,
+    Programme,
+    Student,
+    TuitionPayment,
+)
+from app.services.errors import Conflict, Invalid, NotFound
+
+Model = TypeVar("Model", bound=Base)
+
+#: Largest id a 32-bit integer key can hold; anything above cannot exist.
+MAX_ID = 2**31 - 1
+
+
+def get_or_404(session: Session, model: type[Model], record_id: int) -> Model:
+    """The ``model`` row with ``record_id``, or ``NotFound``."""
+    record = session.get(model, record_id) if 0 < record_id <= MAX_ID else None
+    if record is None:
+        raise NotFound(model.__name__, record_id)
+    return record
+
+
+def _add(session: Session, record: Model, conflict: str, field: str | None = None) -> Model:
+    """Add and flush ``record`` in a savepoint; a constraint it breaks becomes ``Conflict``.
+
+    The service checks come first and name the field; this catches the race in which another
+    transaction wrote the same record between the check and the insert.
+    """
+    try:
+        with session.begin_nested():
+            session.add(record)
+    except IntegrityError as error:
+        raise Conflict(conflict, field) from error
+    return record
+
+
+def create_programme(
+    session: Session, *, name: str, currency: str, tuition_list_price_minor: int
+) -> Programme:
+    """Record a programme; its name must be new."""
+    if session.scalar(select(Programme.id).where(Programme.name == name)) is not None:
+        raise Conflict(f"a programme named {name!r} exists already", "name")
+    programme = Programme(
+        name=name, currency=currency, tuition_list_price_minor=tuition_list_price_minor
+    )
+    return _add(session, programme, f"a programme named {name!r} exists already", "name")
+
+
+def publish_policy(
+    session: Session,
+    programme_id: int,
+    *,
+    effective_from: date,
+    qualifying_types: list[EmploymentType] | None = None,
+    **terms: Any,
+) -> GuaranteePolicy:
+    """Publish the programme's next policy version; earlier versions stay as they were."""
+    programme = get_or_404(session, Programme, programme_id)
+    latest = session.scalar(
+        select(func.max(GuaranteePolicy.version)).where(
+            GuaranteePolicy.programme_id == programme.id
+        )
+    )
+    types = DEFAULT_QUALIFYING_TYPES if qualifying_types is None else frozenset(qualifying_types)
+    if not types:
+        raise Invalid.field("qualifying_types", "name at least one type of employment")
+    policy = GuaranteePolicy(
+        programme_id=programme.id,
+        version=(latest or 0) + 1,
+        effective_from=effective_from,
+        qualifying_types=[PolicyQualifyingType(employment_type=kind) for kind in sorted(types)],
+        **terms,
+    )
+    return _add(session, policy, "another version was published at the same time; try again")
+
+
+def policy_in_force(session: Session, programme_id: int, on: date) -> GuaranteePolicy | None:
+    """The programme's policy version in force on ``on``: the newest one effective by then."""
+    return session.scalar(
+        select(GuaranteePolicy)
+        .where(GuaranteePolicy.programme_id == programme_id, GuaranteePolicy.effective_from <= on)
+        .order_by(GuaranteePolicy.effective_from.desc(), GuaranteePolicy.version.desc())
+        .limit(1)
+    )
+
+
+def create_student(session: Session, *, name: str, email: str, country: str) -> Student:
+    """Record a student; the email (compared in lower case) must be new."""
+    email = email.lower()
+    if session.scalar(select(Student.id).where(Student.email == email)) is not None:
+        raise Conflict(f"a student with email {email} exists already", "email")
+    student = Student(name=name, email=email, country=country)
+    return _add(session, student, f"a student with email {email} exists already", "email")
+
+
+def create_employer(session: Session, *, name: str, contact_email: str) -> Employer:
+    """Record an employer."""
+    return _add(session, Employer(name=name, contact_email=contact_email.lower()), "duplicate")
+
+
+def enroll(
+    session: Session,
+    *,
+    student_id: int,
+    programme_id: int,
+    signed_on: date,
+    guarantee_opt_in: bool,
+    scholarship_minor: int = 0,
+) -> Enrollment:
+    """Enroll a student, binding the enrollment to the policy version in force on ``signed_on``."""
+    student = _get_field(session, Student, student_id, "student_id")
+    programme = _get_field(session, Programme, programme_id, "programme_id")
+    policy = policy_in_force(session, programme.id, signed_on)
+    if policy is None:
+        raise Invalid.field(
+            "signed_on",
+            f"no guarantee policy of programme {programme.id} is in force on {signed_on}",
+        )
+    enrollment = Enrollment(
+        student_id=student.id,
+        programme_id=programme.id,
+        policy_id=policy.id,
+        signed_on=signed_on,
+        guarantee_opt_in=guarantee_opt_in,
+        scholarship_minor=scholarship_minor,
+    )
+    return _add(session, enrollment, "the enrollment conflicts with an existing record")
+
+
+def record_payment(
+    session: Session,
+    enrollment_id: int,
+    *,
+    amount_minor: int,
+    currency: str,
+    paid_at: datetime,
+    payer_type: PayerType,
+    payer_name: str | None = None,
+    stripe_payment_intent_id: str | None = None,
+) -> TuitionPayment:
+    """Record a tuition payment; it is in the programme's currency and each PaymentIntent once."""
+    enrollment = get_or_404(session, Enrollment, enrollment_id)
+    if currency != enrollment.programme.currency:
+        raise Invalid.field(
+            "currency", f"tuition of this programme is paid in {enrollment.programme.currency}"
+        )
+    if payer_type is PayerType.SPONSOR and not payer_name:
+        raise Invalid.field("payer_name", "name the sponsor who paid")
+    if stripe_payment_intent_id is not None:
+        taken = select(TuitionPayment.id).where(
+            TuitionPayment.stripe_payment_intent_id == stripe_payment_intent_id
+        )
+        if session.scalar(taken) is not None:
+            raise Conflict(
+                f"payment {stripe_payment_intent_id} is recorded already",
+                "stripe_payment_intent_id",
+            )
+    payment = TuitionPayment(
+        enrollment_id=enrollment.id,
+        amount_minor=amount_minor,
+        currency=currency,
+        paid_at=paid_at,
+        payer_type=payer_type,
+        payer_name=payer_name,
+        stripe_payment_intent_id=stripe_payment_intent_id,
+    )
+    return _add(session, payment, "the payment is recorded already", "stripe_payment_intent_id")
+
+
+def record_graduation(session: Session, *, enrollment_id: int, qualified_on: date) -> Graduation:
+    """Record that the student of an enrollment qualified; once per enrollment."""
+    enrollment = _get_field(session, Enrollment, enrollment_id, "enrollment_id")
+    if qualified_on < enrollment.signed_on:
+        raise Invalid.field("qualified_on", "a student cannot qualify before enrolling")
+    if enrollment.graduation is not None:
+        raise Conflict(f"enrollment {enrollment.id} has a graduation already", "enrollment_id")
+    graduation = Graduation(enrollment_id=enrollment.id, qualified_on=qualified_on)
+    return _add(
+        session, graduation, f"enrollment {enrollment.id} has a graduation already", "enrollment_id"
+    )
+
+
+def report_job_outcome(
+    session: Session,
+    *,
+    graduation_id: int,
+    employer_id: int | None,
+    title: str,
+    employment_type: EmploymentType,
+    in_field: bool,
+    start_date: date,
+    source: Any,
+    status: OutcomeStatus = OutcomeStatus.REPORTED,
+    contract_months: int | None = None,
+    annual_salary_minor: int | None = None,
+    salary_currency: str | None = None,
+) -> JobOutcome:
+    """Record a job a graduate took."""
+    graduation = _get_field(session, Graduation, graduation_id, "graduation_id")
+    employer = None
+    if employer_id is not None:
+        employer = _get_field(session, Employer, employer_id, "employer_id")
+    elif employment_type is not EmploymentType.FOUNDED_COMPANY:
+        raise Invalid.field("employer_id", "name the employer (only a founded company has none)")
+    if (annual_salary_minor is None) != (salary_currency is None):
+        raise Invalid.field("salary_currency", "give the salary and its currency together")
+    outcome = JobOutcome(
+        graduation_id=graduation.id,
+        employer_id=employer.id if employer else None,
+        title=title,
+        employment_type=employment_type,
+        in_field=in_field,
+        start_date=start_date,
+        source=source,
+        status=status,
+        contract_months=contract_months,
+        annual_salary_minor=annual_salary_minor,
+        salary_currency=salary_currency,
+    )
+    return _add(session, outcome, "the job outcome conflicts with an existing record")
+
+
+def _get_field(session: Session, model: type[Model], record_id: int, field: str) -> Model:
+    # An id given in a body names a field, so a missing record is a 422 on that field.
+    try:
+        return get_or_404(session, model, record_id)
+    except NotFound as error:
+        raise Invalid.field(field, str(error)) from error

@@ -1,0 +1,53 @@
+"""Every setting the service reads, its environment variable and its default.
+
+Secrets (``SECRET_KEY``, ``STRIPE_API_KEY``, ``STRIPE_WEBHOOK_SECRET``) only ever come from the
+environment. The README lists each variable below.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_database_url(instance_path: Path) -> str:
+    return f"sqlite:///{instance_path / 'jobguarantee.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's settings; ``load_settings`` fills them from the environment."""
+
+    #: SQLAlchemy URL of the database; ``postgresql+psycopg://...`` selects PostgreSQL.
+    database_url: str
+    #: Key that signs sessions and links. Without one a random key is made per process,
+    #: which is fine for a demo and wrong for production (sessions die with the process).
+    secret_key: str
+    #: ``development`` or ``production``.
+    environment: str = "development"
+    #: Stripe secret key; unset in the demo, which then talks to a local Stripe-compatible server.
+    stripe_api_key: str | None = None
+    #: Base URL of the Stripe API (a local server in the demo and the tests).
+    stripe_api_base: str | None = None
+    #: Secret that signs Stripe webhooks.
+    stripe_webhook_secret: str | None = None
+    #: Time of day (UTC, HH:MM) at which the daily sweep runs.
+    sweep_time: str = "02:00"
+    #: Extra values (tests) merged into the Flask config as they are.
+    overrides: dict = field(default_factory=dict)
+
+
+def load_settings(instance_path: Path, environ: os._Environ | dict | None = None) -> Settings:
+    """Read the settings from ``environ`` (the process environment by default)."""
+    env = os.environ if environ is None else environ
+    return Settings(
+        database_url=env.get("DATABASE_URL") or _default_database_url(instance_path),
+        secret_key=env.get("SECRET_KEY") or secrets.token_hex(32),
+        environment=env.get("JOB_GUARANTEE_ENV", "development"),
+        stripe_api_key=env.get("STRIPE_API_KEY") or None,
+        stripe_api_base=env.get("STRIPE_API_BASE") or None,
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+        sweep_time=env.get("SWEEP_TIME", "02:00"),
+    )

@@ -1,0 +1,1 @@
+"""Refund claims, their state machine, the refund amount and the payment gateway."""

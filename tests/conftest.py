@@ -1,0 +1,113 @@
+"""Fixtures: a migrated database per run, a rolled-back transaction per test, the app and client.
+
+The database is ``TEST_DATABASE_URL`` (a temporary SQLite file when unset). On PostgreSQL each
+run works in a schema of its own, dropped at the end, so runs never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+import migrations
+from app import create_app
+from app.database import make_engine
+from tests import factories
+
+
+def pytest_report_header(config):
+    return (
+        f"database: {_redacted(os.environ.get('TEST_DATABASE_URL') or 'sqlite (temporary file)')}"
+    )
+
+
+def _redacted(url: str) -> str:
+    return url.split("@")[-1] if "@" in url else url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """The URL of the test database (without the per-run schema)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url) -> Engine:
+    """An engine on a freshly migrated database, built once per run."""
+    if database_url.startswith("postgresql"):
+        schema = f"test_{uuid.uuid4().hex[:12]}"
+        admin = make_engine(database_url)
+        with admin.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        engine = make_engine(database_url, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            with engine.begin() as connection:
+                migrations.upgrade(connection=connection)
+            yield engine
+        finally:
+            engine.dispose()
+            with admin.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+    else:
+        engine = make_engine(database_url)
+        with engine.begin() as connection:
+            migrations.upgrade(connection=connection)
+        yield engine
+        engine.dispose()
+        Path(database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def connection(engine):
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        if transaction.is_active:
+            transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(connection) -> sessionmaker:
+    """Sessions joined to the test's transaction: their commits are savepoints."""
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def session(session_factory) -> Session:
+    """The test's own session; factories write through it."""
+    session = session_factory()
+    factories.use_session(session)
+    yield session
+    factories.use_session(None)
+    session.close()
+
+
+@pytest.fixture
+def app(database_url, session_factory, session):
+    """The application, its requests running in the test's transaction."""
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    app.extensions["database"].sessionmaker = session_factory
+    yield app
+    app.extensions["database"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

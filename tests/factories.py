@@ -1,0 +1,139 @@
+"""factory-boy factories for every record, writing through the test's session."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+from sqlalchemy.orm import Session
+
+from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus, PayerType
+from app.models import (
+    Employer,
+    Enrollment,
+    Graduation,
+    GuaranteePolicy,
+    JobOutcome,
+    PolicyQualifyingType,
+    Programme,
+    Student,
+    TuitionPayment,
+)
+
+_current: dict[str, Session | None] = {"session": None}
+
+
+def use_session(session: Session | None) -> None:
+    """Make the factories write through ``session`` (the conftest does this per test)."""
+    _current["session"] = session
+
+
+def current_session() -> Session:
+    session = _current["session"]
+    if session is None:
+        raise RuntimeError("factories need the `session` fixture")
+    return session
+
+
+class BaseFactory(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = current_session
+        sqlalchemy_session_persistence = "flush"
+
+
+class ProgrammeFactory(BaseFactory):
+    class Meta:
+        model = Programme
+
+    name = factory.Sequence(lambda n: f"Programme {n}")
+    currency = "EUR"
+    tuition_list_price_minor = 600_000
+
+
+class GuaranteePolicyFactory(BaseFactory):
+    class Meta:
+        model = GuaranteePolicy
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    version = factory.Sequence(lambda n: n + 1)
+    effective_from = date(2020, 1, 1)
+    window_months = 6
+    min_contract_months = 6
+    requires_in_field = True
+    claim_deadline_days = 60
+    deduct_scholarships = True
+    qualifying_types = factory.LazyFunction(
+        lambda: [
+            PolicyQualifyingType(employment_type=EmploymentType.FULL_TIME_PERMANENT),
+            PolicyQualifyingType(employment_type=EmploymentType.FIXED_TERM_CONTRACT),
+        ]
+    )
+
+
+class StudentFactory(BaseFactory):
+    class Meta:
+        model = Student
+
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"student{n}@example.org")
+    country = "FR"
+
+
+class EmployerFactory(BaseFactory):
+    class Meta:
+        model = Employer
+
+    name = factory.Sequence(lambda n: f"Employer {n}")
+    contact_email = factory.Sequence(lambda n: f"hiring{n}@employer.example")
+
+
+class EnrollmentFactory(BaseFactory):
+    class Meta:
+        model = Enrollment
+
+    student = factory.SubFactory(StudentFactory)
+    policy = factory.SubFactory(GuaranteePolicyFactory)
+    programme = factory.SelfAttribute("policy.programme")
+    signed_on = date(2024, 1, 15)
+    guarantee_opt_in = True
+    scholarship_minor = 0
+
+
+class TuitionPaymentFactory(BaseFactory):
+    class Meta:
+        model = TuitionPayment
+
+    enrollment = factory.SubFactory(EnrollmentFactory)
+    amount_minor = 300_000
+    currency = factory.SelfAttribute("enrollment.programme.currency")
+    paid_at = datetime(2024, 1, 20, 9, 30, tzinfo=UTC)
+    payer_type = PayerType.STUDENT
+    payer_name = None
+    stripe_payment_intent_id = None
+
+
+class GraduationFactory(BaseFactory):
+    class Meta:
+        model = Graduation
+
+    enrollment = factory.SubFactory(EnrollmentFactory)
+    qualified_on = date(2025, 8, 31)
+
+
+class JobOutcomeFactory(BaseFactory):
+    class Meta:
+        model = JobOutcome
+
+    graduation = factory.SubFactory(GraduationFactory)
+    employer = factory.SubFactory(EmployerFactory)
+    title = "Machine learning engineer"
+    employment_type = EmploymentType.FULL_TIME_PERMANENT
+    in_field = True
+    start_date = date(2025, 11, 3)
+    contract_months = None
+    annual_salary_minor = None
+    salary_currency = None
+    source = OutcomeSource.GRADUATE
+    status = OutcomeStatus.REPORTED

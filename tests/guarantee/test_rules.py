@@ -1,0 +1,192 @@
+"""Table-driven tests of the guarantee rule: deadlines, qualifying jobs, status."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from app.guarantee.rules import (
+    GuaranteeState,
+    guarantee_deadline,
+    guarantee_status,
+    job_qualifies,
+    job_shortfalls,
+    window_start,
+)
+from app.guarantee.terms import (
+    EmploymentType,
+    JobFacts,
+    OutcomeStatus,
+    PolicyTerms,
+    WindowStart,
+)
+
+Q = WindowStart.QUALIFICATION_DATE
+DAY_AFTER = WindowStart.DAY_AFTER_QUALIFICATION
+MONDAY = WindowStart.FIRST_MONDAY_AFTER_QUALIFICATION
+
+
+@pytest.mark.parametrize(
+    ("qualified_on", "months", "starts", "expected"),
+    [
+        (date(2025, 8, 31), 6, Q, date(2026, 2, 28)),  # month end clips to February
+        (date(2023, 8, 31), 6, Q, date(2024, 2, 29)),  # ... to the 29th in a leap year
+        (date(2025, 3, 31), 6, Q, date(2025, 9, 30)),  # 31 March + 6 = 30 September
+        (date(2025, 1, 15), 6, Q, date(2025, 7, 15)),
+        (date(2025, 1, 31), 1, Q, date(2025, 2, 28)),
+        (date(2024, 2, 29), 12, Q, date(2025, 2, 28)),
+        (date(2025, 6, 30), 36, Q, date(2028, 6, 30)),
+        (date(2025, 10, 1), 3, Q, date(2026, 1, 1)),  # a "90 day" window in months
+        (date(2025, 8, 30), 6, DAY_AFTER, date(2026, 2, 28)),  # starts 31 Aug
+        (date(2025, 8, 31), 6, DAY_AFTER, date(2026, 3, 1)),  # starts 1 Sep
+        (date(2025, 12, 31), 6, DAY_AFTER, date(2026, 7, 1)),  # crosses the year
+        (date(2025, 11, 19), 6, MONDAY, date(2026, 5, 24)),  # Wed -> Mon 24 Nov
+        (date(2025, 11, 24), 6, MONDAY, date(2026, 6, 1)),  # a Monday -> the next one
+        (date(2025, 8, 31), 6, MONDAY, date(2026, 3, 1)),  # Sun 31 Aug -> Mon 1 Sep
+    ],
+)
+def test_guarantee_deadline(qualified_on, months, starts, expected):
+    assert guarantee_deadline(qualified_on, months, starts) == expected
+
+
+def test_guarantee_deadline_extends_by_paused_days():
+    assert guarantee_deadline(date(2025, 8, 31), 6, Q, paused_days=10) == date(2026, 3, 10)
+
+
+def test_guarantee_deadline_refuses_a_window_of_no_months():
+    with pytest.raises(ValueError):
+        guarantee_deadline(date(2025, 1, 1), 0)
+
+
+@pytest.mark.parametrize("weekday_offset", range(7))
+def test_window_start_first_monday_is_always_a_later_monday(weekday_offset):
+    qualified_on = date(2025, 11, 17 + weekday_offset)  # 17 Nov 2025 is a Monday
+    start = window_start(qualified_on, MONDAY)
+    assert start.weekday() == 0
+    assert 1 <= (start - qualified_on).days <= 7
+
+
+DEADLINE = date(2026, 2, 28)
+TERMS = PolicyTerms()
+
+
+def job(**changes) -> JobFacts:
+    base = JobFacts(
+        employment_type=EmploymentType.FULL_TIME_PERMANENT,
+        in_field=True,
+        start_date=date(2025, 12, 1),
+        status=OutcomeStatus.CONFIRMED,
+    )
+    return replace(base, **changes)
+
+
+@pytest.mark.parametrize(
+    ("facts", "terms", "qualifies"),
+    [
+        (job(), TERMS, True),
+        (job(status=OutcomeStatus.REPORTED), TERMS, True),
+        (job(status=OutcomeStatus.DISPUTED), TERMS, False),
+        (job(start_date=DEADLINE), TERMS, True),  # starting on the deadline counts
+        (job(start_date=date(2026, 3, 1)), TERMS, False),  # a day after does not
+        (job(in_field=False), TERMS, False),
+        (job(in_field=False), replace(TERMS, requires_in_field=False), True),
+        (job(employment_type=EmploymentType.FIXED_TERM_CONTRACT, contract_months=6), TERMS, True),
+        (job(employment_type=EmploymentType.FIXED_TERM_CONTRACT, contract_months=5), TERMS, False),
+        (job(employment_type=EmploymentType.FIXED_TERM_CONTRACT), TERMS, False),  # length unknown
+        (job(employment_type=EmploymentType.INTERNSHIP, contract_months=12), TERMS, False),
+        (job(employment_type=EmploymentType.FREELANCE, contract_months=12), TERMS, False),
+        (job(employment_type=EmploymentType.PART_TIME, contract_months=12), TERMS, False),
+        (job(employment_type=EmploymentType.APPRENTICESHIP, contract_months=24), TERMS, False),
+        (
+            job(employment_type=EmploymentType.APPRENTICESHIP, contract_months=24),
+            replace(
+                TERMS, qualifying_types=TERMS.qualifying_types | {EmploymentType.APPRENTICESHIP}
+            ),
+            True,
+        ),
+        (
+            job(annual_salary_minor=4_000_000, salary_currency="EUR"),
+            replace(TERMS, min_annual_salary_minor=4_000_000),
+            True,
+        ),
+        (
+            job(annual_salary_minor=3_999_999, salary_currency="EUR"),
+            replace(TERMS, min_annual_salary_minor=4_000_000),
+            False,
+        ),
+        (job(), replace(TERMS, min_annual_salary_minor=4_000_000), False),  # salary unknown
+        (
+            job(annual_salary_minor=9_000_000, salary_currency="USD"),
+            replace(TERMS, min_annual_salary_minor=4_000_000),
+            False,
+        ),
+    ],
+)
+def test_job_qualifies(facts, terms, qualifies):
+    assert job_qualifies(facts, terms, DEADLINE) is qualifies
+    assert (job_shortfalls(facts, terms, DEADLINE) == []) is qualifies
+
+
+def test_job_shortfalls_names_every_reason():
+    reasons = job_shortfalls(
+        job(employment_type=EmploymentType.INTERNSHIP, in_field=False, start_date=date(2026, 3, 1)),
+        TERMS,
+        DEADLINE,
+    )
+    assert len(reasons) == 4  # type, field, unknown length, late start
+    assert any("internship" in reason for reason in reasons)
+
+
+QUALIFIED = date(2025, 8, 31)  # deadline 28 Feb 2026, claim deadline 29 Apr 2026
+
+
+@pytest.mark.parametrize(
+    ("opted_in", "jobs", "as_of", "state", "days_left"),
+    [
+        (False, [], date(2026, 3, 1), GuaranteeState.NOT_COVERED, None),
+        (True, [], date(2025, 8, 31), GuaranteeState.IN_WINDOW, 181),
+        (True, [], date(2026, 2, 28), GuaranteeState.IN_WINDOW, 0),
+        (True, [], date(2026, 3, 1), GuaranteeState.OWED_REFUND, None),
+        (True, [], date(2026, 4, 29), GuaranteeState.OWED_REFUND, None),
+        (True, [], date(2026, 4, 30), GuaranteeState.PAST_CLAIM_DEADLINE, None),
+        (True, [job()], date(2025, 12, 2), GuaranteeState.PLACED, 88),
+        # An accepted offer starting inside the window places the graduate before it starts.
+        (True, [job(start_date=date(2026, 2, 1))], date(2025, 10, 1), GuaranteeState.PLACED, 150),
+        (
+            True,
+            [job(status=OutcomeStatus.DISPUTED)],
+            date(2026, 3, 1),
+            GuaranteeState.OWED_REFUND,
+            None,
+        ),
+        (
+            True,
+            [job(start_date=date(2026, 3, 1))],
+            date(2026, 3, 2),
+            GuaranteeState.OWED_REFUND,
+            None,
+        ),
+        (True, [job(in_field=False), job()], date(2026, 3, 2), GuaranteeState.PLACED, None),
+    ],
+)
+def test_guarantee_status(opted_in, jobs, as_of, state, days_left):
+    status = guarantee_status(
+        opted_in=opted_in, qualified_on=QUALIFIED, terms=TERMS, jobs=jobs, as_of=as_of
+    )
+    assert status.state is state
+    assert status.days_left == days_left
+    assert status.deadline == date(2026, 2, 28)
+    assert status.claim_deadline == date(2026, 4, 29)
+
+
+def test_guarantee_status_points_at_the_first_qualifying_job():
+    status = guarantee_status(
+        opted_in=True,
+        qualified_on=QUALIFIED,
+        terms=TERMS,
+        jobs=[job(in_field=False), job(), job()],
+        as_of=date(2026, 1, 1),
+    )
+    assert status.qualifying_job == 1

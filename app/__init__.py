@@ -19,6 +19,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
         SETTINGS=settings,
+        DUAL_APPROVAL_THRESHOLD_MINOR=settings.dual_approval_threshold_minor,
+        STRIPE_API_KEY=settings.stripe_api_key,
+        STRIPE_API_BASE=settings.stripe_api_base,
+        STRIPE_WEBHOOK_SECRET=settings.stripe_webhook_secret,
     )
     if test_config:
         app.config.update(test_config)
@@ -31,9 +35,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     Database(app.config["DATABASE_URL"]).init_app(app)
 
-    from app import api, cli, health
+    from app import api, cli, demo, health
+    from jobs import commands
 
     api.init_app(app)
     health.init_app(app)
     cli.init_app(app)
+    demo.init_app(app)
+    commands.init_app(app)
     return app

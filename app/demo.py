@@ -1,0 +1,192 @@
+"""A small demo school: ``flask --app wsgi demo load`` fills an empty database with it.
+
+Dates are relative to today, so the demo always shows a graduate in every guarantee state:
+in the window, placed, owed a refund, past the claim deadline, and not covered.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import click
+from dateutil.relativedelta import relativedelta
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.database import db_session
+from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus, PayerType
+from app.models import Programme
+from app.services import records
+
+demo_cli = AppGroup("demo", help="The demo school.")
+
+
+def _instant(day: date) -> datetime:
+    return datetime.combine(day, time(10, 0), tzinfo=UTC)
+
+
+def load_demo_school(session: Session, today: date) -> dict[str, int]:
+    """Write the demo school into ``session`` (not committed); returns how many of each record."""
+    ai = records.create_programme(
+        session, name="AI Engineer (Master's)", currency="EUR", tuition_list_price_minor=700_000
+    )
+    data = records.create_programme(
+        session, name="Data Analyst", currency="GBP", tuition_list_price_minor=450_000
+    )
+    records.publish_policy(
+        session,
+        ai.id,
+        effective_from=date(2023, 1, 1),
+        notes="Six months after qualifying; full refund of tuition paid.",
+    )
+    records.publish_policy(
+        session,
+        ai.id,
+        effective_from=today - relativedelta(months=14),
+        min_annual_salary_minor=3_500_000,
+        refund_cap_minor=650_000,
+        notes="Version 2: pay floor of EUR 35,000 a year; refunds capped at EUR 6,500.",
+    )
+    records.publish_policy(
+        session,
+        data.id,
+        effective_from=date(2023, 1, 1),
+        window_months=9,
+        claim_deadline_days=90,
+        qualifying_types=[
+            EmploymentType.FULL_TIME_PERMANENT,
+            EmploymentType.FIXED_TERM_CONTRACT,
+            EmploymentType.APPRENTICESHIP,
+        ],
+    )
+    acme = records.create_employer(session, name="Acme Analytics", contact_email="hr@acme.example")
+    nimbus = records.create_employer(
+        session, name="Nimbus Robotics", contact_email="talent@nimbus.example"
+    )
+
+    def graduate(name, email, country, programme, months_ago, opt_in=True, **kwargs):
+        student = records.create_student(session, name=name, email=email, country=country)
+        qualified_on = today - relativedelta(months=months_ago or 0)
+        signed_on = qualified_on - relativedelta(months=kwargs.pop("study_months", 12))
+        enrollment = records.enroll(
+            session,
+            student_id=student.id,
+            programme_id=programme.id,
+            signed_on=signed_on,
+            guarantee_opt_in=opt_in,
+            scholarship_minor=kwargs.pop("scholarship_minor", 0),
+        )
+        instalments = kwargs.pop("instalments", [programme.tuition_list_price_minor])
+        for number, amount in enumerate(instalments):
+            records.record_payment(
+                session,
+                enrollment.id,
+                amount_minor=amount,
+                currency=programme.currency,
+                paid_at=_instant(signed_on + timedelta(days=30 * number)),
+                payer_type=kwargs.get("payer_type", PayerType.STUDENT),
+                payer_name=kwargs.get("payer_name"),
+            )
+        if months_ago is None:
+            return None
+        return records.record_graduation(
+            session, enrollment_id=enrollment.id, qualified_on=qualified_on
+        )
+
+    # In the window, nothing yet.
+    graduate("Amina Diallo", "amina.diallo@example.org", "FR", ai, 2)
+    # Placed: a confirmed permanent job in field, above the pay floor.
+    placed = graduate("Ben Carter", "ben.carter@example.org", "GB", ai, 4)
+    records.report_job_outcome(
+        session,
+        graduation_id=placed.id,
+        employer_id=acme.id,
+        title="Machine learning engineer",
+        employment_type=EmploymentType.FULL_TIME_PERMANENT,
+        in_field=True,
+        start_date=placed.qualified_on + timedelta(days=45),
+        source=OutcomeSource.EMPLOYER,
+        status=OutcomeStatus.CONFIRMED,
+        annual_salary_minor=4_800_000,
+        salary_currency="EUR",
+    )
+    # Owed a refund: only an internship, paid in three instalments, with a scholarship.
+    owed = graduate(
+        "Chloé Martin",
+        "chloe.martin@example.org",
+        "FR",
+        ai,
+        7,
+        scholarship_minor=50_000,
+        instalments=[250_000, 250_000, 200_000],
+    )
+    records.report_job_outcome(
+        session,
+        graduation_id=owed.id,
+        employer_id=nimbus.id,
+        title="Data science intern",
+        employment_type=EmploymentType.INTERNSHIP,
+        in_field=True,
+        start_date=owed.qualified_on + timedelta(days=30),
+        contract_months=4,
+        source=OutcomeSource.GRADUATE,
+    )
+    # Owed a refund: the employer disputed the job the graduate reported; a sponsor paid.
+    disputed = graduate(
+        "Diego Alvarez",
+        "diego.alvarez@example.org",
+        "CA",
+        ai,
+        7,
+        payer_type=PayerType.SPONSOR,
+        payer_name="Northwind Bank (employer sponsor)",
+    )
+    records.report_job_outcome(
+        session,
+        graduation_id=disputed.id,
+        employer_id=acme.id,
+        title="AI consultant",
+        employment_type=EmploymentType.FULL_TIME_PERMANENT,
+        in_field=True,
+        start_date=disputed.qualified_on + timedelta(days=60),
+        source=OutcomeSource.GRADUATE,
+        status=OutcomeStatus.DISPUTED,
+    )
+    # Past the claim deadline.
+    graduate("Emma Novak", "emma.novak@example.org", "GB", data, 14)
+    # Not covered: did not opt in.
+    graduate("Farid Haddad", "farid.haddad@example.org", "FR", ai, 8, opt_in=False)
+    # Data Analyst graduate in a nine-month window with an apprenticeship (counts there).
+    apprentice = graduate("Grace Okafor", "grace.okafor@example.org", "GB", data, 5)
+    records.report_job_outcome(
+        session,
+        graduation_id=apprentice.id,
+        employer_id=nimbus.id,
+        title="Analytics apprentice",
+        employment_type=EmploymentType.APPRENTICESHIP,
+        in_field=True,
+        start_date=apprentice.qualified_on + timedelta(days=20),
+        contract_months=12,
+        source=OutcomeSource.REGISTRAR,
+    )
+    # Still studying: enrolled, paying, not graduated.
+    graduate("Hugo Lefèvre", "hugo.lefevre@example.org", "FR", ai, None, study_months=3)
+    return {"programmes": 2, "students": 8, "graduations": 7}
+
+
+@demo_cli.command("load")
+def load_command() -> None:
+    """Load the demo school, unless the database already holds programmes."""
+    session = db_session()
+    if session.scalar(select(func.count()).select_from(Programme)):
+        click.echo("the database has data already; the demo school was not loaded")
+        return
+    counts = load_demo_school(session, datetime.now(UTC).date())
+    session.commit()
+    click.echo("demo school loaded: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo_cli)

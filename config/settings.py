@@ -35,6 +35,10 @@ class Settings:
     stripe_webhook_secret: str | None = None
     #: Time of day (UTC, HH:MM) at which the daily sweep runs.
     sweep_time: str = "02:00"
+    #: Claims above this amount (minor units, any currency) need two different approvers.
+    dual_approval_threshold_minor: int = 500_000
+    #: Minutes between runs of the refund executor.
+    executor_interval_minutes: int = 2
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -50,4 +54,6 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         stripe_api_base=env.get("STRIPE_API_BASE") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
         sweep_time=env.get("SWEEP_TIME", "02:00"),
+        dual_approval_threshold_minor=int(env.get("DUAL_APPROVAL_THRESHOLD_MINOR", "500000")),
+        executor_interval_minutes=int(env.get("EXECUTOR_INTERVAL_MINUTES", "2")),
     )

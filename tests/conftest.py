@@ -19,6 +19,8 @@ from app import create_app
 from app.database import make_engine
 from tests import factories
 
+pytest_plugins = ["tests.stripe_fixtures"]
+
 
 def pytest_report_header(config):
     return (

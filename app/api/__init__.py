@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import flask_smorest
 import flask_swagger_ui
 from flask import Blueprint, Flask, request, send_from_directory
-from flask_smorest import Api
+from flask_smorest import Api, abort
 from sqlalchemy.exc import DataError
-from werkzeug.routing import IntegerConverter
+from sqlalchemy.orm.exc import StaleDataError
+from webargs.flaskparser import FlaskParser
+from werkzeug import exceptions
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from app.database import db_session
 from app.services.errors import Conflict, Invalid, NotFound
@@ -23,10 +27,42 @@ SWAGGER_UI_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
 
 class IdConverter(IntegerConverter):
-    """A positive record id that fits the database's key; anything larger is a 404 at routing."""
+    """A positive record id that fits the database's key; anything larger is a 404 at routing.
+
+    Out of range raises 404 itself: after werkzeug's ``ValidationError`` the router answers 405
+    when a rule for another method has the same path (``POST /enrollments/<huge>/payments``
+    would be "405, use GET").
+    """
 
     def __init__(self, map, **kwargs):  # noqa: A002 - werkzeug's signature
         super().__init__(map, min=1, max=MAX_ID, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            raise exceptions.NotFound() from error
+
+
+class ArgumentsParser(FlaskParser):
+    """webargs' parser, with every unloadable JSON body a 400.
+
+    webargs turns a syntax error into a 400 but lets through what Python's ``json`` refuses
+    past the syntax: nesting deeper than the recursion limit, an integer of more than 4300
+    digits.
+    """
+
+    def load_json(self, req, schema):
+        try:
+            return super().load_json(req, schema)
+        except (ValueError, RecursionError) as error:
+            abort(400, exc=error, messages={"json": ["Invalid JSON body."]})
+
+
+class ApiBlueprint(flask_smorest.Blueprint):
+    """A blueprint of the API: flask-smorest's, parsing with ``ArgumentsParser``."""
+
+    ARGUMENTS_PARSER = ArgumentsParser()
 
 
 def init_app(app: Flask) -> None:
@@ -46,10 +82,11 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["job_guarantee_api"] = api
 
-    from app.api import enrollments, outcomes, people, programmes
+    from app.api import claims, enrollments, outcomes, people, programmes, stripe_webhook
 
-    for module in (programmes, people, enrollments, outcomes):
+    for module in (programmes, people, enrollments, outcomes, claims):
         api.register_blueprint(module.blueprint)
+    app.register_blueprint(stripe_webhook.blueprint)
 
     assets = Blueprint("api_docs_assets", __name__)
 
@@ -82,6 +119,11 @@ def _register_error_handlers(app: Flask) -> None:
         return error(
             409, "Conflict", exc.message, {exc.field: [exc.message]} if exc.field else None
         )
+
+    @app.errorhandler(StaleDataError)
+    def stale(exc: StaleDataError):
+        # Two people changed the same claim at once: the second write is refused.
+        return error(409, "Conflict", "the record changed while you were changing it; reload it")
 
     @app.errorhandler(DataError)
     def data_error(exc: DataError):

@@ -18,3 +18,14 @@ __all__ = [
     "Student",
     "TuitionPayment",
 ]
+
+# The refund records live with the refunds package; importing them registers their tables.
+from refunds.models import (  # noqa: E402
+    ClaimApproval,
+    ClaimTransition,
+    ProcessedWebhookEvent,
+    Refund,
+    RefundClaim,
+)
+
+__all__ += ["ClaimApproval", "ClaimTransition", "ProcessedWebhookEvent", "Refund", "RefundClaim"]

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.guarantee.rules import claim_deadline, guarantee_deadline
 from app.guarantee.terms import DEFAULT_QUALIFYING_TYPES, EmploymentType, OutcomeStatus, PayerType
 from app.models import (
     Base,
@@ -195,6 +196,17 @@ def record_graduation(session: Session, *, enrollment_id: int, qualified_on: dat
     enrollment = _get_field(session, Enrollment, enrollment_id, "enrollment_id")
     if qualified_on < enrollment.signed_on:
         raise Invalid.field("qualified_on", "a student cannot qualify before enrolling")
+    terms = enrollment.policy.terms()
+    try:
+        claim_deadline(
+            guarantee_deadline(qualified_on, terms.window_months, terms.window_starts),
+            terms.claim_deadline_days,
+        )
+    except (OverflowError, ValueError) as error:
+        # Dates stop at 9999-12-31: the guarantee of a later window could never be evaluated.
+        raise Invalid.field(
+            "qualified_on", "too late: the guarantee's claim deadline would be after 9999-12-31"
+        ) from error
     if enrollment.graduation is not None:
         raise Conflict(f"enrollment {enrollment.id} has a graduation already", "enrollment_id")
     graduation = Graduation(enrollment_id=enrollment.id, qualified_on=qualified_on)
@@ -240,7 +252,14 @@ def report_job_outcome(
         annual_salary_minor=annual_salary_minor,
         salary_currency=salary_currency,
     )
-    return _add(session, outcome, "the job outcome conflicts with an existing record")
+    _add(session, outcome, "the job outcome conflicts with an existing record")
+    # A qualifying job reported after the graduate was flagged stops the claim for review.
+    from refunds.claims import review_after_job_report  # refunds builds on these records
+
+    review_after_job_report(
+        session, graduation.id, outcome_id=outcome.id, actor=f"system:report:{source.value}"
+    )
+    return outcome
 
 
 def _get_field(session: Session, model: type[Model], record_id: int, field: str) -> Model:

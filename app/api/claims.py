@@ -1,0 +1,174 @@
+"""Refund claims: the finance queue, decisions, and the audit trail of each claim."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from app.api.fields import Id, Text
+from app.api.listing import page_of
+from app.database import db_session
+from app.services.records import get_or_404
+from refunds import claims
+from refunds.models import RefundClaim
+from refunds.states import ClaimState, RefundState
+
+blueprint = Blueprint(
+    "claims",
+    __name__,
+    url_prefix="/api/v1",
+    description="Refund claims: flagged by the sweep, decided by finance, paid by the executor.",
+)
+
+
+class TransitionOut(Schema):
+    from_state = fields.Enum(ClaimState, by_value=True, allow_none=True)
+    to_state = fields.Enum(ClaimState, by_value=True)
+    actor = fields.String()
+    reason = fields.String()
+    at = fields.AwareDateTime()
+
+
+class ApprovalOut(Schema):
+    actor = fields.String()
+    reason = fields.String()
+    at = fields.AwareDateTime()
+
+
+class RefundOut(Schema):
+    id = fields.Integer()
+    payment_id = fields.Integer()
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    state = fields.Enum(RefundState, by_value=True)
+    provider_refund_id = fields.String(allow_none=True)
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    manual_reference = fields.String(allow_none=True)
+    updated_at = fields.AwareDateTime()
+
+
+class ClaimOut(Schema):
+    id = fields.Integer()
+    enrollment_id = fields.Integer()
+    graduation_id = fields.Integer()
+    student_id = fields.Function(lambda claim: claim.enrollment.student_id)
+    state = fields.Enum(ClaimState, by_value=True)
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    deadline = fields.Date()
+    flagged_on = fields.Date()
+    version = fields.Integer()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class ClaimDetailOut(ClaimOut):
+    approvals = fields.List(fields.Nested(ApprovalOut))
+    refunds = fields.List(fields.Nested(RefundOut))
+    transitions = fields.List(fields.Nested(TransitionOut))
+
+
+class ClaimQuery(Schema):
+    state = fields.Enum(ClaimState, by_value=True)
+    graduation_id = Id()
+
+
+class DecisionIn(Schema):
+    actor = Text(required=True, metadata={"description": "Who decides (sign-in comes later)."})
+    reason = Text(max_length=2000, required=True)
+    version = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "The claim version you decided on; a changed claim is a 409."},
+    )
+
+
+class ApprovalIn(DecisionIn):
+    reason = Text(max_length=2000, load_default=None)
+
+
+class ManualSettlementIn(DecisionIn):
+    transfer_reference = Text(required=True)
+
+
+@blueprint.get("/claims")
+@blueprint.arguments(ClaimQuery, location="query", as_kwargs=True)
+@blueprint.response(200, ClaimOut(many=True))
+@blueprint.paginate()
+def list_claims(pagination_parameters, state=None, graduation_id=None):
+    """The claims queue, oldest first."""
+    statement = select(RefundClaim).order_by(RefundClaim.created_at, RefundClaim.id)
+    if state is not None:
+        statement = statement.where(RefundClaim.state == state)
+    if graduation_id is not None:
+        statement = statement.where(RefundClaim.graduation_id == graduation_id)
+    return page_of(statement, pagination_parameters)
+
+
+@blueprint.get("/claims/<id:claim_id>")
+@blueprint.response(200, ClaimDetailOut)
+def get_claim(claim_id):
+    """A claim with its approvals, refunds and audit trail."""
+    return get_or_404(db_session(), RefundClaim, claim_id)
+
+
+def _decide(action, claim_id, **kwargs):
+    session = db_session()
+    get_or_404(session, RefundClaim, claim_id)
+    kwargs["expected_version"] = kwargs.pop("version", None)
+    claim = action(session, claim_id, **kwargs)
+    session.commit()
+    session.refresh(claim)
+    return claim
+
+
+@blueprint.post("/claims/<id:claim_id>/review")
+@blueprint.arguments(DecisionIn, as_kwargs=True)
+@blueprint.response(200, ClaimDetailOut)
+def review_claim(claim_id, **decision):
+    """Put a claim under review; a rejected claim reviewed again is an appeal (second reviewer)."""
+    return _decide(claims.start_review, claim_id, **decision)
+
+
+@blueprint.post("/claims/<id:claim_id>/approve")
+@blueprint.arguments(ApprovalIn, as_kwargs=True)
+@blueprint.response(200, ClaimDetailOut)
+def approve_claim(claim_id, **decision):
+    """Approve a claim; above the threshold, two different people must approve."""
+    threshold = current_app.config["DUAL_APPROVAL_THRESHOLD_MINOR"]
+    return _decide(claims.approve, claim_id, dual_approval_threshold_minor=threshold, **decision)
+
+
+@blueprint.post("/claims/<id:claim_id>/reject")
+@blueprint.arguments(DecisionIn, as_kwargs=True)
+@blueprint.response(200, ClaimDetailOut)
+def reject_claim(claim_id, **decision):
+    """Reject a claim, with a reason."""
+    return _decide(claims.reject, claim_id, **decision)
+
+
+@blueprint.post("/claims/<id:claim_id>/withdraw")
+@blueprint.arguments(DecisionIn, as_kwargs=True)
+@blueprint.response(200, ClaimDetailOut)
+def withdraw_claim(claim_id, **decision):
+    """Withdraw a claim, with a reason; unsent refunds are called off."""
+    return _decide(claims.withdraw, claim_id, **decision)
+
+
+@blueprint.post("/claims/<id:claim_id>/retry")
+@blueprint.arguments(DecisionIn, as_kwargs=True)
+@blueprint.response(200, ClaimDetailOut)
+def retry_claim(claim_id, **decision):
+    """Send a failed claim's failed refunds again."""
+    return _decide(claims.retry_failed, claim_id, **decision)
+
+
+@blueprint.post("/claims/<id:claim_id>/settle-manually")
+@blueprint.arguments(ManualSettlementIn, as_kwargs=True)
+@blueprint.response(200, ClaimDetailOut)
+def settle_claim_manually(claim_id, **decision):
+    """Record the bank transfer that paid a failed claim; the claim ends settled manually."""
+    return _decide(claims.settle_manually, claim_id, **decision)

@@ -1,0 +1,5 @@
+"""``python -m jobs``: the scheduler process."""
+
+from jobs.scheduler import main
+
+main()

@@ -1,0 +1,270 @@
+"""The refund executor: sends approved refunds to the provider, exactly once each.
+
+Each refund goes through three short steps, so that no crash can pay twice:
+
+1. Take it (one transaction): lock the row (``SKIP LOCKED`` on PostgreSQL, so two executors
+   never take the same refund), mark it ``submitting``, count the attempt, lease it for a
+   few minutes, and move the claim to ``paying``. Commit.
+2. Talk to the provider (no transaction open). On a first attempt, create the refund with an
+   idempotency key derived from the row and metadata naming the claim and the row. On any
+   later attempt the previous one may have reached the provider (a lost response, a crash),
+   so first list the PaymentIntent's refunds and adopt the one whose metadata names this row;
+   create only when there is none. Stripe honours idempotency keys for about 24 hours; the
+   listing makes a retry safe after that too, and with providers (or fakes) that ignore keys.
+3. Record the answer (one transaction): the provider's id and status, or the error. A
+   transient error (network, timeout, 5xx, 429) backs off and stays ``submitting``; a
+   permanent one fails the refund and puts the claim in front of finance.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import TuitionPayment
+from app.models.base import utc_now
+from refunds.claims import lock_claim, settle_from_refunds, transition
+from refunds.gateway import (
+    PaymentGateway,
+    PermanentGatewayError,
+    ProviderRefund,
+    TransientGatewayError,
+)
+from refunds.models import Refund, RefundClaim
+from refunds.states import REFUND_PROGRESS, ClaimState, RefundState
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:executor"
+
+#: How long an executor holds a refund it is sending; longer than any provider call.
+LEASE = timedelta(minutes=5)
+
+#: Claim states whose refunds may be sent.
+SENDABLE_CLAIMS = (ClaimState.APPROVED, ClaimState.PAYING, ClaimState.FAILED)
+
+#: Provider statuses, as refund states.
+PROVIDER_STATUS = {
+    "succeeded": RefundState.SUCCEEDED,
+    "pending": RefundState.PROCESSING,
+    "requires_action": RefundState.PROCESSING,
+    "failed": RefundState.FAILED,
+    "canceled": RefundState.FAILED,
+}
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after ``attempts`` transient failures: 30 s doubling, to 1 h."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def metadata_for(refund: Refund) -> dict[str, str]:
+    """What the provider keeps with the refund, so it can be found and adopted later."""
+    return {"claim_id": str(refund.claim_id), "refund_id": str(refund.id)}
+
+
+@dataclass
+class ExecutorResult:
+    """What one run of the executor did."""
+
+    sent: int = 0
+    adopted: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    retrying: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Taken:
+    refund_id: int
+    claim_id: int
+    payment_intent_id: str | None
+    amount_minor: int
+    idempotency_key: str
+    attempts: int
+    metadata: dict[str, str]
+
+
+def _due(now: datetime):
+    return (
+        Refund.state.in_([RefundState.PENDING, RefundState.SUBMITTING]),
+        RefundClaim.state.in_(SENDABLE_CLAIMS),
+        or_(Refund.next_attempt_at.is_(None), Refund.next_attempt_at <= now),
+        or_(Refund.lease_until.is_(None), Refund.lease_until < now),
+    )
+
+
+def _take_next(session: Session, now: datetime, lease: timedelta) -> _Taken | None:
+    # Locks go claim first, then refund, everywhere in the service, so nothing deadlocks.
+    # Candidates are read without locks; each is re-checked once its claim is locked.
+    candidates = session.execute(
+        select(Refund.id, Refund.claim_id)
+        .join(RefundClaim, RefundClaim.id == Refund.claim_id)
+        .where(*_due(now))
+        .order_by(Refund.id)
+        .limit(20)
+    ).all()
+    session.rollback()
+    for refund_id, claim_id in candidates:
+        with session.begin():
+            claim = lock_claim(session, claim_id)
+            refund = session.scalar(
+                select(Refund)
+                .join(RefundClaim, RefundClaim.id == Refund.claim_id)
+                .where(Refund.id == refund_id, *_due(now))
+                .with_for_update(of=Refund)
+                .execution_options(populate_existing=True)
+            )
+            if refund is None:
+                continue  # another executor took it, or the claim moved on
+            if claim.state is ClaimState.APPROVED:
+                transition(session, claim, ClaimState.PAYING, actor=ACTOR, reason="sending refunds")
+            refund.state = RefundState.SUBMITTING
+            refund.attempts += 1
+            refund.first_attempt_at = refund.first_attempt_at or now
+            refund.lease_until = now + lease
+            payment_intent_id = session.scalar(
+                select(TuitionPayment.stripe_payment_intent_id).where(
+                    TuitionPayment.id == refund.payment_id
+                )
+            )
+            return _Taken(
+                refund_id=refund.id,
+                claim_id=refund.claim_id,
+                payment_intent_id=payment_intent_id,
+                amount_minor=refund.amount_minor,
+                idempotency_key=refund.idempotency_key,
+                attempts=refund.attempts,
+                metadata=metadata_for(refund),
+            )
+    return None
+
+
+def find_adoptable(refunds: list[ProviderRefund], refund_id: int) -> ProviderRefund | None:
+    """The provider refund made for our refund row ``refund_id``, if there is one.
+
+    A failed or canceled earlier attempt does not count: that money never moved.
+    """
+    mine = [
+        refund
+        for refund in refunds
+        if refund.metadata.get("refund_id") == str(refund_id)
+        and refund.status not in ("failed", "canceled")
+    ]
+    return mine[0] if mine else None
+
+
+def _send(gateway: PaymentGateway, taken: _Taken) -> tuple[ProviderRefund, bool]:
+    """The provider refund for ``taken``, and whether an existing one was adopted."""
+    if taken.payment_intent_id is None:
+        raise PermanentGatewayError(
+            "the payment was not made through the provider; settle it by bank transfer"
+        )
+    if taken.attempts > 1:
+        existing = find_adoptable(gateway.list_refunds(taken.payment_intent_id), taken.refund_id)
+        if existing is not None:
+            return existing, True
+    created = gateway.create_refund(
+        payment_intent_id=taken.payment_intent_id,
+        amount_minor=taken.amount_minor,
+        idempotency_key=taken.idempotency_key,
+        metadata=taken.metadata,
+    )
+    return created, False
+
+
+def apply_provider_refund(refund: Refund, provider: ProviderRefund) -> bool:
+    """Move ``refund`` forward to what the provider says; never backwards. True if it changed.
+
+    A refund reported succeeded may still fail later (card refunds do): that is the one move
+    "back" allowed, and it reopens the claim.
+    """
+    if refund.provider_refund_id not in (None, provider.id):
+        raise ValueError(
+            f"refund {refund.id} is {refund.provider_refund_id} at the provider, not {provider.id}"
+        )
+    target = PROVIDER_STATUS.get(provider.status, RefundState.PROCESSING)
+    refund.provider_refund_id = provider.id
+    if target is refund.state or REFUND_PROGRESS[target] < REFUND_PROGRESS[refund.state]:
+        return False
+    if refund.state in (RefundState.FAILED, RefundState.CANCELED, RefundState.SETTLED_MANUALLY):
+        return False
+    refund.state = target
+    refund.lease_until = None
+    if target is RefundState.FAILED:
+        refund.last_error = f"the provider reports the refund {provider.status}" + (
+            f" ({provider.failure_reason})" if provider.failure_reason else ""
+        )
+    return True
+
+
+def _record(
+    session: Session,
+    taken: _Taken,
+    now: datetime,
+    provider: ProviderRefund | None,
+    error: Exception | None,
+) -> None:
+    with session.begin():
+        claim = lock_claim(session, taken.claim_id)
+        refund = session.scalar(
+            select(Refund)
+            .where(Refund.id == taken.refund_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if provider is not None:
+            apply_provider_refund(refund, provider)
+        elif refund.state is not RefundState.SUBMITTING:
+            pass  # a webhook or the reconciliation settled it meanwhile
+        elif isinstance(error, PermanentGatewayError):
+            refund.state = RefundState.FAILED
+            refund.last_error = str(error)
+            refund.lease_until = None
+        else:
+            # Outcome unknown: it stays submitting, and the next attempt looks before it leaps.
+            refund.last_error = str(error)
+            refund.lease_until = None
+            refund.next_attempt_at = now + backoff(taken.attempts)
+        settle_from_refunds(session, claim, actor=ACTOR)
+
+
+def execute_refunds(
+    session_factory: sessionmaker,
+    gateway: PaymentGateway,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    lease: timedelta = LEASE,
+    limit: int = 500,
+) -> ExecutorResult:
+    """Send every refund that is due, each in its own short transactions."""
+    result = ExecutorResult()
+    for _ in range(limit):
+        with session_factory() as session:
+            taken = _take_next(session, now(), lease)
+        if taken is None:
+            break
+        provider, adopted, error = None, False, None
+        try:
+            provider, adopted = _send(gateway, taken)
+        except (TransientGatewayError, PermanentGatewayError) as caught:
+            error = caught
+            log.warning("refund %s attempt %s: %s", taken.refund_id, taken.attempts, caught)
+            result.errors.append(f"refund {taken.refund_id}: {caught}")
+        with session_factory() as session:
+            _record(session, taken, now(), provider, error)
+        if provider is not None:
+            result.adopted += adopted
+            result.sent += not adopted
+            result.succeeded += provider.status == "succeeded"
+        elif isinstance(error, PermanentGatewayError):
+            result.failed += 1
+        else:
+            result.retrying += 1
+    return result

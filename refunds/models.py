@@ -1,0 +1,169 @@
+"""Refund claims, their audit trail, the refunds sent to the provider, and webhook receipts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, CreatedAt, Currency, Money, UTCDateTime, enum_column, utc_now
+from app.models.enrollment import Enrollment, Graduation, TuitionPayment
+from app.models.school import CURRENCY_IS_ISO
+from refunds.states import ClaimState, RefundState
+
+
+class RefundClaim(CreatedAt, Base):
+    """A graduate's claim to a tuition refund: one per enrollment, whatever becomes of it."""
+
+    __tablename__ = "refund_claims"
+    __table_args__ = (
+        CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+        CheckConstraint(CURRENCY_IS_ISO, name="currency_iso"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The enrollment whose tuition is claimed back; unique, so no graduate is flagged twice.
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), unique=True)
+    #: The graduation whose window closed without a qualifying job.
+    graduation_id: Mapped[int] = mapped_column(ForeignKey("graduations.id"), index=True)
+    #: Where the claim stands; changed only by ``refunds.claims.transition``.
+    state: Mapped[ClaimState] = mapped_column(enum_column(ClaimState, "claim_state"), index=True)
+    #: The refundable amount when flagged, in minor units of ``currency``.
+    amount_minor: Mapped[int] = mapped_column(Money)
+    #: ISO 4217 currency (the programme's).
+    currency: Mapped[str] = mapped_column(Currency)
+    #: The guarantee deadline that passed without a qualifying job.
+    deadline: Mapped[date] = mapped_column(Date)
+    #: The day the sweep (or a person) found the graduate owed.
+    flagged_on: Mapped[date] = mapped_column(Date)
+    #: Bumped by every change; a write based on a stale read fails instead of overwriting.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    #: When the claim last changed (UTC).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    enrollment: Mapped[Enrollment] = relationship()
+    graduation: Mapped[Graduation] = relationship()
+    transitions: Mapped[list[ClaimTransition]] = relationship(
+        order_by="ClaimTransition.id", viewonly=True
+    )
+    approvals: Mapped[list[ClaimApproval]] = relationship(
+        order_by="ClaimApproval.id", viewonly=True
+    )
+    refunds: Mapped[list[Refund]] = relationship(order_by="Refund.id", viewonly=True)
+
+
+class ClaimTransition(Base):
+    """One change of a claim's state: who, when, from, to and why. Never updated or deleted."""
+
+    __tablename__ = "claim_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The claim that changed.
+    claim_id: Mapped[int] = mapped_column(ForeignKey("refund_claims.id"), index=True)
+    #: State before the change; NULL when the claim was created.
+    from_state: Mapped[ClaimState | None] = mapped_column(enum_column(ClaimState, "from_state"))
+    #: State after the change.
+    to_state: Mapped[ClaimState] = mapped_column(enum_column(ClaimState, "to_state"))
+    #: Who made the change: a person's id, or ``system:<job>`` for the scheduler.
+    actor: Mapped[str] = mapped_column(String(200))
+    #: Why, in words a reviewer can read.
+    reason: Mapped[str] = mapped_column(Text)
+    #: When (UTC).
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class ClaimApproval(Base):
+    """One finance approval of a claim; a large claim needs two, by different people."""
+
+    __tablename__ = "claim_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The claim approved.
+    claim_id: Mapped[int] = mapped_column(ForeignKey("refund_claims.id"), index=True)
+    #: Who approved; unique per claim, so nobody approves twice.
+    actor: Mapped[str] = mapped_column(String(200))
+    #: Their reason or remark.
+    reason: Mapped[str] = mapped_column(Text)
+    #: When (UTC).
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    __table_args__ = (
+        # One approval per person per claim: the database refuses a second one.
+        UniqueConstraint("claim_id", "actor", name="uq_claim_approvals_actor"),
+    )
+
+
+class Refund(CreatedAt, Base):
+    """One original payment's share of an approved claim, to send to the provider (an outbox).
+
+    Written in the approval's transaction; the executor sends it. One per payment, ever: the
+    database refuses a second refund of the same payment.
+    """
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint(CURRENCY_IS_ISO, name="currency_iso"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The claim this refund pays.
+    claim_id: Mapped[int] = mapped_column(ForeignKey("refund_claims.id"), index=True)
+    #: The original payment refunded; unique.
+    payment_id: Mapped[int] = mapped_column(ForeignKey("tuition_payments.id"), unique=True)
+    #: Amount to give back, in minor units; never more than the payment brought in.
+    amount_minor: Mapped[int] = mapped_column(Money)
+    #: ISO 4217 currency.
+    currency: Mapped[str] = mapped_column(Currency)
+    #: Where this refund stands.
+    state: Mapped[RefundState] = mapped_column(
+        enum_column(RefundState, "refund_state"), default=RefundState.PENDING, index=True
+    )
+    #: The key sent with every create of this refund, so a retry is the same request.
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    #: The provider's refund id once known.
+    provider_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: How many times an executor started sending it.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: When it was first sent (UTC): after 24 hours the provider forgets idempotency keys.
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Not to be tried again before this instant (backoff after a transient error).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: An executor holds the refund until this instant; after it, another may take over.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last error or failure reason from the provider.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: Bank transfer reference when finance settled it by hand.
+    manual_reference: Mapped[str | None] = mapped_column(String(200))
+    #: When this row last changed (UTC).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+    claim: Mapped[RefundClaim] = relationship()
+    payment: Mapped[TuitionPayment] = relationship()
+
+
+class ProcessedWebhookEvent(Base):
+    """A provider webhook event handled once; a repeat delivery finds its id here."""
+
+    __tablename__ = "processed_webhook_events"
+
+    #: The provider's event id (``evt_...``).
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: The event type, e.g. ``refund.updated``.
+    event_type: Mapped[str] = mapped_column(String(100))
+    #: What handling it did, for the record.
+    outcome: Mapped[str] = mapped_column(Text)
+    #: When it was received (UTC).
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -1,0 +1,125 @@
+"""The reconciliation: every open claim's refunds compared with the provider's, and repaired.
+
+What it can repair (a lost response, a missed webhook, a refund that failed later) it repairs
+through the same functions the executor and the webhook use; what it cannot (a refund at the
+provider that no row accounts for, more refunded than paid) it reports for finance.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.models import TuitionPayment
+from app.models.base import utc_now
+from refunds.claims import lock_claim, settle_from_refunds
+from refunds.executor import apply_provider_refund, find_adoptable
+from refunds.gateway import GatewayError, PaymentGateway
+from refunds.models import Refund, RefundClaim
+from refunds.states import ClaimState, RefundState
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:reconciliation"
+
+#: Claims whose refunds are compared: those still moving, and those refunded recently (a card
+#: refund can fail days after it first succeeded).
+CHECKED_STATES = (ClaimState.APPROVED, ClaimState.PAYING, ClaimState.FAILED)
+RECENTLY_REFUNDED = timedelta(days=30)
+
+
+@dataclass
+class ReconciliationReport:
+    """What the reconciliation checked, repaired, and could not repair."""
+
+    claims_checked: int = 0
+    repaired: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+
+
+def reconcile(
+    session: Session, gateway: PaymentGateway, *, now: datetime | None = None
+) -> ReconciliationReport:
+    """Compare and repair; commits after each claim so one bad claim does not block the rest."""
+    now = now or utc_now()
+    report = ReconciliationReport()
+    claim_ids = list(
+        session.scalars(
+            select(RefundClaim.id)
+            .where(
+                or_(
+                    RefundClaim.state.in_(CHECKED_STATES),
+                    (RefundClaim.state == ClaimState.REFUNDED)
+                    & (RefundClaim.updated_at >= now - RECENTLY_REFUNDED),
+                )
+            )
+            .order_by(RefundClaim.id)
+        )
+    )
+    session.rollback()
+    for claim_id in claim_ids:
+        report.claims_checked += 1
+        try:
+            with session.begin():
+                _reconcile_claim(session, gateway, claim_id, now, report)
+        except GatewayError as error:
+            report.unresolved.append(f"claim {claim_id}: provider unavailable ({error})")
+    return report
+
+
+def _reconcile_claim(session, gateway, claim_id, now, report) -> None:
+    claim = lock_claim(session, claim_id)
+    refunds = list(
+        session.scalars(
+            select(Refund).where(Refund.claim_id == claim.id).order_by(Refund.id).with_for_update()
+        )
+    )
+    for refund in refunds:
+        payment = session.get(TuitionPayment, refund.payment_id)
+        if payment.stripe_payment_intent_id is None:
+            continue
+        at_provider = gateway.list_refunds(payment.stripe_payment_intent_id)
+        if refund.provider_refund_id is None and refund.state is RefundState.SUBMITTING:
+            lease_over = refund.lease_until is None or refund.lease_until < now
+            found = find_adoptable(at_provider, refund.id)
+            if found is not None and lease_over:
+                apply_provider_refund(refund, found)
+                report.repaired.append(
+                    f"refund {refund.id}: adopted {found.id} made by an interrupted attempt"
+                )
+        elif refund.provider_refund_id is not None:
+            current = next((r for r in at_provider if r.id == refund.provider_refund_id), None)
+            if current is None:
+                report.unresolved.append(
+                    f"refund {refund.id}: {refund.provider_refund_id} not found at the provider"
+                )
+            elif apply_provider_refund(refund, current):
+                report.repaired.append(f"refund {refund.id}: now {refund.state.value}")
+        _check_payment(payment, refund, at_provider, report)
+    settle_from_refunds(session, claim, actor=ACTOR)
+
+
+def _check_payment(payment, refund, at_provider, report) -> None:
+    live = [r for r in at_provider if r.status not in ("failed", "canceled")]
+    strangers = [
+        r
+        for r in live
+        if refund.provider_refund_id is not None
+        and r.metadata.get("claim_id") == str(refund.claim_id)
+        and r.id != refund.provider_refund_id
+    ]
+    for stranger in strangers:
+        report.unresolved.append(
+            f"payment {payment.id}: provider refund {stranger.id} for claim {refund.claim_id}"
+            f" is not the one recorded ({refund.provider_refund_id}): a duplicate to recover"
+        )
+    refunded = sum(r.amount_minor for r in live)
+    if refunded > payment.amount_minor:
+        report.unresolved.append(
+            f"payment {payment.id}: {refunded} refunded at the provider, more than the"
+            f" {payment.amount_minor} paid"
+        )

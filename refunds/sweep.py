@@ -1,0 +1,286 @@
+"""The sweep: every graduate owed a refund gets a claim, in one set-based statement.
+
+State-based, never "who is due today": it selects every opted-in graduation whose window has
+closed without a qualifying job and that has no claim yet, so a missed or late run loses
+nobody, and running it twice creates nothing twice (one claim per enrollment, enforced by the
+database). The SQL selects by the same rule as ``app.guarantee.rules``; a property test proves
+that they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+
+from app.guarantee.rules import COUNTED_STATUSES
+from app.guarantee.terms import OPEN_ENDED_TYPES, WindowStart
+from app.models import (
+    Enrollment,
+    Graduation,
+    GuaranteePolicy,
+    JobOutcome,
+    PolicyQualifyingType,
+    Programme,
+    TuitionPayment,
+)
+from app.models.base import utc_now
+from refunds.models import ClaimTransition, RefundClaim
+from refunds.states import ClaimState
+
+
+class _AddMonths(ColumnElement):
+    """``day + months`` calendar months, clipped to the month's end (31 Aug + 6 = 28 Feb)."""
+
+    inherit_cache = True
+    type = Date()
+
+    def __init__(self, day, months):
+        self.day = day
+        self.months = months
+
+
+@compiles(_AddMonths, "postgresql")
+def _add_months_postgresql(element, compiler, **kw):
+    # PostgreSQL's interval arithmetic clips to the month's end, like the rule.
+    day = compiler.process(element.day, **kw)
+    months = compiler.process(element.months, **kw)
+    return f"CAST(({day}) + make_interval(months => ({months})) AS DATE)"
+
+
+@compiles(_AddMonths, "sqlite")
+def _add_months_sqlite(element, compiler, **kw):
+    # SQLite's '+N months' overflows into the next month instead; clip it by hand: the same
+    # day-of-month in the target month, or that month's last day, whichever is earlier.
+    day = compiler.process(element.day, **kw)
+    months = compiler.process(element.months, **kw)
+    same_day = (
+        f"date({day}, 'start of month', '+' || ({months}) || ' months',"
+        f" '+' || (CAST(strftime('%d', {day}) AS INTEGER) - 1) || ' days')"
+    )
+    month_end = f"date({day}, 'start of month', '+' || (({months}) + 1) || ' months', '-1 day')"
+    return f"min({same_day}, {month_end})"
+
+
+class _WindowStart(ColumnElement):
+    """The first day of the window, per the policy's ``window_starts``."""
+
+    inherit_cache = True
+    type = Date()
+
+    def __init__(self, qualified_on, starts):
+        self.qualified_on = qualified_on
+        self.starts = starts
+
+
+@compiles(_WindowStart, "postgresql")
+def _window_start_postgresql(element, compiler, **kw):
+    q = compiler.process(element.qualified_on, **kw)
+    starts = compiler.process(element.starts, **kw)
+    return (
+        f"CASE {starts}"
+        f" WHEN '{WindowStart.DAY_AFTER_QUALIFICATION.value}' THEN {q} + 1"
+        f" WHEN '{WindowStart.FIRST_MONDAY_AFTER_QUALIFICATION.value}'"
+        f" THEN {q} + (8 - CAST(EXTRACT(ISODOW FROM {q}) AS INTEGER))"
+        f" ELSE {q} END"
+    )
+
+
+@compiles(_WindowStart, "sqlite")
+def _window_start_sqlite(element, compiler, **kw):
+    q = compiler.process(element.qualified_on, **kw)
+    starts = compiler.process(element.starts, **kw)
+    return (
+        f"CASE {starts}"
+        f" WHEN '{WindowStart.DAY_AFTER_QUALIFICATION.value}' THEN date({q}, '+1 day')"
+        f" WHEN '{WindowStart.FIRST_MONDAY_AFTER_QUALIFICATION.value}'"
+        f" THEN date({q}, '+1 day', 'weekday 1')"
+        f" ELSE {q} END"
+    )
+
+
+def _windows():
+    """Each opted-in graduation with its policy's terms, deadline and net tuition paid."""
+    paid = (
+        select(
+            TuitionPayment.enrollment_id,
+            func.sum(TuitionPayment.amount_minor).label("paid_minor"),
+        )
+        .group_by(TuitionPayment.enrollment_id)
+        .subquery("paid")
+    )
+    deadline = _AddMonths(
+        _WindowStart(Graduation.qualified_on, GuaranteePolicy.window_starts),
+        GuaranteePolicy.window_months,
+    )
+    scholarship = case((GuaranteePolicy.deduct_scholarships, Enrollment.scholarship_minor), else_=0)
+    return (
+        select(
+            Graduation.id.label("graduation_id"),
+            Enrollment.id.label("enrollment_id"),
+            GuaranteePolicy.id.label("policy_id"),
+            GuaranteePolicy.requires_in_field,
+            GuaranteePolicy.min_contract_months,
+            GuaranteePolicy.min_annual_salary_minor,
+            GuaranteePolicy.refund_cap_minor,
+            Programme.currency.label("currency"),
+            deadline.label("deadline"),
+            (func.coalesce(paid.c.paid_minor, 0) - scholarship).label("net_minor"),
+        )
+        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
+        .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
+        .join(Programme, Programme.id == Enrollment.programme_id)
+        .outerjoin(paid, paid.c.enrollment_id == Enrollment.id)
+        .where(Enrollment.guarantee_opt_in.is_(True))
+        .subquery("windows")
+    )
+
+
+def _refundable(windows):
+    # refunds.amounts.refundable_amount, in SQL: net paid, at most the cap, never negative.
+    capped = case(
+        (
+            and_(
+                windows.c.refund_cap_minor.is_not(None),
+                windows.c.refund_cap_minor < windows.c.net_minor,
+            ),
+            windows.c.refund_cap_minor,
+        ),
+        else_=windows.c.net_minor,
+    )
+    return case((capped < 0, 0), else_=capped)
+
+
+def owed_without_claim(as_of: date):
+    """SELECT of every graduation owed a refund on ``as_of`` that has no claim yet."""
+    windows = _windows()
+    qualifying_job = exists().where(
+        JobOutcome.graduation_id == windows.c.graduation_id,
+        JobOutcome.status.in_(sorted(COUNTED_STATUSES)),
+        JobOutcome.start_date <= windows.c.deadline,
+        exists()
+        .where(
+            PolicyQualifyingType.policy_id == windows.c.policy_id,
+            PolicyQualifyingType.employment_type == JobOutcome.employment_type,
+        )
+        .correlate_except(PolicyQualifyingType),
+        or_(not_(windows.c.requires_in_field), JobOutcome.in_field.is_(True)),
+        or_(
+            JobOutcome.employment_type.in_(sorted(OPEN_ENDED_TYPES)),
+            and_(
+                JobOutcome.contract_months.is_not(None),
+                JobOutcome.contract_months >= windows.c.min_contract_months,
+            ),
+        ),
+        or_(
+            windows.c.min_annual_salary_minor.is_(None),
+            and_(
+                JobOutcome.annual_salary_minor.is_not(None),
+                JobOutcome.salary_currency == windows.c.currency,
+                JobOutcome.annual_salary_minor >= windows.c.min_annual_salary_minor,
+            ),
+        ),
+    )
+    has_claim = exists().where(RefundClaim.enrollment_id == windows.c.enrollment_id)
+    return select(
+        windows.c.graduation_id,
+        windows.c.enrollment_id,
+        windows.c.deadline,
+        _refundable(windows).label("amount_minor"),
+        windows.c.currency,
+    ).where(windows.c.deadline < as_of, not_(qualifying_job), not_(has_claim))
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What a sweep found and did."""
+
+    as_of: date
+    owed: int
+    flagged: int
+    dry_run: bool
+
+
+def sweep(session: Session, as_of: date, *, dry_run: bool = False, actor: str = "system:sweep"):
+    """Flag every graduate owed a refund on ``as_of``; returns counts. The caller commits."""
+    owed = owed_without_claim(as_of).subquery("owed")
+    found = session.scalar(select(func.count()).select_from(owed))
+    if dry_run or not found:
+        return SweepResult(as_of, found, 0, dry_run)
+    now = utc_now()
+    claims = (
+        _insert_skipping_duplicates(session, RefundClaim.__table__)
+        .from_select(
+            [
+                "enrollment_id",
+                "graduation_id",
+                "state",
+                "amount_minor",
+                "currency",
+                "deadline",
+                "flagged_on",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+            select(
+                owed.c.enrollment_id,
+                owed.c.graduation_id,
+                literal(ClaimState.FLAGGED.value),
+                owed.c.amount_minor,
+                owed.c.currency,
+                owed.c.deadline,
+                literal(as_of, Date),
+                literal(1, Integer),
+                literal(now, RefundClaim.created_at.type),
+                literal(now, RefundClaim.updated_at.type),
+            )
+            # SQLite reads "FROM x ON CONFLICT" as a join's ON without a WHERE between them.
+            .where(true()),
+        )
+        .on_conflict_do_nothing()
+    )
+    flagged = session.execute(claims).rowcount
+    # Every new claim gets its first audit row; claims without one are exactly those just made.
+    session.execute(
+        insert(ClaimTransition).from_select(
+            ["claim_id", "from_state", "to_state", "actor", "reason", "at"],
+            select(
+                RefundClaim.id,
+                null(),
+                literal(ClaimState.FLAGGED.value),
+                literal(actor),
+                literal(f"window closed without a qualifying job (sweep as of {as_of})"),
+                literal(now, ClaimTransition.at.type),
+            ).where(~exists().where(ClaimTransition.claim_id == RefundClaim.id)),
+        )
+    )
+    session.flush()
+    return SweepResult(as_of, found, flagged, dry_run)
+
+
+def _insert_skipping_duplicates(session: Session, table):
+    # ON CONFLICT DO NOTHING: a claim a concurrent sweep wrote first is left alone.
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table)

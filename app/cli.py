@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 import migrations
+from app import imports
+from app.database import db_session
 
 db_cli = AppGroup("db", help="The database schema.")
+
+#: Files with more rows than this show a progress bar while they are checked and written.
+PROGRESS_BAR_ABOVE_ROWS = 200
 
 
 @db_cli.command("upgrade")
@@ -19,5 +29,40 @@ def upgrade_command(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
+@click.command("import")
+@click.argument("kind", type=click.Choice(imports.KINDS))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_command(kind: str, file: Path) -> None:
+    """Import KIND (students, enrollments, payments or graduations) from the CSV FILE.
+
+    Every row is checked first and each problem reported with its line; nothing is written
+    unless every row is valid, and then all rows are written in one transaction.
+    """
+    try:
+        rows = imports.read_csv(file.read_bytes(), kind)
+    except OSError as error:
+        raise click.FileError(str(file), error.strerror) from error
+    except imports.ImportFileError as error:
+        raise click.ClickException(f"{file}: {error}") from error
+    track = _progress_bar if len(rows) > PROGRESS_BAR_ABOVE_ROWS else imports.untracked
+    session = db_session()
+    report = imports.import_rows(session, kind, rows, track=track)
+    if not report.ok:
+        session.rollback()
+        for error in report.errors:
+            click.echo(f"{file}: {error}", err=True)
+        raise click.ClickException(
+            f"{len(report.bad_lines)} of {report.rows} rows have problems; nothing was written"
+        )
+    session.commit()
+    click.echo(f"imported {report.written} {kind} from {file}")
+
+
+def _progress_bar(items: Sequence, label: str) -> AbstractContextManager[Iterable]:
+    return click.progressbar(items, label=label, file=sys.stderr)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
+    app.cli.add_command(import_command)

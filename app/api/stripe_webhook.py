@@ -34,7 +34,7 @@ def stripe_webhook():
         }, 400
     payload = request.get_data(as_text=True)
     try:
-        stripe.WebhookSignature.verify_header(payload, signature, secret)
+        stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance=300)
         event = json.loads(payload)
         event_id, event_type = event["id"], event["type"]
         if not isinstance(event_id, str) or not isinstance(event_type, str):

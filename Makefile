@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
+DEMO_STRIPE_PORT ?= 12111
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SQLITE_TEST_URL := sqlite:///$(CURDIR)/instance/test-suite.sqlite3
 
@@ -21,10 +22,21 @@ $(INSTALLED): setup.cfg pyproject.toml
 
 install: $(INSTALLED)
 
-## Set up, migrate the local database, load the demo school when it is empty, and serve it.
+## Set up, migrate, load the demo school when the database is empty, and serve it with the
+## scheduler beside it. Without STRIPE_API_KEY a local Stripe-compatible server is the provider.
 run: install
-	$(BIN)/flask db upgrade
-	$(BIN)/flask demo load
+	@mkdir -p instance
+	@trap 'kill 0' EXIT INT TERM; \
+	if [ -z "$$STRIPE_API_KEY" ]; then \
+		$(BIN)/python -m app.demo_provider serve --port $(DEMO_STRIPE_PORT) --state instance/localstripe.pickle & \
+		$(BIN)/python -m app.demo_provider wait --port $(DEMO_STRIPE_PORT) || exit 1; \
+		export STRIPE_API_KEY=sk_test_demo STRIPE_API_BASE=http://127.0.0.1:$(DEMO_STRIPE_PORT); \
+		export EXECUTOR_INTERVAL_SECONDS=$${EXECUTOR_INTERVAL_SECONDS:-15}; \
+	fi; \
+	$(BIN)/flask db upgrade || exit 1; \
+	$(BIN)/flask demo load || exit 1; \
+	$(BIN)/python -m jobs & \
+	echo; echo "Job Guarantee: http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs)"; echo; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
 
 ## The whole suite on SQLite, then again on PostgreSQL.

@@ -6,11 +6,12 @@ in the window, placed, owed a refund, past the claim deadline, and not covered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import click
 from dateutil.relativedelta import relativedelta
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from app.database import db_session
 from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus, PayerType
 from app.models import Programme
 from app.services import records
+from refunds.stripe_gateway import make_stripe_client
 
 demo_cli = AppGroup("demo", help="The demo school.")
 
@@ -27,8 +29,14 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time(10, 0), tzinfo=UTC)
 
 
-def load_demo_school(session: Session, today: date) -> dict[str, int]:
-    """Write the demo school into ``session`` (not committed); returns how many of each record."""
+def load_demo_school(
+    session: Session, today: date, pay: Callable[[int, str], str] | None = None
+) -> dict[str, int]:
+    """Write the demo school into ``session`` (not committed); returns how many of each record.
+
+    ``pay(amount_minor, currency)`` takes each tuition payment through the payment provider and
+    returns its PaymentIntent id; without it, payments are recorded as made outside Stripe.
+    """
     ai = records.create_programme(
         session, name="AI Engineer (Master's)", currency="EUR", tuition_list_price_minor=700_000
     )
@@ -88,6 +96,7 @@ def load_demo_school(session: Session, today: date) -> dict[str, int]:
                 paid_at=_instant(signed_on + timedelta(days=30 * number)),
                 payer_type=kwargs.get("payer_type", PayerType.STUDENT),
                 payer_name=kwargs.get("payer_name"),
+                stripe_payment_intent_id=pay(amount, programme.currency) if pay else None,
             )
         if months_ago is None:
             return None
@@ -176,14 +185,46 @@ def load_demo_school(session: Session, today: date) -> dict[str, int]:
     return {"programmes": 2, "students": 8, "graduations": 7}
 
 
+def _pay_through_provider(api_key: str, api_base: str | None) -> Callable[[int, str], str]:
+    client = make_stripe_client(api_key, api_base)
+    customer = client.v1.customers.create(params={"email": "demo-tuition@example.org"}).id
+
+    def pay(amount_minor: int, currency: str) -> str:
+        intent = client.v1.payment_intents.create(
+            params={
+                "amount": amount_minor,
+                "currency": currency.lower(),
+                "customer": customer,
+                "payment_method": "pm_card_visa",
+                "payment_method_types": ["card"],
+                "confirm": True,
+            }
+        )
+        return intent.id
+
+    return pay
+
+
 @demo_cli.command("load")
 def load_command() -> None:
-    """Load the demo school, unless the database already holds programmes."""
+    """Load the demo school, unless the database already holds programmes.
+
+    With a payment provider configured (``make run`` starts a local one), tuition is paid
+    through it, so the demo's refunds go back through it too.
+    """
     session = db_session()
     if session.scalar(select(func.count()).select_from(Programme)):
         click.echo("the database has data already; the demo school was not loaded")
         return
-    counts = load_demo_school(session, datetime.now(UTC).date())
+    api_key = current_app.config.get("STRIPE_API_KEY")
+    if api_key and not api_key.startswith("sk_test_"):
+        raise click.ClickException("the demo school is only loaded with a Stripe test key")
+    pay = (
+        _pay_through_provider(api_key, current_app.config.get("STRIPE_API_BASE"))
+        if api_key
+        else None
+    )
+    counts = load_demo_school(session, datetime.now(UTC).date(), pay)
     session.commit()
     click.echo("demo school loaded: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
 

@@ -37,8 +37,8 @@ class Settings:
     sweep_time: str = "02:00"
     #: Claims above this amount (minor units, any currency) need two different approvers.
     dual_approval_threshold_minor: int = 500_000
-    #: Minutes between runs of the refund executor.
-    executor_interval_minutes: int = 2
+    #: Seconds between runs of the refund executor.
+    executor_interval_seconds: int = 120
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -55,5 +55,5 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
         sweep_time=env.get("SWEEP_TIME", "02:00"),
         dual_approval_threshold_minor=int(env.get("DUAL_APPROVAL_THRESHOLD_MINOR", "500000")),
-        executor_interval_minutes=int(env.get("EXECUTOR_INTERVAL_MINUTES", "2")),
+        executor_interval_seconds=int(env.get("EXECUTOR_INTERVAL_SECONDS", "120")),
     )

@@ -85,7 +85,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     )
     scheduler.add_job(
         tasks.run_executor,
-        IntervalTrigger(minutes=settings.executor_interval_minutes, timezone=UTC),
+        IntervalTrigger(seconds=settings.executor_interval_seconds, timezone=UTC),
         args=[app],
         id="executor",
         name="refund executor",

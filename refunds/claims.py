@@ -114,8 +114,10 @@ def approve(
         raise Conflict("you approved this claim already; a second person must approve it")
     reason = (reason or "").strip() or "approved"
     session.add(ClaimApproval(claim_id=claim.id, actor=actor, reason=reason))
-    needed = 2 if claim.amount_minor > dual_approval_threshold_minor else 1
-    if len(approvers) + 1 < needed:
+    # Only the approval that made the claim await a second one counts with this one: approvals
+    # given before the claim went back to review (a late job, an appeal) decided on less.
+    needs_second = claim.amount_minor > dual_approval_threshold_minor
+    if needs_second and claim.state is not S.AWAITING_SECOND_APPROVAL:
         transition(
             session,
             claim,
@@ -226,6 +228,7 @@ def settle_manually(
         raise Conflict("only a claim whose refund failed is settled by hand", "state")
     if not transfer_reference or not transfer_reference.strip():
         raise Invalid.field("transfer_reference", "give the bank transfer's reference")
+    reason = _require_reason(reason)
     in_flight = [
         refund
         for refund in _refunds(session, claim)
@@ -242,7 +245,7 @@ def settle_manually(
         claim,
         S.SETTLED_MANUALLY,
         actor=actor,
-        reason=f"{_require_reason(reason)} (transfer {transfer_reference.strip()})",
+        reason=f"{reason} (transfer {transfer_reference.strip()})",
     )
     return claim
 
@@ -254,10 +257,11 @@ def retry_failed(
     claim = lock_claim(session, claim_id, expected_version)
     if claim.state is not S.FAILED:
         raise Conflict("only a failed claim can be retried", "state")
+    reason = _require_reason(reason)
     for refund in _refunds(session, claim):
         if refund.state is RefundState.FAILED:
             _reset_refund(refund, refund.amount_minor)
-    transition(session, claim, S.PAYING, actor=actor, reason=_require_reason(reason))
+    transition(session, claim, S.PAYING, actor=actor, reason=reason)
     return claim
 
 
@@ -323,14 +327,19 @@ def review_after_job_report(
     """
     from app.services.guarantee import evaluate_guarantee  # the guarantee reads claims too
 
-    claim = session.scalar(select(RefundClaim).where(RefundClaim.graduation_id == graduation_id))
-    if claim is None or claim.state not in REVIEWABLE_ON_NEW_JOB:
+    claim_id = session.scalar(
+        select(RefundClaim.id).where(RefundClaim.graduation_id == graduation_id)
+    )
+    if claim_id is None:
+        return None
+    # Locked before its state is read: the executor may start paying it meanwhile.
+    claim = lock_claim(session, claim_id)
+    if claim.state not in REVIEWABLE_ON_NEW_JOB:
         return None
     view = evaluate_guarantee(session, graduation_id, claim.flagged_on)
     verdict = next(v for v in view.outcomes if v.job_outcome_id == outcome_id)
     if not verdict.qualifies:
         return None
-    claim = lock_claim(session, claim.id)
     transition(
         session,
         claim,

@@ -20,6 +20,8 @@ from app.models import (
     Student,
     TuitionPayment,
 )
+from refunds.models import ClaimTransition, Refund, RefundClaim
+from refunds.states import ClaimState, RefundState
 
 _current: dict[str, Session | None] = {"session": None}
 
@@ -137,3 +139,69 @@ class JobOutcomeFactory(BaseFactory):
     salary_currency = None
     source = OutcomeSource.GRADUATE
     status = OutcomeStatus.REPORTED
+
+
+class RefundClaimFactory(BaseFactory):
+    """A claim as the sweep writes it; pass ``state`` for one further along."""
+
+    class Meta:
+        model = RefundClaim
+
+    graduation = factory.SubFactory(GraduationFactory)
+    enrollment = factory.SelfAttribute("graduation.enrollment")
+    state = ClaimState.FLAGGED
+    amount_minor = 600_000
+    currency = factory.SelfAttribute("enrollment.programme.currency")
+    deadline = date(2026, 2, 28)
+    flagged_on = date(2026, 3, 1)
+
+
+class ClaimTransitionFactory(BaseFactory):
+    """One audit row of a claim (the table is append-only)."""
+
+    class Meta:
+        model = ClaimTransition
+
+    class Params:
+        claim = factory.SubFactory(RefundClaimFactory)
+
+    claim_id = factory.SelfAttribute("claim.id")
+    from_state = None
+    to_state = ClaimState.FLAGGED
+    actor = "system:sweep"
+    reason = "window closed without a qualifying job"
+    at = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+
+
+class AuditedRefundClaimFactory(RefundClaimFactory):
+    """A claim in ``state`` with the audit row that put it there, so its trail is whole.
+
+    The trail starts at ``state`` (``from_state`` NULL) and the version is 1, as after the sweep.
+    """
+
+    @factory.post_generation
+    def initial_transition(claim, create, extracted, **kwargs):  # noqa: N805 - factory-boy hook
+        if create:
+            ClaimTransitionFactory(
+                claim=claim,
+                to_state=claim.state,
+                reason=f"made {claim.state.value} for the test",
+            )
+
+
+class RefundFactory(BaseFactory):
+    """One payment's refund of a paying claim; the payment belongs to the claim's enrollment."""
+
+    class Meta:
+        model = Refund
+
+    claim = factory.SubFactory(AuditedRefundClaimFactory, state=ClaimState.PAYING)
+    payment = factory.SubFactory(
+        TuitionPaymentFactory, enrollment=factory.SelfAttribute("..claim.enrollment")
+    )
+    amount_minor = factory.SelfAttribute("payment.amount_minor")
+    currency = factory.SelfAttribute("payment.currency")
+    state = RefundState.PENDING
+    idempotency_key = factory.LazyAttribute(
+        lambda refund: f"claim-{refund.claim.id}-payment-{refund.payment.id}-try-1"
+    )

@@ -1,0 +1,514 @@
+"""``/api/v1/claims``: the finance queue and its decisions, and what a late job report does."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from refunds import claims
+from refunds.models import ClaimTransition, Refund, RefundClaim
+from refunds.states import ClaimState, RefundState
+from tests.factories import (
+    AuditedRefundClaimFactory,
+    EmployerFactory,
+    RefundFactory,
+    TuitionPaymentFactory,
+)
+
+S = ClaimState
+R = RefundState
+THRESHOLD = 500_000
+ADA, GRACE, ZOE = "finance:ada", "finance:grace", "finance:zoe"
+#: A claim's payments; their sum is below the threshold, so one approval is enough.
+SMALL = (200_000, 200_000)
+#: Payments of a claim above the threshold, which needs two approvals.
+LARGE = (300_000, 300_000)
+
+#: The refunds of a claim in each state after approval, one per payment.
+REFUNDS_IN = {
+    S.APPROVED: (R.PENDING, R.PENDING),
+    S.PAYING: (R.PROCESSING, R.SUCCEEDED),
+    S.FAILED: (R.FAILED, R.SUCCEEDED),
+    S.REFUNDED: (R.SUCCEEDED, R.SUCCEEDED),
+    S.SETTLED_MANUALLY: (R.SETTLED_MANUALLY, R.SUCCEEDED),
+}
+
+
+@pytest.fixture
+def app(app):
+    """The application with a known dual-approval threshold."""
+    app.config["DUAL_APPROVAL_THRESHOLD_MINOR"] = THRESHOLD
+    return app
+
+
+def pagination(response) -> dict:
+    return json.loads(response.headers["X-Pagination"])
+
+
+def claim_in(state=S.FLAGGED, payments=SMALL, refunds=None) -> RefundClaim:
+    """A claim for everything paid, in ``state``, with the refunds a claim there has."""
+    claim = AuditedRefundClaimFactory(state=state, amount_minor=sum(payments))
+    paid = [TuitionPaymentFactory(enrollment=claim.enrollment, amount_minor=p) for p in payments]
+    for payment, refund_state in zip(paid, refunds or REFUNDS_IN.get(state, ()), strict=False):
+        RefundFactory(claim=claim, payment=payment, state=refund_state)
+    return claim
+
+
+def reload(session, claim_id: int) -> RefundClaim:
+    session.expire_all()
+    return session.get(RefundClaim, claim_id)
+
+
+def trail(session, claim_id: int) -> list[tuple[ClaimState, str]]:
+    return [
+        (row.to_state, row.actor)
+        for row in session.scalars(
+            select(ClaimTransition)
+            .where(ClaimTransition.claim_id == claim_id)
+            .order_by(ClaimTransition.id)
+        )
+    ]
+
+
+def refund_states(session, claim_id: int) -> list[RefundState]:
+    return list(
+        session.scalars(select(Refund.state).where(Refund.claim_id == claim_id).order_by(Refund.id))
+    )
+
+
+def snapshot(session, claim_id: int) -> tuple:
+    claim = reload(session, claim_id)
+    return claim.state, claim.version, trail(session, claim_id), refund_states(session, claim_id)
+
+
+# --- reading the queue -----------------------------------------------------------------------
+
+
+def test_list_claims_filters_by_state_oldest_first(client, session):
+    flagged = [claim_in().id for _ in range(3)]
+    claim_in(S.REJECTED)
+    claim_in(S.APPROVED)
+
+    response = client.get("/api/v1/claims?state=flagged")
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json] == flagged
+    assert {row["state"] for row in response.json} == {"flagged"}
+
+
+def test_list_claims_paginates(client, session):
+    ids = [claim_in().id for _ in range(3)]
+
+    first = client.get("/api/v1/claims?page_size=2")
+    second = client.get("/api/v1/claims?page_size=2&page=2")
+
+    assert [row["id"] for row in first.json] == ids[:2]
+    assert [row["id"] for row in second.json] == ids[2:]
+    assert pagination(first)["total"] == 3
+    assert pagination(first)["next_page"] == 2
+    assert client.get("/api/v1/claims?page_size=2&page=3").status_code == 404
+
+
+def test_list_claims_with_an_unknown_state_is_422(client, session):
+    response = client.get("/api/v1/claims?state=paid")
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["query"]) == ["state"]
+
+
+def test_get_claim_shows_its_approvals_refunds_and_transitions(client, session):
+    claim = claim_in(payments=LARGE)
+    client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA, "reason": "no job"})
+    client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": GRACE})
+
+    response = client.get(f"/api/v1/claims/{claim.id}")
+
+    assert response.status_code == 200
+    body = response.json
+    assert (body["state"], body["version"], body["amount_minor"]) == ("approved", 3, 600_000)
+    assert body["student_id"] == claim.enrollment.student_id
+    assert [(row["actor"], row["reason"]) for row in body["approvals"]] == [
+        (ADA, "no job"),
+        (GRACE, "approved"),
+    ]
+    assert [(row["amount_minor"], row["state"]) for row in body["refunds"]] == [
+        (300_000, "pending"),
+        (300_000, "pending"),
+    ]
+    assert [(row["from_state"], row["to_state"], row["actor"]) for row in body["transitions"]] == [
+        (None, "flagged", "system:sweep"),
+        ("flagged", "awaiting_second_approval", ADA),
+        ("awaiting_second_approval", "approved", GRACE),
+    ]
+    for row in body["transitions"]:
+        assert datetime.fromisoformat(row["at"]).utcoffset() == timedelta(0)
+
+
+def test_get_unknown_claim_is_404(client, session):
+    assert client.get("/api/v1/claims/999999").status_code == 404
+
+
+# --- every decision endpoint -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision endpoint, what it requires, and states in which it does and cannot apply."""
+
+    path: str
+    required: tuple[str, ...]
+    #: A claim made in ``start`` and moved once to ``ready`` can take this decision ...
+    start: ClaimState
+    ready: ClaimState
+    #: ... and ends in ``result``.
+    result: ClaimState
+    #: A state from which the decision is impossible.
+    impossible_from: ClaimState
+
+    def body(self, **changes) -> dict:
+        values = {"actor": ADA, "reason": "checked the evidence", "transfer_reference": "TRF-42"}
+        return {field: values[field] for field in self.required} | changes
+
+    def url(self, claim_id: int) -> str:
+        return f"/api/v1/claims/{claim_id}/{self.path}"
+
+    def __str__(self) -> str:
+        return self.path
+
+
+DECISIONS = [
+    Decision("review", ("actor", "reason"), S.FLAGGED, S.REJECTED, S.IN_REVIEW, S.PAYING),
+    Decision("approve", ("actor",), S.FLAGGED, S.IN_REVIEW, S.APPROVED, S.APPROVED),
+    Decision("reject", ("actor", "reason"), S.FLAGGED, S.IN_REVIEW, S.REJECTED, S.APPROVED),
+    Decision("withdraw", ("actor", "reason"), S.FLAGGED, S.IN_REVIEW, S.WITHDRAWN, S.PAYING),
+    Decision("retry", ("actor", "reason"), S.PAYING, S.FAILED, S.PAYING, S.PAYING),
+    Decision(
+        "settle-manually",
+        ("actor", "reason", "transfer_reference"),
+        S.PAYING,
+        S.FAILED,
+        S.SETTLED_MANUALLY,
+        S.REFUNDED,
+    ),
+]
+MISSING_FIELDS = [(decision, field) for decision in DECISIONS for field in decision.required]
+
+
+def ready_claim(session, decision: Decision) -> RefundClaim:
+    """A claim at version 2, one move after it was made, on which ``decision`` can be taken."""
+    refunds = REFUNDS_IN[S.FAILED] if decision.ready is S.FAILED else None
+    claim = claim_in(decision.start, refunds=refunds)
+    claims.transition(session, claim, decision.ready, actor=ZOE, reason="before the test")
+    return claim
+
+
+@pytest.mark.parametrize("decision", DECISIONS, ids=str)
+def test_decision_succeeds_on_the_current_version(client, session, decision):
+    claim = ready_claim(session, decision)
+
+    response = client.post(decision.url(claim.id), json=decision.body(version=2))
+
+    assert response.status_code == 200
+    assert (response.json["state"], response.json["version"]) == (decision.result.value, 3)
+    assert trail(session, claim.id)[-1] == (decision.result, ADA)
+
+
+@pytest.mark.parametrize("decision", DECISIONS, ids=str)
+def test_decision_on_unknown_claim_is_404(refused, session, decision):
+    response = refused("POST", decision.url(999_999), json=decision.body())
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("blank", [False, True], ids=["missing", "blank"])
+@pytest.mark.parametrize(("decision", "field"), MISSING_FIELDS, ids=str)
+def test_decision_without_a_required_field_is_422_naming_it(
+    refused, session, decision, field, blank
+):
+    claim = ready_claim(session, decision)
+    body = decision.body()
+    if blank:
+        body[field] = "   "
+    else:
+        del body[field]
+    before = snapshot(session, claim.id)
+
+    response = refused("POST", decision.url(claim.id), json=body)
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["json"]) == [field]
+    assert snapshot(session, claim.id) == before
+
+
+@pytest.mark.parametrize("decision", DECISIONS, ids=str)
+def test_impossible_decision_is_409_and_writes_nothing(refused, session, decision):
+    claim = claim_in(decision.impossible_from)
+    before = snapshot(session, claim.id)
+
+    response = refused("POST", decision.url(claim.id), json=decision.body())
+
+    assert response.status_code == 409
+    assert list(response.json["errors"]["json"]) == ["state"]
+    assert snapshot(session, claim.id) == before
+
+
+@pytest.mark.parametrize("decision", DECISIONS, ids=str)
+def test_decision_on_a_stale_version_is_409_and_writes_nothing(refused, session, decision):
+    claim = ready_claim(session, decision)
+    before = snapshot(session, claim.id)
+
+    response = refused("POST", decision.url(claim.id), json=decision.body(version=1))
+
+    assert response.status_code == 409
+    assert list(response.json["errors"]["json"]) == ["version"]
+    assert snapshot(session, claim.id) == before
+
+
+def test_decision_racing_a_concurrent_write_is_409_and_writes_nothing(
+    refused, session, session_factory, monkeypatch
+):
+    # Another transaction changes the claim between this request's read and its write: the
+    # version check of the flush (StaleDataError) refuses it.
+    claim = claim_in()
+    lock_claim = claims.lock_claim
+
+    def lock_then_someone_else_writes(session, claim_id, expected_version=None):
+        locked = lock_claim(session, claim_id, expected_version)
+        other = session_factory()
+        other.execute(
+            update(RefundClaim).where(RefundClaim.id == claim_id).values(version=locked.version + 1)
+        )
+        other.commit()
+        other.close()
+        return locked
+
+    monkeypatch.setattr(claims, "lock_claim", lock_then_someone_else_writes)
+    before = snapshot(session, claim.id)
+
+    response = refused(
+        "POST", f"/api/v1/claims/{claim.id}/review", json={"actor": ADA, "reason": "look"}
+    )
+
+    assert response.status_code == 409
+    assert "while you were changing it" in response.json["message"]
+    assert snapshot(session, claim.id) == before
+
+
+# --- approve, reject, appeal through the API -------------------------------------------------
+
+
+def test_approve_small_claim_once_writes_a_refund_per_payment(client, session):
+    claim = claim_in(payments=(250_000, 150_000))
+
+    response = client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA})
+
+    assert response.status_code == 200
+    assert response.json["state"] == "approved"
+    refunds = response.json["refunds"]
+    assert [refund["amount_minor"] for refund in refunds] == [250_000, 150_000]
+    assert {refund["state"] for refund in refunds} == {"pending"}
+
+
+def test_approve_large_claim_twice_by_the_same_person_is_409_and_writes_nothing(
+    client, refused, session
+):
+    claim = claim_in(payments=LARGE)
+    first = client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA})
+    assert first.json["state"] == "awaiting_second_approval"
+    assert first.json["refunds"] == []
+    before = snapshot(session, claim.id)
+
+    response = refused("POST", f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA})
+
+    assert response.status_code == 409
+    assert snapshot(session, claim.id) == before
+
+
+def test_approve_large_claim_by_a_second_person_approves_it_with_refunds(client, session):
+    claim = claim_in(payments=LARGE)
+    client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA})
+
+    response = client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": GRACE})
+
+    assert response.status_code == 200
+    assert response.json["state"] == "approved"
+    assert [refund["amount_minor"] for refund in response.json["refunds"]] == list(LARGE)
+
+
+def test_approve_a_claim_for_more_than_was_paid_is_409_and_writes_nothing(refused, session):
+    claim = claim_in(payments=(300_000,))
+    claim.amount_minor = 300_001
+    session.flush()
+    before = snapshot(session, claim.id)
+
+    response = refused("POST", f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA})
+
+    assert response.status_code == 409
+    assert snapshot(session, claim.id) == before
+
+
+def test_reject_without_a_reason_is_422(refused, session):
+    claim = claim_in()
+
+    response = refused("POST", f"/api/v1/claims/{claim.id}/reject", json={"actor": ADA})
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["json"]) == ["reason"]
+
+
+def test_appeal_by_the_person_who_rejected_is_409_and_writes_nothing(client, refused, session):
+    claim = claim_in()
+    client.post(f"/api/v1/claims/{claim.id}/reject", json={"actor": ADA, "reason": "an offer"})
+    before = snapshot(session, claim.id)
+
+    response = refused(
+        "POST", f"/api/v1/claims/{claim.id}/review", json={"actor": ADA, "reason": "appeal"}
+    )
+
+    assert response.status_code == 409
+    assert snapshot(session, claim.id) == before
+
+
+def test_appeal_by_another_person_puts_the_claim_in_review(client, session):
+    claim = claim_in()
+    client.post(f"/api/v1/claims/{claim.id}/reject", json={"actor": ADA, "reason": "an offer"})
+
+    response = client.post(
+        f"/api/v1/claims/{claim.id}/review", json={"actor": GRACE, "reason": "appeal"}
+    )
+
+    assert response.status_code == 200
+    assert response.json["state"] == "in_review"
+    assert [row["actor"] for row in response.json["transitions"]][-2:] == [ADA, GRACE]
+
+
+def test_settle_manually_records_the_transfer_on_the_failed_refund(client, session):
+    claim = claim_in(S.FAILED)
+
+    response = client.post(
+        f"/api/v1/claims/{claim.id}/settle-manually",
+        json={"actor": ADA, "reason": "card expired", "transfer_reference": "TRF-42"},
+    )
+
+    assert response.status_code == 200
+    assert [(r["state"], r["manual_reference"]) for r in response.json["refunds"]] == [
+        ("settled_manually", "TRF-42"),
+        ("succeeded", None),
+    ]
+
+
+# --- a job reported after the graduate was flagged -------------------------------------------
+
+#: The graduate qualified on 31 Aug 2025 (the factories' default): 6 months ends 28 Feb 2026.
+DEADLINE = "2026-02-28"
+
+
+def job_report(claim: RefundClaim, **changes) -> dict:
+    return {
+        "graduation_id": claim.graduation_id,
+        "employer_id": EmployerFactory().id,
+        "title": "Data engineer",
+        "employment_type": "full_time_permanent",
+        "in_field": True,
+        "start_date": "2025-11-03",
+        "source": "graduate",
+        **changes,
+    }
+
+
+def claim_reaching(session, state: ClaimState) -> RefundClaim:
+    """A claim brought to ``state`` by the flow that gets it there."""
+    if state is S.FLAGGED:
+        return claim_in()
+    claim = claim_in(payments=LARGE if state is S.AWAITING_SECOND_APPROVAL else SMALL)
+    claims.approve(
+        session, claim.id, actor=ADA, reason="no job", dual_approval_threshold_minor=THRESHOLD
+    )
+    assert claim.state is state
+    return claim
+
+
+@pytest.mark.parametrize("start_date", ["2025-11-03", DEADLINE], ids=["inside", "on-deadline"])
+@pytest.mark.parametrize("state", [S.FLAGGED, S.AWAITING_SECOND_APPROVAL, S.APPROVED])
+def test_late_qualifying_job_report_sends_the_claim_back_to_review_and_cancels_refunds(
+    client, session, state, start_date
+):
+    claim = claim_reaching(session, state)
+
+    response = client.post("/api/v1/job-outcomes", json=job_report(claim, start_date=start_date))
+
+    assert response.status_code == 201
+    claim = reload(session, claim.id)
+    assert claim.state is S.IN_REVIEW
+    last = claim.transitions[-1]
+    assert (last.from_state, last.actor) == (state, "system:report:graduate")
+    assert f"outcome {response.json['id']}" in last.reason
+    assert set(refund_states(session, claim.id)) <= {R.CANCELED}
+    if state is S.APPROVED:
+        assert refund_states(session, claim.id) == [R.CANCELED, R.CANCELED]
+
+
+NOT_QUALIFYING = {
+    "internship": {"employment_type": "internship"},
+    "disputed": {"status": "disputed"},
+    "started after the deadline": {"start_date": "2026-03-01"},
+    "out of field": {"in_field": False},
+}
+
+
+@pytest.mark.parametrize("changes", NOT_QUALIFYING.values(), ids=NOT_QUALIFYING.keys())
+@pytest.mark.parametrize("state", [S.FLAGGED, S.APPROVED])
+def test_late_job_report_that_does_not_qualify_leaves_the_claim_alone(
+    client, session, state, changes
+):
+    claim = claim_reaching(session, state)
+    before = snapshot(session, claim.id)
+
+    response = client.post("/api/v1/job-outcomes", json=job_report(claim, **changes))
+
+    assert response.status_code == 201
+    assert snapshot(session, claim.id) == before
+
+
+@pytest.mark.parametrize(
+    "state",
+    [S.PAYING, S.REFUNDED, S.FAILED, S.SETTLED_MANUALLY, S.IN_REVIEW, S.REJECTED, S.WITHDRAWN],
+)
+def test_late_qualifying_job_report_leaves_a_claim_past_decision_alone(client, session, state):
+    claim = claim_in(state)
+    before = snapshot(session, claim.id)
+
+    response = client.post("/api/v1/job-outcomes", json=job_report(claim))
+
+    assert response.status_code == 201
+    assert snapshot(session, claim.id) == before
+
+
+def test_late_job_report_racing_the_executor_leaves_a_claim_that_started_paying_alone(
+    client, session, session_factory, monkeypatch
+):
+    # The executor moves the approved claim to paying just before the report locks it: the
+    # report must judge the state it locked, not the one it read first.
+    claim = claim_reaching(session, S.APPROVED)
+    lock_claim = claims.lock_claim
+
+    def executor_starts_paying_then_lock(session, claim_id, expected_version=None):
+        executor = session_factory()
+        paying = executor.get(RefundClaim, claim_id)
+        claims.transition(executor, paying, S.PAYING, actor="system:executor", reason="sending")
+        executor.commit()
+        executor.close()
+        return lock_claim(session, claim_id, expected_version)
+
+    monkeypatch.setattr(claims, "lock_claim", executor_starts_paying_then_lock)
+
+    response = client.post("/api/v1/job-outcomes", json=job_report(claim))
+
+    assert response.status_code == 201
+    claim = reload(session, claim.id)
+    assert claim.state is S.PAYING
+    assert refund_states(session, claim.id) == [R.PENDING, R.PENDING]

@@ -35,7 +35,10 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock at once (waiting up to the busy timeout), so a
+        # transaction that reads and then writes cannot fail half-way on a concurrent writer.
+        # With WAL, readers are never blocked by it.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

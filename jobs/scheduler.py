@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import signal
 from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
@@ -17,7 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from app.database import make_engine
 from jobs import tasks
@@ -40,27 +41,30 @@ def single_scheduler_lock(app: Flask):
     url = app.config["DATABASE_URL"]
     if url.startswith("postgresql"):
         engine = make_engine(url, pool_size=1)
-        with engine.connect() as connection:
-            got = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-            ).scalar()
-            if not got:
-                log.warning("another scheduler holds the lock; waiting for it")
-                connection.execute(
-                    text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                )
-            connection.commit()
-            log.info("scheduler lock taken")
-            try:
-                yield
-            finally:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                )
+        try:
+            with engine.connect() as connection:
+                got = connection.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                ).scalar()
+                if not got:
+                    log.warning("another scheduler holds the lock; waiting for it")
+                    connection.execute(
+                        text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                    )
                 connection.commit()
-        engine.dispose()
+                log.info("scheduler lock taken")
+                try:
+                    yield
+                finally:
+                    connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                    )
+                    connection.commit()
+        finally:
+            # Also when the scheduler fails: a pooled connection left open leaks until exit.
+            engine.dispose()
     else:
-        lock_path = Path(app.instance_path) / "scheduler.lock"
+        lock_path = _sqlite_lock_path(url, Path(app.instance_path))
         with lock_path.open("w") as lock_file:
             try:
                 fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -69,6 +73,21 @@ def single_scheduler_lock(app: Flask):
                 fcntl.flock(lock_file, fcntl.LOCK_EX)
             log.info("scheduler lock taken")
             yield
+
+
+def _sqlite_lock_path(url: str, instance_path: Path) -> Path:
+    # Beside the database file, so that schedulers of one database exclude each other and
+    # schedulers of different databases don't.
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return instance_path / "scheduler.lock"
+    return Path(f"{database}.scheduler.lock")
+
+
+def _stop_on_sigterm(*_args) -> None:
+    # ``kill`` (and ``make run``'s shutdown) sends SIGTERM: stop as on Ctrl-C, letting a running
+    # job finish while the lock is held.
+    raise SystemExit(0)
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
@@ -105,6 +124,7 @@ def main() -> None:
     from app import create_app
 
     app = create_app()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with single_scheduler_lock(app):
         scheduler = build_scheduler(app)
         # Catch up at start: a sweep that was missed while nothing ran loses nobody.
@@ -113,4 +133,8 @@ def main() -> None:
         try:
             scheduler.start()
         except (KeyboardInterrupt, SystemExit):
+            # Let a running job finish while the lock is still held, or a second scheduler
+            # could start the same job beside it.
+            if scheduler.running:
+                scheduler.shutdown()
             log.info("scheduler stopped")

@@ -1,0 +1,207 @@
+"""The scheduler: its jobs and their timing from the settings, never started by the web app, and
+one lock that makes a second scheduler wait instead of running the jobs twice."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from app import create_app
+from jobs import scheduler as scheduler_module
+from jobs import tasks
+from jobs.scheduler import build_scheduler, single_scheduler_lock
+from tests.jobs.conftest import wait_for
+
+SUNDAY_AFTERNOON = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def scheduled_app(app) -> Flask:
+    """The app with a sweep at 14:30 UTC and the executor every 45 s instead of the defaults."""
+    app.config["SETTINGS"] = replace(
+        app.config["SETTINGS"], sweep_time="14:30", executor_interval_seconds=45
+    )
+    return app
+
+
+@contextmanager
+def started_paused(scheduler: BlockingScheduler) -> Iterator[dict]:
+    """Start ``scheduler`` paused in a thread, so its jobs are really added but never run."""
+    thread = threading.Thread(target=scheduler.start, kwargs={"paused": True})
+    thread.start()
+    try:
+        wait_for(lambda: scheduler.running, "the scheduler to start")
+        yield {job.id: job for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def fire_times(trigger, count: int, after: datetime) -> list[datetime]:
+    """The next ``count`` instants at which ``trigger`` fires after ``after``."""
+    times, previous, now = [], None, after
+    for _ in range(count):
+        previous = trigger.get_next_fire_time(previous, now)
+        times.append(previous)
+        now = previous
+    return times
+
+
+def test_build_scheduler_gives_every_job_the_explicit_defaults(scheduled_app):
+    scheduler = build_scheduler(scheduled_app)
+
+    with started_paused(scheduler) as jobs:
+        assert set(jobs) == {"sweep", "executor", "reconciliation"}
+        for job in jobs.values():
+            assert job.coalesce is True, job.id
+            assert job.max_instances == 1, job.id
+            assert job.misfire_grace_time >= 3600, job.id
+
+
+def test_build_scheduler_is_a_blocking_scheduler_in_utc(scheduled_app):
+    scheduler = build_scheduler(scheduled_app)
+
+    assert isinstance(scheduler, BlockingScheduler)
+    assert scheduler.timezone.utcoffset(SUNDAY_AFTERNOON) == timedelta(0)
+    for job in scheduler.get_jobs():
+        assert job.trigger.timezone.utcoffset(SUNDAY_AFTERNOON) == timedelta(0), job.id
+        assert job.args == (scheduled_app,), job.id
+
+
+def test_build_scheduler_sweeps_daily_at_the_configured_sweep_time_in_utc(scheduled_app):
+    [job] = [job for job in build_scheduler(scheduled_app).get_jobs() if job.id == "sweep"]
+
+    assert job.func is tasks.run_sweep
+    assert isinstance(job.trigger, CronTrigger)
+    assert fire_times(job.trigger, 2, after=SUNDAY_AFTERNOON) == [
+        datetime(2026, 3, 2, 14, 30, tzinfo=UTC),
+        datetime(2026, 3, 3, 14, 30, tzinfo=UTC),
+    ]
+
+
+def test_build_scheduler_runs_the_executor_every_executor_interval_seconds(scheduled_app):
+    [job] = [job for job in build_scheduler(scheduled_app).get_jobs() if job.id == "executor"]
+
+    assert job.func is tasks.run_executor
+    assert isinstance(job.trigger, IntervalTrigger)
+    assert job.trigger.interval == timedelta(seconds=45)
+
+
+def test_build_scheduler_reconciles_once_a_day(scheduled_app):
+    [job] = [job for job in build_scheduler(scheduled_app).get_jobs() if job.id == "reconciliation"]
+
+    assert job.func is tasks.run_reconciliation
+    first, second, third = fire_times(job.trigger, 3, after=SUNDAY_AFTERNOON)
+    assert second - first == third - second == timedelta(days=1)
+
+
+def test_create_app_starts_no_scheduler(monkeypatch, database_url):
+    started = []
+    monkeypatch.setattr(BaseScheduler, "start", lambda self, *a, **kw: started.append(self))
+    threads_before = set(threading.enumerate())
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    try:
+        response = app.test_client().get("/healthz")
+    finally:
+        app.extensions["database"].engine.dispose()
+
+    assert response.status_code == 200
+    assert started == []
+    assert set(threading.enumerate()) - threads_before == set()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def lock_app(request, tmp_path, database_url, monkeypatch) -> Flask:
+    """A bare app whose scheduler lock is a file in a temporary instance folder (SQLite) or an
+    advisory lock on the test database under a key of this test's own (PostgreSQL)."""
+    if request.param == "postgresql":
+        if not database_url.startswith("postgresql"):
+            pytest.skip("the advisory lock needs TEST_DATABASE_URL on PostgreSQL")
+        url = database_url
+        # Advisory locks are database-wide: a key of our own keeps other runs out of the way.
+        monkeypatch.setattr(scheduler_module, "ADVISORY_LOCK_KEY", uuid.uuid4().int % 2**62)
+    else:
+        url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config["DATABASE_URL"] = url
+    return app
+
+
+class Holder:
+    """A thread that takes the scheduler lock and keeps it until released (a whole scheduler's
+    life, in small): locks are per connection or per open file, so threads conflict like
+    processes do."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._hold)
+
+    def _hold(self) -> None:
+        try:
+            with single_scheduler_lock(self.app):
+                self.holding.set()
+                assert self.release.wait(timeout=30), "never released"
+        except BaseException as error:  # noqa: BLE001 - reported by stop()
+            self.errors.append(error)
+
+    def start(self) -> Holder:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive()
+        assert self.errors == []
+
+
+def test_single_scheduler_lock_makes_a_second_holder_wait_until_the_first_releases(
+    lock_app, caplog
+):
+    caplog.set_level(logging.INFO, logger="jobs.scheduler")
+    first = Holder(lock_app).start()
+    assert first.holding.wait(timeout=10)
+
+    second = Holder(lock_app).start()
+    try:
+        wait_for(
+            lambda: "waiting for it" in caplog.text or second.holding.is_set(),
+            "the second holder to wait or take the lock",
+        )
+        assert not second.holding.wait(timeout=0.3), "both held the lock at once"
+
+        first.stop()
+        assert second.holding.wait(timeout=10), "the second never got the released lock"
+    finally:
+        first.stop()
+        second.stop()
+    assert caplog.text.count("scheduler lock taken") == 2
+
+
+def test_single_scheduler_lock_is_released_when_the_scheduler_fails(lock_app, caplog):
+    with pytest.raises(RuntimeError), single_scheduler_lock(lock_app):
+        raise RuntimeError("the scheduler died")
+
+    holder = Holder(lock_app).start()
+    try:
+        assert holder.holding.wait(timeout=10)
+    finally:
+        holder.stop()
+    assert "waiting for it" not in caplog.text

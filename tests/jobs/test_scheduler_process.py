@@ -1,0 +1,200 @@
+"""Real scheduler processes (``python -m jobs``) on a committed database: a second one waits for
+the first's lock, runs nothing meanwhile and takes over once the first is killed; one that is
+interrupted keeps the lock until its running job has finished."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import sessionmaker
+
+from app.models.base import utc_now
+from jobs.scheduler import ADVISORY_LOCK_KEY
+from refunds.models import RefundClaim
+from refunds.states import ClaimState
+from tests import factories
+from tests.jobs.conftest import make_owed_graduate, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+SWEEP_LOG = re.compile(r"sweep as of \S+: (\d+) owed without a claim, (\d+) flagged")
+
+
+class SchedulerProcess:
+    """``python -m jobs`` with its output in a file, read with bounded waits."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.log_path = log_path
+        self._log_file = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jobs"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, pattern: str, timeout: float = 30.0) -> re.Match:
+        """The first match of ``pattern`` in the log; fails if the process exits or time is up."""
+        give_up = time.monotonic() + timeout
+        while (found := re.search(pattern, self.log)) is None:
+            assert self.process.poll() is None, f"exited {self.process.returncode}:\n{self.log}"
+            assert time.monotonic() < give_up, f"no {pattern!r} after {timeout} s:\n{self.log}"
+            time.sleep(0.05)
+        return found
+
+    def kill(self) -> None:
+        """Die at once, as after a crash or an OOM kill."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def interrupt(self) -> int:
+        """Stop as an operator's Ctrl-C would; the exit status."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=10)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self._log_file.close()
+
+
+@pytest.fixture
+def start_scheduler(committed_database, tmp_path) -> Iterator:
+    """``start(name)``: a scheduler process on the committed database, its sweep twelve hours
+    away and its executor hourly; every one is gone after the test."""
+    url, _engine = committed_database
+    now = utc_now()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SWEEP_TIME": f"{(now + timedelta(hours=12)).hour:02d}:00",
+        "EXECUTOR_INTERVAL_SECONDS": "3600",
+    }
+    started: list[SchedulerProcess] = []
+
+    def start(name: str) -> SchedulerProcess:
+        started.append(SchedulerProcess(env, tmp_path / f"{name}.log"))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.close()
+
+
+def scheduler_lock_is_free(url: str, engine) -> bool:
+    """Whether nobody holds the scheduler lock the processes take. On SQLite the lock file sits
+    beside this test's own database, so only PostgreSQL's database-wide advisory key can be
+    held by a scheduler outside the test."""
+    if not url.startswith("postgresql"):
+        return True
+    with engine.connect() as connection:
+        free = connection.scalar(text(f"SELECT pg_try_advisory_lock({ADVISORY_LOCK_KEY})"))
+        if free:
+            connection.execute(text(f"SELECT pg_advisory_unlock({ADVISORY_LOCK_KEY})"))
+        return free
+
+
+@pytest.fixture
+def no_other_scheduler(committed_database) -> None:
+    """Skip when a scheduler outside this test (``make run``) holds the lock."""
+    if not scheduler_lock_is_free(*committed_database):
+        pytest.skip("another scheduler holds the scheduler lock of this machine")
+
+
+@contextmanager
+def claims_locked_against_writes(engine) -> Iterator[None]:
+    """Hold a table lock that makes any insert of a claim wait until the block ends."""
+    with engine.connect() as connection:
+        connection.execute(text(f"LOCK TABLE {RefundClaim.__tablename__} IN EXCLUSIVE MODE"))
+        yield
+        connection.rollback()
+
+
+def commit_owed_graduate(engine) -> int:
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session:
+        factories.use_session(session)
+        try:
+            graduation = make_owed_graduate()
+            session.commit()
+        finally:
+            factories.use_session(None)
+    return graduation.id
+
+
+def test_a_second_scheduler_process_waits_for_the_lock_and_takes_over_when_the_first_dies(
+    committed_database, no_other_scheduler, start_scheduler
+):
+    _url, engine = committed_database
+    graduation_id = commit_owed_graduate(engine)
+
+    # Started together, to pay the start-up time once; whichever takes the lock goes first.
+    one, other = start_scheduler("one"), start_scheduler("other")
+    wait_for(
+        lambda: any("scheduler lock taken" in p.log for p in (one, other)), "a scheduler's lock"
+    )
+    first, second = (one, other) if "scheduler lock taken" in one.log else (other, one)
+    # The first's catch-up sweep at start flags the graduate nobody flagged yet.
+    assert first.wait_for_log(SWEEP_LOG.pattern).groups() == ("1", "1")
+    assert second.wait_for_log("waiting for it|scheduler lock taken")[0] == "waiting for it"
+    time.sleep(0.5)  # time enough to run a sweep, were it not waiting
+    assert "scheduler lock taken" not in second.log
+    assert not SWEEP_LOG.search(second.log), "the second swept while the first held the lock"
+
+    first.kill()
+    second.wait_for_log("scheduler lock taken")
+    # Its own catch-up sweep finds the graduate already flagged.
+    assert second.wait_for_log(SWEEP_LOG.pattern).groups() == ("0", "0")
+    assert second.interrupt() == 0
+    assert "scheduler stopped" in second.log
+
+    with sessionmaker(engine)() as session:
+        [claim] = session.scalars(
+            select(RefundClaim).where(RefundClaim.graduation_id == graduation_id)
+        )
+        assert claim.state is ClaimState.FLAGGED
+        assert claim.amount_minor == 300_000
+
+
+def test_an_interrupted_scheduler_keeps_the_lock_until_its_running_job_has_finished(
+    committed_database, no_other_scheduler, start_scheduler
+):
+    url, engine = committed_database
+    if not url.startswith("postgresql"):
+        # SQLite fails a blocked sweep at once ("database is locked") instead of holding it.
+        pytest.skip("a sweep is held mid-run by a PostgreSQL table lock")
+    commit_owed_graduate(engine)
+
+    with claims_locked_against_writes(engine):
+        scheduler = start_scheduler("scheduler")
+        # The sweep at start is running, stuck on the claims. Signal once the main thread is back
+        # to waiting: APScheduler swallows a Ctrl-C that lands while it hands a job over.
+        scheduler.wait_for_log("Removed job sweep-at-start")
+        time.sleep(0.2)
+        scheduler.process.send_signal(signal.SIGINT)
+        time.sleep(0.5)  # time enough to let go of the lock, were it not waiting for the sweep
+        assert scheduler.process.poll() is None, scheduler.log
+        assert not scheduler_lock_is_free(url, engine), "lock let go with the sweep still running"
+
+    assert scheduler.process.wait(timeout=30) == 0, scheduler.log
+    swept = SWEEP_LOG.search(scheduler.log)
+    assert swept.groups() == ("1", "1")
+    assert scheduler.log.index("scheduler stopped") > swept.start()
+    assert scheduler_lock_is_free(url, engine)

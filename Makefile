@@ -8,11 +8,13 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEMO_STRIPE_PORT ?= 12111
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 SQLITE_TEST_URL := sqlite:///$(CURDIR)/instance/test-suite.sqlite3
 
 export FLASK_APP := wsgi
 
-.PHONY: install run test test-sqlite test-postgres lint clean
+.PHONY: install run test test-sqlite test-postgres lint clean bench
 
 $(INSTALLED): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +23,12 @@ $(INSTALLED): setup.cfg pyproject.toml
 	touch $@
 
 install: $(INSTALLED)
+
+# The browser tests drive Debian's Chromium (never a downloaded browser).
+$(CHROMIUM):
+	@echo "== installing Debian's Chromium for the browser tests"
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 ## Set up, migrate, load the demo school when the database is empty, and serve it with the
 ## scheduler beside it. Without STRIPE_API_KEY a local Stripe-compatible server is the provider.
@@ -40,7 +48,7 @@ run: install
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
 
 ## The whole suite on SQLite, then again on PostgreSQL.
-test: install
+test: install $(CHROMIUM)
 	@$(MAKE) --no-print-directory test-sqlite
 	@if $(BIN)/python -m tests.database_check "$(TEST_DATABASE_URL)"; then \
 		$(MAKE) --no-print-directory test-postgres; \
@@ -64,6 +72,11 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## A benchmark, not a test: the sweep's SQL against hand-written SQL on a million graduations,
+## in a PostgreSQL schema of its own (BENCH_DATABASE_URL; BENCH_GRADUATIONS for a quick check).
+bench: install
+	$(BIN)/python -m bench.sweep_bench
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis *.egg-info

@@ -23,6 +23,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         STRIPE_API_KEY=settings.stripe_api_key,
         STRIPE_API_BASE=settings.stripe_api_base,
         STRIPE_WEBHOOK_SECRET=settings.stripe_webhook_secret,
+        SMTP_HOST=settings.smtp_host,
+        SMTP_PORT=settings.smtp_port,
+        SMTP_USERNAME=settings.smtp_username,
+        SMTP_PASSWORD=settings.smtp_password,
+        SMTP_STARTTLS=settings.smtp_starttls,
+        MAIL_FROM=settings.mail_from,
+        BASE_URL=settings.base_url,
+        # Flask has defaults for these, so they are set here rather than "if missing".
+        SESSION_COOKIE_NAME="jg_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.environment == "production",
     )
     if test_config:
         app.config.update(test_config)
@@ -35,10 +47,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     Database(app.config["DATABASE_URL"]).init_app(app)
 
-    from app import api, cli, demo, health
+    from app import api, auth, cli, demo, health, pages
     from jobs import commands
 
+    auth.init_app(app)
     api.init_app(app)
+    pages.init_app(app)
     health.init_app(app)
     cli.init_app(app)
     demo.init_app(app)

@@ -6,8 +6,10 @@ in the window, placed, owed a refund, past the claim deadline, and not covered.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import click
 from dateutil.relativedelta import relativedelta
@@ -16,13 +18,17 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.auth.access import Principal
 from app.database import db_session
 from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus, PayerType
-from app.models import Programme
+from app.models import Employer, Programme, Role, Student
 from app.services import records
+from app.services.accounts import create_account
 from refunds.stripe_gateway import make_stripe_client
 
 demo_cli = AppGroup("demo", help="The demo school.")
+
+SEEDER = Principal(actor="system:demo")
 
 
 def _instant(day: date) -> datetime:
@@ -185,6 +191,47 @@ def load_demo_school(
     return {"programmes": 2, "students": 8, "graduations": 7}
 
 
+#: The demo's accounts: one per role (two finance people, to approve large claims together).
+DEMO_ACCOUNTS = [
+    ("admin@school.example", "Alex Admin", Role.ADMIN, None, None),
+    ("registrar@school.example", "Rita Registrar", Role.REGISTRAR, None, None),
+    ("ada.finance@school.example", "Ada Finance", Role.FINANCE, None, None),
+    ("grace.finance@school.example", "Grace Finance", Role.FINANCE, None, None),
+    ("chloe.martin@example.org", "Chloé Martin", Role.GRADUATE, "chloe.martin@example.org", None),
+    ("amina.diallo@example.org", "Amina Diallo", Role.GRADUATE, "amina.diallo@example.org", None),
+    ("hr@acme.example", "Acme Analytics HR", Role.EMPLOYER, None, "Acme Analytics"),
+]
+
+
+def load_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
+    """One account per role, each with a fresh random password; returns (role, email, password).
+
+    The passwords are made here, on this machine, and never stored anywhere but as hashes and
+    in the printout (and ``instance/demo-accounts.txt``) for the person running the demo.
+    """
+    created = []
+    for email, name, role, student_email, employer_name in DEMO_ACCOUNTS:
+        password = secrets.token_urlsafe(12)
+        student_id = employer_id = None
+        if student_email:
+            student_id = session.scalar(select(Student.id).where(Student.email == student_email))
+        if employer_name:
+            employer_id = session.scalar(select(Employer.id).where(Employer.name == employer_name))
+        create_account(
+            session,
+            SEEDER,
+            email=email,
+            name=name,
+            role=role,
+            password=password,
+            student_id=student_id,
+            employer_id=employer_id,
+            check=False,
+        )
+        created.append((role.value, email, password))
+    return created
+
+
 def _pay_through_provider(api_key: str, api_base: str | None) -> Callable[[int, str], str]:
     client = make_stripe_client(api_key, api_base)
     customer = client.v1.customers.create(params={"email": "demo-tuition@example.org"}).id
@@ -225,8 +272,18 @@ def load_command() -> None:
         else None
     )
     counts = load_demo_school(session, datetime.now(UTC).date(), pay)
+    accounts = load_demo_accounts(session)
     session.commit()
     click.echo("demo school loaded: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    lines = [f"{role:<10} {email:<32} {password}" for role, email, password in accounts]
+    sheet = Path(current_app.instance_path) / "demo-accounts.txt"
+    sheet.write_text(
+        "role       email                            password\n" + "\n".join(lines) + "\n"
+    )
+    sheet.chmod(0o600)
+    click.echo(f"\nSign in at {current_app.config['BASE_URL']}/sign-in as (also in {sheet}):")
+    for line in lines:
+        click.echo(f"  {line}")
 
 
 def init_app(app: Flask) -> None:

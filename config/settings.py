@@ -39,6 +39,16 @@ class Settings:
     dual_approval_threshold_minor: int = 500_000
     #: Seconds between runs of the refund executor.
     executor_interval_seconds: int = 120
+    #: SMTP server that sends email (hire confirmations, reminders).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    #: Sender of the service's email.
+    mail_from: str = "Job Guarantee <no-reply@job-guarantee.example>"
+    #: Public address of the service, used in emailed links.
+    base_url: str = "http://127.0.0.1:5000"
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -56,4 +66,11 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         sweep_time=env.get("SWEEP_TIME", "02:00"),
         dual_approval_threshold_minor=int(env.get("DUAL_APPROVAL_THRESHOLD_MINOR", "500000")),
         executor_interval_seconds=int(env.get("EXECUTOR_INTERVAL_SECONDS", "120")),
+        smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
+        smtp_port=int(env.get("SMTP_PORT", "8025")),
+        smtp_username=env.get("SMTP_USERNAME") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_starttls=env.get("SMTP_STARTTLS", "") in ("1", "true", "yes"),
+        mail_from=env.get("MAIL_FROM", "Job Guarantee <no-reply@job-guarantee.example>"),
+        base_url=env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
     )

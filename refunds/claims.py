@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.models import TuitionPayment
 from app.services.errors import Conflict, Invalid, NotFound
 from refunds.amounts import split_refund
@@ -40,6 +41,8 @@ def transition(
     )
     claim.state = target
     session.add(record)
+    # The claim's trail is also in the service-wide audit log, beside sign-ins and refusals.
+    audit.record(session, actor, f"claim.{target.value}", f"claim:{claim.id}", reason)
     session.flush()
     return record
 

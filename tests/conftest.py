@@ -19,7 +19,7 @@ from app import create_app
 from app.database import make_engine
 from tests import factories
 
-pytest_plugins = ["tests.stripe_fixtures"]
+pytest_plugins = ["tests.stripe_fixtures", "tests.mailbox"]
 
 
 def pytest_report_header(config):
@@ -99,10 +99,37 @@ def session(session_factory) -> Session:
 @pytest.fixture
 def app(database_url, session_factory, session):
     """The application, its requests running in the test's transaction."""
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    # The limiter counts per process: every test signing in from 127.0.0.1 would add up, so
+    # tests get a limit nobody reaches; the rate limit's own test sets the real one.
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": database_url, "SIGN_IN_RATE_LIMIT": "100000 per minute"}
+    )
     app.extensions["database"].sessionmaker = session_factory
     yield app
     app.extensions["database"].engine.dispose()
+
+
+@pytest.fixture
+def audit_survives_rollback(app, monkeypatch):
+    """Refusals audited by ``record_now`` outlive the request's rollback, as in production.
+
+    In production ``record_now`` commits on a connection of its own. Here every session shares
+    the test's connection, so its savepoint would sit inside the request's and the rollback of a
+    refused request would undo it: the events are queued and written once the request has ended.
+    """
+    from app import audit
+
+    queued: list[tuple] = []
+    monkeypatch.setattr(audit, "record_now", lambda *event: queued.append(event))
+
+    @app.teardown_request
+    def write_queued(_error):
+        if queued:
+            with app.extensions["database"].session() as writer:
+                for event in queued:
+                    audit.record(writer, *event)
+                writer.commit()
+            queued.clear()
 
 
 @pytest.fixture

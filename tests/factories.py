@@ -205,3 +205,36 @@ class RefundFactory(BaseFactory):
     idempotency_key = factory.LazyAttribute(
         lambda refund: f"claim-{refund.claim.id}-payment-{refund.payment.id}-try-1"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts
+# ---------------------------------------------------------------------------------------------
+
+#: The password of every factory-made account; its hash is computed once per run (argon2 is
+#: deliberately slow).
+TEST_PASSWORD = "violet-harbour-lantern-42"
+_TEST_PASSWORD_HASH: list[str] = []
+
+
+def _test_password_hash() -> str:
+    if not _TEST_PASSWORD_HASH:
+        from app.auth.passwords import hash_password
+
+        _TEST_PASSWORD_HASH.append(hash_password(TEST_PASSWORD))
+    return _TEST_PASSWORD_HASH[0]
+
+
+class UserFactory(BaseFactory):
+    """A staff account by default; pass ``role`` and ``student``/``employer`` for the others."""
+
+    class Meta:
+        model = __import__("app.models", fromlist=["User"]).User
+
+    email = factory.Sequence(lambda n: f"user{n}@school.example")
+    name = factory.Faker("name")
+    role = __import__("app.models", fromlist=["Role"]).Role.FINANCE
+    password_hash = factory.LazyFunction(_test_password_hash)
+    active = True
+    student = None
+    employer = None

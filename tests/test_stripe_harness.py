@@ -15,7 +15,6 @@ import stripe
 from tests.stripe_harness import paid_payment_intent
 
 
-
 @pytest.fixture
 def proxied_client(stripe_client_factory, stripe_proxy):
     """A client through the proxy that does not retry."""

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from app.api import ApiBlueprint
 from app.api.fields import Id, Text
 from app.api.listing import page_of
+from app.auth import current_principal, requires
+from app.auth.access import Permission
 from app.database import db_session
 from app.services.records import get_or_404
 from refunds import claims
 from refunds.models import RefundClaim
 from refunds.states import ClaimState, RefundState
 
-blueprint = Blueprint(
+blueprint = ApiBlueprint(
     "claims",
     __name__,
     url_prefix="/api/v1",
@@ -77,7 +79,6 @@ class ClaimQuery(Schema):
 
 
 class DecisionIn(Schema):
-    actor = Text(required=True, metadata={"description": "Who decides (sign-in comes later)."})
     reason = Text(max_length=2000, required=True)
     version = fields.Integer(
         strict=True,
@@ -95,6 +96,7 @@ class ManualSettlementIn(DecisionIn):
 
 
 @blueprint.get("/claims")
+@requires(Permission.READ_CLAIMS)
 @blueprint.arguments(ClaimQuery, location="query", as_kwargs=True)
 @blueprint.response(200, ClaimOut(many=True))
 @blueprint.paginate()
@@ -109,6 +111,7 @@ def list_claims(pagination_parameters, state=None, graduation_id=None):
 
 
 @blueprint.get("/claims/<id:claim_id>")
+@requires(Permission.READ_CLAIMS)
 @blueprint.response(200, ClaimDetailOut)
 def get_claim(claim_id):
     """A claim with its approvals, refunds and audit trail."""
@@ -116,8 +119,10 @@ def get_claim(claim_id):
 
 
 def _decide(action, claim_id, **kwargs):
+    """Apply ``action`` as the signed-in person (or token): the actor is never taken from input."""
     session = db_session()
     get_or_404(session, RefundClaim, claim_id)
+    kwargs["actor"] = current_principal().actor
     kwargs["expected_version"] = kwargs.pop("version", None)
     claim = action(session, claim_id, **kwargs)
     session.commit()
@@ -125,17 +130,25 @@ def _decide(action, claim_id, **kwargs):
     return claim
 
 
+#: The 409 of every decision: the claim's state forbids it, or the claim changed since it was read.
+STATE_CONFLICT = "The claim is not in a state that allows this, or changed since it was read."
+
+
 @blueprint.post("/claims/<id:claim_id>/review")
+@requires(Permission.DECIDE_CLAIMS)
 @blueprint.arguments(DecisionIn, as_kwargs=True)
 @blueprint.response(200, ClaimDetailOut)
+@blueprint.alt_response(409, description=STATE_CONFLICT)
 def review_claim(claim_id, **decision):
     """Put a claim under review; a rejected claim reviewed again is an appeal (second reviewer)."""
     return _decide(claims.start_review, claim_id, **decision)
 
 
 @blueprint.post("/claims/<id:claim_id>/approve")
+@requires(Permission.DECIDE_CLAIMS)
 @blueprint.arguments(ApprovalIn, as_kwargs=True)
 @blueprint.response(200, ClaimDetailOut)
+@blueprint.alt_response(409, description=STATE_CONFLICT)
 def approve_claim(claim_id, **decision):
     """Approve a claim; above the threshold, two different people must approve."""
     threshold = current_app.config["DUAL_APPROVAL_THRESHOLD_MINOR"]
@@ -143,32 +156,40 @@ def approve_claim(claim_id, **decision):
 
 
 @blueprint.post("/claims/<id:claim_id>/reject")
+@requires(Permission.DECIDE_CLAIMS)
 @blueprint.arguments(DecisionIn, as_kwargs=True)
 @blueprint.response(200, ClaimDetailOut)
+@blueprint.alt_response(409, description=STATE_CONFLICT)
 def reject_claim(claim_id, **decision):
     """Reject a claim, with a reason."""
     return _decide(claims.reject, claim_id, **decision)
 
 
 @blueprint.post("/claims/<id:claim_id>/withdraw")
+@requires(Permission.DECIDE_CLAIMS)
 @blueprint.arguments(DecisionIn, as_kwargs=True)
 @blueprint.response(200, ClaimDetailOut)
+@blueprint.alt_response(409, description=STATE_CONFLICT)
 def withdraw_claim(claim_id, **decision):
     """Withdraw a claim, with a reason; unsent refunds are called off."""
     return _decide(claims.withdraw, claim_id, **decision)
 
 
 @blueprint.post("/claims/<id:claim_id>/retry")
+@requires(Permission.DECIDE_CLAIMS)
 @blueprint.arguments(DecisionIn, as_kwargs=True)
 @blueprint.response(200, ClaimDetailOut)
+@blueprint.alt_response(409, description=STATE_CONFLICT)
 def retry_claim(claim_id, **decision):
     """Send a failed claim's failed refunds again."""
     return _decide(claims.retry_failed, claim_id, **decision)
 
 
 @blueprint.post("/claims/<id:claim_id>/settle-manually")
+@requires(Permission.DECIDE_CLAIMS)
 @blueprint.arguments(ManualSettlementIn, as_kwargs=True)
 @blueprint.response(200, ClaimDetailOut)
+@blueprint.alt_response(409, description=STATE_CONFLICT)
 def settle_claim_manually(claim_id, **decision):
     """Record the bank transfer that paid a failed claim; the claim ends settled manually."""
     return _decide(claims.settle_manually, claim_id, **decision)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from app.api import ApiBlueprint
 from app.api.listing import page_of
 from app.api.schemas import (
     EnrollmentIn,
@@ -18,13 +18,15 @@ from app.api.schemas import (
     PaymentIn,
     PaymentOut,
 )
+from app.auth import current_principal, requires
+from app.auth.access import Permission
 from app.database import db_session
 from app.models import Enrollment, Graduation, TuitionPayment
 from app.models.base import utc_now
 from app.services import records
-from app.services.guarantee import evaluate_guarantee
+from app.services.guarantee import guarantee_for
 
-blueprint = Blueprint(
+blueprint = ApiBlueprint(
     "enrollments",
     __name__,
     url_prefix="/api/v1",
@@ -33,6 +35,7 @@ blueprint = Blueprint(
 
 
 @blueprint.get("/enrollments")
+@requires(Permission.READ_RECORDS)
 @blueprint.arguments(EnrollmentQuery, location="query", as_kwargs=True)
 @blueprint.response(200, EnrollmentOut(many=True))
 @blueprint.paginate()
@@ -51,6 +54,7 @@ def list_enrollments(
 
 
 @blueprint.post("/enrollments")
+@requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(EnrollmentIn, as_kwargs=True)
 @blueprint.response(201, EnrollmentOut)
 def create_enrollment(**fields):
@@ -62,6 +66,7 @@ def create_enrollment(**fields):
 
 
 @blueprint.get("/enrollments/<id:enrollment_id>")
+@requires(Permission.READ_RECORDS)
 @blueprint.response(200, EnrollmentOut)
 def get_enrollment(enrollment_id):
     """Read an enrollment with its payments."""
@@ -69,6 +74,7 @@ def get_enrollment(enrollment_id):
 
 
 @blueprint.get("/enrollments/<id:enrollment_id>/payments")
+@requires(Permission.READ_RECORDS)
 @blueprint.response(200, PaymentOut(many=True))
 @blueprint.paginate()
 def list_payments(enrollment_id, pagination_parameters):
@@ -83,8 +89,10 @@ def list_payments(enrollment_id, pagination_parameters):
 
 
 @blueprint.post("/enrollments/<id:enrollment_id>/payments")
+@requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(PaymentIn, as_kwargs=True)
 @blueprint.response(201, PaymentOut)
+@blueprint.alt_response(409, description="The Stripe PaymentIntent is recorded already.")
 def record_payment(enrollment_id, **fields):
     """Record a tuition payment (an instalment) for an enrollment."""
     session = db_session()
@@ -94,6 +102,7 @@ def record_payment(enrollment_id, **fields):
 
 
 @blueprint.get("/graduations")
+@requires(Permission.READ_RECORDS)
 @blueprint.arguments(GraduationQuery, location="query", as_kwargs=True)
 @blueprint.response(200, GraduationOut(many=True))
 @blueprint.paginate()
@@ -122,6 +131,7 @@ def list_graduations(
 
 
 @blueprint.post("/graduations")
+@requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(GraduationIn, as_kwargs=True)
 @blueprint.response(201, GraduationOut)
 @blueprint.alt_response(409, description="The enrollment has a graduation already.")
@@ -134,6 +144,7 @@ def create_graduation(**fields):
 
 
 @blueprint.get("/graduations/<id:graduation_id>")
+@requires(Permission.READ_RECORDS)
 @blueprint.response(200, GraduationOut)
 def get_graduation(graduation_id):
     """Read a graduation."""
@@ -149,4 +160,6 @@ def get_guarantee(graduation_id, as_of=None):
     Each reported job is listed with whether it qualifies under the enrollment's policy
     version and, if not, why.
     """
-    return evaluate_guarantee(db_session(), graduation_id, as_of or utc_now().date())
+    return guarantee_for(
+        db_session(), current_principal(), graduation_id, as_of or utc_now().date()
+    )

@@ -15,17 +15,26 @@ MAX_MINOR_UNITS = 10**12
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+#: Halves of a UTF-16 surrogate pair: JSON can carry one alone (``"\ud800"``), but no
+#: database encoding can store it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
 
 class Text(fields.String):
-    """A string, stripped, never blank, without control characters, at most ``max_length``."""
+    """A string, stripped, never blank, without control characters, at most ``max_length``.
 
-    def __init__(self, max_length: int = 200, **kwargs):
-        super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
+    ``min_length=0`` allows blank, for an optional search term.
+    """
+
+    def __init__(self, max_length: int = 200, min_length: int = 1, **kwargs):
+        super().__init__(validate=validate.Length(min=min_length, max=max_length), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if _CONTROL.search(text):
             raise ValidationError("Must not contain control characters.")
+        if _SURROGATE.search(text):
+            raise ValidationError("Must not contain unpaired surrogates.")
         return text
 
 
@@ -47,8 +56,12 @@ class CurrencyCode(fields.String):
     """An ISO 4217 currency code; lower case is accepted and upper-cased."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
-        if not re.fullmatch(r"[A-Z]{3}", code) or pycountry.currencies.get(alpha_3=code) is None:
+        # Match before upper-casing: "ß".upper() is "SS".
+        code = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not re.fullmatch(r"[A-Za-z]{3}", code):
+            raise ValidationError("Not an ISO 4217 currency code.")
+        code = code.upper()
+        if pycountry.currencies.get(alpha_3=code) is None:
             raise ValidationError("Not an ISO 4217 currency code.")
         return code
 
@@ -57,8 +70,12 @@ class CountryCode(fields.String):
     """An ISO 3166-1 alpha-2 country code; lower case is accepted and upper-cased."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
-        if not re.fullmatch(r"[A-Z]{2}", code) or pycountry.countries.get(alpha_2=code) is None:
+        # Match before upper-casing: "ß".upper() is "SS", South Sudan.
+        code = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not re.fullmatch(r"[A-Za-z]{2}", code):
+            raise ValidationError("Not an ISO 3166-1 alpha-2 country code.")
+        code = code.upper()
+        if pycountry.countries.get(alpha_2=code) is None:
             raise ValidationError("Not an ISO 3166-1 alpha-2 country code.")
         return code
 
@@ -70,12 +87,17 @@ class UTCInstant(fields.AwareDateTime):
         super().__init__(format="iso", **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return instant.astimezone(UTC)
+        except OverflowError as error:
+            # 0001-01-01T00:00+01:00 is a valid ISO 8601 instant before the first UTC one.
+            raise ValidationError("Out of the range of representable instants.") from error
 
 
-def Id(**kwargs) -> fields.Integer:  # noqa: N802 - reads as a field type
-    """A record id."""
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+def Id(*, strict: bool = True, **kwargs) -> fields.Integer:  # noqa: N802 - a field type
+    """A record id; ``strict=False`` for a query string, whose values are all text."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def MinorUnits(*, allow_zero: bool = False, **kwargs) -> fields.Integer:  # noqa: N802

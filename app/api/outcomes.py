@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from app.api import ApiBlueprint
 from app.api.listing import page_of
 from app.api.schemas import JobOutcomeIn, JobOutcomeOut, JobOutcomeQuery
+from app.auth import current_principal, requires
+from app.auth.access import Permission
 from app.database import db_session
+from app.guarantee.terms import OutcomeSource
 from app.models import JobOutcome
 from app.services import records
+from app.services.confirmations import request_confirmation, send_confirmation_email
+from app.services.graduates import own_graduation
 
-blueprint = Blueprint(
+blueprint = ApiBlueprint(
     "outcomes", __name__, url_prefix="/api/v1", description="Jobs graduates took after qualifying."
 )
 
 
 @blueprint.get("/job-outcomes")
+@requires(Permission.READ_RECORDS)
 @blueprint.arguments(JobOutcomeQuery, location="query", as_kwargs=True)
 @blueprint.response(200, JobOutcomeOut(many=True))
 @blueprint.paginate()
@@ -40,14 +46,26 @@ def list_job_outcomes(
 @blueprint.arguments(JobOutcomeIn, as_kwargs=True)
 @blueprint.response(201, JobOutcomeOut)
 def report_job_outcome(**fields):
-    """Record a job a graduate took."""
+    """Record a job a graduate took.
+
+    Registrars record any graduate's job; a graduate records their own (as its source). When
+    an employer is named, they are emailed a link to confirm the hire.
+    """
     session = db_session()
+    principal = current_principal()
+    if not principal.can(Permission.WRITE_RECORDS):
+        own_graduation(session, principal, fields["graduation_id"])
+        fields["source"] = OutcomeSource.GRADUATE
     outcome = records.report_job_outcome(session, **fields)
+    confirmation = request_confirmation(session, outcome)
     session.commit()
+    if confirmation is not None:
+        send_confirmation_email(confirmation)
     return outcome
 
 
 @blueprint.get("/job-outcomes/<id:outcome_id>")
+@requires(Permission.READ_RECORDS)
 @blueprint.response(200, JobOutcomeOut)
 def get_job_outcome(outcome_id):
     """Read a job outcome."""

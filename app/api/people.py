@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from app.api import ApiBlueprint
 from app.api.listing import contains, page_of
 from app.api.schemas import (
     EmployerIn,
@@ -14,16 +14,19 @@ from app.api.schemas import (
     StudentOut,
     StudentQuery,
 )
+from app.auth import requires
+from app.auth.access import Permission
 from app.database import db_session
 from app.models import Employer, Student
 from app.services import records
 
-blueprint = Blueprint(
+blueprint = ApiBlueprint(
     "people", __name__, url_prefix="/api/v1", description="Students and employers."
 )
 
 
 @blueprint.get("/students")
+@requires(Permission.READ_RECORDS)
 @blueprint.arguments(StudentQuery, location="query", as_kwargs=True)
 @blueprint.response(200, StudentOut(many=True))
 @blueprint.paginate()
@@ -38,6 +41,7 @@ def list_students(pagination_parameters, email=None, country=None):
 
 
 @blueprint.post("/students")
+@requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(StudentIn, as_kwargs=True)
 @blueprint.response(201, StudentOut)
 @blueprint.alt_response(409, description="A student with that email exists.")
@@ -50,6 +54,7 @@ def create_student(**fields):
 
 
 @blueprint.get("/students/<id:student_id>")
+@requires(Permission.READ_RECORDS)
 @blueprint.response(200, StudentOut)
 def get_student(student_id):
     """Read a student."""
@@ -57,6 +62,7 @@ def get_student(student_id):
 
 
 @blueprint.get("/employers")
+@requires(Permission.READ_RECORDS)
 @blueprint.arguments(EmployerQuery, location="query", as_kwargs=True)
 @blueprint.response(200, EmployerOut(many=True))
 @blueprint.paginate()
@@ -69,6 +75,7 @@ def list_employers(pagination_parameters, name=None):
 
 
 @blueprint.post("/employers")
+@requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(EmployerIn, as_kwargs=True)
 @blueprint.response(201, EmployerOut)
 def create_employer(**fields):
@@ -80,6 +87,7 @@ def create_employer(**fields):
 
 
 @blueprint.get("/employers/<id:employer_id>")
+@requires(Permission.READ_RECORDS)
 @blueprint.response(200, EmployerOut)
 def get_employer(employer_id):
     """Read an employer."""

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from app.api import ApiBlueprint
 from app.api.listing import contains, page_of
 from app.api.schemas import PolicyIn, PolicyOut, ProgrammeIn, ProgrammeOut, ProgrammeQuery
+from app.auth import requires
+from app.auth.access import Permission
 from app.database import db_session
 from app.models import GuaranteePolicy, Programme
 from app.services import records
 
-blueprint = Blueprint(
+blueprint = ApiBlueprint(
     "programmes", __name__, url_prefix="/api/v1", description="Programmes and policy versions."
 )
 
 
 @blueprint.get("/programmes")
+@requires(Permission.READ_RECORDS)
 @blueprint.arguments(ProgrammeQuery, location="query", as_kwargs=True)
 @blueprint.response(200, ProgrammeOut(many=True))
 @blueprint.paginate()
@@ -31,6 +34,7 @@ def list_programmes(pagination_parameters, name=None, currency=None):
 
 
 @blueprint.post("/programmes")
+@requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(ProgrammeIn, as_kwargs=True)
 @blueprint.response(201, ProgrammeOut)
 @blueprint.alt_response(409, description="A programme with that name exists.")
@@ -43,6 +47,7 @@ def create_programme(**fields):
 
 
 @blueprint.get("/programmes/<id:programme_id>")
+@requires(Permission.READ_RECORDS)
 @blueprint.response(200, ProgrammeOut)
 def get_programme(programme_id):
     """Read a programme."""
@@ -50,6 +55,7 @@ def get_programme(programme_id):
 
 
 @blueprint.get("/programmes/<id:programme_id>/policies")
+@requires(Permission.READ_RECORDS)
 @blueprint.response(200, PolicyOut(many=True))
 @blueprint.paginate()
 def list_policies(programme_id, pagination_parameters):
@@ -64,6 +70,7 @@ def list_policies(programme_id, pagination_parameters):
 
 
 @blueprint.post("/programmes/<id:programme_id>/policies")
+@requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(PolicyIn, as_kwargs=True)
 @blueprint.response(201, PolicyOut)
 def publish_policy(programme_id, **terms):
@@ -79,6 +86,7 @@ def publish_policy(programme_id, **terms):
 
 
 @blueprint.get("/policies/<id:policy_id>")
+@requires(Permission.READ_RECORDS)
 @blueprint.response(200, PolicyOut)
 def get_policy(policy_id):
     """Read one policy version."""

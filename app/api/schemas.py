@@ -34,7 +34,7 @@ class ProgrammeOut(Schema):
 
 
 class ProgrammeQuery(Schema):
-    name = fields.String(metadata={"description": "Part of the name, any case."})
+    name = Text(min_length=0, metadata={"description": "Part of the name, any case."})
     currency = CurrencyCode()
 
 
@@ -114,7 +114,7 @@ class EmployerOut(Schema):
 
 
 class EmployerQuery(Schema):
-    name = fields.String(metadata={"description": "Part of the name, any case."})
+    name = Text(min_length=0, metadata={"description": "Part of the name, any case."})
 
 
 class PaymentIn(Schema):
@@ -127,7 +127,7 @@ class PaymentIn(Schema):
         load_default=None,
         allow_none=True,
         validate=validate.Regexp(
-            r"^pi_[A-Za-z0-9_]{1,250}$", error="Not a Stripe PaymentIntent id."
+            r"^pi_[A-Za-z0-9_]{1,250}\Z", error="Not a Stripe PaymentIntent id."
         ),
     )
 
@@ -170,8 +170,8 @@ class EnrollmentOut(Schema):
 
 
 class EnrollmentQuery(Schema):
-    student_id = Id()
-    programme_id = Id()
+    student_id = Id(strict=False)
+    programme_id = Id(strict=False)
     guarantee_opt_in = fields.Boolean()
 
 
@@ -190,8 +190,8 @@ class GraduationOut(Schema):
 
 
 class GraduationQuery(Schema):
-    programme_id = Id()
-    student_id = Id()
+    programme_id = Id(strict=False)
+    student_id = Id(strict=False)
     qualified_from = fields.Date(metadata={"description": "Qualified on or after this day."})
     qualified_to = fields.Date(metadata={"description": "Qualified on or before this day."})
 
@@ -235,8 +235,8 @@ class JobOutcomeOut(Schema):
 
 
 class JobOutcomeQuery(Schema):
-    graduation_id = Id()
-    employer_id = Id()
+    graduation_id = Id(strict=False)
+    employer_id = Id(strict=False)
     status = _enum(OutcomeStatus)
     employment_type = _enum(EmploymentType)
 
@@ -263,6 +263,14 @@ class OutcomeVerdictOut(Schema):
     shortfalls = fields.List(fields.String())
 
 
+class ClaimSummaryOut(Schema):
+    id = fields.Integer()
+    state = fields.Function(lambda claim: claim.state.value)
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    flagged_on = fields.Date()
+
+
 class GuaranteeOut(Schema):
     graduation_id = fields.Integer()
     state = _enum(GuaranteeState, attribute="status.state")
@@ -276,3 +284,8 @@ class GuaranteeOut(Schema):
     qualifying_outcome_id = fields.Integer(allow_none=True)
     outcomes = fields.List(fields.Nested(OutcomeVerdictOut))
     refundable = fields.Nested(RefundableOut)
+    claim = fields.Nested(
+        ClaimSummaryOut,
+        allow_none=True,
+        metadata={"description": "The refund claim, once the sweep flagged the graduate."},
+    )

@@ -29,3 +29,16 @@ from refunds.models import (  # noqa: E402
 )
 
 __all__ += ["ClaimApproval", "ClaimTransition", "ProcessedWebhookEvent", "Refund", "RefundClaim"]
+
+from app.models.accounts import ApiToken, AuditEvent, Role, User, UserSession  # noqa: E402
+from app.models.confirmations import ConfirmationAnswer, HireConfirmation  # noqa: E402
+
+__all__ += [
+    "ApiToken",
+    "AuditEvent",
+    "ConfirmationAnswer",
+    "HireConfirmation",
+    "Role",
+    "User",
+    "UserSession",
+]

@@ -12,6 +12,7 @@ from app.guarantee.rules import GuaranteeStatus, guarantee_status, job_shortfall
 from app.models import Graduation, JobOutcome
 from app.services.records import get_or_404
 from refunds.amounts import refundable_amount, split_refund
+from refunds.models import RefundClaim
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class GuaranteeView:
     status: GuaranteeStatus
     outcomes: list[OutcomeVerdict]
     refundable: Refundable
+    #: The graduate's refund claim, once the sweep flagged them (any state), else ``None``.
+    claim: object | None = None
 
     @property
     def qualifying_outcome_id(self) -> int | None:
@@ -111,4 +114,27 @@ def evaluate_guarantee(session: Session, graduation_id: int, as_of: date) -> Gua
         status=status,
         outcomes=verdicts,
         refundable=refundable_for(enrollment),
+        claim=session.scalar(select(RefundClaim).where(RefundClaim.enrollment_id == enrollment.id)),
     )
+
+
+def authorize_graduation(session: Session, principal, graduation_id: int) -> Graduation:
+    """The graduation, if ``principal`` may see it: staff reading records, or its own graduate.
+
+    Anyone else is refused (and the refusal audited); an unknown id is ``NotFound``.
+    """
+    from app.auth.access import Permission, authorize, refuse
+
+    graduation = get_or_404(session, Graduation, graduation_id)
+    if principal.can(Permission.READ_RECORDS):
+        return graduation
+    authorize(principal, Permission.OWN_GUARANTEE, target=f"graduation:{graduation_id}")
+    if graduation.enrollment.student_id != principal.student_id:
+        refuse(principal, "see another graduate's guarantee", f"graduation:{graduation_id}")
+    return graduation
+
+
+def guarantee_for(session: Session, principal, graduation_id: int, as_of: date) -> GuaranteeView:
+    """``evaluate_guarantee`` for someone allowed to see that graduation."""
+    authorize_graduation(session, principal, graduation_id)
+    return evaluate_guarantee(session, graduation_id, as_of)

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
+from app.auth.tokens import PREFIX, create_token
+from app.models import AuditEvent, Role
 from refunds import claims
 from refunds.models import ClaimTransition, Refund, RefundClaim
 from refunds.states import ClaimState, RefundState
 from tests.factories import (
+    TEST_PASSWORD,
     AuditedRefundClaimFactory,
     EmployerFactory,
     RefundFactory,
     TuitionPaymentFactory,
+    UserFactory,
 )
 
 S = ClaimState
 R = RefundState
 THRESHOLD = 500_000
-ADA, GRACE, ZOE = "finance:ada", "finance:grace", "finance:zoe"
 #: A claim's payments; their sum is below the threshold, so one approval is enough.
 SMALL = (200_000, 200_000)
 #: Payments of a claim above the threshold, which needs two approvals.
@@ -43,6 +47,40 @@ def app(app):
     """The application with a known dual-approval threshold."""
     app.config["DUAL_APPROVAL_THRESHOLD_MINOR"] = THRESHOLD
     return app
+
+
+@dataclass(frozen=True)
+class Person:
+    """A member of finance calling the API with a finance token of their own."""
+
+    name: str
+    token: str
+
+    @property
+    def actor(self) -> str:
+        """The actor the app must record: derived from the token, never from a request's body."""
+        return f"token:{self.token[: len(PREFIX) + 6]}:{self.name}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def finance_person(session, name: str) -> Person:
+    record, token = create_token(session, name=name, role=Role.FINANCE, created_by_id=None)
+    person = Person(name=name, token=token)
+    assert record.actor == person.actor
+    return person
+
+
+@pytest.fixture
+def ada(session) -> Person:
+    return finance_person(session, "ada")
+
+
+@pytest.fixture
+def grace(session) -> Person:
+    return finance_person(session, "grace")
 
 
 def pagination(response) -> dict:
@@ -120,10 +158,11 @@ def test_list_claims_with_an_unknown_state_is_422(client, session):
     assert list(response.json["errors"]["query"]) == ["state"]
 
 
-def test_get_claim_shows_its_approvals_refunds_and_transitions(client, session):
+def test_get_claim_shows_its_approvals_refunds_and_transitions(client, session, ada, grace):
     claim = claim_in(payments=LARGE)
-    client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA, "reason": "no job"})
-    client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": GRACE})
+    approve = f"/api/v1/claims/{claim.id}/approve"
+    assert client.post(approve, json={"reason": "no job"}, headers=ada.headers).status_code == 200
+    assert client.post(approve, json={}, headers=grace.headers).status_code == 200
 
     response = client.get(f"/api/v1/claims/{claim.id}")
 
@@ -132,8 +171,8 @@ def test_get_claim_shows_its_approvals_refunds_and_transitions(client, session):
     assert (body["state"], body["version"], body["amount_minor"]) == ("approved", 3, 600_000)
     assert body["student_id"] == claim.enrollment.student_id
     assert [(row["actor"], row["reason"]) for row in body["approvals"]] == [
-        (ADA, "no job"),
-        (GRACE, "approved"),
+        (ada.actor, "no job"),
+        (grace.actor, "approved"),
     ]
     assert [(row["amount_minor"], row["state"]) for row in body["refunds"]] == [
         (300_000, "pending"),
@@ -141,8 +180,8 @@ def test_get_claim_shows_its_approvals_refunds_and_transitions(client, session):
     ]
     assert [(row["from_state"], row["to_state"], row["actor"]) for row in body["transitions"]] == [
         (None, "flagged", "system:sweep"),
-        ("flagged", "awaiting_second_approval", ADA),
-        ("awaiting_second_approval", "approved", GRACE),
+        ("flagged", "awaiting_second_approval", ada.actor),
+        ("awaiting_second_approval", "approved", grace.actor),
     ]
     for row in body["transitions"]:
         assert datetime.fromisoformat(row["at"]).utcoffset() == timedelta(0)
@@ -170,7 +209,7 @@ class Decision:
     impossible_from: ClaimState
 
     def body(self, **changes) -> dict:
-        values = {"actor": ADA, "reason": "checked the evidence", "transfer_reference": "TRF-42"}
+        values = {"reason": "checked the evidence", "transfer_reference": "TRF-42"}
         return {field: values[field] for field in self.required} | changes
 
     def url(self, claim_id: int) -> str:
@@ -181,14 +220,14 @@ class Decision:
 
 
 DECISIONS = [
-    Decision("review", ("actor", "reason"), S.FLAGGED, S.REJECTED, S.IN_REVIEW, S.PAYING),
-    Decision("approve", ("actor",), S.FLAGGED, S.IN_REVIEW, S.APPROVED, S.APPROVED),
-    Decision("reject", ("actor", "reason"), S.FLAGGED, S.IN_REVIEW, S.REJECTED, S.APPROVED),
-    Decision("withdraw", ("actor", "reason"), S.FLAGGED, S.IN_REVIEW, S.WITHDRAWN, S.PAYING),
-    Decision("retry", ("actor", "reason"), S.PAYING, S.FAILED, S.PAYING, S.PAYING),
+    Decision("review", ("reason",), S.FLAGGED, S.REJECTED, S.IN_REVIEW, S.PAYING),
+    Decision("approve", (), S.FLAGGED, S.IN_REVIEW, S.APPROVED, S.APPROVED),
+    Decision("reject", ("reason",), S.FLAGGED, S.IN_REVIEW, S.REJECTED, S.APPROVED),
+    Decision("withdraw", ("reason",), S.FLAGGED, S.IN_REVIEW, S.WITHDRAWN, S.PAYING),
+    Decision("retry", ("reason",), S.PAYING, S.FAILED, S.PAYING, S.PAYING),
     Decision(
         "settle-manually",
-        ("actor", "reason", "transfer_reference"),
+        ("reason", "transfer_reference"),
         S.PAYING,
         S.FAILED,
         S.SETTLED_MANUALLY,
@@ -199,22 +238,30 @@ MISSING_FIELDS = [(decision, field) for decision in DECISIONS for field in decis
 
 
 def ready_claim(session, decision: Decision) -> RefundClaim:
-    """A claim at version 2, one move after it was made, on which ``decision`` can be taken."""
+    """A claim at version 2, one move after it was made, on which ``decision`` can be taken.
+
+    The move is made by zoe, someone other than the tests' callers, so that no rule against
+    deciding twice (the appeal's second reviewer) gets in their way.
+    """
     refunds = REFUNDS_IN[S.FAILED] if decision.ready is S.FAILED else None
     claim = claim_in(decision.start, refunds=refunds)
-    claims.transition(session, claim, decision.ready, actor=ZOE, reason="before the test")
+    zoe = finance_person(session, "zoe")
+    claims.transition(session, claim, decision.ready, actor=zoe.actor, reason="before the test")
     return claim
 
 
 @pytest.mark.parametrize("decision", DECISIONS, ids=str)
-def test_decision_succeeds_on_the_current_version(client, session, decision):
+def test_decision_succeeds_on_the_current_version(client, session, decision, ada):
     claim = ready_claim(session, decision)
 
-    response = client.post(decision.url(claim.id), json=decision.body(version=2))
+    response = client.post(
+        decision.url(claim.id), json=decision.body(version=2), headers=ada.headers
+    )
 
     assert response.status_code == 200
     assert (response.json["state"], response.json["version"]) == (decision.result.value, 3)
-    assert trail(session, claim.id)[-1] == (decision.result, ADA)
+    assert trail(session, claim.id)[-1] == (decision.result, ada.actor)
+    assert response.json["transitions"][-1]["actor"] == ada.actor
 
 
 @pytest.mark.parametrize("decision", DECISIONS, ids=str)
@@ -244,6 +291,93 @@ def test_decision_without_a_required_field_is_422_naming_it(
     assert snapshot(session, claim.id) == before
 
 
+# --- who decides: the caller's credentials, never the body -----------------------------------
+
+NO_PRINCIPAL = {"no credentials": {}, "an unknown token": {"Authorization": "Bearer jg_unknown"}}
+
+
+@pytest.mark.parametrize("headers", NO_PRINCIPAL.values(), ids=NO_PRINCIPAL.keys())
+@pytest.mark.parametrize("decision", DECISIONS, ids=str)
+def test_decision_without_a_principal_is_401_and_writes_nothing(
+    anonymous_client, row_counts, session, decision, headers
+):
+    claim = ready_claim(session, decision)
+    before, rows = snapshot(session, claim.id), row_counts()
+
+    response = anonymous_client.post(
+        decision.url(claim.id), json=decision.body(version=2), headers=headers
+    )
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert row_counts() == rows
+    assert snapshot(session, claim.id) == before
+
+
+@pytest.mark.parametrize("decision", DECISIONS, ids=str)
+def test_decision_by_a_registrar_token_is_403_and_writes_only_the_refusal(
+    client, row_counts, session, audit_survives_rollback, decision
+):
+    registrar, token = create_token(
+        session, name="registry sync", role=Role.REGISTRAR, created_by_id=None
+    )
+    claim = ready_claim(session, decision)
+    before, rows = snapshot(session, claim.id), row_counts()
+
+    response = client.post(
+        decision.url(claim.id),
+        json=decision.body(version=2),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert response.status_code == 403
+    assert row_counts() == rows | {"audit_events": rows["audit_events"] + 1}
+    refusal = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
+    assert (refusal.actor, refusal.action, refusal.target) == (
+        registrar.actor,
+        "access.refused",
+        decision.url(claim.id),
+    )
+    assert snapshot(session, claim.id) == before
+
+
+@pytest.mark.parametrize("decision", DECISIONS, ids=str)
+def test_decision_naming_its_own_actor_is_422_and_writes_nothing(
+    refused, session, decision, ada, grace
+):
+    # Ada, signed in with her own token, cannot have the decision recorded as Grace's.
+    claim = ready_claim(session, decision)
+    before = snapshot(session, claim.id)
+
+    response = refused(
+        "POST",
+        decision.url(claim.id),
+        json=decision.body(version=2, actor=grace.actor),
+        headers=ada.headers,
+    )
+
+    assert response.status_code == 422
+    assert response.json["errors"]["json"] == {"actor": ["Unknown field."]}
+    assert snapshot(session, claim.id) == before
+
+
+def test_a_signed_in_person_decides_as_themselves(anonymous_client, session):
+    person = UserFactory(role=Role.FINANCE)
+    session.commit()
+    sign_in_page = anonymous_client.get("/sign-in").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', sign_in_page).group(1)
+    signed_in = anonymous_client.post(
+        "/sign-in", data={"email": person.email, "password": TEST_PASSWORD, "csrf_token": csrf}
+    )
+    assert signed_in.status_code == 302
+    claim = claim_in()
+
+    response = anonymous_client.post(f"/api/v1/claims/{claim.id}/approve", json={})
+
+    assert response.status_code == 200
+    assert trail(session, claim.id)[-1] == (S.APPROVED, f"finance:{person.email}")
+
+
 @pytest.mark.parametrize("decision", DECISIONS, ids=str)
 def test_impossible_decision_is_409_and_writes_nothing(refused, session, decision):
     claim = claim_in(decision.impossible_from)
@@ -269,7 +403,7 @@ def test_decision_on_a_stale_version_is_409_and_writes_nothing(refused, session,
 
 
 def test_decision_racing_a_concurrent_write_is_409_and_writes_nothing(
-    refused, session, session_factory, monkeypatch
+    refused, session, session_factory, monkeypatch, ada
 ):
     # Another transaction changes the claim between this request's read and its write: the
     # version check of the flush (StaleDataError) refuses it.
@@ -290,7 +424,7 @@ def test_decision_racing_a_concurrent_write_is_409_and_writes_nothing(
     before = snapshot(session, claim.id)
 
     response = refused(
-        "POST", f"/api/v1/claims/{claim.id}/review", json={"actor": ADA, "reason": "look"}
+        "POST", f"/api/v1/claims/{claim.id}/review", json={"reason": "look"}, headers=ada.headers
     )
 
     assert response.status_code == 409
@@ -301,97 +435,110 @@ def test_decision_racing_a_concurrent_write_is_409_and_writes_nothing(
 # --- approve, reject, appeal through the API -------------------------------------------------
 
 
-def test_approve_small_claim_once_writes_a_refund_per_payment(client, session):
+def test_approve_small_claim_once_writes_a_refund_per_payment(client, session, ada):
     claim = claim_in(payments=(250_000, 150_000))
 
-    response = client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA})
+    response = client.post(f"/api/v1/claims/{claim.id}/approve", json={}, headers=ada.headers)
 
     assert response.status_code == 200
     assert response.json["state"] == "approved"
+    assert [row["actor"] for row in response.json["approvals"]] == [ada.actor]
     refunds = response.json["refunds"]
     assert [refund["amount_minor"] for refund in refunds] == [250_000, 150_000]
     assert {refund["state"] for refund in refunds} == {"pending"}
 
 
 def test_approve_large_claim_twice_by_the_same_person_is_409_and_writes_nothing(
-    client, refused, session
+    client, refused, session, ada
 ):
     claim = claim_in(payments=LARGE)
-    first = client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA})
+    approve = f"/api/v1/claims/{claim.id}/approve"
+    first = client.post(approve, json={}, headers=ada.headers)
     assert first.json["state"] == "awaiting_second_approval"
     assert first.json["refunds"] == []
     before = snapshot(session, claim.id)
 
-    response = refused("POST", f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA})
+    response = refused("POST", approve, json={}, headers=ada.headers)
 
     assert response.status_code == 409
     assert snapshot(session, claim.id) == before
 
 
-def test_approve_large_claim_by_a_second_person_approves_it_with_refunds(client, session):
+def test_approve_large_claim_by_a_second_person_approves_it_with_refunds(
+    client, session, ada, grace
+):
     claim = claim_in(payments=LARGE)
-    client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA})
+    approve = f"/api/v1/claims/{claim.id}/approve"
+    assert client.post(approve, json={}, headers=ada.headers).status_code == 200
 
-    response = client.post(f"/api/v1/claims/{claim.id}/approve", json={"actor": GRACE})
+    response = client.post(approve, json={}, headers=grace.headers)
 
     assert response.status_code == 200
     assert response.json["state"] == "approved"
+    assert [row["actor"] for row in response.json["approvals"]] == [ada.actor, grace.actor]
     assert [refund["amount_minor"] for refund in response.json["refunds"]] == list(LARGE)
 
 
-def test_approve_a_claim_for_more_than_was_paid_is_409_and_writes_nothing(refused, session):
+def test_approve_a_claim_for_more_than_was_paid_is_409_and_writes_nothing(refused, session, ada):
     claim = claim_in(payments=(300_000,))
     claim.amount_minor = 300_001
     session.flush()
     before = snapshot(session, claim.id)
 
-    response = refused("POST", f"/api/v1/claims/{claim.id}/approve", json={"actor": ADA})
+    response = refused("POST", f"/api/v1/claims/{claim.id}/approve", json={}, headers=ada.headers)
 
     assert response.status_code == 409
     assert snapshot(session, claim.id) == before
 
 
-def test_reject_without_a_reason_is_422(refused, session):
+def test_reject_without_a_reason_is_422(refused, session, ada):
     claim = claim_in()
 
-    response = refused("POST", f"/api/v1/claims/{claim.id}/reject", json={"actor": ADA})
+    response = refused("POST", f"/api/v1/claims/{claim.id}/reject", json={}, headers=ada.headers)
 
     assert response.status_code == 422
     assert list(response.json["errors"]["json"]) == ["reason"]
 
 
-def test_appeal_by_the_person_who_rejected_is_409_and_writes_nothing(client, refused, session):
+def test_appeal_by_the_person_who_rejected_is_409_and_writes_nothing(client, refused, session, ada):
     claim = claim_in()
-    client.post(f"/api/v1/claims/{claim.id}/reject", json={"actor": ADA, "reason": "an offer"})
+    rejected = client.post(
+        f"/api/v1/claims/{claim.id}/reject", json={"reason": "an offer"}, headers=ada.headers
+    )
+    assert rejected.status_code == 200
     before = snapshot(session, claim.id)
 
     response = refused(
-        "POST", f"/api/v1/claims/{claim.id}/review", json={"actor": ADA, "reason": "appeal"}
+        "POST", f"/api/v1/claims/{claim.id}/review", json={"reason": "appeal"}, headers=ada.headers
     )
 
     assert response.status_code == 409
     assert snapshot(session, claim.id) == before
 
 
-def test_appeal_by_another_person_puts_the_claim_in_review(client, session):
+def test_appeal_by_another_person_puts_the_claim_in_review(client, session, ada, grace):
     claim = claim_in()
-    client.post(f"/api/v1/claims/{claim.id}/reject", json={"actor": ADA, "reason": "an offer"})
+    rejected = client.post(
+        f"/api/v1/claims/{claim.id}/reject", json={"reason": "an offer"}, headers=ada.headers
+    )
+    assert rejected.status_code == 200
 
     response = client.post(
-        f"/api/v1/claims/{claim.id}/review", json={"actor": GRACE, "reason": "appeal"}
+        f"/api/v1/claims/{claim.id}/review", json={"reason": "appeal"}, headers=grace.headers
     )
 
     assert response.status_code == 200
     assert response.json["state"] == "in_review"
-    assert [row["actor"] for row in response.json["transitions"]][-2:] == [ADA, GRACE]
+    assert [row["actor"] for row in response.json["transitions"]][-2:] == [ada.actor, grace.actor]
 
 
-def test_settle_manually_records_the_transfer_on_the_failed_refund(client, session):
+def test_settle_manually_records_the_transfer_on_the_failed_refund(client, session, ada):
     claim = claim_in(S.FAILED)
 
     response = client.post(
         f"/api/v1/claims/{claim.id}/settle-manually",
-        json={"actor": ADA, "reason": "card expired", "transfer_reference": "TRF-42"},
+        json={"reason": "card expired", "transfer_reference": "TRF-42"},
+        headers=ada.headers,
     )
 
     assert response.status_code == 200
@@ -425,8 +572,9 @@ def claim_reaching(session, state: ClaimState) -> RefundClaim:
     if state is S.FLAGGED:
         return claim_in()
     claim = claim_in(payments=LARGE if state is S.AWAITING_SECOND_APPROVAL else SMALL)
+    ada = finance_person(session, "ada")
     claims.approve(
-        session, claim.id, actor=ADA, reason="no job", dual_approval_threshold_minor=THRESHOLD
+        session, claim.id, actor=ada.actor, reason="no job", dual_approval_threshold_minor=THRESHOLD
     )
     assert claim.state is state
     return claim

@@ -1,0 +1,43 @@
+"""The append-only audit log: sign-ins, refusals and changes, each with its actor."""
+
+from __future__ import annotations
+
+from flask import g, has_request_context, request
+from sqlalchemy.orm import Session
+
+from app.models import AuditEvent
+
+
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    detail: str | None = None,
+) -> AuditEvent:
+    """Add an audit event to ``session``'s transaction (it lands if that transaction commits)."""
+    event = AuditEvent(
+        actor=actor,
+        action=action,
+        target=target,
+        detail=detail,
+        ip_address=request.remote_addr if has_request_context() else None,
+    )
+    session.add(event)
+    return event
+
+
+def record_now(actor: str, action: str, target: str | None = None, detail: str | None = None):
+    """Write an audit event in a transaction of its own: it lands even if the request fails.
+
+    The request's own transaction is rolled back first. Only refusals are written this way, and
+    a refused request writes nothing; left open, that transaction would hold SQLite's write lock
+    (``BEGIN IMMEDIATE``) and this one would wait for it until the busy timeout, then fail.
+    """
+    from app.database import database
+
+    if "db_session" in g:
+        g.db_session.rollback()
+    with database().session() as session:
+        record(session, actor, action, target, detail)
+        session.commit()

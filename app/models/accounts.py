@@ -1,0 +1,133 @@
+"""People who sign in, their sessions, the API tokens of integrations, and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, CreatedAt, UTCDateTime, enum_column, utc_now
+from app.models.people import Employer, Student
+
+
+class Role(StrEnum):
+    """What a person (or an integration's token) may do; one role per account."""
+
+    GRADUATE = "graduate"
+    EMPLOYER = "employer"
+    FINANCE = "finance"
+    REGISTRAR = "registrar"
+    ADMIN = "admin"
+
+
+class User(CreatedAt, Base):
+    """An account: a graduate, an employer contact, or a member of staff."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+        # A graduate account belongs to a student, an employer account to an employer.
+        CheckConstraint(
+            "(role = 'graduate') = (student_id IS NOT NULL)", name="graduate_has_student"
+        ),
+        CheckConstraint(
+            "(role = 'employer') = (employer_id IS NOT NULL)", name="employer_has_employer"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Sign-in name, lower case, unique.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: Name shown in the pages and the audit log.
+    name: Mapped[str] = mapped_column(String(200))
+    #: What the account may do.
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    #: argon2id hash of the password; never the password itself.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    #: The student a graduate account belongs to.
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"), unique=True)
+    #: The employer an employer contact speaks for.
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employers.id"), index=True)
+    #: A disabled account cannot sign in and its sessions are ended.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Last successful sign-in (UTC).
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    student: Mapped[Student | None] = relationship()
+    employer: Mapped[Employer | None] = relationship()
+
+    @property
+    def actor(self) -> str:
+        """How this person is named in audit records."""
+        return f"{self.role.value}:{self.email}"
+
+
+class UserSession(Base):
+    """One signed-in session. The cookie carries only its random id; ending the row ends it."""
+
+    __tablename__ = "user_sessions"
+
+    #: Random, unguessable id (the cookie's value); a new one at every sign-in.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: The account signed in.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: When it began (UTC): the absolute timeout counts from here.
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    #: Last request (UTC): the idle timeout counts from here.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    #: When it ended (sign-out, timeout, account disabled); NULL while it lives.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why it ended.
+    end_reason: Mapped[str | None] = mapped_column(String(100))
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(CreatedAt, Base):
+    """A token an integration sends as ``Authorization: Bearer``; stored only as a hash."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What the token is for ("student information system sync").
+    name: Mapped[str] = mapped_column(String(200))
+    #: The role the token acts with (never graduate or employer: those are people).
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    #: SHA-256 of the token; the token itself is shown once, at creation.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: First characters of the token, to recognise it in lists.
+    prefix: Mapped[str] = mapped_column(String(16))
+    #: The admin who created it.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When it was revoked (UTC); a revoked token is refused.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Last use (UTC).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def actor(self) -> str:
+        return f"token:{self.prefix}:{self.name}"
+
+
+class AuditEvent(Base):
+    """Something that happened, by whom: sign-ins, refusals, changes. Never updated or deleted."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: When (UTC).
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
+    #: Who: ``role:email`` of a person, ``token:...`` of an integration, ``anonymous``, or
+    #: ``system:<job>``.
+    actor: Mapped[str] = mapped_column(String(300))
+    #: What, as a dotted verb: ``sign_in``, ``sign_in.failed``, ``access.refused``,
+    #: ``claim.approved``, ``hire.confirmed`` ...
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    #: What it was done to, e.g. ``claim:12``.
+    target: Mapped[str | None] = mapped_column(String(200))
+    #: Details a reviewer needs.
+    detail: Mapped[str | None] = mapped_column(Text)
+    #: The client's address, for sign-ins and refusals.
+    ip_address: Mapped[str | None] = mapped_column(String(64))

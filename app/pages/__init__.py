@@ -1,0 +1,51 @@
+"""The server-rendered pages: one blueprint per kind of user, sharing one look.
+
+Pages work without JavaScript, label every control, and fit a phone. Each view parses the form,
+calls a service and renders; what a person may see or change is checked in the services.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.pages import formatting
+
+#: Each role's menu: (label, endpoint); entries whose page does not exist are left out.
+NAV = {
+    "graduate": [("My guarantee", "graduate.home")],
+    "employer": [("Confirmations", "employer.home")],
+    "finance": [("Claims", "finance.queue")],
+    "registrar": [
+        ("Overview", "registrar.home"),
+        ("Programmes", "registrar.programmes"),
+        ("Enrollments", "registrar.enrollments"),
+        ("Graduations", "registrar.graduations"),
+        ("Import", "registrar.import_csv"),
+    ],
+    "admin": [
+        ("Accounts", "admin.accounts"),
+        ("API tokens", "admin.tokens"),
+        ("Audit log", "admin.audit"),
+    ],
+}
+
+
+def init_app(app: Flask) -> None:
+    from app.auth import current_principal
+    from app.pages import auth
+
+    def nav_links(principal):
+        links = NAV.get(principal.role.value, []) if principal.role else []
+        return [(label, endpoint) for label, endpoint in links if endpoint in app.view_functions]
+
+    app.jinja_env.globals.update(current_principal=current_principal, nav_links=nav_links)
+    formatting.init_app(app)
+    app.register_blueprint(auth.blueprint)
+    for module_name in ("graduate", "employer", "finance", "registrar", "admin"):
+        try:
+            module = __import__(f"app.pages.{module_name}", fromlist=["blueprint"])
+        except ModuleNotFoundError as error:
+            if error.name != f"app.pages.{module_name}":
+                raise
+            continue
+        app.register_blueprint(module.blueprint)

@@ -1,0 +1,362 @@
+"""The admin's pages: accounts and their roles, API tokens, and the audit log.
+
+Accounts and tokens need MANAGE_ACCOUNTS, the audit log READ_AUDIT. Every change goes through
+``app.services.accounts``, which checks the permission again, enforces the password rules and
+writes the audit record. A refused form is shown again with each reason next to its field (400);
+a clash with an account that exists is shown with 409.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
+
+from app.auth import current_principal, requires
+from app.auth.access import TOKEN_ROLES, Permission
+from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from app.database import db_session
+from app.models import Role, User
+from app.pages.registrar import (
+    PageForm,
+    email_address,
+    optional_id,
+    page_number,
+    plain_text,
+    refused,
+    strip,
+)
+from app.services import accounts, listings
+from app.services.errors import Conflict, Invalid, NotFound
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@blueprint.errorhandler(NotFound)
+def _not_found(_error: NotFound):
+    db_session().rollback()
+    return render_template("errors/404.html"), 404
+
+
+# -- Forms -------------------------------------------------------------------------------------
+
+
+_ROLE_LABELS = {
+    Role.GRADUATE: "Graduate (their own guarantee)",
+    Role.EMPLOYER: "Employer (confirms hires)",
+    Role.FINANCE: "Finance (claims and refunds)",
+    Role.REGISTRAR: "Registrar (records and imports)",
+    Role.ADMIN: "Admin (accounts, tokens, audit log)",
+}
+
+_PASSWORD_HINT = (
+    f"At least {MIN_LENGTH} characters and not a common or guessable password; "
+    "a few unrelated words work well."
+)
+
+
+class _LinkFields(PageForm):
+    """Who a graduate or employer account belongs to."""
+
+    student_email = StringField(
+        "Student's email (graduate accounts)",
+        [Optional(), Length(max=254), email_address],
+        filters=[strip],
+        description="The student the graduate account belongs to.",
+    )
+    employer_id = SelectField(
+        "Employer (employer accounts)", coerce=optional_id, choices=[], validate_choice=True
+    )
+
+
+class AccountForm(_LinkFields):
+    email = StringField(
+        "Email (sign-in name)",
+        [DataRequired(), Length(max=254), email_address],
+        filters=[strip],
+    )
+    name = StringField("Name", [DataRequired(), Length(max=200), plain_text], filters=[strip])
+    role = SelectField(
+        "Role",
+        choices=[SelectChoice(role.value, label) for role, label in _ROLE_LABELS.items()],
+        default=Role.REGISTRAR.value,
+    )
+    password = PasswordField(
+        "Password",
+        [DataRequired(), Length(max=MAX_LENGTH)],
+        description=_PASSWORD_HINT,
+    )
+
+
+class RoleForm(_LinkFields):
+    role = SelectField(
+        "New role",
+        choices=[SelectChoice(role.value, label) for role, label in _ROLE_LABELS.items()],
+    )
+
+
+class ActiveForm(PageForm):
+    active = HiddenField(validators=[AnyOf(["yes", "no"])])
+
+
+class PasswordForm(PageForm):
+    password = PasswordField(
+        "New password", [DataRequired(), Length(max=MAX_LENGTH)], description=_PASSWORD_HINT
+    )
+    password_again = PasswordField(
+        "The new password again",
+        [DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )
+
+
+class TokenForm(PageForm):
+    name = StringField(
+        "What the token is for",
+        [DataRequired(), Length(max=200), plain_text],
+        filters=[strip],
+        description='For example "student information system sync".',
+    )
+    role = SelectField(
+        "Acts as",
+        choices=[
+            SelectChoice(role.value, _ROLE_LABELS[role])
+            for role in (Role.REGISTRAR, Role.FINANCE, Role.ADMIN)
+            if role in TOKEN_ROLES
+        ],
+        default=Role.REGISTRAR.value,
+    )
+
+
+# -- Helpers -----------------------------------------------------------------------------------
+
+
+def _employer_choices(form: _LinkFields) -> None:
+    form.employer_id.choices = [SelectChoice("", "None")] + [
+        SelectChoice(str(employer.id), employer.name)
+        for employer in listings.employers(db_session())
+    ]
+
+
+def _link(form: _LinkFields, role: Role) -> tuple[int | None, int | None] | None:
+    """The student and employer ids the form names; None (with the error set) when unknown."""
+    student_id = None
+    if form.student_email.data:
+        student = listings.student_with_email(db_session(), form.student_email.data)
+        if student is None:
+            form.student_email.errors.append("No student has this email.")
+            return None
+        student_id = student.id
+    elif role is Role.GRADUATE:
+        form.student_email.errors.append(
+            "A graduate account belongs to a student: enter their email."
+        )
+        return None
+    return student_id, form.employer_id.data
+
+
+_LINK_FIELDS = {"student_id": "student_email"}
+
+
+# -- Accounts ----------------------------------------------------------------------------------
+
+
+# The function is not named ``accounts``: that is the service module.
+@blueprint.route("/accounts", methods=["GET", "POST"], endpoint="accounts")
+@requires(Permission.MANAGE_ACCOUNTS)
+def accounts_page():
+    """Every account; the form opens a new one."""
+    form = AccountForm()
+    _employer_choices(form)
+    if not form.is_submitted():
+        return _accounts_page(form, 200)
+    if not form.validate():
+        return _accounts_page(form, 400)
+    role = Role(form.role.data)
+    link = _link(form, role)
+    if link is None:
+        return _accounts_page(form, 400)
+    session = db_session()
+    try:
+        user = accounts.create_account(
+            session,
+            current_principal(),
+            email=form.email.data,
+            name=form.name.data,
+            role=role,
+            password=form.password.data,
+            student_id=link[0],
+            employer_id=link[1],
+        )
+    except (Invalid, Conflict) as error:
+        return _accounts_page(form, refused(form, error, _LINK_FIELDS))
+    session.commit()
+    flash(f"Account {user.email} ({role.value}) opened.", "success")
+    return redirect(url_for(".account", user_id=user.id))
+
+
+def _accounts_page(form: AccountForm, status: int):
+    page = listings.accounts_page(db_session(), page_number())
+    return render_template("admin/accounts.html", page=page, form=form), status
+
+
+@blueprint.get("/accounts/<int:user_id>")
+@requires(Permission.MANAGE_ACCOUNTS)
+def account(user_id: int):
+    """One account and what an admin can do to it."""
+    return _account_page(user_id)
+
+
+def _account_page(
+    user_id: int,
+    *,
+    role_form: RoleForm | None = None,
+    password_form: PasswordForm | None = None,
+    status: int = 200,
+):
+    user = db_session().get(User, user_id)
+    if user is None:
+        raise NotFound("User", user_id)
+    if role_form is None:
+        role_form = RoleForm(
+            formdata=None,
+            role=user.role.value,
+            student_email=user.student.email if user.student else "",
+            employer_id=user.employer_id,
+        )
+        _employer_choices(role_form)
+    return render_template(
+        "admin/account.html",
+        user=user,
+        role_form=role_form,
+        password_form=password_form or PasswordForm(formdata=None),
+        is_self=user.id == current_principal().user_id,
+    ), status
+
+
+@blueprint.post("/accounts/<int:user_id>/active")
+@requires(Permission.MANAGE_ACCOUNTS)
+def set_active(user_id: int):
+    """Enable or disable an account; disabling ends its sessions at once."""
+    form = ActiveForm()
+    if not form.validate():
+        flash("Choose to enable or disable the account.", "error")
+        return _account_page(user_id, status=400)
+    session = db_session()
+    try:
+        user = accounts.set_active(session, current_principal(), user_id, form.active.data == "yes")
+    except Conflict as error:
+        session.rollback()
+        flash(f"{error.message[:1].upper()}{error.message[1:]}.", "error")
+        return _account_page(user_id, status=409)
+    session.commit()
+    if user.active:
+        flash(f"{user.email} is enabled and can sign in again.", "success")
+    else:
+        flash(f"{user.email} is disabled; its sessions have ended.", "success")
+    return redirect(url_for(".account", user_id=user.id))
+
+
+@blueprint.post("/accounts/<int:user_id>/role")
+@requires(Permission.MANAGE_ACCOUNTS)
+def change_role(user_id: int):
+    """Give the account another role; its sessions end so that the new role applies at once."""
+    form = RoleForm()
+    _employer_choices(form)
+    if not form.validate():
+        return _account_page(user_id, role_form=form, status=400)
+    role = Role(form.role.data)
+    link = _link(form, role)
+    if link is None:
+        return _account_page(user_id, role_form=form, status=400)
+    session = db_session()
+    try:
+        user = accounts.change_role(
+            session, current_principal(), user_id, role, student_id=link[0], employer_id=link[1]
+        )
+    except (Invalid, Conflict) as error:
+        status = refused(form, error, _LINK_FIELDS)
+        return _account_page(user_id, role_form=form, status=status)
+    session.commit()
+    flash(f"{user.email} is now {role.value}; their sessions have ended.", "success")
+    return redirect(url_for(".account", user_id=user.id))
+
+
+@blueprint.post("/accounts/<int:user_id>/password")
+@requires(Permission.MANAGE_ACCOUNTS)
+def set_password(user_id: int):
+    """Set a new password for the account; its sessions end."""
+    form = PasswordForm()
+    if not form.validate():
+        return _account_page(user_id, password_form=form, status=400)
+    session = db_session()
+    try:
+        user = accounts.set_password(session, current_principal(), user_id, form.password.data)
+    except (Invalid, Conflict) as error:
+        return _account_page(user_id, password_form=form, status=refused(form, error, {}))
+    session.commit()
+    flash(f"New password set for {user.email}; their sessions have ended.", "success")
+    return redirect(url_for(".account", user_id=user.id))
+
+
+# -- API tokens --------------------------------------------------------------------------------
+
+
+@blueprint.route("/tokens", methods=["GET", "POST"])
+@requires(Permission.MANAGE_ACCOUNTS)
+def tokens():
+    """Every API token; the form issues a new one, shown once on the page that follows."""
+    form = TokenForm()
+    if not form.is_submitted():
+        return _tokens_page(form, 200)
+    if not form.validate():
+        return _tokens_page(form, 400)
+    session = db_session()
+    try:
+        token, secret = accounts.issue_token(
+            session, current_principal(), name=form.name.data, role=Role(form.role.data)
+        )
+    except (Invalid, Conflict) as error:
+        return _tokens_page(form, refused(form, error, {}))
+    session.commit()
+    # Shown here and never again: the page must not be kept by a cache or the browser.
+    response = render_template("admin/token_created.html", token=token, secret=secret)
+    return response, 201, {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _tokens_page(form: TokenForm, status: int):
+    return render_template(
+        "admin/tokens.html", tokens=listings.api_tokens(db_session()), form=form
+    ), status
+
+
+@blueprint.post("/tokens/<int:token_id>/revoke")
+@requires(Permission.MANAGE_ACCOUNTS)
+def revoke_token(token_id: int):
+    """Revoke an API token; it is refused from the next request on."""
+    session = db_session()
+    token = accounts.withdraw_token(session, current_principal(), token_id)
+    session.commit()
+    flash(f"Token {token.prefix}… ({token.name}) is revoked.", "success")
+    return redirect(url_for(".tokens"))
+
+
+# -- Audit log ---------------------------------------------------------------------------------
+
+
+@blueprint.get("/audit")
+@requires(Permission.READ_AUDIT)
+def audit():
+    """The audit log, newest first; filter by the start of the action and part of the actor."""
+    action = request.args.get("action", "").strip()[:100]
+    actor = request.args.get("actor", "").strip()[:300]
+    page = listings.audit_page(db_session(), page_number(), action_prefix=action, actor=actor)
+    filters = {name: value for name, value in (("action", action), ("actor", actor)) if value}
+    return render_template(
+        "admin/audit.html", page=page, action=action, actor=actor, filters=filters
+    )

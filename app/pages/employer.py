@@ -1,0 +1,179 @@
+"""Employers confirming hires: from the emailed link (no account), or from their account.
+
+Both show only what the employer needs to answer (the graduate's name, the job title, start
+date and type of contract), never salaries, refunds or other graduates.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import InputRequired, Length, Optional
+
+from app.auth import current_principal, limiter, requires
+from app.auth.access import Permission
+from app.database import db_session
+from app.guarantee.terms import EmploymentType
+from app.pages.formatting import words
+from app.services.confirmations import (
+    LinkProblem,
+    answer,
+    confirmation_for_employer,
+    open_link,
+    pending_for,
+)
+from app.services.errors import Conflict, NotFound
+
+blueprint = Blueprint("employer", __name__)
+
+#: Who answered through the emailed link, in the audit log (the model's convention).
+LINK_ACTOR = "link"
+
+#: Control characters other than tab and line breaks: nothing a person types in a comment.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _plain_text(_form, field):
+    if field.data and _CONTROL.search(field.data):
+        raise ValidationError("Use letters, digits and punctuation only.")
+
+
+class AnswerForm(FlaskForm):
+    """The employer's answer: confirmed (correcting the start date or contract) or denied."""
+
+    decision = RadioField(
+        "Did you hire them for this job?",
+        choices=[
+            SelectChoice("confirm", "Yes, we hired them (correct the details below if needed)"),
+            SelectChoice("deny", "No, or not for this job"),
+        ],
+        validators=[InputRequired("Choose yes or no.")],
+    )
+    start_date = DateField("Correct first day of work (only if different)", validators=[Optional()])
+    employment_type = SelectField(
+        "Correct type of contract (only if different)",
+        choices=[SelectChoice("", "As stated")]
+        + [SelectChoice(kind.value, words(kind).capitalize()) for kind in EmploymentType],
+        validators=[Optional()],
+    )
+    comment = TextAreaField(
+        "Comment for the school (optional)",
+        filters=[lambda text: text.strip() if isinstance(text, str) else text],
+        validators=[Optional(), Length(max=2000), _plain_text],
+    )
+
+    def answer_fields(self) -> dict:
+        """The form as arguments of ``confirmations.answer``; corrections only on a yes."""
+        confirmed = self.decision.data == "confirm"
+        return {
+            "confirmed": confirmed,
+            "start_date": self.start_date.data if confirmed else None,
+            "employment_type": (
+                EmploymentType(self.employment_type.data)
+                if confirmed and self.employment_type.data
+                else None
+            ),
+            "comment": self.comment.data or None,
+        }
+
+
+def _link_problem(problem: LinkProblem):
+    # A link that was real but is used or expired is gone (410); anything else never was (404).
+    return render_template("employer/link_problem.html", problem=problem), (
+        410 if problem.gone else 404
+    )
+
+
+@blueprint.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"], key_func=lambda: request.path)
+def confirm(token: str):
+    """The page an employer's emailed link opens: confirm or deny one hire, once.
+
+    Answers are limited per link (a form resent in a loop), not per address: employers of many
+    graduates may all answer from one office.
+    """
+    session = db_session()
+    try:
+        confirmation, view = open_link(session, token)
+    except LinkProblem as problem:
+        return _link_problem(problem)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        fields = form.answer_fields()
+        try:
+            answer(session, confirmation, answered_by=LINK_ACTOR, **fields)
+        except LinkProblem as problem:  # answered by someone else meanwhile
+            session.rollback()
+            return _link_problem(problem)
+        session.commit()
+        return redirect(
+            url_for("employer.thanks", answer="confirmed" if fields["confirmed"] else "denied")
+        )
+    status = 400 if request.method == "POST" else 200
+    return render_template("employer/confirm.html", view=view, form=form), status
+
+
+@blueprint.get("/confirm/thanks")
+def thanks():
+    """Where the link leads after an answer."""
+    confirmed = request.args.get("answer") == "confirmed"
+    return render_template("employer/thanks.html", confirmed=confirmed)
+
+
+@blueprint.get("/employer")
+@requires(Permission.CONFIRM_HIRES)
+def home():
+    """An employer account's open confirmations, each with its own answer form."""
+    return _pending_page()
+
+
+def _pending_page(failed_id: str | None = None, failed_form: AnswerForm | None = None):
+    items = pending_for(db_session(), current_principal())
+    forms = {
+        item.confirmation_id: (
+            failed_form if item.confirmation_id == failed_id else AnswerForm(formdata=None)
+        )
+        for item in items
+    }
+    if failed_form is not None and failed_id not in forms:
+        flash("That hire can no longer be answered here.", "error")
+    status = 400 if failed_form is not None else 200
+    return render_template("employer/home.html", items=items, forms=forms), status
+
+
+@blueprint.post("/employer/confirmations/<confirmation_id>")
+@requires(Permission.CONFIRM_HIRES)
+def answer_confirmation(confirmation_id: str):
+    """Answer one of the company's open confirmations from the account."""
+    session = db_session()
+    principal = current_principal()
+    try:
+        confirmation = confirmation_for_employer(session, principal, confirmation_id)
+    except NotFound:
+        return render_template("errors/404.html"), 404
+    except Conflict as error:
+        flash(f"{error.message[:1].upper()}{error.message[1:]}.", "error")
+        return redirect(url_for("employer.home"))
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return _pending_page(confirmation_id, form)
+    graduate = confirmation.job_outcome.graduation.enrollment.student.name
+    try:
+        outcome = answer(session, confirmation, answered_by=principal.actor, **form.answer_fields())
+    except LinkProblem:  # answered by someone else meanwhile
+        session.rollback()
+        flash("This hire was answered already.", "error")
+        return redirect(url_for("employer.home"))
+    session.commit()
+    flash(f"Thank you: your answer on {graduate} ({outcome.title}) is recorded.", "success")
+    return redirect(url_for("employer.home"))

@@ -1,0 +1,356 @@
+"""A graduate's own pages: their guarantee at a glance, and reporting a job or an offer."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+import pycountry
+from babel.numbers import get_currency_precision
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    ValidationError,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from app.auth import current_principal, limiter, requires
+from app.auth.access import Permission
+from app.database import db_session
+from app.guarantee.rules import GuaranteeState
+from app.guarantee.terms import EmploymentType, OutcomeStatus, WindowStart
+from app.models import ConfirmationAnswer
+from app.models.base import utc_now
+from app.pages.formatting import words
+from app.services import graduates
+from app.services.confirmations import send_confirmation_email
+from app.services.errors import Conflict, Invalid
+from refunds.states import ClaimState
+
+blueprint = Blueprint("graduate", __name__)
+
+#: Where the window starts, in the graduate's words.
+WINDOW_STARTS = {
+    WindowStart.QUALIFICATION_DATE: "on the day you qualify",
+    WindowStart.DAY_AFTER_QUALIFICATION: "on the day after you qualify",
+    WindowStart.FIRST_MONDAY_AFTER_QUALIFICATION: "on the first Monday after you qualify",
+}
+
+#: Each guarantee state: its name, a badge class and what it means for the graduate.
+GUARANTEE_STATES = {
+    GuaranteeState.NOT_COVERED: (
+        "not covered",
+        "",
+        "You did not opt in to the job guarantee when you enrolled.",
+    ),
+    GuaranteeState.IN_WINDOW: (
+        "searching",
+        "badge-warn",
+        "Your window is open: a qualifying job starting by the deadline ends the guarantee.",
+    ),
+    GuaranteeState.PLACED: (
+        "placed",
+        "badge-good",
+        "You have a qualifying job, so the guarantee is fulfilled.",
+    ),
+    GuaranteeState.OWED_REFUND: (
+        "owed a refund",
+        "badge-bad",
+        "Your window closed without a qualifying job: your tuition is due back to you.",
+    ),
+    GuaranteeState.PAST_CLAIM_DEADLINE: (
+        "past the claim deadline",
+        "",
+        "Your window closed and the time to claim a refund has passed.",
+    ),
+}
+
+#: Each claim state in the graduate's words, with a badge class.
+CLAIM_STATES = {
+    ClaimState.FLAGGED: ("opened, waiting for review", "badge-warn"),
+    ClaimState.IN_REVIEW: ("in review", "badge-warn"),
+    ClaimState.AWAITING_SECOND_APPROVAL: ("approved once, waiting for a second approval", ""),
+    ClaimState.APPROVED: ("approved, refund about to be sent", "badge-good"),
+    ClaimState.REJECTED: ("rejected (you can appeal)", "badge-bad"),
+    ClaimState.WITHDRAWN: ("withdrawn", ""),
+    ClaimState.PAYING: ("refund on its way", "badge-good"),
+    ClaimState.REFUNDED: ("refunded", "badge-good"),
+    ClaimState.FAILED: ("the refund did not go through; the school is sorting it out", "badge-bad"),
+    ClaimState.SETTLED_MANUALLY: ("paid by bank transfer", "badge-good"),
+}
+
+#: The employer's answer on a job, with a badge class.
+CONFIRMATIONS = {
+    "confirmed": ("confirmed", "badge-good"),
+    "disputed": ("disputed", "badge-bad"),
+    "pending": ("waiting for the employer", "badge-warn"),
+    "expired": ("the employer did not answer", ""),
+    "not_asked": ("not sent to an employer", ""),
+}
+
+EMPLOYMENT_TYPE_CHOICES = [
+    SelectChoice(kind.value, words(kind).capitalize()) for kind in EmploymentType
+]
+
+#: Largest salary accepted, in minor units (the API's bound).
+MAX_SALARY_MINOR = 10**12
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+_SPACES_AND_SEPARATORS = re.compile(r"[\s,'_]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line_of_text(_form, field):
+    # A NUL byte or a line break in a name would reach the database and the employer's email.
+    if field.data and _CONTROL.search(field.data):
+        raise ValidationError("Use letters, digits and punctuation only.")
+
+
+def _employer_id(value):
+    if value in (None, "", "new"):
+        return None
+    return int(value)
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ReportJobForm(FlaskForm):
+    """A job or an accepted offer, as the graduate reports it."""
+
+    graduation_id = IntegerField("Programme", validators=[InputRequired()])
+    employer_id = SelectField("Your employer", coerce=_employer_id, validate_choice=True)
+    new_employer_name = StringField(
+        "New employer's name",
+        filters=[_strip],
+        validators=[Optional(), Length(max=200), _one_line_of_text],
+    )
+    new_employer_email = EmailField(
+        "Hiring contact's email", filters=[_strip], validators=[Optional(), Length(max=254)]
+    )
+    title = StringField(
+        "Job title",
+        filters=[_strip],
+        validators=[InputRequired("Enter the job title."), Length(max=200), _one_line_of_text],
+    )
+    employment_type = SelectField(
+        "Type of contract",
+        choices=EMPLOYMENT_TYPE_CHOICES,
+        default=EmploymentType.FULL_TIME_PERMANENT.value,
+    )
+    in_field = RadioField(
+        "Is the job in the field you studied?",
+        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+        validators=[InputRequired("Say whether the job is in your field.")],
+    )
+    start_date = DateField(
+        "First day of work", validators=[InputRequired("Enter the first day of work.")]
+    )
+    contract_months = IntegerField(
+        "Contract length in months (optional)",
+        validators=[Optional(), NumberRange(min=1, max=600, message="Between 1 and 600 months.")],
+    )
+    annual_salary = StringField(
+        "Annual salary before tax (optional)", filters=[_strip], validators=[Optional()]
+    )
+    salary_currency = StringField("Currency", filters=[_strip], validators=[Optional()])
+
+    #: The salary in minor units of ``salary_currency``, once validated.
+    salary_minor: int | None = None
+
+    def validate_new_employer_email(self, field):
+        if field.data and not _EMAIL.fullmatch(field.data):
+            raise ValidationError("Enter an email address like name@company.com.")
+
+    def validate_salary_currency(self, field):
+        # Match before upper-casing: "ß".upper() is "SS".
+        code = field.data.upper() if _CURRENCY.fullmatch(field.data) else ""
+        if pycountry.currencies.get(alpha_3=code) is None:
+            raise ValidationError("Enter a three-letter currency code, such as EUR or GBP.")
+        field.data = code
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Run every cross-field check, so that each field shows its error at once.
+        checks = [self._check_employer(), self._check_salary()]
+        return valid and all(checks)
+
+    def _check_employer(self) -> bool:
+        chosen = self.employer_id.data is not None
+        new = bool(self.new_employer_name.data or self.new_employer_email.data)
+        if chosen and new:
+            self.new_employer_name.errors.append(
+                "Choose an employer from the list or enter a new one, not both."
+            )
+            return False
+        founded = self.employment_type.data == EmploymentType.FOUNDED_COMPANY.value
+        if not new and (chosen or founded):
+            return True
+        ok = True
+        if not self.new_employer_name.data:
+            self.new_employer_name.errors.append(
+                "Choose your employer from the list, or enter its name here."
+            )
+            ok = False
+        if not self.new_employer_email.data:
+            self.new_employer_email.errors.append(
+                "Enter the email of someone there who can confirm you were hired."
+            )
+            ok = False
+        return ok
+
+    def _check_salary(self) -> bool:
+        text = self.annual_salary.data
+        if not text:
+            return True
+        if self.salary_currency.errors:
+            return False
+        if not self.salary_currency.data:
+            self.salary_currency.errors.append("Give the currency of the salary.")
+            return False
+        try:
+            amount = Decimal(_SPACES_AND_SEPARATORS.sub("", text))
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite():
+            self.annual_salary.errors.append("Enter an amount such as 42000 or 42000.50.")
+            return False
+        minor = amount.scaleb(get_currency_precision(self.salary_currency.data))
+        if minor != minor.to_integral_value():
+            self.annual_salary.errors.append("Too many decimal places for this currency.")
+            return False
+        if not 0 < minor <= MAX_SALARY_MINOR:
+            self.annual_salary.errors.append("Enter an amount above zero.")
+            return False
+        self.salary_minor = int(minor)
+        return True
+
+
+def _job_form(graduations) -> ReportJobForm:
+    form = ReportJobForm()
+    form.employer_id.choices = [SelectChoice("new", "Someone else: enter them below")] + [
+        SelectChoice(str(employer_id), name)
+        for employer_id, name in graduates.employer_choices(db_session())
+    ]
+    if request.method == "GET":
+        latest = graduations[0]
+        form.graduation_id.data = latest.id
+        form.salary_currency.data = latest.enrollment.programme.currency
+    return form
+
+
+@blueprint.get("/me")
+@requires(Permission.OWN_GUARANTEE)
+def home():
+    """The graduate's guarantee: deadline, days left, status, terms, jobs and claim."""
+    overviews = graduates.guarantees_of(db_session(), current_principal(), utc_now().date())
+    return render_template(
+        "graduate/home.html",
+        overviews=overviews,
+        window_starts=WINDOW_STARTS,
+        guarantee_states=GUARANTEE_STATES,
+        claim_states=CLAIM_STATES,
+        confirmations=CONFIRMATIONS,
+        confirmation_of=_confirmation_state,
+        employment_types=list(EmploymentType),
+    )
+
+
+def _confirmation_state(line) -> str:
+    """Where the employer's confirmation of one reported job stands."""
+    if line.outcome.status is OutcomeStatus.CONFIRMED:
+        return "confirmed"
+    if line.outcome.status is OutcomeStatus.DISPUTED:
+        return "disputed"
+    confirmation = line.confirmation
+    if confirmation is None:
+        return "not_asked"
+    if confirmation.answer is ConfirmationAnswer.DENIED:
+        return "disputed"
+    if confirmation.expires_at < utc_now():
+        return "expired"
+    return "pending"
+
+
+@blueprint.route("/me/jobs/new", methods=["GET", "POST"])
+@requires(Permission.OWN_GUARANTEE)
+@limiter.limit("20 per hour", methods=["POST"], key_func=lambda: current_principal().actor)
+def report_job():
+    """Report a job or an accepted offer; the employer is asked to confirm it by email.
+
+    Limited per graduate: each report can email an address the graduate typed.
+    """
+    session = db_session()
+    principal = current_principal()
+    graduations = graduates.graduations_of(session, principal)
+    if not graduations:
+        flash("You can report a job once you have qualified.", "info")
+        return redirect(url_for("graduate.home"))
+    form = _job_form(graduations)
+    if form.validate_on_submit():
+        try:
+            reported = graduates.report_own_job(session, principal, **_job_fields(form))
+        except (Invalid, Conflict) as error:
+            session.rollback()
+            _show_service_errors(form, error)
+        else:
+            session.commit()
+            _tell_employer(reported)
+            return redirect(url_for("graduate.home"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("graduate/report_job.html", form=form, graduations=graduations), status
+
+
+def _job_fields(form: ReportJobForm) -> dict:
+    new_employer = None
+    if form.new_employer_name.data:
+        new_employer = graduates.NewEmployer(
+            form.new_employer_name.data, form.new_employer_email.data
+        )
+    salary = form.salary_minor
+    return {
+        "graduation_id": form.graduation_id.data,
+        "employer_id": form.employer_id.data,
+        "new_employer": new_employer,
+        "title": form.title.data,
+        "employment_type": EmploymentType(form.employment_type.data),
+        "in_field": form.in_field.data == "yes",
+        "start_date": form.start_date.data,
+        "contract_months": form.contract_months.data,
+        "annual_salary_minor": salary,
+        "salary_currency": form.salary_currency.data if salary is not None else None,
+    }
+
+
+def _show_service_errors(form: ReportJobForm, error: Invalid | Conflict) -> None:
+    errors = error.errors if isinstance(error, Invalid) else {error.field: [error.message]}
+    for name, reasons in errors.items():
+        field = getattr(form, name or "", None)
+        target = field.errors if field is not None else form.form_errors
+        target.extend(reason[:1].upper() + reason[1:] + "." for reason in reasons)
+
+
+def _tell_employer(reported: graduates.ReportedJob) -> None:
+    # The employer's name only: the school's contact address there is not the graduate's to see.
+    confirmation = reported.confirmation
+    if confirmation is None:
+        flash("Your job is recorded.", "success")
+        return
+    employer = reported.outcome.employer.name
+    if send_confirmation_email(confirmation):
+        flash(f"Your job is recorded. We have emailed {employer} to confirm it.", "success")
+    else:
+        flash(
+            f"Your job is recorded, but we could not email {employer} to confirm it."
+            " The school will follow it up; you don't need to report it again.",
+            "warning",
+        )

@@ -1,0 +1,217 @@
+"""Employers confirming hires: a signed, expiring, single-use link, or their own account.
+
+The link carries a random confirmation id signed with itsdangerous under a salt of its own;
+the id is stored, so a link works once and can be checked against the job it names.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import record
+from app.auth.access import Permission, Principal, authorize, refuse
+from app.guarantee.terms import EmploymentType, OutcomeStatus
+from app.mail import send_email
+from app.models import ConfirmationAnswer, HireConfirmation, JobOutcome
+from app.models.base import utc_now
+from app.services.errors import Conflict, NotFound
+
+SALT = "hire-confirmation"
+LINK_LIFETIME = timedelta(days=14)
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def link_token(confirmation_id: str) -> str:
+    """The signed token of an emailed link."""
+    return _serializer().dumps(confirmation_id)
+
+
+class LinkProblem(Exception):
+    """The link cannot be used: ``reason`` says why, in words for the employer.
+
+    ``gone`` when the link was real but is used or expired (a page answers 410), not when it
+    was never valid (404).
+    """
+
+    def __init__(self, reason: str, *, gone: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.gone = gone
+
+
+def request_confirmation(session: Session, outcome: JobOutcome) -> HireConfirmation | None:
+    """Ask the employer to confirm a reported job; returns the request, or ``None`` without one.
+
+    The email goes out after the caller commits (``send_confirmation_email``).
+    """
+    if outcome.employer is None or outcome.status is not OutcomeStatus.REPORTED:
+        return None
+    confirmation = HireConfirmation(
+        id=secrets.token_urlsafe(24),
+        job_outcome_id=outcome.id,
+        sent_to=outcome.employer.contact_email,
+        expires_at=utc_now() + LINK_LIFETIME,
+    )
+    session.add(confirmation)
+    session.flush()
+    return confirmation
+
+
+def send_confirmation_email(confirmation: HireConfirmation) -> bool:
+    """Email the employer the link to confirm or deny the hire."""
+    outcome = confirmation.job_outcome
+    graduate = outcome.graduation.enrollment.student
+    link = current_app.config["BASE_URL"] + url_for(
+        "employer.confirm", token=link_token(confirmation.id)
+    )
+    body = (
+        f"Hello,\n\n{graduate.name} told us they were hired by {outcome.employer.name} as"
+        f" {outcome.title}, starting {outcome.start_date:%d %B %Y}"
+        f" ({outcome.employment_type.value.replace('_', ' ')}).\n\n"
+        f"Please confirm or correct this, or tell us it is not right, here:\n{link}\n\n"
+        f"The link works once and until {confirmation.expires_at:%d %B %Y}. No account is needed.\n"
+    )
+    return send_email(confirmation.sent_to, f"Please confirm the hire of {graduate.name}", body)
+
+
+@dataclass(frozen=True)
+class ConfirmationView:
+    """Only what the employer needs to see."""
+
+    confirmation_id: str
+    graduate_name: str
+    employer_name: str
+    title: str
+    start_date: date
+    employment_type: EmploymentType
+
+
+def _view(confirmation: HireConfirmation) -> ConfirmationView:
+    outcome = confirmation.job_outcome
+    return ConfirmationView(
+        confirmation_id=confirmation.id,
+        graduate_name=outcome.graduation.enrollment.student.name,
+        employer_name=outcome.employer.name,
+        title=outcome.title,
+        start_date=outcome.start_date,
+        employment_type=outcome.employment_type,
+    )
+
+
+def open_link(session: Session, token: str) -> tuple[HireConfirmation, ConfirmationView]:
+    """The confirmation a link names, if it can still be answered; else ``LinkProblem``."""
+    try:
+        confirmation_id = _serializer().loads(token, max_age=int(LINK_LIFETIME.total_seconds()))
+    except SignatureExpired as error:
+        raise LinkProblem("This link has expired.", gone=True) from error
+    except BadSignature as error:
+        raise LinkProblem("This link is not valid. Check that you copied all of it.") from error
+    confirmation = session.get(HireConfirmation, confirmation_id)
+    if confirmation is None:
+        raise LinkProblem("This link is not valid. Check that you copied all of it.")
+    if confirmation.answered_at is not None:
+        raise LinkProblem(
+            f"This link was used already, on {confirmation.answered_at:%d %B %Y}."
+            " If the answer was wrong, contact the school.",
+            gone=True,
+        )
+    if confirmation.expires_at < utc_now():
+        raise LinkProblem("This link has expired.", gone=True)
+    return confirmation, _view(confirmation)
+
+
+def pending_for(session: Session, principal: Principal) -> list[ConfirmationView]:
+    """An employer account's open confirmations: only jobs naming their company."""
+    authorize(principal, Permission.CONFIRM_HIRES)
+    rows = session.scalars(
+        select(HireConfirmation)
+        .join(JobOutcome, JobOutcome.id == HireConfirmation.job_outcome_id)
+        .where(
+            JobOutcome.employer_id == principal.employer_id,
+            HireConfirmation.answered_at.is_(None),
+            HireConfirmation.expires_at >= utc_now(),
+        )
+        .order_by(HireConfirmation.created_at)
+    )
+    return [_view(row) for row in rows]
+
+
+def confirmation_for_employer(session: Session, principal: Principal, confirmation_id: str):
+    """A confirmation an employer account may answer (its own company's, still open)."""
+    authorize(principal, Permission.CONFIRM_HIRES)
+    confirmation = session.get(HireConfirmation, confirmation_id)
+    if confirmation is None:
+        raise NotFound("HireConfirmation", confirmation_id)
+    if confirmation.job_outcome.employer_id != principal.employer_id:
+        refuse(
+            principal, "answer another employer's confirmation", f"confirmation:{confirmation_id}"
+        )
+    if confirmation.answered_at is not None:
+        raise Conflict("this confirmation was answered already")
+    return confirmation
+
+
+def answer(
+    session: Session,
+    confirmation: HireConfirmation,
+    *,
+    confirmed: bool,
+    answered_by: str,
+    start_date: date | None = None,
+    employment_type: EmploymentType | None = None,
+    comment: str | None = None,
+) -> JobOutcome:
+    """Record the employer's answer on the job: confirmed (with corrections) or disputed.
+
+    Locks the confirmation so that two answers to one link cannot both land.
+    """
+    locked = session.scalar(
+        select(HireConfirmation)
+        .where(HireConfirmation.id == confirmation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked.answered_at is not None:
+        raise LinkProblem("This link was used already.", gone=True)
+    outcome = locked.job_outcome
+    locked.answered_at = utc_now()
+    locked.answered_by = answered_by
+    locked.comment = comment
+    if confirmed:
+        locked.answer = ConfirmationAnswer.CONFIRMED
+        if start_date and start_date != outcome.start_date:
+            locked.corrected_start_date = start_date
+            outcome.start_date = start_date
+        if employment_type and employment_type is not outcome.employment_type:
+            locked.corrected_employment_type = employment_type
+            outcome.employment_type = employment_type
+        outcome.status = OutcomeStatus.CONFIRMED
+    else:
+        locked.answer = ConfirmationAnswer.DENIED
+        outcome.status = OutcomeStatus.DISPUTED
+    record(
+        session,
+        answered_by,
+        f"hire.{locked.answer.value}",
+        f"job_outcome:{outcome.id}",
+        comment,
+    )
+    session.flush()
+    if confirmed:
+        # A confirmed (or corrected) job may now qualify: a flagged claim goes to review.
+        from refunds.claims import review_after_job_report
+
+        review_after_job_report(
+            session, outcome.graduation_id, outcome_id=outcome.id, actor=answered_by
+        )
+    return outcome

@@ -1,0 +1,378 @@
+"""What finance reads: the claims queue, the failed refunds, and the evidence behind a claim.
+
+Queries only; every decision goes through ``refunds.claims``. The rules (the deadline, the
+qualifying-job test, the refund split, which moves a claim may make) come from their own homes:
+nothing here judges them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.guarantee.terms import PolicyTerms
+from app.models import (
+    Enrollment,
+    Graduation,
+    GuaranteePolicy,
+    JobOutcome,
+    Programme,
+    Student,
+    TuitionPayment,
+    User,
+)
+from app.services.guarantee import GuaranteeView, OutcomeVerdict, evaluate_guarantee
+from app.services.records import get_or_404
+from refunds.amounts import split_refund
+from refunds.claims import DECIDABLE
+from refunds.models import ClaimApproval, ClaimTransition, Refund, RefundClaim
+from refunds.states import TRANSITIONS, ClaimState, RefundState
+
+S = ClaimState
+
+#: The states in which a claim waits for finance, in the order the queue shows them.
+NEEDS_ACTION = (S.FLAGGED, S.IN_REVIEW, S.AWAITING_SECOND_APPROVAL, S.FAILED)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One claim as the queue lists it."""
+
+    claim_id: int
+    graduate: str
+    programme: str
+    deadline: date
+    flagged_on: date
+    amount_minor: int
+    currency: str
+    state: ClaimState
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue, and where it sits among the others."""
+
+    rows: list[QueueRow]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class FailedClaim:
+    """A claim whose refund failed at the provider, with what the provider said."""
+
+    row: QueueRow
+    #: When the claim last failed (UTC).
+    failed_at: datetime | None
+    #: The last error of each failed refund, or the reason the claim failed.
+    errors: list[str]
+
+
+def _queue_rows():
+    return (
+        select(
+            RefundClaim.id,
+            Student.name,
+            Programme.name,
+            RefundClaim.deadline,
+            RefundClaim.flagged_on,
+            RefundClaim.amount_minor,
+            RefundClaim.currency,
+            RefundClaim.state,
+        )
+        .join(Enrollment, Enrollment.id == RefundClaim.enrollment_id)
+        .join(Student, Student.id == Enrollment.student_id)
+        .join(Programme, Programme.id == Enrollment.programme_id)
+        # Oldest first: the claims closest to the school's own decision deadline.
+        .order_by(RefundClaim.flagged_on, RefundClaim.id)
+    )
+
+
+def count_by_state(session: Session) -> dict[ClaimState, int]:
+    """How many claims are in each state (every state present, zero included)."""
+    counts = dict.fromkeys(ClaimState, 0)
+    for state, count in session.execute(
+        select(RefundClaim.state, func.count()).group_by(RefundClaim.state)
+    ):
+        counts[state] = count
+    return counts
+
+
+def claims_queue(
+    session: Session, states: Collection[ClaimState], page: int = 1, per_page: int = 50
+) -> QueuePage:
+    """The claims in ``states``, oldest flagged first; a page past the last shows the last."""
+    total = session.scalar(
+        select(func.count()).select_from(RefundClaim).where(RefundClaim.state.in_(states))
+    )
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    statement = (
+        _queue_rows()
+        .where(RefundClaim.state.in_(states))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    rows = [QueueRow(*row) for row in session.execute(statement)]
+    return QueuePage(rows=rows, page=page, per_page=per_page, total=total)
+
+
+def failed_claims(session: Session, limit: int = 50) -> list[FailedClaim]:
+    """The failed claims (oldest first) with each failed refund's last error."""
+    rows = [
+        QueueRow(*row)
+        for row in session.execute(_queue_rows().where(RefundClaim.state == S.FAILED).limit(limit))
+    ]
+    ids = [row.claim_id for row in rows]
+    if not ids:
+        return []
+    errors: dict[int, list[str]] = {claim_id: [] for claim_id in ids}
+    for claim_id, error in session.execute(
+        select(Refund.claim_id, Refund.last_error)
+        .where(Refund.claim_id.in_(ids), Refund.state == RefundState.FAILED)
+        .order_by(Refund.id)
+    ):
+        errors[claim_id].append(error or "no error given by the provider")
+    failures: dict[int, tuple[datetime, str]] = {}
+    for claim_id, at, reason in session.execute(
+        select(ClaimTransition.claim_id, ClaimTransition.at, ClaimTransition.reason)
+        .where(ClaimTransition.claim_id.in_(ids), ClaimTransition.to_state == S.FAILED)
+        .order_by(ClaimTransition.id)
+    ):
+        failures[claim_id] = (at, reason)  # the last one wins
+    result = []
+    for row in rows:
+        failed_at, reason = failures.get(row.claim_id, (None, None))
+        result.append(
+            FailedClaim(
+                row=row,
+                failed_at=failed_at,
+                errors=errors[row.claim_id] or ([reason] if reason else []),
+            )
+        )
+    return result
+
+
+# --- one claim ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobEvidence:
+    """A reported job and whether it qualifies under the graduate's terms."""
+
+    outcome: JobOutcome
+    verdict: OutcomeVerdict
+
+
+@dataclass(frozen=True)
+class PaymentShare:
+    """One original payment and its share of the refund."""
+
+    payment: TuitionPayment
+    #: The share to give back; ``None`` when it cannot be worked out (see ``split_problem``).
+    share_minor: int | None
+    #: The refund written for this payment at approval, if any.
+    refund: Refund | None
+
+
+@dataclass(frozen=True)
+class ClaimActions:
+    """What a person may do to a claim now, by its state and their own part in it."""
+
+    approve: bool
+    reject: bool
+    review: bool
+    withdraw: bool
+    retry: bool
+    settle: bool
+    #: The person approved already (a second, different person must approve).
+    approved_already: bool
+    #: The claim is above the dual-approval threshold.
+    needs_two_approvals: bool
+    #: Reviewing again is an appeal of a rejection.
+    is_appeal: bool
+    #: The person rejected the claim, so the appeal is for someone else to hear.
+    rejected_it: bool
+
+    @property
+    def any(self) -> bool:
+        return any((self.approve, self.reject, self.review, self.withdraw, self.retry, self.settle))
+
+
+@dataclass(frozen=True)
+class ClaimEvidence:
+    """Everything finance looks at to decide one claim."""
+
+    claim: RefundClaim
+    student: Student
+    programme: Programme
+    enrollment: Enrollment
+    policy: GuaranteePolicy
+    terms: PolicyTerms
+    graduation: Graduation
+    guarantee: GuaranteeView
+    jobs: list[JobEvidence]
+    payments: list[PaymentShare]
+    #: True when the shares are the refunds written at approval; False for the proposed split.
+    split_written: bool
+    #: Why the split cannot be shown (the claim asks for more than was paid), if it cannot.
+    split_problem: str | None
+    approvals: list[ClaimApproval]
+    refunds: list[Refund]
+    transitions: list[ClaimTransition]
+    actions: ClaimActions
+    #: Each actor of the trail and approvals who is a person here, by name.
+    names: dict[str, str]
+
+    @property
+    def paid_minor(self) -> int:
+        return sum(share.payment.amount_minor for share in self.payments)
+
+
+def claim_evidence(
+    session: Session, claim_id: int, *, actor: str, threshold_minor: int, today: date
+) -> ClaimEvidence:
+    """The evidence of claim ``claim_id`` and what ``actor`` may do to it (``NotFound``)."""
+    claim = get_or_404(session, RefundClaim, claim_id)
+    enrollment = claim.enrollment
+    graduation = claim.graduation
+    guarantee = evaluate_guarantee(session, graduation.id, today)
+    outcomes = {
+        outcome.id: outcome
+        for outcome in session.scalars(
+            select(JobOutcome).where(JobOutcome.graduation_id == graduation.id)
+        )
+    }
+    jobs = [
+        JobEvidence(outcomes[verdict.job_outcome_id], verdict) for verdict in guarantee.outcomes
+    ]
+    approvals = list(
+        session.scalars(
+            select(ClaimApproval)
+            .where(ClaimApproval.claim_id == claim.id)
+            .order_by(ClaimApproval.id)
+        )
+    )
+    refunds = list(
+        session.scalars(select(Refund).where(Refund.claim_id == claim.id).order_by(Refund.id))
+    )
+    transitions = list(
+        session.scalars(
+            select(ClaimTransition)
+            .where(ClaimTransition.claim_id == claim.id)
+            .order_by(ClaimTransition.id)
+        )
+    )
+    payments, split_written, split_problem = _split(claim, enrollment.payments, refunds)
+    return ClaimEvidence(
+        claim=claim,
+        student=enrollment.student,
+        programme=enrollment.programme,
+        enrollment=enrollment,
+        policy=enrollment.policy,
+        terms=enrollment.policy.terms(),
+        graduation=graduation,
+        guarantee=guarantee,
+        jobs=jobs,
+        payments=payments,
+        split_written=split_written,
+        split_problem=split_problem,
+        approvals=approvals,
+        refunds=refunds,
+        transitions=transitions,
+        actions=claim_actions(claim, actor, approvals, transitions, threshold_minor),
+        names=names_of(
+            session,
+            [row.actor for row in transitions] + [approval.actor for approval in approvals],
+        ),
+    )
+
+
+def _split(
+    claim: RefundClaim, payments: list[TuitionPayment], refunds: list[Refund]
+) -> tuple[list[PaymentShare], bool, str | None]:
+    # Once approved, the refunds written are the split; before (or after they were called off
+    # by a review), the split the approval would write.
+    written = {
+        refund.payment_id: refund for refund in refunds if refund.state is not RefundState.CANCELED
+    }
+    if written:
+        shares = [
+            PaymentShare(
+                payment,
+                written[payment.id].amount_minor if payment.id in written else 0,
+                written.get(payment.id),
+            )
+            for payment in payments
+        ]
+        return shares, True, None
+    try:
+        amounts = split_refund(claim.amount_minor, [payment.amount_minor for payment in payments])
+    except ValueError:
+        problem = (
+            "The claim is for more than was paid: the payments changed since it was flagged. "
+            "Approving it will be refused; send it to review."
+        )
+        return [PaymentShare(payment, None, None) for payment in payments], False, problem
+    shares = [
+        PaymentShare(payment, amount, None)
+        for payment, amount in zip(payments, amounts, strict=True)
+    ]
+    return shares, False, None
+
+
+def claim_actions(
+    claim: RefundClaim,
+    actor: str,
+    approvals: Iterable[ClaimApproval],
+    transitions: list[ClaimTransition],
+    threshold_minor: int,
+) -> ClaimActions:
+    """What ``actor`` may do to ``claim`` now; the services check all of it again."""
+    state = claim.state
+    moves = TRANSITIONS[state]
+    approved_already = actor in {approval.actor for approval in approvals}
+    is_appeal = state is S.REJECTED
+    rejected_by = next(
+        (row.actor for row in reversed(transitions) if row.to_state is S.REJECTED), None
+    )
+    rejected_it = is_appeal and rejected_by == actor
+    return ClaimActions(
+        approve=state in DECIDABLE and not approved_already,
+        reject=state in DECIDABLE,
+        review=S.IN_REVIEW in moves and not rejected_it,
+        withdraw=S.WITHDRAWN in moves,
+        retry=state is S.FAILED,
+        settle=state is S.FAILED,
+        approved_already=approved_already,
+        needs_two_approvals=claim.amount_minor > threshold_minor,
+        is_appeal=is_appeal,
+        rejected_it=rejected_it,
+    )
+
+
+def names_of(session: Session, actors: Iterable[str]) -> dict[str, str]:
+    """The names of the people among ``actors`` (``role:email``); systems are left out."""
+    wanted = set(actors)
+    emails = {actor.partition(":")[2] for actor in wanted if ":" in actor}
+    if not emails:
+        return {}
+    users = session.scalars(select(User).where(User.email.in_(emails)))
+    return {user.actor: user.name for user in users if user.actor in wanted}

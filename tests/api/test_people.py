@@ -1,0 +1,163 @@
+"""``/api/v1/students`` and ``/api/v1/employers``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.factories import EmployerFactory, StudentFactory
+
+STUDENT = {"name": "Ada Lovelace", "email": " Ada@Example.ORG ", "country": "gb"}
+EMPLOYER = {"name": "Analytical Engines Ltd", "contact_email": "Hiring@Engines.example"}
+
+
+def pagination(response) -> dict:
+    return json.loads(response.headers["X-Pagination"])
+
+
+def test_create_student_stores_the_email_in_lower_case_and_the_country_upper_case(client):
+    response = client.post("/api/v1/students", json=STUDENT)
+
+    assert response.status_code == 201
+    body = response.json
+    assert (body["name"], body["email"], body["country"]) == (
+        "Ada Lovelace",
+        "ada@example.org",
+        "GB",
+    )
+    assert client.get(f"/api/v1/students/{body['id']}").json == body
+
+
+@pytest.mark.parametrize("email", ["ada@example.org", "ADA@EXAMPLE.ORG", "aDa@eXample.org"])
+def test_create_student_with_a_taken_email_in_any_case_is_409_and_writes_nothing(
+    client, refused, email
+):
+    assert client.post("/api/v1/students", json=STUDENT).status_code == 201
+
+    response = refused(
+        "POST", "/api/v1/students", json={**STUDENT, "name": "Someone else", "email": email}
+    )
+
+    assert response.status_code == 409
+    assert list(response.json["errors"]["json"]) == ["email"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", ""),
+        ("name", "a\x00b"),
+        ("name", "y" * 201),
+        ("name", ["Ada"]),
+        ("email", "not an email"),
+        ("email", "ada@"),
+        ("email", "a" * 250 + "@x.org"),
+        ("email", "ada\x00@example.org"),
+        ("email", 12),
+        ("country", "ZZ"),
+        ("country", "GBR"),
+        ("country", "ß"),
+        ("country", ""),
+    ],
+)
+def test_create_student_with_a_bad_field_is_422_naming_it(client, refused, field, value):
+    response = refused("POST", "/api/v1/students", json={**STUDENT, field: value})
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["json"]) == [field]
+
+
+def test_list_students_by_name_with_pagination(client, session):
+    for name in ("Carol", "Alice", "Bob"):
+        StudentFactory(name=name)
+
+    response = client.get("/api/v1/students?page_size=2&page=2")
+
+    assert [row["name"] for row in response.json] == ["Carol"]
+    assert pagination(response)["total"] == 3
+    assert pagination(response)["page"] == 2
+
+
+def test_list_students_filters_by_email_in_any_case(client, session):
+    StudentFactory(email="grace@example.org")
+    StudentFactory(email="alan@example.org")
+
+    response = client.get("/api/v1/students?email=GRACE@Example.org")
+
+    assert [row["email"] for row in response.json] == ["grace@example.org"]
+
+
+def test_list_students_filters_by_country(client, session):
+    StudentFactory(name="In France", country="FR")
+    StudentFactory(name="In Canada", country="CA")
+
+    response = client.get("/api/v1/students?country=ca")
+
+    assert [row["name"] for row in response.json] == ["In Canada"]
+
+
+@pytest.mark.parametrize("query", ["email=nobody", "country=XX", "country=%00%00"])
+def test_list_students_with_a_bad_filter_is_422_naming_it(client, query):
+    response = client.get(f"/api/v1/students?{query}")
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["query"]) == [query.split("=")[0]]
+
+
+def test_get_student_unknown_is_404(client):
+    assert client.get("/api/v1/students/31337").status_code == 404
+    assert client.get(f"/api/v1/students/{2**31}").status_code == 404
+
+
+def test_create_employer_stores_the_contact_email_in_lower_case(client):
+    response = client.post("/api/v1/employers", json=EMPLOYER)
+
+    assert response.status_code == 201
+    assert response.json["contact_email"] == "hiring@engines.example"
+    assert client.get(f"/api/v1/employers/{response.json['id']}").json == response.json
+
+
+def test_two_employers_may_share_a_name(client):
+    assert client.post("/api/v1/employers", json=EMPLOYER).status_code == 201
+    assert client.post("/api/v1/employers", json=EMPLOYER).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", " "),
+        ("name", "\x1f"),
+        ("name", None),
+        ("contact_email", "hiring"),
+        ("contact_email", None),
+    ],
+)
+def test_create_employer_with_a_bad_field_is_422_naming_it(client, refused, field, value):
+    response = refused("POST", "/api/v1/employers", json={**EMPLOYER, field: value})
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["json"]) == [field]
+
+
+def test_list_employers_filters_by_part_of_the_name_in_any_case(client, session):
+    EmployerFactory(name="Initech")
+    EmployerFactory(name="Globex")
+    EmployerFactory(name="Initrode")
+
+    response = client.get("/api/v1/employers?name=INIT")
+
+    assert [row["name"] for row in response.json] == ["Initech", "Initrode"]
+    assert pagination(response)["total"] == 2
+
+
+def test_list_employers_with_a_blank_name_filter_lists_all(client, session):
+    EmployerFactory()
+    EmployerFactory()
+
+    assert pagination(client.get("/api/v1/employers?name="))["total"] == 2
+
+
+def test_get_employer_unknown_is_404(client):
+    assert client.get("/api/v1/employers/8").status_code == 404
+    assert client.get(f"/api/v1/employers/{10**30}").status_code == 404

@@ -1,0 +1,230 @@
+"""The admin's pages: accounts, API tokens and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.auth.passwords import verify_password
+from app.auth.tokens import principal_for_token
+from app.models import ApiToken, AuditEvent, Role, User
+from tests.factories import TEST_PASSWORD, StudentFactory, UserFactory
+from tests.pages.conftest import post_form
+
+NEW_PASSWORD = "copper-meadow-signal-77"
+
+
+@pytest.fixture
+def admin(sign_in):
+    user = UserFactory(role=Role.ADMIN)
+    sign_in(user)
+    return user
+
+
+def post(client, path, data=None, **kwargs):
+    return post_form(client, path, data, token_from="/admin/accounts", **kwargs)
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def error_of(page: str, field: str) -> str:
+    """The error shown next to ``field``."""
+    return page.split(f'id="{field}-error">')[1].split("</p>")[0]
+
+
+def account_form(**fields) -> dict:
+    return {
+        "email": "Grace@School.example",
+        "name": "Grace Hopper",
+        "role": "registrar",
+        "password": NEW_PASSWORD,
+        **fields,
+    }
+
+
+def user_with_email(session, email: str) -> User | None:
+    session.expire_all()
+    return session.scalar(select(User).where(User.email == email))
+
+
+def test_admin_opens_an_account_with_a_good_password(client, session, admin):
+    response = post(client, "/admin/accounts", account_form())
+
+    assert response.status_code == 302
+    user = user_with_email(session, "grace@school.example")
+    assert user.role is Role.REGISTRAR and user.active
+    assert verify_password(user.password_hash, NEW_PASSWORD)
+    assert NEW_PASSWORD not in user.password_hash
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "account.created"))
+    assert event.actor == admin.actor and event.target == f"user:{user.id}"
+    assert "grace@school.example" in text_of(client.get("/admin/accounts"))
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [("password1234", "This is a very common password."), ("short", "Use at least 12 characters.")],
+)
+def test_a_weak_password_is_refused_with_the_reason_and_no_account_is_opened(
+    client, session, admin, password, reason
+):
+    response = post(client, "/admin/accounts", account_form(password=password))
+
+    assert response.status_code == 400
+    assert error_of(text_of(response), "password") == reason
+    assert user_with_email(session, "grace@school.example") is None
+
+
+def test_an_account_with_an_email_in_use_is_a_conflict(client, session, admin):
+    UserFactory(email="grace@school.example")
+
+    response = post(client, "/admin/accounts", account_form())
+
+    assert response.status_code == 409
+    assert "An account with email grace@school.example exists already." in text_of(response)
+    assert session.scalar(select(func.count()).select_from(User)) == 2
+
+
+def test_a_graduate_account_belongs_to_the_student_named_by_email(client, session, admin):
+    student = StudentFactory()
+
+    missing = post(client, "/admin/accounts", account_form(role="graduate"))
+    assert missing.status_code == 400
+    assert "belongs to a student" in error_of(text_of(missing), "student_email")
+
+    response = post(
+        client, "/admin/accounts", account_form(role="graduate", student_email=student.email)
+    )
+    assert response.status_code == 302
+    assert user_with_email(session, "grace@school.example").student_id == student.id
+
+
+def test_disabling_an_account_ends_its_live_session(app, client, session, admin):
+    user = UserFactory(role=Role.REGISTRAR)
+    other = app.test_client()
+    signed_in = post_form(other, "/sign-in", {"email": user.email, "password": TEST_PASSWORD})
+    assert signed_in.status_code == 302
+    assert other.get("/registrar").status_code == 200
+
+    response = post(client, f"/admin/accounts/{user.id}/active", {"active": "no"})
+
+    assert response.status_code == 302
+    assert user_with_email(session, user.email).active is False
+    refused = other.get("/registrar")
+    assert refused.status_code == 302 and "/sign-in" in refused.headers["Location"]
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "account.disabled"))
+
+    assert post(client, f"/admin/accounts/{user.id}/active", {"active": "yes"}).status_code == 302
+    assert user_with_email(session, user.email).active is True
+
+
+def test_an_admin_cannot_disable_their_own_account(client, session, admin):
+    response = post(client, f"/admin/accounts/{admin.id}/active", {"active": "no"})
+
+    assert response.status_code == 409
+    assert "You cannot disable your own account." in text_of(response)
+    assert user_with_email(session, admin.email).active is True
+
+
+def test_admin_changes_a_role_and_sets_a_new_password(client, session, admin):
+    user = UserFactory(role=Role.FINANCE)
+
+    response = post(client, f"/admin/accounts/{user.id}/role", {"role": "registrar"})
+    assert response.status_code == 302
+    assert user_with_email(session, user.email).role is Role.REGISTRAR
+
+    weak = post(
+        client,
+        f"/admin/accounts/{user.id}/password",
+        {"password": "password1234", "password_again": "password1234"},
+    )
+    assert weak.status_code == 400
+    assert error_of(text_of(weak), "password") == "This is a very common password."
+
+    response = post(
+        client,
+        f"/admin/accounts/{user.id}/password",
+        {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert verify_password(user_with_email(session, user.email).password_hash, NEW_PASSWORD)
+
+
+def test_a_token_is_shown_once_stored_hashed_and_stops_working_when_revoked(client, session, admin):
+    response = post(client, "/admin/tokens", {"name": "SIS sync", "role": "registrar"})
+
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+    page = text_of(response)
+    assert "shown only this once" in page
+    secret = re.search(r'value="(jg_[^"]+)"', page).group(1)
+    session.expire_all()
+    [token] = session.scalars(select(ApiToken))
+    assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret.startswith(token.prefix) and token.prefix != secret
+    assert secret not in text_of(client.get("/admin/tokens"))
+    principal = principal_for_token(session, secret)
+    assert principal.role is Role.REGISTRAR and principal.name == "SIS sync"
+
+    response = post(client, f"/admin/tokens/{token.id}/revoke")
+
+    assert response.status_code == 302
+    session.expire_all()
+    assert principal_for_token(session, secret) is None
+    assert "revoked" in text_of(client.get("/admin/tokens"))
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("token.%")))
+    assert sorted(actions) == ["token.created", "token.revoked"]
+
+
+def test_a_token_cannot_act_for_a_graduate(client, session, admin):
+    response = post(client, "/admin/tokens", {"name": "x", "role": "graduate"})
+
+    assert response.status_code == 400
+    assert session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+def test_the_audit_log_is_newest_first_and_filters_by_action_and_actor(client, session, admin):
+    post(client, "/admin/accounts", account_form())
+    post(client, "/admin/tokens", {"name": "SIS sync", "role": "finance"})
+
+    page = text_of(client.get("/admin/audit"))
+    order = [
+        page.index(f"<td><code>{action}</code></td>")
+        for action in ("token.created", "account.created", "sign_in")
+    ]
+    assert order == sorted(order)
+
+    only_accounts = text_of(client.get("/admin/audit?action=account."))
+    assert "account.created" in only_accounts and "token.created" not in only_accounts
+
+    by_actor = text_of(client.get(f"/admin/audit?actor={admin.email.upper()}"))
+    assert "account.created" in by_actor
+    assert "No event matches" in text_of(client.get("/admin/audit?actor=nobody%25"))
+
+
+@pytest.mark.parametrize("path", ["/admin/accounts", "/admin/tokens", "/admin/audit"])
+def test_a_registrar_is_refused_the_admin_pages_and_the_refusal_is_audited(
+    client, session, sign_in, audit_survives_rollback, path
+):
+    registrar = UserFactory(role=Role.REGISTRAR)
+    sign_in(registrar)
+
+    response = client.get(path)
+
+    assert response.status_code == 403
+    session.expire_all()
+    [refusal] = session.scalars(select(AuditEvent).where(AuditEvent.action == "access.refused"))
+    assert (refusal.actor, refusal.target) == (registrar.actor, path)
+
+
+def test_a_registrar_cannot_open_an_account(client, session, sign_in, audit_survives_rollback):
+    sign_in(UserFactory(role=Role.REGISTRAR))
+
+    response = post_form(client, "/admin/accounts", account_form(), token_from="/registrar")
+
+    assert response.status_code == 403
+    assert user_with_email(session, "grace@school.example") is None

@@ -1,0 +1,407 @@
+"""Finance's pages: the claims queue, the evidence behind a claim, and deciding on it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.guarantee.terms import EmploymentType, PayerType
+from app.models import Role
+from refunds import claims
+from refunds.models import ClaimApproval, ClaimTransition, Refund, RefundClaim
+from refunds.states import ClaimState, RefundState
+from tests.factories import (
+    AuditedRefundClaimFactory,
+    JobOutcomeFactory,
+    RefundFactory,
+    TuitionPaymentFactory,
+    UserFactory,
+)
+from tests.pages.conftest import post_form
+
+S = ClaimState
+THRESHOLD = 500_000
+#: Payments below the threshold in total: one approval is enough.
+SMALL = (200_000, 200_000)
+#: Payments of €6,500.00 in total: above the threshold, two approvals.
+LARGE = (300_000, 350_000)
+
+
+@pytest.fixture
+def app(app):
+    """The application with a known dual-approval threshold."""
+    app.config["DUAL_APPROVAL_THRESHOLD_MINOR"] = THRESHOLD
+    return app
+
+
+@pytest.fixture
+def finance_user(session):
+    return UserFactory(role=Role.FINANCE, name="Ada Lovelace")
+
+
+@pytest.fixture
+def signed_in(sign_in, finance_user):
+    """The test client, signed in as a finance user."""
+    sign_in(finance_user)
+    return finance_user
+
+
+def claim_in(state=S.FLAGGED, payments=SMALL, refunds=(), **kwargs) -> RefundClaim:
+    """A claim for everything paid, in ``state``, its payments made through Stripe."""
+    claim = AuditedRefundClaimFactory(state=state, amount_minor=sum(payments), **kwargs)
+    paid = [
+        TuitionPaymentFactory(
+            enrollment=claim.enrollment,
+            amount_minor=amount,
+            stripe_payment_intent_id=f"pi_{claim.id}_{number}",
+            paid_at=datetime(2024, 1 + number, 20, 9, 30, tzinfo=UTC),
+        )
+        for number, amount in enumerate(payments)
+    ]
+    for payment, (refund_state, last_error) in zip(paid, refunds, strict=False):
+        RefundFactory(claim=claim, payment=payment, state=refund_state, last_error=last_error)
+    return claim
+
+
+def page(client, path: str) -> tuple[int, str]:
+    response = client.get(path)
+    return response.status_code, response.get_data(as_text=True)
+
+
+def decide(client, claim: RefundClaim, action: str, data: dict, version: int | None = None):
+    """POST a decision form as the claim page does, with the version the page showed."""
+    form = {"version": claim.version if version is None else version, **data}
+    return post_form(client, f"/finance/claims/{claim.id}/{action}", form, token_from="/finance")
+
+
+def snapshot(session, claim_id: int) -> tuple:
+    session.expire_all()
+    claim = session.get(RefundClaim, claim_id)
+    trail = session.scalars(
+        select(ClaimTransition.to_state).where(ClaimTransition.claim_id == claim_id)
+    ).all()
+    refunds = session.scalars(select(Refund.state).where(Refund.claim_id == claim_id)).all()
+    return claim.state, claim.version, trail, refunds
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+def test_queue_lists_claims_needing_action_with_formatted_amounts(client, signed_in):
+    flagged = claim_in(payments=LARGE)
+    rejected = claim_in(S.REJECTED)
+
+    status, body = page(client, "/finance")
+
+    assert status == 200
+    assert "€6,500.00" in body
+    assert flagged.enrollment.student.name in body
+    assert flagged.enrollment.programme.name in body
+    assert "28 Feb 2026" in body and "01 Mar 2026" in body
+    assert f"/finance/claims/{flagged.id}" in body
+    assert f"/finance/claims/{rejected.id}" not in body
+    assert "Needs action (1)" in body and "Rejected (1)" in body and "All (2)" in body
+
+
+def test_queue_filters_by_state(client, signed_in):
+    flagged = claim_in()
+    rejected = claim_in(S.REJECTED)
+
+    status, body = page(client, "/finance?state=rejected")
+
+    assert status == 200
+    assert f"/finance/claims/{rejected.id}" in body
+    assert f"/finance/claims/{flagged.id}" not in body
+
+
+def test_queue_with_an_unknown_state_is_400_and_shows_the_default(client, signed_in):
+    flagged = claim_in()
+
+    status, body = page(client, "/finance?state=paid")
+
+    assert status == 400
+    assert "no claim state called" in body
+    assert f"/finance/claims/{flagged.id}" in body
+
+
+def test_queue_paginates_oldest_first(client, signed_in, monkeypatch):
+    monkeypatch.setattr("app.pages.finance.PER_PAGE", 2)
+    ids = [claim_in(flagged_on=date(2026, 3, day)).id for day in (3, 1, 2)]
+    oldest_first = [ids[1], ids[2], ids[0]]
+
+    _, first = page(client, "/finance")
+    _, second = page(client, "/finance?page=2")
+
+    assert first.index(f'/claims/{oldest_first[0]}"') < first.index(f'/claims/{oldest_first[1]}"')
+    assert f'/claims/{oldest_first[2]}"' not in first
+    assert "page 1 of 2" in first and "Next page" in first
+    assert f'/claims/{oldest_first[2]}"' in second and "Previous page" in second
+
+
+def test_queue_lists_failed_claims_with_the_last_error(client, signed_in):
+    claim_in(S.FAILED, refunds=[(RefundState.FAILED, "expired_or_canceled_card")])
+
+    _, body = page(client, "/finance")
+
+    assert "Failed refunds" in body
+    assert "expired_or_canceled_card" in body
+
+
+# --- the evidence ----------------------------------------------------------------------------
+
+
+def test_claim_page_shows_the_evidence_split_and_trail(client, session, signed_in):
+    claim = claim_in(payments=(100_000, 200_000))
+    JobOutcomeFactory(
+        graduation=claim.graduation,
+        title="Data intern",
+        employment_type=EmploymentType.INTERNSHIP,
+        contract_months=3,
+    )
+    sponsor = claim.enrollment.payments[1]
+    sponsor.payer_type, sponsor.payer_name = PayerType.SPONSOR, "Acme Bank"
+    session.flush()
+
+    status, body = page(client, f"/finance/claims/{claim.id}")
+
+    assert status == 200
+    assert claim.enrollment.student.name in body
+    assert claim.enrollment.programme.name in body
+    assert f"version {claim.enrollment.policy.version}" in body
+    assert "6 calendar months" in body and "within 60 days" in body
+    assert "31 Aug 2025" in body  # qualified on
+    assert "28 Feb 2026" in body and "29 Apr 2026" in body  # deadline, claim deadline
+    assert "Data intern" in body
+    assert "internship is not a qualifying type of employment" in body
+    assert f"pi_{claim.id}_0" in body and f"pi_{claim.id}_1" in body
+    assert "Acme Bank" in body
+    assert "€1,000.00" in body and "€2,000.00" in body and "€3,000.00" in body
+    assert "in proportion to each payment" in body
+    assert "made flagged for the test" in body  # the trail
+    assert 'name="version" value="1"' in body
+
+
+def test_claim_page_of_an_unknown_claim_is_404(client, signed_in):
+    assert client.get("/finance/claims/999999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("state", "refunds", "shown", "hidden"),
+    [
+        (S.FLAGGED, (), {"approve", "reject", "review", "withdraw"}, {"retry", "settle"}),
+        (S.REJECTED, (), {"review"}, {"approve", "reject", "withdraw", "retry", "settle"}),
+        (
+            S.FAILED,
+            [(RefundState.FAILED, "lost_or_stolen_card")],
+            {"retry", "settle"},
+            {"approve", "reject", "review", "withdraw"},
+        ),
+        (
+            S.REFUNDED,
+            [(RefundState.SUCCEEDED, None)] * 2,
+            set(),
+            {"approve", "reject", "review", "withdraw", "retry", "settle"},
+        ),
+    ],
+)
+def test_claim_page_offers_only_the_decisions_its_state_allows(
+    client, signed_in, state, refunds, shown, hidden
+):
+    claim = claim_in(state, refunds=refunds)
+
+    _, body = page(client, f"/finance/claims/{claim.id}")
+
+    for action in shown:
+        assert f'/finance/claims/{claim.id}/{action}"' in body
+    for action in hidden:
+        assert f'/finance/claims/{claim.id}/{action}"' not in body
+
+
+# --- deciding --------------------------------------------------------------------------------
+
+
+def test_approving_a_claim_below_the_threshold_approves_it_with_refund_rows(
+    client, session, signed_in
+):
+    claim = claim_in()
+
+    response = decide(client, claim, "approve", {"reason": ""})
+
+    assert response.status_code == 303
+    state, version, trail, refunds = snapshot(session, claim.id)
+    assert state is S.APPROVED and version == 2
+    assert trail == [S.FLAGGED, S.APPROVED]
+    assert refunds == [RefundState.PENDING, RefundState.PENDING]
+    [approval] = session.scalars(select(ClaimApproval).where(ClaimApproval.claim_id == claim.id))
+    assert approval.actor == signed_in.actor  # the signed-in person, never a form field
+    body = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Approved. The refunds are written" in body
+    assert "as written at approval" in body
+
+
+def test_two_different_finance_users_approve_a_large_claim(client, session, sign_in):
+    first, second = UserFactory(role=Role.FINANCE), UserFactory(role=Role.FINANCE)
+    claim = claim_in(payments=LARGE)
+    sign_in(first)
+
+    response = decide(client, claim, "approve", {"reason": "no job reported"})
+    assert response.status_code == 303
+    assert snapshot(session, claim.id)[0] is S.AWAITING_SECOND_APPROVAL
+    body = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "needs a second approver" in body
+    assert f'/finance/claims/{claim.id}/approve"' not in body
+
+    again = decide(client, claim, "approve", {"reason": "sure"}, version=2)
+    assert again.status_code == 409
+    assert "You approved this claim already; a second person must approve it." in again.get_data(
+        as_text=True
+    )
+    assert snapshot(session, claim.id)[:2] == (S.AWAITING_SECOND_APPROVAL, 2)
+
+    post_form(client, "/sign-out", token_from="/finance")
+    sign_in(second)
+    response = decide(client, claim, "approve", {"reason": "checked"}, version=2)
+
+    assert response.status_code == 303
+    state, _, trail, refunds = snapshot(session, claim.id)
+    assert state is S.APPROVED
+    assert trail == [S.FLAGGED, S.AWAITING_SECOND_APPROVAL, S.APPROVED]
+    assert len(refunds) == 2
+    approvers = session.scalars(
+        select(ClaimApproval.actor).where(ClaimApproval.claim_id == claim.id)
+    ).all()
+    assert approvers == [first.actor, second.actor]
+
+
+def test_rejecting_without_a_reason_is_400_and_changes_nothing(client, session, signed_in):
+    claim = claim_in()
+    before = snapshot(session, claim.id)
+
+    response = decide(client, claim, "reject", {"reason": "  "})
+
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "Give a reason." in body
+    assert 'aria-invalid="true"' in body
+    assert snapshot(session, claim.id) == before
+
+
+def test_rejecting_with_a_reason_rejects_the_claim(client, session, signed_in):
+    claim = claim_in()
+
+    response = decide(client, claim, "reject", {"reason": "a qualifying job was confirmed"})
+
+    assert response.status_code == 303
+    session.expire_all()
+    [last] = session.scalars(
+        select(ClaimTransition)
+        .where(ClaimTransition.claim_id == claim.id)
+        .order_by(ClaimTransition.id.desc())
+        .limit(1)
+    )
+    assert (last.to_state, last.actor, last.reason) == (
+        S.REJECTED,
+        signed_in.actor,
+        "a qualifying job was confirmed",
+    )
+
+
+def test_a_decision_on_a_stale_page_is_409_with_a_clear_message(client, session, signed_in):
+    claim = claim_in()
+    claims.start_review(session, claim.id, actor="finance:someone@else", reason="a closer look")
+    session.commit()
+
+    response = decide(client, claim, "approve", {"reason": ""}, version=1)
+
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert "This claim changed since you opened it" in body
+    assert 'name="version" value="2"' in body  # the page now shows the claim as it stands
+    assert snapshot(session, claim.id)[:2] == (S.IN_REVIEW, 2)
+
+
+def test_manual_settlement_of_a_failed_claim_records_the_reference(client, session, signed_in):
+    claim = claim_in(
+        S.FAILED,
+        refunds=[(RefundState.FAILED, "expired_or_canceled_card"), (RefundState.SUCCEEDED, None)],
+    )
+
+    response = decide(
+        client,
+        claim,
+        "settle",
+        {"transfer_reference": "TRF-2026-0042", "reason": "card expired; paid to the IBAN"},
+    )
+
+    assert response.status_code == 303
+    state, _, trail, refunds = snapshot(session, claim.id)
+    assert state is S.SETTLED_MANUALLY
+    assert trail[-1] is S.SETTLED_MANUALLY
+    assert sorted(refunds) == sorted([RefundState.SETTLED_MANUALLY, RefundState.SUCCEEDED])
+    references = session.scalars(
+        select(Refund.manual_reference).where(Refund.claim_id == claim.id).order_by(Refund.id)
+    ).all()
+    assert references == ["TRF-2026-0042", None]
+    body = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "TRF-2026-0042" in body
+
+
+def test_manual_settlement_without_a_reference_is_400(client, session, signed_in):
+    claim = claim_in(S.FAILED, refunds=[(RefundState.FAILED, "lost_or_stolen_card")])
+    before = snapshot(session, claim.id)
+
+    response = decide(client, claim, "settle", {"transfer_reference": "", "reason": "paid"})
+
+    assert response.status_code == 400
+    assert "Give the bank transfer&#39;s reference." in response.get_data(as_text=True)
+    assert snapshot(session, claim.id) == before
+
+
+def test_retrying_a_failed_claim_sends_its_refunds_again(client, session, signed_in):
+    claim = claim_in(S.FAILED, refunds=[(RefundState.FAILED, "processing_error")])
+
+    response = decide(client, claim, "retry", {"reason": "the provider is back"})
+
+    assert response.status_code == 303
+    state, _, _, refunds = snapshot(session, claim.id)
+    assert state is S.PAYING and refunds == [RefundState.PENDING]
+
+
+# --- who may see and decide ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["registrar", "graduate_a", "employer_x"])
+def test_people_outside_finance_get_403_on_the_pages_and_the_decisions(
+    client, session, sign_in, accounts, who
+):
+    claim = claim_in()
+    before = snapshot(session, claim.id)
+    sign_in(accounts[who])
+
+    assert client.get("/finance").status_code == 403
+    assert client.get(f"/finance/claims/{claim.id}").status_code == 403
+    assert decide(client, claim, "approve", {"reason": ""}).status_code == 403
+    assert snapshot(session, claim.id) == before
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, session):
+    claim = claim_in()
+
+    for path in ("/finance", f"/finance/claims/{claim.id}"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert "/sign-in" in response.headers["Location"]
+
+
+def test_a_decision_without_a_csrf_token_is_400(client, session, signed_in):
+    claim = claim_in()
+    before = snapshot(session, claim.id)
+
+    response = client.post(
+        f"/finance/claims/{claim.id}/approve", data={"version": 1, "reason": "ok"}
+    )
+
+    assert response.status_code == 400
+    assert snapshot(session, claim.id) == before

@@ -1,0 +1,266 @@
+"""Every route of the app, every method, against every kind of person: the expected answer.
+
+A route added without a line here fails ``test_every_route_is_in_the_matrix``. Each line gives
+the status for, in order: anonymous, graduate A, graduate B, employer X, employer Y, finance 1,
+finance 2, a registrar, an admin. Requests carry no useful input, so a status past the
+permission check is the validation error (400 for forms, 422 for the API) or the page itself;
+401/403/302-to-sign-in are the refusals. The data: graduate A's graduation, with a job at
+employer X awaiting confirmation and a flagged claim.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from app.auth.tokens import create_token
+from app.models import Role
+from app.services.confirmations import link_token, request_confirmation
+from tests.factories import (
+    TEST_PASSWORD,
+    AuditedRefundClaimFactory,
+    EmployerFactory,
+    GraduationFactory,
+    JobOutcomeFactory,
+    TuitionPaymentFactory,
+    UserFactory,
+)
+
+PRINCIPALS = (
+    "anonymous",
+    "graduate_a",
+    "graduate_b",
+    "employer_x",
+    "employer_y",
+    "finance_1",
+    "finance_2",
+    "registrar",
+    "admin",
+)
+
+# fmt: off
+MATRIX = {
+    ("GET", "/"):                                               "302 302 302 302 302 302 302 302 302",
+    ("GET", "/admin/accounts"):                                 "302 403 403 403 403 403 403 403 200",
+    ("POST", "/admin/accounts"):                                "302 403 403 403 403 403 403 403 400",
+    ("GET", "/admin/accounts/<int:user_id>"):                   "302 403 403 403 403 403 403 403 200",
+    ("POST", "/admin/accounts/<int:user_id>/active"):           "302 403 403 403 403 403 403 403 400",
+    ("POST", "/admin/accounts/<int:user_id>/password"):         "302 403 403 403 403 403 403 403 400",
+    ("POST", "/admin/accounts/<int:user_id>/role"):             "302 403 403 403 403 403 403 403 400",
+    ("GET", "/admin/audit"):                                    "302 403 403 403 403 403 403 403 200",
+    ("GET", "/admin/tokens"):                                   "302 403 403 403 403 403 403 403 200",
+    ("POST", "/admin/tokens"):                                  "302 403 403 403 403 403 403 403 400",
+    ("POST", "/admin/tokens/<int:token_id>/revoke"):            "302 403 403 403 403 403 403 403 302",
+    ("GET", "/api/docs"):                                       "200 200 200 200 200 200 200 200 200",
+    ("GET", "/api/docs/assets/<path:filename>"):                "200 200 200 200 200 200 200 200 200",
+    ("GET", "/api/openapi.json"):                               "200 200 200 200 200 200 200 200 200",
+    ("GET", "/api/v1/claims"):                                  "401 403 403 403 403 200 200 403 403",
+    ("GET", "/api/v1/claims/<id:claim_id>"):                    "401 403 403 403 403 200 200 403 403",
+    ("POST", "/api/v1/claims/<id:claim_id>/approve"):           "401 403 403 403 403 409 409 403 403",
+    ("POST", "/api/v1/claims/<id:claim_id>/reject"):            "401 403 403 403 403 409 409 403 403",
+    ("POST", "/api/v1/claims/<id:claim_id>/retry"):             "401 403 403 403 403 409 409 403 403",
+    ("POST", "/api/v1/claims/<id:claim_id>/review"):            "401 403 403 403 403 409 409 403 403",
+    ("POST", "/api/v1/claims/<id:claim_id>/settle-manually"):   "401 403 403 403 403 409 409 403 403",
+    ("POST", "/api/v1/claims/<id:claim_id>/withdraw"):          "401 403 403 403 403 409 409 403 403",
+    ("GET", "/api/v1/employers"):                               "401 403 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/employers"):                              "401 403 403 403 403 403 403 422 403",
+    ("GET", "/api/v1/employers/<id:employer_id>"):              "401 403 403 403 403 200 200 200 403",
+    ("GET", "/api/v1/enrollments"):                             "401 403 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/enrollments"):                            "401 403 403 403 403 403 403 422 403",
+    ("GET", "/api/v1/enrollments/<id:enrollment_id>"):          "401 403 403 403 403 200 200 200 403",
+    ("GET", "/api/v1/enrollments/<id:enrollment_id>/payments"): "401 403 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/enrollments/<id:enrollment_id>/payments"): "401 403 403 403 403 403 403 422 403",
+    ("GET", "/api/v1/graduations"):                             "401 403 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/graduations"):                            "401 403 403 403 403 403 403 422 403",
+    ("GET", "/api/v1/graduations/<id:graduation_id>"):          "401 403 403 403 403 200 200 200 403",
+    ("GET", "/api/v1/graduations/<id:graduation_id>/guarantee"): "401 200 403 403 403 200 200 200 403",
+    ("GET", "/api/v1/job-outcomes"):                            "401 403 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/job-outcomes"):                           "401 201 403 403 403 403 403 201 403",
+    ("GET", "/api/v1/job-outcomes/<id:outcome_id>"):            "401 403 403 403 403 200 200 200 403",
+    ("GET", "/api/v1/policies/<id:policy_id>"):                 "401 403 403 403 403 200 200 200 403",
+    ("GET", "/api/v1/programmes"):                              "401 403 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/programmes"):                             "401 403 403 403 403 403 403 422 403",
+    ("GET", "/api/v1/programmes/<id:programme_id>"):            "401 403 403 403 403 200 200 200 403",
+    ("GET", "/api/v1/programmes/<id:programme_id>/policies"):   "401 403 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/programmes/<id:programme_id>/policies"):  "401 403 403 403 403 403 403 422 403",
+    ("GET", "/api/v1/students"):                                "401 403 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/students"):                               "401 403 403 403 403 403 403 422 403",
+    ("GET", "/api/v1/students/<id:student_id>"):                "401 403 403 403 403 200 200 200 403",
+    ("GET", "/confirm/<token>"):                                "200 200 200 200 200 200 200 200 200",
+    ("POST", "/confirm/<token>"):                               "400 400 400 400 400 400 400 400 400",
+    ("GET", "/confirm/thanks"):                                 "200 200 200 200 200 200 200 200 200",
+    ("GET", "/employer"):                                       "302 403 403 200 200 403 403 403 403",
+    ("POST", "/employer/confirmations/<confirmation_id>"):      "302 403 403 400 403 403 403 403 403",
+    ("GET", "/finance"):                                        "302 403 403 403 403 200 200 403 403",
+    ("GET", "/finance/claims/<id:claim_id>"):                   "302 403 403 403 403 200 200 403 403",
+    ("POST", "/finance/claims/<id:claim_id>/<any(approve, reject, review, withdraw, retry, settle):action>"): "302 403 403 403 403 400 400 403 403",
+    ("GET", "/healthz"):                                        "200 200 200 200 200 200 200 200 200",
+    ("GET", "/me"):                                             "302 200 200 403 403 403 403 403 403",
+    ("GET", "/me/jobs/new"):                                    "302 200 200 403 403 403 403 403 403",
+    ("POST", "/me/jobs/new"):                                   "302 400 400 403 403 403 403 403 403",
+    ("GET", "/registrar"):                                      "302 403 403 403 403 200 200 200 403",
+    ("GET", "/registrar/enrollments"):                          "302 403 403 403 403 200 200 200 403",
+    ("POST", "/registrar/enrollments"):                         "302 403 403 403 403 403 403 400 403",
+    ("GET", "/registrar/enrollments/<int:enrollment_id>"):      "302 403 403 403 403 200 200 200 403",
+    ("POST", "/registrar/enrollments/<int:enrollment_id>/payments"): "302 403 403 403 403 403 403 400 403",
+    ("GET", "/registrar/graduations"):                          "302 403 403 403 403 200 200 200 403",
+    ("POST", "/registrar/graduations"):                         "302 403 403 403 403 403 403 400 403",
+    ("GET", "/registrar/import"):                               "302 403 403 403 403 200 200 200 403",
+    ("POST", "/registrar/import"):                              "302 403 403 403 403 403 403 400 403",
+    ("GET", "/registrar/programmes"):                           "302 403 403 403 403 200 200 200 403",
+    ("POST", "/registrar/programmes"):                          "302 403 403 403 403 403 403 400 403",
+    ("GET", "/registrar/programmes/<int:programme_id>"):        "302 403 403 403 403 200 200 200 403",
+    ("POST", "/registrar/programmes/<int:programme_id>/policies"): "302 403 403 403 403 403 403 400 403",
+    ("POST", "/registrar/students"):                            "302 403 403 403 403 403 403 400 403",
+    ("GET", "/sign-in"):                                        "200 302 302 302 302 302 302 302 302",
+    ("POST", "/sign-in"):                                       "400 400 400 400 400 400 400 400 400",
+    ("POST", "/sign-out"):                                      "302 302 302 302 302 302 302 302 302",
+    ("GET", "/static/<path:filename>"):                         "200 200 200 200 200 200 200 200 200",
+    ("POST", "/stripe/webhook"):                                "400 400 400 400 400 400 400 400 400",
+}
+# fmt: on
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@pytest.fixture
+def world(session, app):
+    """The records the routes are called on, and an account of every kind."""
+    app.config["STRIPE_WEBHOOK_SECRET"] = "whsec_matrix"
+    graduation_a, graduation_b = GraduationFactory(), GraduationFactory()
+    employer_x, employer_y = EmployerFactory(), EmployerFactory()
+    payment = TuitionPaymentFactory(enrollment=graduation_a.enrollment)
+    outcome = JobOutcomeFactory(graduation=graduation_a, employer=employer_x)
+    confirmation = request_confirmation(session, outcome)
+    claim = AuditedRefundClaimFactory(graduation=graduation_a, enrollment=graduation_a.enrollment)
+    users = {
+        "graduate_a": UserFactory(role=Role.GRADUATE, student=graduation_a.enrollment.student),
+        "graduate_b": UserFactory(role=Role.GRADUATE, student=graduation_b.enrollment.student),
+        "employer_x": UserFactory(role=Role.EMPLOYER, employer=employer_x),
+        "employer_y": UserFactory(role=Role.EMPLOYER, employer=employer_y),
+        "finance_1": UserFactory(role=Role.FINANCE),
+        "finance_2": UserFactory(role=Role.FINANCE),
+        "registrar": UserFactory(role=Role.REGISTRAR),
+        "admin": UserFactory(role=Role.ADMIN),
+    }
+    token, _secret = create_token(session, name="matrix", role=Role.REGISTRAR, created_by_id=None)
+    session.commit()
+    enrollment = graduation_a.enrollment
+    params = {
+        "filename": "style.css",
+        "programme_id": enrollment.programme_id,
+        "policy_id": enrollment.policy_id,
+        "student_id": enrollment.student_id,
+        "employer_id": employer_x.id,
+        "enrollment_id": enrollment.id,
+        "graduation_id": graduation_a.id,
+        "outcome_id": outcome.id,
+        "claim_id": claim.id,
+        "confirmation_id": confirmation.id,
+        "token": _signed(app, confirmation.id),
+        "user_id": users["graduate_b"].id,
+        "token_id": token.id,
+        "action": "approve",
+        "payment_id": payment.id,
+    }
+    bodies = {
+        "/api/v1/job-outcomes": {
+            "graduation_id": graduation_a.id,
+            "employer_id": employer_x.id,
+            "title": "Intern",
+            "employment_type": "internship",
+            "in_field": True,
+            "start_date": "2025-10-01",
+            "contract_months": 3,
+            "source": "graduate",
+        },
+    }
+    return {"users": users, "params": params, "bodies": bodies}
+
+
+def _signed(app, confirmation_id: str) -> str:
+    with app.app_context():
+        return link_token(confirmation_id)
+
+
+def _url(rule, params: dict) -> str:
+    url = rule.rule
+    for argument in rule.arguments:
+        url = re.sub(rf"<[^>]*:?{argument}>", str(params[argument]), url)
+    if rule.rule == "/api/docs/assets/<path:filename>":
+        url = "/api/docs/assets/swagger-ui.css"
+    return url
+
+
+def _client(app, world, who: str) -> FlaskClient:
+    client = app.test_client()
+    if who != "anonymous":
+        user = world["users"][who]
+        token = _CSRF.search(client.get("/sign-in").get_data(as_text=True)).group(1)
+        signed = client.post(
+            "/sign-in", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token}
+        )
+        assert signed.status_code == 302, f"{who} could not sign in"
+    return client
+
+
+def _request(client, method: str, rule, world) -> int:
+    url = _url(rule, world["params"])
+    if method == "GET":
+        with client.get(url) as response:  # file responses hold the file open until closed
+            return response.status_code
+    if rule.rule.startswith("/api/"):
+        body = world["bodies"].get(rule.rule, {"reason": "matrix", "version": 999})
+        if rule.rule.endswith("settle-manually"):
+            body = {**body, "transfer_reference": "TRF-1"}
+        return client.post(url, json=body).status_code
+    if rule.rule == "/stripe/webhook":
+        return client.post(url, data="{}", headers={"Stripe-Signature": "t=1,v1=00"}).status_code
+    return client.post(url, data={"csrf_token": _csrf_token(client)}).status_code
+
+
+def _csrf_token(client) -> str:
+    # Every page carries one: the sign-in form for anonymous visitors, the sign-out form after.
+    for page in ("/sign-in", "/confirm/thanks"):
+        match = _CSRF.search(client.get(page).get_data(as_text=True))
+        if match:
+            return match.group(1)
+    raise AssertionError("no page offered a CSRF token")
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, rule
+
+
+def observe(app, world) -> dict[tuple[str, str], str]:
+    """Every route's status for every principal (sign-out last, as it ends the session)."""
+    results: dict[tuple[str, str], list[str]] = {}
+    routes = sorted(_routes(app), key=lambda pair: (pair[1].rule == "/sign-out", pair[1].rule))
+    for who in PRINCIPALS:
+        client = _client(app, world, who)
+        for method, rule in routes:
+            status = _request(client, method, rule, world)
+            results.setdefault((method, rule.rule), []).append(str(status))
+    return {key: " ".join(codes) for key, codes in results.items()}
+
+
+def test_every_route_is_in_the_matrix(app):
+    routes = {(method, rule.rule) for method, rule in _routes(app)}
+    assert routes - MATRIX.keys() == set(), "routes missing from the authorization matrix"
+    assert MATRIX.keys() - routes == set(), "the matrix names routes that no longer exist"
+
+
+def test_every_route_answers_every_principal_as_the_matrix_says(
+    app, world, audit_survives_rollback
+):
+    observed = observe(app, world)
+    wrong = {
+        f"{method} {rule}": f"expected {MATRIX[(method, rule)]}, got {codes}"
+        for (method, rule), codes in observed.items()
+        if MATRIX.get((method, rule)) != codes
+    }
+    assert wrong == {}

@@ -103,6 +103,22 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets)
     _register_error_handlers(app)
 
+    @app.after_request
+    def audit_api_writes(response):
+        # Every record an integration or a person writes through the API lands in the audit
+        # log with its actor (claim decisions are also in the claim's own trail).
+        if (
+            request.method == "POST"
+            and request.path.startswith("/api/v1/")
+            and 200 <= response.status_code < 300
+        ):
+            from app.audit import record_now
+            from app.auth import current_principal
+
+            endpoint = (request.endpoint or "api").replace(".", "_")
+            record_now(current_principal().actor, f"api.{endpoint}", request.path)
+        return response
+
 
 def _register_error_handlers(app: Flask) -> None:
     def error(code: int, status: str, message: str, errors: dict | None = None):

@@ -161,3 +161,18 @@ def test_list_employers_with_a_blank_name_filter_lists_all(client, session):
 def test_get_employer_unknown_is_404(client):
     assert client.get("/api/v1/employers/8").status_code == 404
     assert client.get(f"/api/v1/employers/{10**30}").status_code == 404
+
+
+def test_a_record_written_through_the_api_is_in_the_audit_log_with_its_actor(client, session):
+    from sqlalchemy import select
+
+    from app.models import AuditEvent
+
+    response = client.post(
+        "/api/v1/students", json={"name": "Ada", "email": "ada@audit.example", "country": "GB"}
+    )
+
+    assert response.status_code == 201
+    [event] = session.scalars(select(AuditEvent).where(AuditEvent.action.like("api.%")))
+    assert event.action == "api.people_create_student"
+    assert event.actor.startswith("token:") and event.target == "/api/v1/students"

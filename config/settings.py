@@ -22,8 +22,9 @@ class Settings:
 
     #: SQLAlchemy URL of the database; ``postgresql+psycopg://...`` selects PostgreSQL.
     database_url: str
-    #: Key that signs sessions and links. Without one a random key is made per process,
-    #: which is fine for a demo and wrong for production (sessions die with the process).
+    #: Key that signs sessions and links. Required in production; in development, without
+    #: one, a random key is made once and kept in the instance folder, so that every process
+    #: (the web workers, the scheduler, the CLI) signs with the same key.
     secret_key: str
     #: ``development`` or ``production``.
     environment: str = "development"
@@ -53,13 +54,34 @@ class Settings:
     overrides: dict = field(default_factory=dict)
 
 
+def _instance_secret_key(instance_path: Path) -> str:
+    """This machine's development key: made once, readable only by its owner, never committed."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 def load_settings(instance_path: Path, environ: os._Environ | dict | None = None) -> Settings:
     """Read the settings from ``environ`` (the process environment by default)."""
     env = os.environ if environ is None else environ
+    environment = env.get("JOB_GUARANTEE_ENV", "development")
+    secret_key = env.get("SECRET_KEY")
+    if not secret_key:
+        if environment == "production":
+            raise RuntimeError("SECRET_KEY must be set in production")
+        secret_key = _instance_secret_key(instance_path)
     return Settings(
         database_url=env.get("DATABASE_URL") or _default_database_url(instance_path),
-        secret_key=env.get("SECRET_KEY") or secrets.token_hex(32),
-        environment=env.get("JOB_GUARANTEE_ENV", "development"),
+        secret_key=secret_key,
+        environment=environment,
         stripe_api_key=env.get("STRIPE_API_KEY") or None,
         stripe_api_base=env.get("STRIPE_API_BASE") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,

@@ -69,6 +69,34 @@ def engine(database_url) -> Engine:
 
 
 @pytest.fixture
+def committed_database(database_url, tmp_path):
+    """A database of this test's own, migrated, whose commits are real; removed afterwards."""
+    if database_url.startswith("postgresql"):
+        schema = f"test_proc_{uuid.uuid4().hex[:10]}"
+        admin = make_engine(database_url)
+        with admin.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        url = f"{database_url}{'&' if '?' in database_url else '?'}options=-csearch_path%3D{schema}"
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                migrations.upgrade(connection=connection)
+            yield url, engine
+        finally:
+            engine.dispose()
+            with admin.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+    else:
+        url = f"sqlite:///{tmp_path / 'committed.sqlite3'}"
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            migrations.upgrade(connection=connection)
+        yield url, engine
+        engine.dispose()
+
+
+@pytest.fixture
 def connection(engine):
     """A connection inside a transaction that is rolled back after the test."""
     with engine.connect() as connection:

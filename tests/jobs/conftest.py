@@ -9,10 +9,9 @@ from datetime import date
 from app.models import Graduation
 from tests.factories import EnrollmentFactory, GraduationFactory, TuitionPaymentFactory
 from tests.refunds.conftest import QUALIFIED_ON, approved_claim, gateway
-from tests.refunds.test_executor_processes import committed_database
 
 # The refund tests' fixtures, shared as they are.
-__all__ = ["approved_claim", "committed_database", "gateway", "make_owed_graduate", "wait_for"]
+__all__ = ["approved_claim", "gateway", "make_owed_graduate", "wait_for"]
 
 
 def make_owed_graduate(paid_minor: int = 300_000) -> Graduation:

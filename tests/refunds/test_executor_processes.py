@@ -9,16 +9,13 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-import migrations
-from app.database import make_engine
 from app.models.base import utc_now
 from refunds import claims
 from refunds.executor import LEASE, execute_refunds
@@ -31,34 +28,6 @@ from tests.refunds.conftest import AS_OF, QUALIFIED_ON, provider_refunds
 from tests.stripe_harness import TEST_API_KEY, paid_payment_intent
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def committed_database(database_url, tmp_path):
-    """A database of this test's own, migrated, whose commits are real; removed afterwards."""
-    if database_url.startswith("postgresql"):
-        schema = f"test_proc_{uuid.uuid4().hex[:10]}"
-        admin = make_engine(database_url)
-        with admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{database_url}{'&' if '?' in database_url else '?'}options=-csearch_path%3D{schema}"
-        engine = make_engine(url)
-        try:
-            with engine.begin() as connection:
-                migrations.upgrade(connection=connection)
-            yield url, engine
-        finally:
-            engine.dispose()
-            with admin.begin() as connection:
-                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
-    else:
-        url = f"sqlite:///{tmp_path / 'committed.sqlite3'}"
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            migrations.upgrade(connection=connection)
-        yield url, engine
-        engine.dispose()
 
 
 def approve_committed_claim(engine, localstripe_client, amounts) -> int:

@@ -32,7 +32,7 @@ NAV = {
 
 def init_app(app: Flask) -> None:
     from app.auth import current_principal
-    from app.pages import auth
+    from app.pages import admin, auth, employer, finance, graduate, registrar
 
     def nav_links(principal):
         links = NAV.get(principal.role.value, []) if principal.role else []
@@ -41,11 +41,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(current_principal=current_principal, nav_links=nav_links)
     formatting.init_app(app)
     app.register_blueprint(auth.blueprint)
-    for module_name in ("graduate", "employer", "finance", "registrar", "admin"):
-        try:
-            module = __import__(f"app.pages.{module_name}", fromlist=["blueprint"])
-        except ModuleNotFoundError as error:
-            if error.name != f"app.pages.{module_name}":
-                raise
-            continue
+    for module in (graduate, employer, finance, registrar, admin):
         app.register_blueprint(module.blueprint)

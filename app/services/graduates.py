@@ -132,7 +132,7 @@ def own_graduation(session: Session, principal: Principal, graduation_id: int) -
     ):
         refuse(
             principal,
-            "report a job on another graduate's graduation",
+            "act on another graduate's graduation",
             f"graduation:{graduation_id}",
         )
     return graduation

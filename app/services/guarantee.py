@@ -121,17 +121,15 @@ def evaluate_guarantee(session: Session, graduation_id: int, as_of: date) -> Gua
 def authorize_graduation(session: Session, principal, graduation_id: int) -> Graduation:
     """The graduation, if ``principal`` may see it: staff reading records, or its own graduate.
 
-    Anyone else is refused (and the refusal audited); an unknown id is ``NotFound``.
+    Staff get ``NotFound`` for an unknown id; a graduate is refused (and the refusal audited)
+    for any graduation not their own, unknown ones included, so ids cannot be probed.
     """
-    from app.auth.access import Permission, authorize, refuse
+    from app.auth.access import Permission
+    from app.services.graduates import own_graduation  # graduates builds on this module
 
-    graduation = get_or_404(session, Graduation, graduation_id)
     if principal.can(Permission.READ_RECORDS):
-        return graduation
-    authorize(principal, Permission.OWN_GUARANTEE, target=f"graduation:{graduation_id}")
-    if graduation.enrollment.student_id != principal.student_id:
-        refuse(principal, "see another graduate's guarantee", f"graduation:{graduation_id}")
-    return graduation
+        return get_or_404(session, Graduation, graduation_id)
+    return own_graduation(session, principal, graduation_id)
 
 
 def guarantee_for(session: Session, principal, graduation_id: int, as_of: date) -> GuaranteeView:

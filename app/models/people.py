@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, CreatedAt
+from app.models.base import Base, CreatedAt, UTCDateTime
 
 
 class Student(CreatedAt, Base):
@@ -24,6 +26,9 @@ class Student(CreatedAt, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     #: ISO 3166-1 alpha-2 country where the student searches for work.
     country: Mapped[str] = mapped_column(String(2))
+    #: When the student's personal data was erased on request (UTC); name and email then hold
+    #: a pseudonymous reference. NULL while the data is held.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Employer(CreatedAt, Base):

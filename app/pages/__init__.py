@@ -14,7 +14,7 @@ from app.pages import formatting
 NAV = {
     "graduate": [("My guarantee", "graduate.home")],
     "employer": [("Confirmations", "employer.home")],
-    "finance": [("Claims", "finance.queue")],
+    "finance": [("Claims", "finance.queue"), ("Forecast", "finance.forecast")],
     "registrar": [
         ("Overview", "registrar.home"),
         ("Programmes", "registrar.programmes"),
@@ -26,6 +26,7 @@ NAV = {
         ("Accounts", "admin.accounts"),
         ("API tokens", "admin.tokens"),
         ("Audit log", "admin.audit"),
+        ("Personal data", "admin.personal_data"),
     ],
 }
 

@@ -1,20 +1,23 @@
-"""The admin's pages: accounts and their roles, API tokens, and the audit log.
+"""The admin's pages: accounts and their roles, API tokens, the audit log, and students'
+personal data (export and erasure).
 
-Accounts and tokens need MANAGE_ACCOUNTS, the audit log READ_AUDIT. Every change goes through
-``app.services.accounts``, which checks the permission again, enforces the password rules and
-writes the audit record. A refused form is shown again with each reason next to its field (400);
-a clash with an account that exists is shown with 409.
+Accounts, tokens and personal data need MANAGE_ACCOUNTS, the audit log READ_AUDIT. Every change
+goes through a service (``app.services.accounts``, ``app.services.personal_data``), which checks
+the permission again, enforces the rules and writes the audit record. A refused form is shown
+again with each reason next to its field (400); a clash with a record that exists (an account,
+a student erased already) is shown with 409.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from wtforms import (
     HiddenField,
     PasswordField,
     SelectChoice,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
 
@@ -22,7 +25,7 @@ from app.auth import current_principal, requires
 from app.auth.access import TOKEN_ROLES, Permission
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from app.database import db_session
-from app.models import Role, User
+from app.models import Role, Student, User
 from app.pages.registrar import (
     PageForm,
     email_address,
@@ -33,6 +36,7 @@ from app.pages.registrar import (
     strip,
 )
 from app.services import accounts, listings
+from app.services import personal_data as personal_data_service
 from app.services.errors import Conflict, Invalid, NotFound
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -360,3 +364,81 @@ def audit():
     return render_template(
         "admin/audit.html", page=page, action=action, actor=actor, filters=filters
     )
+
+
+# -- Personal data -----------------------------------------------------------------------------
+
+#: What an admin types to confirm an erasure, which cannot be undone.
+ERASE_CONFIRMATION = "ERASE"
+
+
+class ErasureForm(PageForm):
+    reason = TextAreaField(
+        "Why the data is erased",
+        [DataRequired(), Length(max=2000), plain_text],
+        filters=[strip],
+        description="For example the graduate's request and its date; kept in the audit log.",
+    )
+    confirmation = StringField(
+        f"Type {ERASE_CONFIRMATION} to confirm",
+        [DataRequired(), AnyOf([ERASE_CONFIRMATION], message="Type the word exactly.")],
+        filters=[strip],
+    )
+
+
+@blueprint.get("/personal-data")
+@requires(Permission.MANAGE_ACCOUNTS)
+def personal_data():
+    """Find a student by email or id, to export or erase their personal data."""
+    return _personal_data_page(request.args.get("q", "").strip()[:254])
+
+
+def _personal_data_page(query: str, form: ErasureForm | None = None, status: int = 200):
+    session = db_session()
+    student = None
+    if query.isdigit():
+        student = session.get(Student, int(query))
+    elif query:
+        student = listings.student_with_email(session, query)
+    return render_template(
+        "admin/personal_data.html",
+        query=query,
+        student=student,
+        form=form or ErasureForm(formdata=None),
+        confirmation_word=ERASE_CONFIRMATION,
+    ), status
+
+
+@blueprint.get("/personal-data/<int:student_id>.json")
+@requires(Permission.MANAGE_ACCOUNTS)
+def personal_data_export(student_id: int):
+    """The student's personal data as a JSON download; the export is audited."""
+    session = db_session()
+    export = personal_data_service.export_student(session, current_principal(), student_id)
+    session.commit()
+    response = jsonify(export)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="student-{student_id}-personal-data.json"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post("/personal-data/<int:student_id>/erase")
+@requires(Permission.MANAGE_ACCOUNTS)
+def erase_personal_data(student_id: int):
+    """Erase the student's personal data (reason and typed confirmation required)."""
+    form = ErasureForm()
+    query = str(student_id)
+    if not form.validate():
+        return _personal_data_page(query, form, 400)
+    session = db_session()
+    try:
+        personal_data_service.erase_student(
+            session, current_principal(), student_id, form.reason.data
+        )
+    except (Invalid, Conflict) as error:
+        return _personal_data_page(query, form, refused(form, error, {}))
+    session.commit()
+    flash(f"The personal data of student #{student_id} is erased.", "success")
+    return redirect(url_for(".personal_data", q=query))

@@ -7,10 +7,24 @@ actor is always the signed-in person, never a form field.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from babel.numbers import get_currency_precision
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,6 +36,7 @@ from app.auth.access import Permission
 from app.database import db_session
 from app.models.base import utc_now
 from app.services import finance
+from app.services import forecast as forecast_service
 from app.services.errors import Conflict, Invalid, NotFound
 from refunds import claims
 from refunds.models import RefundClaim
@@ -299,3 +314,53 @@ def _sentence(message: str) -> str:
     # The services speak in lower-case clauses; the pages in sentences.
     text = message[:1].upper() + message[1:]
     return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+# --- the liability forecast --------------------------------------------------------------------
+
+
+def _forecast_day() -> tuple[date, str | None]:
+    """The ``as_of`` query parameter (default today, UTC), and an error when it is not a date."""
+    text = request.args.get("as_of")
+    if not text:
+        return utc_now().date(), None
+    try:
+        return date.fromisoformat(text), None
+    except ValueError:
+        return utc_now().date(), f"“{text}” is not a date (YYYY-MM-DD): showing today's forecast."
+
+
+@blueprint.get("/forecast")
+@requires(Permission.READ_CLAIMS)
+def forecast():
+    """The refunds the coming months may bring, per currency, and the claims still open."""
+    as_of, error = _forecast_day()
+    if error:
+        flash(error, "error")
+    return render_template(
+        "finance/forecast.html", forecast=forecast_service.liability_forecast(db_session(), as_of)
+    ), (400 if error else 200)
+
+
+@blueprint.get("/forecast.csv")
+@requires(Permission.READ_CLAIMS)
+def forecast_csv():
+    """The forecast's month rows as CSV, one per month and currency."""
+    as_of, error = _forecast_day()
+    if error:
+        return Response(error, status=400, mimetype="text/plain")
+    result = forecast_service.liability_forecast(db_session(), as_of)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["month", "currency", "graduates", "amount_minor", "amount"])
+    for row in result.rows:
+        amount = Decimal(row.amount_minor).scaleb(-get_currency_precision(row.currency))
+        writer.writerow(
+            [row.month.strftime("%Y-%m"), row.currency, row.graduates, row.amount_minor, amount]
+        )
+    filename = f"liability-forecast-{as_of.isoformat()}.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

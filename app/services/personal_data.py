@@ -1,0 +1,236 @@
+"""A graduate's personal data on request: its export (JSON), and its erasure.
+
+Erasure pseudonymises rather than deletes. Payments, refunds, claims and the audit trail are
+financial records the school must retain, so their rows and amounts stay, linked to the student
+row, whose name and email become a reference (``Erased student #12``, ``erased-12@invalid``).
+What could still name the person is cleared or rewritten:
+
+- the student's name and email, and those of their graduate account (which is disabled, loses
+  its password and has its sessions ended);
+- free text about them: the job titles they typed and the employers' remarks on their hires.
+  The employment facts the guarantee rules read (type, field, dates, contract, salary, status)
+  and the employer stay: refunds and placement reporting rest on them.
+
+The audit trail (audit events, claim transitions and approvals) is append-only, guarded by
+database triggers, and is left exactly as it was: its rows point at ``student:<id>`` and
+``user:<id>``, which now resolve to the pseudonym. Where an older row spelled out the email (a
+graduate's actor name, a ``student.created`` detail), it stays, as the retention of the trail
+requires.
+
+Only admins (MANAGE_ACCOUNTS) export or erase, and both are audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm import Session
+
+from app.audit import record
+from app.auth.access import Permission, Principal, authorize
+from app.auth.sessions import end_all_sessions
+from app.models import (
+    Enrollment,
+    Graduation,
+    HireConfirmation,
+    JobOutcome,
+    RefundClaim,
+    Student,
+    User,
+)
+from app.models.base import utc_now
+from app.services.errors import Conflict, Invalid, NotFound
+
+#: What an erased job title reads.
+ERASED_TEXT = "(erased)"
+
+#: Stored in place of an erased account's password hash: no password ever verifies against it.
+UNUSABLE_PASSWORD_HASH = "!erased"  # noqa: S105 - not a password: an impossible hash
+
+# Columns an export leaves out: secrets, and internal bookkeeping that says nothing about the
+# person. A hire confirmation's id is the single-use secret of the employer's link, and
+# ``sent_to`` is the employer's contact address, not the graduate's data.
+_NOT_EXPORTED = {
+    HireConfirmation: {"id", "sent_to"},
+    User: {"password_hash"},
+}
+
+
+def pseudonymous_name(student_id: int) -> str:
+    """The name an erased student is known by."""
+    return f"Erased student #{student_id}"
+
+
+def pseudonymous_email(student_id: int) -> str:
+    """The email an erased student (and their account) is known by: lower case, unique, and
+    in the ``.invalid`` domain, which no mail is ever delivered to."""
+    return f"erased-{student_id}@invalid"
+
+
+def _student(session: Session, student_id: int) -> Student:
+    student = session.get(Student, student_id)
+    if student is None:
+        raise NotFound("Student", student_id)
+    return student
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "value"):  # an enum
+        return value.value
+    return value
+
+
+def _columns(row) -> dict[str, Any]:
+    """A row's columns as JSON values, less those never exported."""
+    left_out = _NOT_EXPORTED.get(type(row), set())
+    return {
+        attribute.key: _json_value(getattr(row, attribute.key))
+        for attribute in inspect(type(row)).column_attrs
+        if attribute.key not in left_out
+    }
+
+
+def _enrollment(enrollment: Enrollment) -> dict[str, Any]:
+    policy = enrollment.policy
+    currency = enrollment.programme.currency
+    return {
+        **_columns(enrollment),
+        "scholarship": {"amount_minor": enrollment.scholarship_minor, "currency": currency},
+        "programme": _columns(enrollment.programme),
+        "policy": {
+            **_columns(policy),
+            "qualifying_types": [row.employment_type.value for row in policy.qualifying_types],
+            "currency": currency,
+        },
+        "payments": [_columns(payment) for payment in enrollment.payments],
+    }
+
+
+def _job_outcome(session: Session, outcome: JobOutcome) -> dict[str, Any]:
+    confirmations = session.scalars(
+        select(HireConfirmation)
+        .where(HireConfirmation.job_outcome_id == outcome.id)
+        .order_by(HireConfirmation.created_at)
+    )
+    return {
+        **_columns(outcome),
+        "employer": outcome.employer.name if outcome.employer else None,
+        "hire_confirmations": [_columns(confirmation) for confirmation in confirmations],
+    }
+
+
+def _claim(claim: RefundClaim) -> dict[str, Any]:
+    return {
+        **_columns(claim),
+        "transitions": [_columns(transition) for transition in claim.transitions],
+        "approvals": [_columns(approval) for approval in claim.approvals],
+        "refunds": [_columns(refund) for refund in claim.refunds],
+    }
+
+
+def export_student(session: Session, principal: Principal, student_id: int) -> dict[str, Any]:
+    """Everything the service holds about a student, as JSON-serialisable values.
+
+    Dates and instants are ISO 8601; money is minor units with its ISO currency. The account's
+    password hash and session ids are never included.
+    """
+    authorize(principal, Permission.MANAGE_ACCOUNTS, target=f"student:{student_id}")
+    student = _student(session, student_id)
+    enrollments = list(
+        session.scalars(
+            select(Enrollment).where(Enrollment.student_id == student.id).order_by(Enrollment.id)
+        )
+    )
+    enrollment_ids = [enrollment.id for enrollment in enrollments]
+    graduations = list(
+        session.scalars(
+            select(Graduation)
+            .where(Graduation.enrollment_id.in_(enrollment_ids))
+            .order_by(Graduation.id)
+        )
+    )
+    outcomes = session.scalars(
+        select(JobOutcome)
+        .where(JobOutcome.graduation_id.in_([graduation.id for graduation in graduations]))
+        .order_by(JobOutcome.id)
+    )
+    claims = session.scalars(
+        select(RefundClaim)
+        .where(RefundClaim.enrollment_id.in_(enrollment_ids))
+        .order_by(RefundClaim.id)
+    )
+    account = session.scalar(select(User).where(User.student_id == student.id))
+    export = {
+        "exported_at": utc_now().isoformat(),
+        "student": _columns(student),
+        "account": (
+            {
+                "email": account.email,
+                "name": account.name,
+                "role": account.role.value,
+                "active": account.active,
+                "last_sign_in_at": _json_value(account.last_sign_in_at),
+                "created_at": _json_value(account.created_at),
+            }
+            if account
+            else None
+        ),
+        "enrollments": [_enrollment(enrollment) for enrollment in enrollments],
+        "graduations": [_columns(graduation) for graduation in graduations],
+        "job_outcomes": [_job_outcome(session, outcome) for outcome in outcomes],
+        "refund_claims": [_claim(claim) for claim in claims],
+    }
+    record(session, principal.actor, "personal_data.exported", f"student:{student.id}")
+    return export
+
+
+def erase_student(session: Session, principal: Principal, student_id: int, reason: str) -> Student:
+    """Erase a student's personal data, keeping the financial records under a pseudonym.
+
+    Raises ``Conflict`` when the student was erased already. The erasure, with its reason, is
+    in the audit log.
+    """
+    authorize(principal, Permission.MANAGE_ACCOUNTS, target=f"student:{student_id}")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid.field("reason", "say why the data is erased")
+    student = _student(session, student_id)
+    if student.erased_at is not None:
+        raise Conflict(f"student {student.id} was erased already")
+    name, email = pseudonymous_name(student.id), pseudonymous_email(student.id)
+
+    account = session.scalar(select(User).where(User.student_id == student.id))
+    if account is not None:
+        account.email, account.name = email, name
+        account.active = False
+        account.password_hash = UNUSABLE_PASSWORD_HASH
+        end_all_sessions(session, account.id, "personal data erased")
+    student.name, student.email = name, email
+    student.erased_at = utc_now()
+
+    graduation_ids = (
+        select(Graduation.id).join(Enrollment).where(Enrollment.student_id == student.id)
+    )
+    outcome_ids = select(JobOutcome.id).where(JobOutcome.graduation_id.in_(graduation_ids))
+    session.flush()
+    session.execute(
+        update(JobOutcome)
+        .where(JobOutcome.id.in_(outcome_ids))
+        .values(title=ERASED_TEXT)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(HireConfirmation)
+        .where(HireConfirmation.job_outcome_id.in_(outcome_ids))
+        .values(comment=None)
+        .execution_options(synchronize_session=False)
+    )
+    # The bulk updates bypassed the session: what it holds must be read again.
+    session.expire_all()
+    record(session, principal.actor, "personal_data.erased", f"student:{student_id}", reason)
+    session.flush()
+    return session.get(Student, student_id)

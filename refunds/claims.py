@@ -70,6 +70,16 @@ def lock_claim(session: Session, claim_id: int, expected_version: int | None = N
     return claim
 
 
+def lock_refund(session: Session, refund_id: int) -> Refund:
+    """The refund, locked and re-read for this transaction; lock its claim first (lock order)."""
+    return session.scalar(
+        select(Refund)
+        .where(Refund.id == refund_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def _require_reason(reason: str | None) -> str:
     if not reason or not reason.strip():
         raise Invalid.field("reason", "give a reason")

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import TuitionPayment
 from app.models.base import utc_now
-from refunds.claims import lock_claim, settle_from_refunds, transition
+from refunds.claims import lock_claim, lock_refund, settle_from_refunds, transition
 from refunds.gateway import (
     PaymentGateway,
     PermanentGatewayError,
@@ -213,12 +213,7 @@ def _record(
 ) -> None:
     with session.begin():
         claim = lock_claim(session, taken.claim_id)
-        refund = session.scalar(
-            select(Refund)
-            .where(Refund.id == taken.refund_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        refund = lock_refund(session, taken.refund_id)
         if provider is not None:
             apply_provider_refund(refund, provider)
         elif refund.state is not RefundState.SUBMITTING:

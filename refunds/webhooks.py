@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from refunds.claims import lock_claim, settle_from_refunds
+from refunds.claims import lock_claim, lock_refund, settle_from_refunds
 from refunds.executor import apply_provider_refund
 from refunds.gateway import PaymentGateway, ProviderRefund
 from refunds.models import ProcessedWebhookEvent, Refund
@@ -69,12 +69,7 @@ def _refresh_refund(session: Session, gateway: PaymentGateway, provider: Provide
             log.warning("webhook for unknown refund %s", provider.id)
             return f"unknown refund {provider.id}: left for reconciliation"
     claim = lock_claim(session, refund.claim_id)
-    refund = session.scalar(
-        select(Refund)
-        .where(Refund.id == refund.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    refund = lock_refund(session, refund.id)
     if refund.provider_refund_id not in (None, provider.id):
         return f"refund {refund.id} is another provider refund; left for reconciliation"
     changed = apply_provider_refund(refund, provider)

@@ -12,9 +12,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
-from babel.numbers import get_currency_precision
 from flask import (
     Blueprint,
     Response,
@@ -35,6 +33,7 @@ from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import db_session
 from app.models.base import utc_now
+from app.pages.formatting import major_units
 from app.services import finance
 from app.services import forecast as forecast_service
 from app.services.errors import Conflict, Invalid, NotFound
@@ -354,7 +353,7 @@ def forecast_csv():
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["month", "currency", "graduates", "amount_minor", "amount"])
     for row in result.rows:
-        amount = Decimal(row.amount_minor).scaleb(-get_currency_precision(row.currency))
+        amount = major_units(row.amount_minor, row.currency)
         writer.writerow(
             [row.month.strftime("%Y-%m"), row.currency, row.graduates, row.amount_minor, amount]
         )

@@ -11,13 +11,26 @@ from flask import Flask
 LOCALE = "en_GB"
 
 
+def major_units(amount_minor: int, currency: str) -> Decimal:
+    """``650000, "EUR"`` -> ``Decimal("6500.00")``: minor units in the currency's main unit."""
+    return Decimal(amount_minor).scaleb(-get_currency_precision(currency))
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """``Decimal("6500.5"), "EUR"`` -> ``650050``; ``ValueError`` past the currency's decimals."""
+    precision = get_currency_precision(currency)
+    minor = amount.scaleb(precision)
+    if minor != minor.to_integral_value():
+        decimals = f"{precision} decimals" if precision else "no decimals"
+        raise ValueError(f"{currency} amounts have {decimals}.")
+    return int(minor)
+
+
 def money(amount_minor: int | None, currency: str) -> str:
     """``650000, "EUR"`` -> ``€6,500.00``: the currency's symbol, thousands separators."""
     if amount_minor is None:
         return "—"
-    precision = get_currency_precision(currency)
-    amount = Decimal(amount_minor).scaleb(-precision)
-    return format_currency(amount, currency, locale=LOCALE)
+    return format_currency(major_units(amount_minor, currency), currency, locale=LOCALE)
 
 
 def day(value: date | datetime | None) -> str:

@@ -6,7 +6,6 @@ import re
 from decimal import Decimal, InvalidOperation
 
 import pycountry
-from babel.numbers import get_currency_precision
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -28,7 +27,7 @@ from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import EmploymentType, OutcomeStatus, WindowStart
 from app.models import ConfirmationAnswer
 from app.models.base import utc_now
-from app.pages.formatting import words
+from app.pages.formatting import minor_units, words
 from app.services import graduates
 from app.services.confirmations import send_confirmation_email
 from app.services.errors import Conflict, Invalid
@@ -224,8 +223,9 @@ class ReportJobForm(FlaskForm):
         if amount is None or not amount.is_finite():
             self.annual_salary.errors.append("Enter an amount such as 42000 or 42000.50.")
             return False
-        minor = amount.scaleb(get_currency_precision(self.salary_currency.data))
-        if minor != minor.to_integral_value():
+        try:
+            minor = minor_units(amount, self.salary_currency.data)
+        except ValueError:
             self.annual_salary.errors.append("Too many decimal places for this currency.")
             return False
         if not 0 < minor <= MAX_SALARY_MINOR:

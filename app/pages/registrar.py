@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pycountry
-from babel.numbers import get_currency_precision
 from flask import (
     Blueprint,
     current_app,
@@ -66,7 +65,7 @@ from app.database import db_session
 from app.guarantee.terms import DEFAULT_QUALIFYING_TYPES, EmploymentType, PayerType, WindowStart
 from app.models import Enrollment, Programme
 from app.models.base import utc_now
-from app.pages.formatting import day, words
+from app.pages.formatting import day, minor_units, words
 from app.services import listings, records
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
 
@@ -151,16 +150,6 @@ def country_code(_form, field) -> None:
     if not re.fullmatch(r"[A-Za-z]{2}", code) or not pycountry.countries.get(alpha_2=code.upper()):
         raise ValidationError("Enter a two-letter country code such as FR, GB or US.")
     field.data = code.upper()
-
-
-def minor_units(amount: Decimal, currency: str) -> int:
-    """``Decimal("6500.5"), "EUR"`` -> ``650050``; ``ValueError`` past the currency's decimals."""
-    precision = get_currency_precision(currency)
-    minor = amount.scaleb(precision)
-    if minor != minor.to_integral_value():
-        decimals = f"{precision} decimals" if precision else "no decimals"
-        raise ValueError(f"{currency} amounts have {decimals}.")
-    return int(minor)
 
 
 class MoneyField(StringField):

@@ -45,11 +45,61 @@ class OutcomeStatus(StrEnum):
 
 
 class OutcomeSource(StrEnum):
-    """Who told the school about a job."""
+    """Who told the school about a job: also the verification source accreditors ask for."""
 
     GRADUATE = "graduate"
     EMPLOYER = "employer"
     REGISTRAR = "registrar"
+    RECRUITER = "recruiter"
+    EMPLOYMENT_HISTORY_SERVICE = "employment_history_service"
+
+
+class CirrIntent(StrEnum):
+    """What the student said at enrollment they meant to do after graduating (CIRR intent).
+
+    Recorded at enrollment and then locked; only ``in_field_job`` keeps a graduate in the
+    outcomes report's denominators.
+    """
+
+    IN_FIELD_JOB = "in_field_job"
+    OUT_OF_FIELD_JOB = "out_of_field_job"
+    FURTHER_STUDY = "further_study"
+    NOT_SEEKING_WORK = "not_seeking_work"
+
+
+class SearchActivityKind(StrEnum):
+    """One kind of entry in a graduate's job-search log."""
+
+    APPLICATION = "application"
+    INTERVIEW = "interview"
+    OFFER = "offer"
+    COACHING_CHECKIN = "coaching_checkin"
+
+
+class OfferDecision(StrEnum):
+    """What the graduate did with a job offer."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class PauseReason(StrEnum):
+    """Why a graduate paused the search; the window extends by the paused days."""
+
+    ILLNESS = "illness"
+    PARENTAL_LEAVE = "parental_leave"
+    CARING = "caring"
+    OTHER = "other"
+
+
+class ExclusionReason(StrEnum):
+    """A documented outcome that takes a graduate out of the guarantee and the report bases."""
+
+    FURTHER_STUDY = "further_study"
+    MILITARY_SERVICE = "military_service"
+    INCARCERATION = "incarceration"
+    DEATH = "death"
 
 
 class PayerType(StrEnum):
@@ -75,6 +125,19 @@ class PolicyTerms:
     #: Most a refund may be, in minor units; ``None`` for no cap.
     refund_cap_minor: int | None = None
     deduct_scholarships: bool = True
+    #: Job applications the graduate must log each week of the window; 0 for none.
+    weekly_applications: int = 0
+    #: At least one coaching check-in every this many weeks; ``None`` for no requirement.
+    coaching_every_weeks: int | None = None
+    #: Days the graduate has to answer a question from the school; ``None`` for no deadline.
+    answer_within_days: int | None = None
+    #: Days the graduate has to log an offer after receiving it; ``None`` if offers need not
+    #: be reported.
+    report_offers_within_days: int | None = None
+    #: Whether declining a qualifying offer voids the refund claim.
+    declined_offer_voids: bool = False
+    #: Most paused days that extend the window; 0 when pauses are not allowed.
+    max_pause_days: int = 0
 
 
 @dataclass(frozen=True)

@@ -42,3 +42,21 @@ __all__ += [
     "User",
     "UserSession",
 ]
+
+from app.models.messages import MessageKind, MessageState, SentMessage  # noqa: E402
+from app.models.search import (  # noqa: E402
+    ExcludedOutcome,
+    SchoolRequest,
+    SearchActivity,
+    SearchPause,
+)
+
+__all__ += [
+    "ExcludedOutcome",
+    "MessageKind",
+    "MessageState",
+    "SchoolRequest",
+    "SearchActivity",
+    "SearchPause",
+    "SentMessage",
+]

@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.guarantee.terms import PayerType
+from app.guarantee.terms import CirrIntent, PayerType
 from app.models.base import Base, CreatedAt, Currency, Money, UTCDateTime, enum_column
 from app.models.people import Student
 from app.models.school import CURRENCY_IS_ISO, GuaranteePolicy, Programme
@@ -46,6 +46,16 @@ class Enrollment(CreatedAt, Base):
     guarantee_opt_in: Mapped[bool] = mapped_column(Boolean)
     #: Scholarships and grants towards tuition, in minor units of the programme's currency.
     scholarship_minor: Mapped[int] = mapped_column(Money, default=0)
+    #: What the student meant to do after graduating, asked at enrollment (CIRR intent);
+    #: locked once recorded (a database trigger refuses a change).
+    cirr_intent: Mapped[CirrIntent] = mapped_column(
+        enum_column(CirrIntent, "cirr_intent"),
+        default=CirrIntent.IN_FIELD_JOB,
+        server_default=CirrIntent.IN_FIELD_JOB.value,
+    )
+    #: The day the student's cohort is scheduled to graduate: which half-year report the
+    #: enrollment belongs to. NULL when unknown (the report then uses the graduation day).
+    expected_graduation_on: Mapped[date | None] = mapped_column(Date, index=True)
 
     student: Mapped[Student] = relationship()
     programme: Mapped[Programme] = relationship()
@@ -96,5 +106,8 @@ class Graduation(CreatedAt, Base):
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), unique=True)
     #: The day the student qualified.
     qualified_on: Mapped[date] = mapped_column(Date, index=True)
+    #: The day the graduate told the school they stopped looking for work (CIRR "not
+    #: seeking"); NULL while they are looking.
+    stopped_seeking_on: Mapped[date | None] = mapped_column(Date)
 
     enrollment: Mapped[Enrollment] = relationship(back_populates="graduation")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import Boolean, CheckConstraint, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, CreatedAt, UTCDateTime
@@ -44,3 +44,5 @@ class Employer(CreatedAt, Base):
     name: Mapped[str] = mapped_column(String(200))
     #: Where hire confirmations are sent, in lower case.
     contact_email: Mapped[str] = mapped_column(String(254))
+    #: Whether this employer is the school itself (CIRR counts its hires apart: 1C and 2A).
+    is_school: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

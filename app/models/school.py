@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,6 +69,20 @@ class GuaranteePolicy(CreatedAt, Base):
         CheckConstraint(
             "refund_cap_minor IS NULL OR refund_cap_minor > 0", name="refund_cap_positive"
         ),
+        CheckConstraint("weekly_applications >= 0", name="weekly_applications_not_negative"),
+        CheckConstraint(
+            "coaching_every_weeks IS NULL OR coaching_every_weeks >= 1",
+            name="coaching_every_weeks_positive",
+        ),
+        CheckConstraint(
+            "answer_within_days IS NULL OR answer_within_days >= 1",
+            name="answer_within_days_positive",
+        ),
+        CheckConstraint(
+            "report_offers_within_days IS NULL OR report_offers_within_days >= 1",
+            name="report_offers_within_days_positive",
+        ),
+        CheckConstraint("max_pause_days >= 0", name="max_pause_days_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,6 +111,21 @@ class GuaranteePolicy(CreatedAt, Base):
     refund_cap_minor: Mapped[int | None] = mapped_column(Money)
     #: Whether scholarships and grants are taken off what is refunded.
     deduct_scholarships: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Job applications a graduate must log each week of the window; 0 for none.
+    weekly_applications: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: At least one coaching check-in every this many weeks; NULL for no requirement.
+    coaching_every_weeks: Mapped[int | None] = mapped_column(Integer)
+    #: Days a graduate has to answer a question from the school; NULL for no deadline.
+    answer_within_days: Mapped[int | None] = mapped_column(Integer)
+    #: Days a graduate has to log an offer after receiving it; NULL if offers need not be
+    #: reported.
+    report_offers_within_days: Mapped[int | None] = mapped_column(Integer)
+    #: Whether declining a qualifying offer voids the refund claim.
+    declined_offer_voids: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    #: Most paused days that extend a graduate's window; 0 when pauses are not allowed.
+    max_pause_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Free text the school publishes with this version (what changed, where the terms are).
     notes: Mapped[str | None] = mapped_column(Text)
 
@@ -119,6 +149,12 @@ class GuaranteePolicy(CreatedAt, Base):
             claim_deadline_days=self.claim_deadline_days,
             refund_cap_minor=self.refund_cap_minor,
             deduct_scholarships=self.deduct_scholarships,
+            weekly_applications=self.weekly_applications,
+            coaching_every_weeks=self.coaching_every_weeks,
+            answer_within_days=self.answer_within_days,
+            report_offers_within_days=self.report_offers_within_days,
+            declined_offer_voids=self.declined_offer_voids,
+            max_pause_days=self.max_pause_days,
         )
 
 

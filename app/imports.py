@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.api.fields import MAX_MINOR_UNITS, Email, Text
 from app.api.schemas import PaymentIn, StudentIn
-from app.guarantee.terms import PayerType
+from app.guarantee.terms import CirrIntent, PayerType
 from app.models import Enrollment, Programme, Student, TuitionPayment
 from app.services import records
 from app.services.errors import Conflict, Invalid, ServiceError
@@ -150,6 +150,8 @@ class EnrollmentRow(Schema):
     signed_on = fields.Date(required=True)
     guarantee_opt_in = YesNo(required=True)
     scholarship_minor = WholeMinorUnits(allow_zero=True, load_default=0)
+    cirr_intent = fields.Enum(CirrIntent, by_value=True, load_default=CirrIntent.IN_FIELD_JOB)
+    expected_graduation_on = fields.Date(load_default=None, allow_none=True)
 
 
 class PaymentRow(PaymentIn):
@@ -282,8 +284,16 @@ class _Students(_Kind):
 
 
 class _Enrollments(_Kind):
-    columns = ("student_email", "programme", "signed_on", "guarantee_opt_in", "scholarship_minor")
-    optional = frozenset({"scholarship_minor"})
+    columns = (
+        "student_email",
+        "programme",
+        "signed_on",
+        "guarantee_opt_in",
+        "scholarship_minor",
+        "cirr_intent",
+        "expected_graduation_on",
+    )
+    optional = frozenset({"scholarship_minor", "cirr_intent", "expected_graduation_on"})
     schema = EnrollmentRow()
 
     def __init__(self, session: Session):
@@ -301,6 +311,14 @@ class _Enrollments(_Kind):
                 (
                     "signed_on",
                     f"no guarantee policy of {programme.name!r} is in force on {signed_on}",
+                )
+            )
+        expected = values["expected_graduation_on"]
+        if expected is not None and expected < signed_on:
+            problems.append(
+                (
+                    "expected_graduation_on",
+                    "the cohort cannot graduate before the enrollment is signed",
                 )
             )
         if student is None or programme is None:
@@ -329,6 +347,8 @@ class _Enrollments(_Kind):
             signed_on=signed_on,
             guarantee_opt_in=values["guarantee_opt_in"],
             scholarship_minor=values["scholarship_minor"],
+            cirr_intent=values["cirr_intent"],
+            expected_graduation_on=values["expected_graduation_on"],
         )
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import imports
-from app.guarantee.terms import PayerType
+from app.guarantee.terms import CirrIntent, PayerType
 from app.imports import ImportFileError, SourceRow, import_rows, read_csv
 from app.models import Base, Enrollment, Graduation, Student, TuitionPayment
 from app.services import records
@@ -128,6 +128,48 @@ def test_import_enrollments_binds_each_row_to_the_policy_in_force_on_signing(
         False,
         0,
     )
+
+
+def test_import_enrollments_records_the_cirr_intent_and_cohort_day_defaulting_to_in_field(
+    session, csv_file, run_import, data_science
+):
+    ada = StudentFactory(email="ada@example.org")
+    grace = StudentFactory(email="grace@example.org")
+    path = csv_file("""
+        student_email,programme,signed_on,guarantee_opt_in,cirr_intent,expected_graduation_on
+        ada@example.org,Data Science,2024-03-01,yes,further_study,2024-12-20
+        grace@example.org,Data Science,2024-03-01,yes,,
+    """)
+
+    result = run_import("enrollments", path)
+
+    assert result.exit_code == 0, result.output
+    by_student = {
+        e.student_id: (e.cirr_intent, e.expected_graduation_on)
+        for e in session.scalars(select(Enrollment).where(Enrollment.programme == data_science))
+    }
+    assert by_student == {
+        ada.id: (CirrIntent.FURTHER_STUDY, date(2024, 12, 20)),
+        grace.id: (CirrIntent.IN_FIELD_JOB, None),
+    }
+
+
+def test_import_enrollments_with_a_bad_intent_or_cohort_day_names_line_and_column(
+    session, csv_file, run_import, data_science
+):
+    StudentFactory(email="ada@example.org")
+    path = csv_file("""
+        student_email,programme,signed_on,guarantee_opt_in,cirr_intent,expected_graduation_on
+        ada@example.org,Data Science,2024-03-01,yes,get_rich,
+        ada@example.org,Data Science,2024-03-02,yes,in_field_job,2024-01-01
+    """)
+
+    result = run_import("enrollments", path)
+
+    assert result.exit_code != 0
+    assert "line 2: cirr_intent: Must be one of" in result.output
+    assert "line 3: expected_graduation_on: the cohort cannot graduate" in result.output
+    assert session.scalar(select(func.count()).select_from(Enrollment)) == 0
 
 
 def test_import_payments_writes_every_row_in_utc(session, csv_file, run_import, data_science):
@@ -577,7 +619,8 @@ def test_import_header_error_names_the_columns_of_the_kind():
     assert str(error.value) == (
         "line 1: missing column(s): signed_on, guarantee_opt_in (the columns of enrollments "
         "are: student_email, programme, signed_on, guarantee_opt_in, "
-        "scholarship_minor (optional))"
+        "scholarship_minor (optional), cirr_intent (optional), "
+        "expected_graduation_on (optional))"
     )
 
 

@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from app.api.fields import CountryCode, CurrencyCode, Email, Id, MinorUnits, Text, UTCInstant
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import (
+    CirrIntent,
     EmploymentType,
     OutcomeSource,
     OutcomeStatus,
@@ -57,6 +58,43 @@ class PolicyIn(Schema):
     )
     refund_cap_minor = MinorUnits(load_default=None, allow_none=True)
     deduct_scholarships = fields.Boolean(load_default=True)
+    weekly_applications = fields.Integer(
+        strict=True,
+        load_default=0,
+        validate=validate.Range(0, 100),
+        metadata={"description": "Job applications to log each week of the window; 0 for none."},
+    )
+    coaching_every_weeks = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 52),
+        metadata={"description": "At least one coaching check-in every this many weeks."},
+    )
+    answer_within_days = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 90),
+        metadata={"description": "Days a graduate has to answer a question from the school."},
+    )
+    report_offers_within_days = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 90),
+        metadata={"description": "Days a graduate has to log an offer; null: no obligation."},
+    )
+    declined_offer_voids = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Whether declining a qualifying offer voids the claim."},
+    )
+    max_pause_days = fields.Integer(
+        strict=True,
+        load_default=0,
+        validate=validate.Range(0, 1100),
+        metadata={"description": "Most paused days that extend the window; 0: no pauses."},
+    )
     notes = Text(max_length=5000, load_default=None, allow_none=True)
 
 
@@ -75,6 +113,12 @@ class PolicyOut(Schema):
     claim_deadline_days = fields.Integer()
     refund_cap_minor = fields.Integer(allow_none=True)
     deduct_scholarships = fields.Boolean()
+    weekly_applications = fields.Integer()
+    coaching_every_weeks = fields.Integer(allow_none=True)
+    answer_within_days = fields.Integer(allow_none=True)
+    report_offers_within_days = fields.Integer(allow_none=True)
+    declined_offer_voids = fields.Boolean()
+    max_pause_days = fields.Integer()
     notes = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
 
@@ -104,12 +148,17 @@ class StudentQuery(Schema):
 class EmployerIn(Schema):
     name = Text(required=True)
     contact_email = Email(required=True)
+    is_school = fields.Boolean(
+        load_default=False,
+        metadata={"description": "The school itself (its hires count apart in outcome reports)."},
+    )
 
 
 class EmployerOut(Schema):
     id = fields.Integer()
     name = fields.String()
     contact_email = fields.String()
+    is_school = fields.Boolean()
     created_at = fields.AwareDateTime()
 
 
@@ -150,6 +199,16 @@ class EnrollmentIn(Schema):
     signed_on = fields.Date(required=True)
     guarantee_opt_in = fields.Boolean(required=True)
     scholarship_minor = MinorUnits(allow_zero=True, load_default=0)
+    cirr_intent = _enum(
+        CirrIntent,
+        load_default=CirrIntent.IN_FIELD_JOB,
+        metadata={"description": "What the student means to do after graduating; locked."},
+    )
+    expected_graduation_on = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The cohort's scheduled graduation day (report period)."},
+    )
 
 
 class EnrollmentOut(Schema):
@@ -161,6 +220,8 @@ class EnrollmentOut(Schema):
     signed_on = fields.Date()
     guarantee_opt_in = fields.Boolean()
     scholarship_minor = fields.Integer()
+    cirr_intent = _enum(CirrIntent)
+    expected_graduation_on = fields.Date(allow_none=True)
     currency = fields.Function(lambda enrollment: enrollment.programme.currency)
     payments = fields.List(fields.Nested(PaymentOut))
     graduation_id = fields.Function(

@@ -62,7 +62,13 @@ from app.audit import record
 from app.auth import current_principal
 from app.auth.access import Permission, authorize
 from app.database import db_session
-from app.guarantee.terms import DEFAULT_QUALIFYING_TYPES, EmploymentType, PayerType, WindowStart
+from app.guarantee.terms import (
+    DEFAULT_QUALIFYING_TYPES,
+    CirrIntent,
+    EmploymentType,
+    PayerType,
+    WindowStart,
+)
 from app.models import Enrollment, Programme
 from app.models.base import utc_now
 from app.pages.formatting import day, minor_units, words
@@ -246,6 +252,16 @@ _WINDOW_STARTS = _choices(
 )
 
 
+#: The CIRR intent question's answers, in the registrar's words.
+CIRR_INTENTS = {
+    CirrIntent.IN_FIELD_JOB: "find a job in the programme's field",
+    CirrIntent.OUT_OF_FIELD_JOB: "find a job outside the field",
+    CirrIntent.FURTHER_STUDY: "go on to further study",
+    CirrIntent.NOT_SEEKING_WORK: "not look for work",
+}
+blueprint.add_app_template_global(CIRR_INTENTS, "cirr_intents")
+
+
 class PolicyForm(PageForm):
     effective_from = DateField(
         "Effective from",
@@ -286,6 +302,34 @@ class PolicyForm(PageForm):
         "Refund cap", [Optional()], description="Optional; in the programme's currency."
     )
     deduct_scholarships = BooleanField("Take scholarships off the refund", default=True)
+    weekly_applications = IntegerField(
+        "Job applications a week",
+        [Optional(), NumberRange(0, 100)],
+        default=0,
+        description="The graduate logs them (employer, position, date); empty or 0 for none.",
+    )
+    coaching_every_weeks = IntegerField(
+        "A coaching check-in every (weeks)",
+        [Optional(), NumberRange(1, 52)],
+        description="Optional; leave empty for no coaching requirement.",
+    )
+    answer_within_days = IntegerField(
+        "Answer the school within (days)",
+        [Optional(), NumberRange(1, 90)],
+        description="Optional; leave empty for no deadline.",
+    )
+    report_offers_within_days = IntegerField(
+        "Report every offer within (days)",
+        [Optional(), NumberRange(1, 90)],
+        description="Optional; leave empty if offers need not be reported.",
+    )
+    declined_offer_voids = BooleanField("Declining a qualifying offer voids the claim")
+    max_pause_days = IntegerField(
+        "Pauses may extend the window by up to (days)",
+        [Optional(), NumberRange(0, 1100)],
+        default=0,
+        description="Illness, parental leave ...; empty or 0 when pauses are not allowed.",
+    )
     notes = TextAreaField("Notes", [Optional(), Length(max=5000), plain_text], filters=[strip])
 
     def validate_qualifying_types(self, field) -> None:
@@ -329,6 +373,17 @@ class EnrollmentForm(PageForm):
         [Optional()],
         allow_zero=True,
         description="Optional; in the programme's currency, main unit.",
+    )
+    cirr_intent = SelectField(
+        "After graduating, the student means to",
+        choices=_choices((intent.value, CIRR_INTENTS[intent]) for intent in CirrIntent),
+        default=CirrIntent.IN_FIELD_JOB.value,
+        description="Asked at enrollment for the outcomes report; it cannot be changed later.",
+    )
+    expected_graduation_on = DateField(
+        "Cohort graduates on",
+        [Optional()],
+        description="Optional; the scheduled graduation day decides the report's half-year.",
     )
 
     #: Each programme's currency by id, set by the view.
@@ -534,6 +589,12 @@ def publish_policy(programme_id: int):
             claim_deadline_days=form.claim_deadline_days.data,
             refund_cap_minor=form.refund_cap.minor,
             deduct_scholarships=form.deduct_scholarships.data,
+            weekly_applications=form.weekly_applications.data or 0,
+            coaching_every_weeks=form.coaching_every_weeks.data,
+            answer_within_days=form.answer_within_days.data,
+            report_offers_within_days=form.report_offers_within_days.data,
+            declined_offer_voids=form.declined_offer_voids.data,
+            max_pause_days=form.max_pause_days.data or 0,
             notes=form.notes.data or None,
         )
     except (Invalid, Conflict) as error:
@@ -589,6 +650,8 @@ def enrollments():
             signed_on=form.signed_on.data,
             guarantee_opt_in=form.guarantee_opt_in.data,
             scholarship_minor=form.scholarship.minor or 0,
+            cirr_intent=CirrIntent(form.cirr_intent.data),
+            expected_graduation_on=form.expected_graduation_on.data,
         )
     except (Invalid, Conflict) as error:
         field_of = {"student_id": "student_email", "scholarship_minor": "scholarship"}

@@ -15,7 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.guarantee.rules import claim_deadline, guarantee_deadline
-from app.guarantee.terms import DEFAULT_QUALIFYING_TYPES, EmploymentType, OutcomeStatus, PayerType
+from app.guarantee.terms import (
+    DEFAULT_QUALIFYING_TYPES,
+    CirrIntent,
+    EmploymentType,
+    OutcomeStatus,
+    PayerType,
+)
 from app.models import (
     Base,
     Employer,
@@ -117,9 +123,12 @@ def create_student(session: Session, *, name: str, email: str, country: str) -> 
     return _add(session, student, f"a student with email {email} exists already", "email")
 
 
-def create_employer(session: Session, *, name: str, contact_email: str) -> Employer:
-    """Record an employer."""
-    return _add(session, Employer(name=name, contact_email=contact_email.lower()), "duplicate")
+def create_employer(
+    session: Session, *, name: str, contact_email: str, is_school: bool = False
+) -> Employer:
+    """Record an employer; ``is_school`` marks the school itself."""
+    employer = Employer(name=name, contact_email=contact_email.lower(), is_school=is_school)
+    return _add(session, employer, "duplicate")
 
 
 def enroll(
@@ -130,8 +139,13 @@ def enroll(
     signed_on: date,
     guarantee_opt_in: bool,
     scholarship_minor: int = 0,
+    cirr_intent: CirrIntent = CirrIntent.IN_FIELD_JOB,
+    expected_graduation_on: date | None = None,
 ) -> Enrollment:
-    """Enroll a student, binding the enrollment to the policy version in force on ``signed_on``."""
+    """Enroll a student, binding the enrollment to the policy version in force on ``signed_on``.
+
+    The CIRR intent (what the student means to do after graduating) is asked now and locked.
+    """
     student = _get_field(session, Student, student_id, "student_id")
     programme = _get_field(session, Programme, programme_id, "programme_id")
     policy = policy_in_force(session, programme.id, signed_on)
@@ -147,7 +161,13 @@ def enroll(
         signed_on=signed_on,
         guarantee_opt_in=guarantee_opt_in,
         scholarship_minor=scholarship_minor,
+        cirr_intent=cirr_intent,
+        expected_graduation_on=expected_graduation_on,
     )
+    if expected_graduation_on is not None and expected_graduation_on < signed_on:
+        raise Invalid.field(
+            "expected_graduation_on", "the cohort cannot graduate before the enrollment is signed"
+        )
     return _add(session, enrollment, "the enrollment conflicts with an existing record")
 
 

@@ -54,7 +54,42 @@ def test_create_enrollment_returns_it_bound_to_its_policy(client, session):
     assert body["currency"] == "CAD"
     assert body["payments"] == []
     assert body["graduation_id"] is None
+    assert body["cirr_intent"] == "in_field_job"
+    assert body["expected_graduation_on"] is None
     assert client.get(f"/api/v1/enrollments/{body['id']}").json == body
+
+
+def test_create_enrollment_records_the_cirr_intent_and_the_cohorts_graduation_day(client, session):
+    policy = GuaranteePolicyFactory()
+    student = StudentFactory()
+    session.flush()
+
+    body = client.post(
+        "/api/v1/enrollments",
+        json=enrollment_body(
+            policy, student, cirr_intent="further_study", expected_graduation_on="2024-12-20"
+        ),
+    ).json
+
+    assert body["cirr_intent"] == "further_study"
+    assert body["expected_graduation_on"] == "2024-12-20"
+
+
+def test_create_enrollment_graduating_before_it_is_signed_is_422_and_writes_nothing(
+    client, session, refused
+):
+    policy = GuaranteePolicyFactory()
+    student = StudentFactory()
+    session.flush()
+
+    response = refused(
+        "POST",
+        "/api/v1/enrollments",
+        json=enrollment_body(policy, student, expected_graduation_on="2024-02-28"),
+    )
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["json"]) == ["expected_graduation_on"]
 
 
 def test_create_enrollment_without_scholarship_records_zero(client, session):
@@ -83,6 +118,9 @@ def test_create_enrollment_without_scholarship_records_zero(client, session):
         ("guarantee_opt_in", None),
         ("scholarship_minor", -1),
         ("scholarship_minor", 10**13),
+        ("cirr_intent", "become_famous"),
+        ("cirr_intent", None),
+        ("expected_graduation_on", "2024-02-30"),
     ],
 )
 def test_create_enrollment_with_a_bad_field_is_422_naming_it(

@@ -115,7 +115,15 @@ def test_create_employer_stores_the_contact_email_in_lower_case(client):
 
     assert response.status_code == 201
     assert response.json["contact_email"] == "hiring@engines.example"
+    assert response.json["is_school"] is False
     assert client.get(f"/api/v1/employers/{response.json['id']}").json == response.json
+
+
+def test_create_employer_marks_the_school_itself(client):
+    response = client.post("/api/v1/employers", json={**EMPLOYER, "is_school": True})
+
+    assert response.status_code == 201
+    assert client.get(f"/api/v1/employers/{response.json['id']}").json["is_school"] is True
 
 
 def test_two_employers_may_share_a_name(client):
@@ -131,6 +139,7 @@ def test_two_employers_may_share_a_name(client):
         ("name", None),
         ("contact_email", "hiring"),
         ("contact_email", None),
+        ("is_school", "maybe"),
     ],
 )
 def test_create_employer_with_a_bad_field_is_422_naming_it(client, refused, field, value):

@@ -196,6 +196,12 @@ def test_publish_policy_fills_the_defaults_of_the_terms(client, session):
     assert body["claim_deadline_days"] == 60
     assert body["refund_cap_minor"] is None
     assert body["deduct_scholarships"] is True
+    assert body["weekly_applications"] == 0
+    assert body["coaching_every_weeks"] is None
+    assert body["answer_within_days"] is None
+    assert body["report_offers_within_days"] is None
+    assert body["declined_offer_voids"] is False
+    assert body["max_pause_days"] == 0
     assert client.get(f"/api/v1/policies/{body['id']}").json == body
 
 
@@ -212,6 +218,12 @@ def test_publish_policy_keeps_the_terms_given(client, session):
         "claim_deadline_days": 240,
         "refund_cap_minor": 400_000,
         "deduct_scholarships": False,
+        "weekly_applications": 5,
+        "coaching_every_weeks": 2,
+        "answer_within_days": 3,
+        "report_offers_within_days": 7,
+        "declined_offer_voids": True,
+        "max_pause_days": 180,
         "notes": "Version for the 2025 cohorts.\nSee the terms page.",
     }
 
@@ -267,6 +279,16 @@ def test_publish_policy_for_an_unknown_programme_is_404_and_writes_nothing(clien
         ("claim_deadline_days", 3651),
         ("refund_cap_minor", -5),
         ("deduct_scholarships", "perhaps"),
+        ("weekly_applications", -1),
+        ("weekly_applications", 101),
+        ("weekly_applications", None),
+        ("coaching_every_weeks", 0),
+        ("answer_within_days", 0),
+        ("answer_within_days", "3"),
+        ("report_offers_within_days", 91),
+        ("declined_offer_voids", "sometimes"),
+        ("max_pause_days", -1),
+        ("max_pause_days", 1101),
         ("notes", ""),
         ("notes", "x" * 5001),
         ("notes", "escape \x1b[31m"),

@@ -425,3 +425,100 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
     response = client.get("/registrar/graduations")
     assert response.status_code == 302
     assert "/sign-in?next=/registrar/graduations" in response.headers["Location"]
+
+
+def test_registrar_publishes_a_policy_with_search_obligations_and_pauses(
+    client, session, registrar
+):
+    programme = ProgrammeFactory()
+    session.flush()
+
+    response = post(
+        client,
+        f"/registrar/programmes/{programme.id}/policies",
+        {
+            "effective_from": "2026-01-01",
+            "window_months": "6",
+            "window_starts": "qualification_date",
+            "qualifying_types": ["full_time_permanent"],
+            "min_contract_months": "6",
+            "claim_deadline_days": "60",
+            "weekly_applications": "5",
+            "coaching_every_weeks": "2",
+            "answer_within_days": "3",
+            "report_offers_within_days": "7",
+            "declined_offer_voids": "y",
+            "max_pause_days": "90",
+        },
+    )
+
+    assert response.status_code == 302
+    policy = session.scalars(
+        select(GuaranteePolicy).where(GuaranteePolicy.programme_id == programme.id)
+    ).one()
+    terms = policy.terms()
+    assert (
+        terms.weekly_applications,
+        terms.coaching_every_weeks,
+        terms.answer_within_days,
+        terms.report_offers_within_days,
+        terms.declined_offer_voids,
+        terms.max_pause_days,
+    ) == (5, 2, 3, 7, True, 90)
+    page = text_of(client.get(f"/registrar/programmes/{programme.id}"))
+    assert "5 applications a week; a coaching check-in every 2 weeks" in page
+    assert "pauses up to 90 days" in page
+
+
+def test_registrar_policy_with_a_negative_weekly_count_is_400_and_publishes_nothing(
+    client, session, registrar
+):
+    programme = ProgrammeFactory()
+    session.flush()
+
+    response = post(
+        client,
+        f"/registrar/programmes/{programme.id}/policies",
+        {
+            "effective_from": "2026-01-01",
+            "window_months": "6",
+            "window_starts": "qualification_date",
+            "qualifying_types": ["full_time_permanent"],
+            "min_contract_months": "6",
+            "claim_deadline_days": "60",
+            "weekly_applications": "-2",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "Number must be between 0 and 100" in text_of(response)
+    assert count(session, GuaranteePolicy) == 0
+
+
+def test_registrar_enrolls_with_the_cirr_intent_which_the_enrollment_page_shows_locked(
+    client, session, registrar
+):
+    policy = GuaranteePolicyFactory(effective_from=date(2024, 1, 1))
+    student = StudentFactory()
+    session.flush()
+
+    response = post(
+        client,
+        "/registrar/enrollments",
+        {
+            "enrollment-student_email": student.email,
+            "enrollment-programme_id": str(policy.programme_id),
+            "enrollment-signed_on": "2024-03-01",
+            "enrollment-guarantee_opt_in": "y",
+            "enrollment-cirr_intent": "further_study",
+            "enrollment-expected_graduation_on": "2024-12-20",
+        },
+    )
+
+    assert response.status_code == 302
+    enrollment = session.scalars(select(Enrollment)).one()
+    assert enrollment.cirr_intent.value == "further_study"
+    assert enrollment.expected_graduation_on == date(2024, 12, 20)
+    page = text_of(client.get(f"/registrar/enrollments/{enrollment.id}"))
+    assert "go on to further study" in page
+    assert "(locked)" in page

@@ -7,6 +7,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DEMO_STRIPE_PORT ?= 12111
+DEMO_SMTP_PORT ?= 8025
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -31,7 +32,8 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 ## Set up, migrate, load the demo school when the database is empty, and serve it with the
-## scheduler beside it. Without STRIPE_API_KEY a local Stripe-compatible server is the provider.
+## scheduler beside it. Without STRIPE_API_KEY a local Stripe-compatible server is the provider;
+## without SMTP_HOST a local mail server keeps the emails sent in instance/mail/.
 run: install
 	@mkdir -p instance
 	@trap 'kill 0' EXIT INT TERM; \
@@ -40,6 +42,10 @@ run: install
 		$(BIN)/python -m app.demo_provider wait --port $(DEMO_STRIPE_PORT) || exit 1; \
 		export STRIPE_API_KEY=sk_test_demo STRIPE_API_BASE=http://127.0.0.1:$(DEMO_STRIPE_PORT); \
 		export EXECUTOR_INTERVAL_SECONDS=$${EXECUTOR_INTERVAL_SECONDS:-15}; \
+	fi; \
+	if [ -z "$$SMTP_HOST" ]; then \
+		$(BIN)/python -m app.demo_mailbox --port $(DEMO_SMTP_PORT) --dir instance/mail & \
+		export SMTP_HOST=127.0.0.1 SMTP_PORT=$(DEMO_SMTP_PORT); \
 	fi; \
 	$(BIN)/flask db upgrade || exit 1; \
 	$(BIN)/flask demo load || exit 1; \

@@ -1,7 +1,10 @@
 """A small demo school: ``flask --app wsgi demo load`` fills an empty database with it.
 
 Dates are relative to today, so the demo always shows a graduate in every guarantee state:
-in the window, placed, owed a refund, past the claim deadline, and not covered.
+in the window, placed, owed a refund, past the claim deadline, excluded and not covered. It
+also shows a graduate falling behind on the search obligations (Amina Diallo, who can sign in),
+paused windows that the pauses extended, and a half-year cohort whose outcomes report has a
+graduate behind every CIRR status (the latest half-year that is 180 days past).
 """
 
 from __future__ import annotations
@@ -20,8 +23,28 @@ from sqlalchemy.orm import Session
 
 from app.auth.access import Principal
 from app.database import db_session
-from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus, PayerType
-from app.models import Employer, Programme, Role, Student
+from app.guarantee.terms import (
+    CirrIntent,
+    EmploymentType,
+    ExclusionReason,
+    OfferDecision,
+    OutcomeSource,
+    OutcomeStatus,
+    PauseReason,
+    PayerType,
+    SearchActivityKind,
+)
+from app.models import (
+    Employer,
+    ExcludedOutcome,
+    Graduation,
+    Programme,
+    Role,
+    SchoolRequest,
+    SearchActivity,
+    SearchPause,
+    Student,
+)
 from app.services import records
 from app.services.accounts import create_account
 from refunds.stripe_gateway import make_stripe_client
@@ -61,7 +84,15 @@ def load_demo_school(
         effective_from=today - relativedelta(months=14),
         min_annual_salary_minor=3_500_000,
         refund_cap_minor=650_000,
-        notes="Version 2: pay floor of EUR 35,000 a year; refunds capped at EUR 6,500.",
+        weekly_applications=5,
+        coaching_every_weeks=2,
+        answer_within_days=3,
+        report_offers_within_days=7,
+        declined_offer_voids=True,
+        max_pause_days=90,
+        notes="Version 2: pay floor of EUR 35,000 a year; refunds capped at EUR 6,500; five "
+        "applications a week, a coaching check-in every two weeks, answers within three days, "
+        "offers reported within a week; pauses extend the window by up to 90 days.",
     )
     records.publish_policy(
         session,
@@ -82,7 +113,9 @@ def load_demo_school(
 
     def graduate(name, email, country, programme, months_ago, opt_in=True, **kwargs):
         student = records.create_student(session, name=name, email=email, country=country)
-        qualified_on = today - relativedelta(months=months_ago or 0)
+        qualified_on = kwargs.pop("qualified_on", None) or today - relativedelta(
+            months=months_ago or 0
+        )
         signed_on = qualified_on - relativedelta(months=kwargs.pop("study_months", 12))
         enrollment = records.enroll(
             session,
@@ -91,6 +124,8 @@ def load_demo_school(
             signed_on=signed_on,
             guarantee_opt_in=opt_in,
             scholarship_minor=kwargs.pop("scholarship_minor", 0),
+            cirr_intent=kwargs.pop("cirr_intent", CirrIntent.IN_FIELD_JOB),
+            expected_graduation_on=kwargs.pop("expected_graduation_on", None),
         )
         instalments = kwargs.pop("instalments", [programme.tuition_list_price_minor])
         for number, amount in enumerate(instalments):
@@ -110,8 +145,6 @@ def load_demo_school(
             session, enrollment_id=enrollment.id, qualified_on=qualified_on
         )
 
-    # In the window, nothing yet.
-    graduate("Amina Diallo", "amina.diallo@example.org", "FR", ai, 2)
     # Placed: a confirmed permanent job in field, above the pay floor.
     placed = graduate("Ben Carter", "ben.carter@example.org", "GB", ai, 4)
     records.report_job_outcome(
@@ -188,7 +221,332 @@ def load_demo_school(
     )
     # Still studying: enrolled, paying, not graduated.
     graduate("Hugo Lefèvre", "hugo.lefevre@example.org", "FR", ai, None, study_months=3)
-    return {"programmes": 2, "students": 8, "graduations": 7}
+    _searching_graduates(session, today, ai, nimbus, graduate)
+    school = records.create_employer(
+        session,
+        name="The School (teaching team)",
+        contact_email="jobs@school.example",
+        is_school=True,
+    )
+    _half_year_cohort(session, today, ai, data, acme, nimbus, school, graduate)
+    programmes = session.scalar(select(func.count()).select_from(Programme))
+    students = session.scalar(select(func.count()).select_from(Student))
+    graduations = session.scalar(select(func.count()).select_from(Graduation))
+    return {"programmes": programmes, "students": students, "graduations": graduations}
+
+
+def _logged(day: date) -> datetime:
+    return datetime.combine(day, time(18, 0), tzinfo=UTC)
+
+
+def _searching_graduates(session: Session, today: date, ai, nimbus, graduate) -> None:
+    """Graduates under the policy with search obligations: one falling behind, one paused."""
+    # Amina (who can sign in) qualified two months ago under version 2: five applications a
+    # week. She kept up, paused two weeks for illness, and has now fallen behind: two
+    # applications last week, one so far this week, and no coaching check-in for a while.
+    amina = graduate("Amina Diallo", "amina.diallo@example.org", "FR", ai, 2)
+    start = amina.qualified_on
+    week = 0
+    weeks_done = (today - start).days // 7
+    for week in range(weeks_done + 1):
+        first = start + timedelta(days=7 * week)
+        if week in (2, 3):
+            continue  # paused (illness), below
+        count = 5 if week < weeks_done - 1 else (2 if week == weeks_done - 1 else 1)
+        for number in range(count):
+            day = min(first + timedelta(days=number), today)
+            session.add(
+                SearchActivity(
+                    graduation_id=amina.id,
+                    kind=SearchActivityKind.APPLICATION,
+                    occurred_on=day,
+                    employer_name=DEMO_EMPLOYERS[(week * 5 + number) % len(DEMO_EMPLOYERS)],
+                    position="Machine learning engineer",
+                    link=f"https://jobs.example/{week}-{number}",
+                    created_at=_logged(day),
+                )
+            )
+        if week in (1, 5):
+            session.add(
+                SearchActivity(
+                    graduation_id=amina.id,
+                    kind=SearchActivityKind.COACHING_CHECKIN,
+                    occurred_on=first + timedelta(days=4),
+                    created_at=_logged(first + timedelta(days=4)),
+                )
+            )
+    interview_day = start + timedelta(days=30)
+    session.add(
+        SearchActivity(
+            graduation_id=amina.id,
+            kind=SearchActivityKind.INTERVIEW,
+            occurred_on=interview_day,
+            employer_name="Nimbus Robotics",
+            position="Data science intern",
+            created_at=_logged(interview_day),
+        )
+    )
+    offer_day = start + timedelta(days=37)
+    session.add(
+        SearchActivity(
+            graduation_id=amina.id,
+            kind=SearchActivityKind.OFFER,
+            occurred_on=offer_day,
+            employer_name="Nimbus Robotics",
+            position="Data science intern",
+            employment_type=EmploymentType.INTERNSHIP,
+            in_field=True,
+            contract_months=4,
+            annual_salary_minor=1_800_000,
+            salary_currency="EUR",
+            offer_starts_on=offer_day + timedelta(days=14),
+            decision=OfferDecision.DECLINED,
+            decided_on=offer_day + timedelta(days=2),
+            created_at=_logged(offer_day + timedelta(days=1)),
+        )
+    )
+    session.add(
+        SearchPause(
+            graduation_id=amina.id,
+            starts_on=start + timedelta(days=14),
+            ends_on=start + timedelta(days=27),
+            reason=PauseReason.ILLNESS,
+            note="Medical certificate sent to the school.",
+            recorded_by="graduate:amina.diallo@example.org",
+            created_at=_logged(start + timedelta(days=13)),
+        )
+    )
+    session.add(
+        SchoolRequest(
+            graduation_id=amina.id,
+            asked_at=_logged(today - timedelta(days=1)),
+            asked_by="registrar:registrar@school.example",
+            question="Could you send us the list of companies you will contact next week?",
+        )
+    )
+    # Ines took two months of parental leave: her window is two months longer.
+    ines = graduate("Inès Moreau", "ines.moreau@example.org", "FR", ai, 5, study_months=9)
+    session.add(
+        SearchPause(
+            graduation_id=ines.id,
+            starts_on=ines.qualified_on + timedelta(days=21),
+            ends_on=ines.qualified_on + timedelta(days=80),
+            reason=PauseReason.PARENTAL_LEAVE,
+            recorded_by="registrar:registrar@school.example",
+            created_at=_logged(ines.qualified_on + timedelta(days=7)),
+        )
+    )
+    paused = range(21, 81)
+    for week in range((today - ines.qualified_on).days // 7 + 1):
+        active = [
+            ines.qualified_on + timedelta(days=7 * week + offset)
+            for offset in range(7)
+            if 7 * week + offset not in paused
+            and ines.qualified_on + timedelta(days=7 * week + offset) <= today
+        ]
+        for number, day in enumerate(active[:5]):
+            session.add(
+                SearchActivity(
+                    graduation_id=ines.id,
+                    kind=SearchActivityKind.APPLICATION,
+                    occurred_on=day,
+                    employer_name=DEMO_EMPLOYERS[number],
+                    position="AI engineer",
+                    created_at=_logged(day),
+                )
+            )
+        if active:
+            session.add(
+                SearchActivity(
+                    graduation_id=ines.id,
+                    kind=SearchActivityKind.COACHING_CHECKIN,
+                    occurred_on=active[0],
+                    created_at=_logged(active[0]),
+                )
+            )
+
+
+#: Companies the demo graduates apply to.
+DEMO_EMPLOYERS = [
+    "Acme Analytics",
+    "Nimbus Robotics",
+    "Helios Health",
+    "Quanta Logistics",
+    "Orbital Bank",
+    "Pixel Forge",
+    "Cobalt Energy",
+]
+
+
+def reported_half_year(today: date) -> tuple[date, date]:
+    """The latest half-year (1 Jan-30 Jun or 1 Jul-31 Dec) whose graduates are all 180 days out."""
+    last = today - timedelta(days=180)
+    end = date(last.year, 6, 30) if last.month >= 7 else date(last.year - 1, 12, 31)
+    if last.month == 12 and last.day == 31:
+        end = last
+    start = date(end.year, 1, 1) if end.month == 6 else date(end.year, 7, 1)
+    return start, end
+
+
+def _half_year_cohort(session: Session, today: date, ai, data, acme, nimbus, school, graduate):
+    """A cohort scheduled to graduate in one half-year, with a graduate in every CIRR status."""
+    start, _end = reported_half_year(today)
+
+    def member(name, email, programme, day, **kwargs):
+        qualified_on = start + timedelta(days=day)
+        graduates = kwargs.pop("graduates", True)
+        graduation = graduate(
+            name,
+            email,
+            "GB" if programme is data else "FR",
+            programme,
+            None if not graduates else 0,
+            qualified_on=qualified_on,
+            expected_graduation_on=qualified_on,
+            **kwargs,
+        )
+        return graduation
+
+    def job(graduation, employer, title, kind, days_after, source, **kwargs):
+        records.report_job_outcome(
+            session,
+            graduation_id=graduation.id,
+            employer_id=employer.id if employer else None,
+            title=title,
+            employment_type=kind,
+            in_field=kwargs.pop("in_field", True),
+            start_date=graduation.qualified_on + timedelta(days=days_after),
+            source=source,
+            **kwargs,
+        )
+
+    permanent = EmploymentType.FULL_TIME_PERMANENT
+    ivy = member("Ivy Chen", "ivy.chen@example.org", ai, 10)
+    job(
+        ivy,
+        acme,
+        "ML engineer",
+        permanent,
+        40,
+        OutcomeSource.EMPLOYER,
+        status=OutcomeStatus.CONFIRMED,
+        annual_salary_minor=5_200_000,
+        salary_currency="EUR",
+    )
+    jonas = member("Jonas Weber", "jonas.weber@example.org", ai, 20)
+    job(
+        jonas,
+        nimbus,
+        "Computer vision engineer",
+        permanent,
+        70,
+        OutcomeSource.GRADUATE,
+        annual_salary_minor=4_600_000,
+        salary_currency="EUR",
+    )
+    kenji = member("Kenji Sato", "kenji.sato@example.org", ai, 30)
+    job(
+        kenji,
+        nimbus,
+        "AI research intern",
+        EmploymentType.INTERNSHIP,
+        20,
+        OutcomeSource.GRADUATE,
+        contract_months=6,
+        annual_salary_minor=2_000_000,
+        salary_currency="EUR",
+    )
+    lina = member("Lina Haddad", "lina.haddad@example.org", ai, 40)
+    job(
+        lina, acme, "Freelance data scientist", EmploymentType.FREELANCE, 15, OutcomeSource.GRADUATE
+    )
+    marco = member("Marco Rossi", "marco.rossi@example.org", ai, 50)
+    job(
+        marco,
+        acme,
+        "Sales manager",
+        permanent,
+        60,
+        OutcomeSource.EMPLOYMENT_HISTORY_SERVICE,
+        in_field=False,
+        annual_salary_minor=4_000_000,
+        salary_currency="EUR",
+    )
+    nadia = member("Nadia Benali", "nadia.benali@example.org", ai, 60)
+    for number in range(3):
+        day = nadia.qualified_on + timedelta(days=20 * number + 5)
+        session.add(
+            SearchActivity(
+                graduation_id=nadia.id,
+                kind=SearchActivityKind.APPLICATION,
+                occurred_on=day,
+                employer_name=DEMO_EMPLOYERS[number],
+                position="AI engineer",
+                created_at=_logged(day),
+            )
+        )
+    member("Omar Farouk", "omar.farouk@example.org", ai, 70)  # never reported anything
+    priya = member("Priya Nair", "priya.nair@example.org", ai, 80)
+    session.add(
+        ExcludedOutcome(
+            graduation_id=priya.id,
+            reason=ExclusionReason.FURTHER_STUDY,
+            occurred_on=priya.qualified_on + timedelta(days=60),
+            evidence="Enrolment certificate, MSc Statistics, University of Lyon",
+            recorded_by="registrar:registrar@school.example",
+        )
+    )
+    member(
+        "Quentin Blanc", "quentin.blanc@example.org", ai, 90, cirr_intent=CirrIntent.FURTHER_STUDY
+    )
+    member("Rosa Lima", "rosa.lima@example.org", ai, 100, graduates=False)  # did not graduate
+    sam = member("Sam Osei", "sam.osei@example.org", ai, 110)
+    job(
+        sam,
+        school,
+        "Teaching assistant, AI programme",
+        permanent,
+        14,
+        OutcomeSource.REGISTRAR,
+        annual_salary_minor=3_800_000,
+        salary_currency="EUR",
+    )
+    tara = member("Tara Singh", "tara.singh@example.org", data, 15)
+    job(
+        tara,
+        acme,
+        "Data analyst",
+        permanent,
+        50,
+        OutcomeSource.REGISTRAR,
+        annual_salary_minor=3_800_000,
+        salary_currency="GBP",
+    )
+    umar = member("Umar Khan", "umar.khan@example.org", data, 25)
+    umar.stopped_seeking_on = umar.qualified_on + timedelta(days=45)
+    vera = member("Vera Ivanova", "vera.ivanova@example.org", data, 35)
+    job(
+        vera,
+        nimbus,
+        "BI developer",
+        permanent,
+        200,
+        OutcomeSource.GRADUATE,
+        annual_salary_minor=3_500_000,
+        salary_currency="GBP",
+    )
+    walt = member("Walter Grün", "walter.grun@example.org", data, 45)
+    job(
+        walt,
+        acme,
+        "Analytics apprentice",
+        EmploymentType.APPRENTICESHIP,
+        30,
+        OutcomeSource.RECRUITER,
+        contract_months=12,
+        annual_salary_minor=2_400_000,
+        salary_currency="GBP",
+    )
 
 
 #: The demo's accounts: one per role (two finance people, to approve large claims together).

@@ -7,9 +7,13 @@ What could still name the person is cleared or rewritten:
 
 - the student's name and email, and those of their graduate account (which is disabled, loses
   its password and has its sessions ended);
-- free text about them: the job titles they typed and the employers' remarks on their hires.
+- free text about them: the job titles they typed and the employers' remarks on their hires,
+  the notes and links of their job-search log, the school's questions and their answers, the
+  notes on their pauses, the evidence reference of an excluded outcome, and the bodies of the
+  emails sent to them or about them (whose recipient becomes the pseudonymous address).
   The employment facts the guarantee rules read (type, field, dates, contract, salary, status)
-  and the employer stay: refunds and placement reporting rest on them.
+  and the employer stay: refunds and placement reporting rest on them; so do the dates and
+  counts of the search log, which a claim's review rests on.
 
 The audit trail (audit events, claim transitions and approvals) is append-only, guarded by
 database triggers, and is left exactly as it was: its rows point at ``student:<id>`` and
@@ -33,10 +37,15 @@ from app.auth.access import Permission, Principal, authorize
 from app.auth.sessions import end_all_sessions
 from app.models import (
     Enrollment,
+    ExcludedOutcome,
     Graduation,
     HireConfirmation,
     JobOutcome,
     RefundClaim,
+    SchoolRequest,
+    SearchActivity,
+    SearchPause,
+    SentMessage,
     Student,
     User,
 )
@@ -163,6 +172,16 @@ def export_student(session: Session, principal: Principal, student_id: int) -> d
         .where(RefundClaim.enrollment_id.in_(enrollment_ids))
         .order_by(RefundClaim.id)
     )
+    graduation_ids = [graduation.id for graduation in graduations]
+
+    def rows_of(model) -> list[dict[str, Any]]:
+        return [
+            _columns(row)
+            for row in session.scalars(
+                select(model).where(model.graduation_id.in_(graduation_ids)).order_by(model.id)
+            )
+        ]
+
     account = session.scalar(select(User).where(User.student_id == student.id))
     export = {
         "exported_at": utc_now().isoformat(),
@@ -183,6 +202,11 @@ def export_student(session: Session, principal: Principal, student_id: int) -> d
         "graduations": [_columns(graduation) for graduation in graduations],
         "job_outcomes": [_job_outcome(session, outcome) for outcome in outcomes],
         "refund_claims": [_claim(claim) for claim in claims],
+        "search_activities": rows_of(SearchActivity),
+        "school_requests": rows_of(SchoolRequest),
+        "search_pauses": rows_of(SearchPause),
+        "excluded_outcomes": rows_of(ExcludedOutcome),
+        "messages_sent": rows_of(SentMessage),
     }
     record(session, principal.actor, "personal_data.exported", f"student:{student.id}")
     return export
@@ -204,6 +228,7 @@ def erase_student(session: Session, principal: Principal, student_id: int, reaso
     name, email = pseudonymous_name(student.id), pseudonymous_email(student.id)
 
     account = session.scalar(select(User).where(User.student_id == student.id))
+    old_actor = account.actor if account is not None else None
     if account is not None:
         account.email, account.name = email, name
         account.active = False
@@ -229,6 +254,35 @@ def erase_student(session: Session, principal: Principal, student_id: int, reaso
         .values(comment=None)
         .execution_options(synchronize_session=False)
     )
+    claim_ids = select(RefundClaim.id).where(
+        RefundClaim.enrollment_id.in_(
+            select(Enrollment.id).where(Enrollment.student_id == student.id)
+        )
+    )
+    for statement in (
+        update(SearchActivity)
+        .where(SearchActivity.graduation_id.in_(graduation_ids))
+        .values(notes=None, link=None),
+        update(SchoolRequest)
+        .where(SchoolRequest.graduation_id.in_(graduation_ids))
+        .values(question=ERASED_TEXT),
+        update(SchoolRequest)
+        .where(SchoolRequest.graduation_id.in_(graduation_ids), SchoolRequest.answer.is_not(None))
+        .values(answer=ERASED_TEXT),
+        update(SearchPause).where(SearchPause.graduation_id.in_(graduation_ids)).values(note=None),
+        # A pause the graduate gave notice of names them as its recorder.
+        update(SearchPause)
+        .where(SearchPause.graduation_id.in_(graduation_ids), SearchPause.recorded_by == old_actor)
+        .values(recorded_by=account.actor if account is not None else email),
+        update(ExcludedOutcome)
+        .where(ExcludedOutcome.graduation_id.in_(graduation_ids))
+        .values(evidence=ERASED_TEXT),
+        update(SentMessage)
+        .where(SentMessage.graduation_id.in_(graduation_ids))
+        .values(recipient=email, body=ERASED_TEXT),
+        update(SentMessage).where(SentMessage.claim_id.in_(claim_ids)).values(body=ERASED_TEXT),
+    ):
+        session.execute(statement.execution_options(synchronize_session=False))
     # The bulk updates bypassed the session: what it holds must be read again.
     session.expire_all()
     record(session, principal.actor, "personal_data.erased", f"student:{student_id}", reason)

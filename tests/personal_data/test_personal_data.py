@@ -9,11 +9,18 @@ from sqlalchemy import func, select
 
 from app.auth.access import Forbidden, Principal
 from app.auth.sessions import live_sessions
+from app.guarantee.terms import ExclusionReason, PauseReason, SearchActivityKind
 from app.models import (
     AuditEvent,
     ConfirmationAnswer,
+    ExcludedOutcome,
     HireConfirmation,
+    MessageKind,
     Role,
+    SchoolRequest,
+    SearchActivity,
+    SearchPause,
+    SentMessage,
     Student,
     TuitionPayment,
     User,
@@ -32,6 +39,16 @@ from tests.factories import (
 from tests.pages.conftest import post_form
 
 SECRET_COMMENT = "Great hire, Jo was recommended by her aunt at Acme"
+#: Free text of the search records, each of which erasure must remove.
+SEARCH_TEXTS = {
+    "note": "Interviewer asked about my pregnancy",
+    "link": "https://jobs.example/apply?candidate=jo-private-id",
+    "question": "Jo, how is your recovery from the surgery going?",
+    "answer": "Better, back at home with my mother in Lyon",
+    "pause": "Hospitalised at Saint-Luc clinic",
+    "evidence": "Enrolment letter for Jo at University of Lyon, student no. 4471",
+    "body": "Dear Jo, you have 7 days left",
+}
 
 
 def _principal(user: User) -> Principal:
@@ -61,6 +78,58 @@ def graduate(session):
     )
     ClaimTransitionFactory(
         claim=claim, actor=account.actor, reason=f"asked by {student.email} to review"
+    )
+    day = graduation.qualified_on
+    session.add_all(
+        [
+            SearchActivity(
+                graduation_id=graduation.id,
+                kind=SearchActivityKind.APPLICATION,
+                occurred_on=day,
+                employer_name="Acme",
+                position="Analyst",
+                link=SEARCH_TEXTS["link"],
+                notes=SEARCH_TEXTS["note"],
+            ),
+            SchoolRequest(
+                graduation_id=graduation.id,
+                asked_by="registrar:r@school.example",
+                question=SEARCH_TEXTS["question"],
+                answer=SEARCH_TEXTS["answer"],
+                answered_at=claim.created_at,
+            ),
+            SearchPause(
+                graduation_id=graduation.id,
+                starts_on=day,
+                ends_on=day,
+                reason=PauseReason.ILLNESS,
+                note=SEARCH_TEXTS["pause"],
+                recorded_by=account.actor,
+            ),
+            ExcludedOutcome(
+                graduation_id=graduation.id,
+                reason=ExclusionReason.FURTHER_STUDY,
+                occurred_on=day,
+                evidence=SEARCH_TEXTS["evidence"],
+                recorded_by="registrar:r@school.example",
+            ),
+            SentMessage(
+                kind=MessageKind.DEADLINE_APPROACHING,
+                dedupe_key=f"deadline:{graduation.id}:test",
+                recipient=student.email,
+                subject="Your guarantee deadline is near",
+                body=SEARCH_TEXTS["body"],
+                graduation_id=graduation.id,
+            ),
+            SentMessage(
+                kind=MessageKind.NEW_CLAIM,
+                dedupe_key=f"new-claim:{claim.id}",
+                recipient="finance@school.example",
+                subject="New refund claim",
+                body=f"A claim was flagged for {student.name}",
+                claim_id=claim.id,
+            ),
+        ]
     )
     session.add_all(
         [
@@ -101,7 +170,16 @@ def admin(session):
 def _everything_as_text(session) -> str:
     """Every value of the records (outside the append-only trail) that held personal data."""
     rows = []
-    for model in (Student, User, HireConfirmation):
+    for model in (
+        Student,
+        User,
+        HireConfirmation,
+        SearchActivity,
+        SchoolRequest,
+        SearchPause,
+        ExcludedOutcome,
+        SentMessage,
+    ):
         for row in session.scalars(select(model)):
             rows.append(json.dumps({k: str(v) for k, v in vars(row).items() if k[0] != "_"}))
     from app.models import JobOutcome
@@ -135,6 +213,11 @@ def test_export_student_contains_every_kind_of_record_and_no_secret(session, gra
     assert "password_hash" not in text and graduate["account"].password_hash not in text
     assert "live-session-id-of-the-graduate" not in text
     assert "secret-confirmation-id" not in text
+    assert export["search_activities"][0]["notes"] == SEARCH_TEXTS["note"]
+    assert export["school_requests"][0]["answer"] == SEARCH_TEXTS["answer"]
+    assert export["search_pauses"][0]["note"] == SEARCH_TEXTS["pause"]
+    assert export["excluded_outcomes"][0]["evidence"] == SEARCH_TEXTS["evidence"]
+    assert export["messages_sent"][0]["body"] == SEARCH_TEXTS["body"]
 
 
 def test_export_student_is_audited_with_the_admins_actor(session, graduate, admin):
@@ -159,6 +242,8 @@ def test_erase_student_removes_name_email_and_free_text_everywhere(session, grad
     assert name not in everything
     assert SECRET_COMMENT not in everything
     assert "Lead data scientist" not in everything
+    for text in SEARCH_TEXTS.values():
+        assert text not in everything
     student = session.get(Student, student_id)
     assert student.name == f"Erased student #{student_id}"
     assert student.email == f"erased-{student_id}@invalid"

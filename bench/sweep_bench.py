@@ -230,6 +230,34 @@ JOIN bench_job_templates AS t ON t.code = p.code
 JOIN programmes AS pr ON pr.id = p.programme_id
 """
 
+# Half the policy versions allow pauses, up to 90 or 183 days.
+PAUSE_LIMITS_SQL = """
+UPDATE guarantee_policies
+SET max_pause_days = CASE id % 4 WHEN 0 THEN 90 WHEN 2 THEN 183 ELSE 0 END
+"""
+
+# About one graduate in twelve pauses the search a month after qualifying, for 10 to 129 days;
+# one in four of those pauses again later, which takes some past their policy's limit.
+PAUSES_SQL = f"""
+INSERT INTO search_pauses (graduation_id, starts_on, ends_on, reason, recorded_by, created_at)
+SELECT g, starts_on, starts_on + length - 1, 'illness', 'registrar:bench', :now
+FROM (
+    SELECT g, qualified_on + 30 AS starts_on, CAST(10 + {_hash("g", 11)} % 120 AS int) AS length
+    FROM bench_plan WHERE {_hash("g", 12)} % 12 = 0
+    UNION ALL
+    SELECT g, qualified_on + 200, CAST(30 + {_hash("g", 13)} % 60 AS int)
+    FROM bench_plan WHERE {_hash("g", 12)} % 48 = 0
+) AS pause
+"""
+
+# About one graduate in a hundred has a documented excluded outcome.
+EXCLUSIONS_SQL = f"""
+INSERT INTO excluded_outcomes (graduation_id, reason, occurred_on, evidence, recorded_by,
+                               created_at)
+SELECT g, 'further_study', qualified_on + 60, 'Enrolment letter ' || g, 'registrar:bench', :now
+FROM bench_plan WHERE {_hash("g", 14)} % 100 = 0
+"""
+
 TABLES = (
     "programmes",
     "guarantee_policies",
@@ -239,6 +267,8 @@ TABLES = (
     "graduations",
     "tuition_payments",
     "job_outcomes",
+    "search_pauses",
+    "excluded_outcomes",
     "refund_claims",
     "claim_transitions",
 )
@@ -292,6 +322,9 @@ def build_school(engine: Engine, graduations: int) -> None:
             ("graduations", GRADUATIONS_SQL),
             ("tuition payments", PAYMENTS_SQL),
             ("job outcomes", JOBS_SQL),
+            (None, PAUSE_LIMITS_SQL),
+            ("search pauses", PAUSES_SQL),
+            ("excluded outcomes", EXCLUSIONS_SQL),
         ]
         for label, sql in steps:
             started = time.perf_counter()
@@ -357,6 +390,12 @@ LEFT JOIN (
     FROM tuition_payments
     GROUP BY enrollment_id
 ) AS paid ON paid.enrollment_id = e.id
+-- Every paused day per graduation, both ends of a pause counted.
+LEFT JOIN (
+    SELECT graduation_id, sum(ends_on - starts_on + 1) AS days
+    FROM search_pauses
+    GROUP BY graduation_id
+) AS paused ON paused.graduation_id = g.id
 CROSS JOIN LATERAL (
     SELECT CAST(
                CASE p.window_starts
@@ -365,7 +404,7 @@ CROSS JOIN LATERAL (
                        THEN g.qualified_on + 8 - CAST(EXTRACT(ISODOW FROM g.qualified_on) AS int)
                    ELSE g.qualified_on
                END + make_interval(months => p.window_months)
-           AS date) AS deadline,
+           AS date) + CAST(LEAST(COALESCE(paused.days, 0), p.max_pause_days) AS int) AS deadline,
            COALESCE(paid.paid_minor, 0)
            - CASE WHEN p.deduct_scholarships THEN e.scholarship_minor ELSE 0 END AS net_minor
 ) AS w
@@ -386,6 +425,7 @@ WHERE e.guarantee_opt_in
                  AND j.annual_salary_minor >= p.min_annual_salary_minor))
   )
   AND NOT EXISTS (SELECT FROM refund_claims AS c WHERE c.enrollment_id = e.id)
+  AND NOT EXISTS (SELECT FROM excluded_outcomes AS x WHERE x.graduation_id = g.id)
 """
 
 HAND_COUNT_SQL = f"SELECT count(*) FROM ({HAND_OWED_SQL}) AS owed"
@@ -657,8 +697,9 @@ def _summary(
     )
     _progress(
         "  hand-written: SELECT count(*) over the same selection in plain SQL (deadline in a"
-        " lateral, NOT EXISTS qualifying job with the policy's types as an array, NOT EXISTS"
-        " claim)"
+        " lateral, extended by the paused days summed per graduation up to the policy's limit,"
+        " NOT EXISTS qualifying job with the policy's types as an array, NOT EXISTS claim, NOT"
+        " EXISTS excluded outcome)"
     )
     _progress(
         f"flagging, median of {len(flag[0].runs)} runs, each on empty claim tables"

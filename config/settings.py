@@ -7,6 +7,7 @@ environment. The README lists each variable below.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,17 @@ class Settings:
     mail_from: str = "Job Guarantee <no-reply@job-guarantee.example>"
     #: Public address of the service, used in emailed links.
     base_url: str = "http://127.0.0.1:5000"
+    #: Days before the guarantee deadline on which a graduate still searching is reminded of
+    #: it, e.g. ``(30, 7)``: one email at 30 days left, another at 7.
+    reminder_days_before_deadline: tuple[int, ...] = (30, 7)
+    #: Days after a hire confirmation was requested, and between reminders, before the
+    #: employer is reminded.
+    employer_reminder_after_days: int = 7
+    #: Most reminders an employer gets for one confirmation (0: none).
+    employer_reminder_limit: int = 2
+    #: Time of day (UTC, HH:MM) at which reminders are emailed; an hour after the sweep unless
+    #: set, so that the claims it flags are announced the same day.
+    reminder_time: str = "03:00"
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -69,6 +81,41 @@ def _instance_secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def _time_of_day(env, name: str, default: str) -> str:
+    """``HH:MM`` (24-hour clock) from ``env[name]``; a clear error for anything else."""
+    value = env.get(name) or default
+    match = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})", value.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise RuntimeError(f"{name} must be a time of day as HH:MM (UTC), not {value!r}")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _an_hour_after(time_of_day: str) -> str:
+    hour, minute = time_of_day.split(":")
+    return f"{(int(hour) + 1) % 24:02d}:{minute}"
+
+
+def _whole_number(env, name: str, default: int, *, minimum: int, maximum: int = 3650) -> int:
+    """A whole number within ``minimum``..``maximum`` from ``env[name]``; else a clear error."""
+    value = env.get(name) or str(default)
+    if not re.fullmatch(r"[0-9]{1,9}", value.strip()) or not minimum <= int(value) <= maximum:
+        raise RuntimeError(
+            f"{name} must be a whole number from {minimum} to {maximum}, not {value!r}"
+        )
+    return int(value)
+
+
+def _days_list(env, name: str, default: str) -> tuple[int, ...]:
+    """Comma-separated whole numbers of days, largest first; empty for none."""
+    value = env.get(name, default)
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not all(re.fullmatch(r"[0-9]{1,4}", part) for part in parts):
+        raise RuntimeError(
+            f"{name} must be whole numbers of days separated by commas, like 30,7, not {value!r}"
+        )
+    return tuple(sorted({int(part) for part in parts}, reverse=True))
+
+
 def load_settings(instance_path: Path, environ: os._Environ | dict | None = None) -> Settings:
     """Read the settings from ``environ`` (the process environment by default)."""
     env = os.environ if environ is None else environ
@@ -85,7 +132,7 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         stripe_api_key=env.get("STRIPE_API_KEY") or None,
         stripe_api_base=env.get("STRIPE_API_BASE") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
-        sweep_time=env.get("SWEEP_TIME", "02:00"),
+        sweep_time=_time_of_day(env, "SWEEP_TIME", "02:00"),
         dual_approval_threshold_minor=int(env.get("DUAL_APPROVAL_THRESHOLD_MINOR", "500000")),
         executor_interval_seconds=int(env.get("EXECUTOR_INTERVAL_SECONDS", "120")),
         smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
@@ -95,4 +142,12 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         smtp_starttls=env.get("SMTP_STARTTLS", "") in ("1", "true", "yes"),
         mail_from=env.get("MAIL_FROM", "Job Guarantee <no-reply@job-guarantee.example>"),
         base_url=env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        reminder_days_before_deadline=_days_list(env, "REMINDER_DAYS_BEFORE_DEADLINE", "30,7"),
+        employer_reminder_after_days=_whole_number(
+            env, "EMPLOYER_REMINDER_AFTER_DAYS", 7, minimum=1
+        ),
+        employer_reminder_limit=_whole_number(env, "EMPLOYER_REMINDER_LIMIT", 2, minimum=0),
+        reminder_time=_time_of_day(
+            env, "REMINDER_TIME", _an_hour_after(_time_of_day(env, "SWEEP_TIME", "02:00"))
+        ),
     )

@@ -91,9 +91,10 @@ def _stop_on_sigterm(*_args) -> None:
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
-    """The scheduler with the three jobs, from the app's settings."""
+    """The scheduler with its four jobs, from the app's settings."""
     settings = app.config["SETTINGS"]
     hour, minute = (int(part) for part in settings.sweep_time.split(":"))
+    reminder_hour, reminder_minute = (int(part) for part in settings.reminder_time.split(":"))
     scheduler = BlockingScheduler(job_defaults=JOB_DEFAULTS, timezone=UTC)
     scheduler.add_job(
         tasks.run_sweep,
@@ -116,6 +117,13 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         id="reconciliation",
         name="daily reconciliation",
     )
+    scheduler.add_job(
+        tasks.run_reminders,
+        CronTrigger(hour=reminder_hour, minute=reminder_minute, timezone=UTC),
+        args=[app],
+        id="reminders",
+        name="daily reminder emails",
+    )
     return scheduler
 
 
@@ -127,8 +135,11 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with single_scheduler_lock(app):
         scheduler = build_scheduler(app)
-        # Catch up at start: a sweep that was missed while nothing ran loses nobody.
-        scheduler.add_job(tasks.run_sweep, args=[app], id="sweep-at-start", name="sweep at start")
+        # Catch up at start: a sweep that was missed while nothing ran loses nobody; the
+        # reminders run after it, in the same job, so they see the claims it flagged.
+        scheduler.add_job(
+            tasks.run_catch_up, args=[app], id="sweep-at-start", name="sweep and reminders at start"
+        )
         log.info("scheduler started: %s", ", ".join(job.name for job in scheduler.get_jobs()))
         try:
             scheduler.start()

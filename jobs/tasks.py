@@ -9,16 +9,21 @@ from flask import Flask
 
 from app.database import database
 from app.models.base import utc_now
+from app.services.reminders import ReminderResult, send_reminders
 from refunds.executor import ExecutorResult, execute_refunds
 from refunds.provider import payment_gateway
 from refunds.reconcile import ReconciliationReport, reconcile
+from refunds.review import ReviewResult, review_flagged_claims
 from refunds.sweep import SweepResult, sweep
 
 log = logging.getLogger(__name__)
 
 
-def run_sweep(app: Flask, as_of: date | None = None, dry_run: bool = False) -> SweepResult:
-    """Flag every graduate owed a refund as of ``as_of`` (today, UTC, by default)."""
+def run_sweep(
+    app: Flask, as_of: date | None = None, dry_run: bool = False, review: bool = True
+) -> SweepResult:
+    """Flag every graduate owed a refund as of ``as_of`` (today, UTC, by default), then (unless
+    a dry run) review the flagged claims against the search obligations."""
     with app.app_context(), database().session() as session:
         result = sweep(session, as_of or utc_now().date(), dry_run=dry_run)
         if not dry_run:
@@ -29,7 +34,54 @@ def run_sweep(app: Flask, as_of: date | None = None, dry_run: bool = False) -> S
         result.owed,
         result.flagged,
     )
+    if review and not dry_run:
+        run_claim_review(app, result.as_of)
     return result
+
+
+def run_claim_review(app: Flask, as_of: date | None = None) -> ReviewResult:
+    """Judge each newly flagged claim against the search obligations: void ones are rejected,
+    non-compliant ones go to review with their reasons, compliant ones stay flagged."""
+    with app.app_context(), database().session() as session:
+        result = review_flagged_claims(session, as_of or utc_now().date())
+        session.commit()
+    log.info(
+        "claim review as of %s: %s checked, %s rejected as void, %s sent to review",
+        result.as_of,
+        result.checked,
+        len(result.rejected),
+        len(result.in_review),
+    )
+    return result
+
+
+def run_reminders(app: Flask, as_of: date | None = None, dry_run: bool = False) -> ReminderResult:
+    """Email the reminders due as of ``as_of`` (today, UTC, by default), each once."""
+    now = utc_now()
+    with app.app_context():
+        result = send_reminders(
+            database().sessionmaker,
+            app.config["SETTINGS"],
+            as_of or now.date(),
+            now,
+            dry_run=dry_run,
+        )
+    log.info(
+        "reminders as of %s: %s due, %s sent, %s failed, %s retried",
+        result.as_of,
+        result.due.total(),
+        result.sent.total(),
+        result.failed.total(),
+        result.retried.total(),
+    )
+    return result
+
+
+def run_catch_up(app: Flask) -> None:
+    """What the scheduler runs once at start: the sweep, then the reminders it may call for
+    (a missed day loses nobody, and the claims the sweep flags are announced at once)."""
+    run_sweep(app)
+    run_reminders(app)
 
 
 def run_executor(app: Flask) -> ExecutorResult:

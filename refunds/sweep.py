@@ -35,11 +35,13 @@ from app.guarantee.rules import COUNTED_STATUSES
 from app.guarantee.terms import OPEN_ENDED_TYPES, EmploymentType, WindowStart
 from app.models import (
     Enrollment,
+    ExcludedOutcome,
     Graduation,
     GuaranteePolicy,
     JobOutcome,
     PolicyQualifyingType,
     Programme,
+    SearchPause,
     TuitionPayment,
 )
 from app.models.base import utc_now
@@ -78,6 +80,59 @@ def _add_months_sqlite(element, compiler, **kw):
     )
     month_end = f"date({day}, 'start of month', '+' || (({months}) + 1) || ' months', '-1 day')"
     return f"min({same_day}, {month_end})"
+
+
+class _AddDays(ColumnElement):
+    """``day + days`` days."""
+
+    inherit_cache = True
+    type = Date()
+
+    def __init__(self, day, days):
+        self.day = day
+        self.days = days
+
+
+@compiles(_AddDays, "postgresql")
+def _add_days_postgresql(element, compiler, **kw):
+    day = compiler.process(element.day, **kw)
+    days = compiler.process(element.days, **kw)
+    # date + integer is a date; a sum of integers is a bigint, for which no such operator exists.
+    return f"(({day}) + CAST(({days}) AS INTEGER))"
+
+
+@compiles(_AddDays, "sqlite")
+def _add_days_sqlite(element, compiler, **kw):
+    day = compiler.process(element.day, **kw)
+    days = compiler.process(element.days, **kw)
+    return f"date({day}, '+' || ({days}) || ' days')"
+
+
+class _DaysInclusive(ColumnElement):
+    """The days from ``first`` to ``last``, both counted (a one-day pause lasts 1 day)."""
+
+    inherit_cache = True
+    type = Integer()
+
+    def __init__(self, first, last):
+        self.first = first
+        self.last = last
+
+
+@compiles(_DaysInclusive, "postgresql")
+def _days_inclusive_postgresql(element, compiler, **kw):
+    # date - date is a whole number of days in PostgreSQL.
+    first = compiler.process(element.first, **kw)
+    last = compiler.process(element.last, **kw)
+    return f"(({last}) - ({first}) + 1)"
+
+
+@compiles(_DaysInclusive, "sqlite")
+def _days_inclusive_sqlite(element, compiler, **kw):
+    # Dates are ISO text in SQLite; julianday differences of two dates are whole numbers.
+    first = compiler.process(element.first, **kw)
+    last = compiler.process(element.last, **kw)
+    return f"(CAST(julianday({last}) - julianday({first}) AS INTEGER) + 1)"
 
 
 class _WindowStart(ColumnElement):
@@ -140,9 +195,24 @@ def _accepted_types():
     )
 
 
+def _paused():
+    """Per graduation with pauses, every paused day added up (before the policy's limit)."""
+    return (
+        select(
+            SearchPause.graduation_id,
+            func.sum(_DaysInclusive(SearchPause.starts_on, SearchPause.ends_on)).label("days"),
+        )
+        .group_by(SearchPause.graduation_id)
+        .subquery("paused")
+    )
+
+
 def _windows():
-    """Each opted-in graduation with its policy's terms, deadline and net tuition paid."""
+    """Each opted-in graduation not excluded, with its policy's terms, deadline (extended by
+    its paused days, up to the policy's limit: ``app.guarantee.rules.paused_days``) and net
+    tuition paid."""
     accepted = _accepted_types()
+    paused = _paused()
     paid = (
         select(
             TuitionPayment.enrollment_id,
@@ -151,9 +221,17 @@ def _windows():
         .group_by(TuitionPayment.enrollment_id)
         .subquery("paid")
     )
-    deadline = _AddMonths(
-        _WindowStart(Graduation.qualified_on, GuaranteePolicy.window_starts),
-        GuaranteePolicy.window_months,
+    paused_days = func.coalesce(paused.c.days, 0)
+    counted_days = case(
+        (paused_days > GuaranteePolicy.max_pause_days, GuaranteePolicy.max_pause_days),
+        else_=paused_days,
+    )
+    deadline = _AddDays(
+        _AddMonths(
+            _WindowStart(Graduation.qualified_on, GuaranteePolicy.window_starts),
+            GuaranteePolicy.window_months,
+        ),
+        counted_days,
     )
     scholarship = case((GuaranteePolicy.deduct_scholarships, Enrollment.scholarship_minor), else_=0)
     return (
@@ -176,7 +254,12 @@ def _windows():
         .join(Programme, Programme.id == Enrollment.programme_id)
         .outerjoin(accepted, accepted.c.policy_id == GuaranteePolicy.id)
         .outerjoin(paid, paid.c.enrollment_id == Enrollment.id)
-        .where(Enrollment.guarantee_opt_in.is_(True))
+        .outerjoin(paused, paused.c.graduation_id == Graduation.id)
+        .where(
+            Enrollment.guarantee_opt_in.is_(True),
+            # A documented excluded outcome takes the graduate out of the guarantee.
+            ~exists().where(ExcludedOutcome.graduation_id == Graduation.id),
+        )
         .subquery("windows")
     )
 

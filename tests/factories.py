@@ -238,3 +238,74 @@ class UserFactory(BaseFactory):
     active = True
     student = None
     employer = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Pauses and excluded outcomes
+# ---------------------------------------------------------------------------------------------
+
+
+class SearchPauseFactory(BaseFactory):
+    """A pause of the search, as a registrar records it: ten days of illness by default."""
+
+    class Meta:
+        model = __import__("app.models", fromlist=["SearchPause"]).SearchPause
+
+    graduation = factory.SubFactory(GraduationFactory)
+    starts_on = date(2025, 10, 1)
+    ends_on = date(2025, 10, 10)
+    reason = __import__("app.guarantee.terms", fromlist=["PauseReason"]).PauseReason.ILLNESS
+    note = None
+    recorded_by = "registrar:factory"
+
+
+class ExcludedOutcomeFactory(BaseFactory):
+    """A documented excluded outcome: further full-time study by default."""
+
+    class Meta:
+        model = __import__("app.models", fromlist=["ExcludedOutcome"]).ExcludedOutcome
+
+    graduation = factory.SubFactory(GraduationFactory)
+    reason = __import__(
+        "app.guarantee.terms", fromlist=["ExclusionReason"]
+    ).ExclusionReason.FURTHER_STUDY
+    occurred_on = date(2025, 10, 1)
+    evidence = "Enrolment letter, University of Lyon, ref. UL-2025-118"
+    recorded_by = "registrar:factory"
+
+
+# ---------------------------------------------------------------------------------------------
+# The job-search log and the school's questions
+# ---------------------------------------------------------------------------------------------
+
+
+class SearchActivityFactory(BaseFactory):
+    """One entry of the search log: an application by default, logged the day it was made."""
+
+    class Meta:
+        model = __import__("app.models", fromlist=["SearchActivity"]).SearchActivity
+
+    graduation = factory.SubFactory(GraduationFactory)
+    kind = __import__(
+        "app.guarantee.terms", fromlist=["SearchActivityKind"]
+    ).SearchActivityKind.APPLICATION
+    occurred_on = date(2025, 9, 2)
+    employer_name = "Acme"
+    position = "Data scientist"
+    created_at = factory.LazyAttribute(
+        lambda o: datetime(
+            o.occurred_on.year, o.occurred_on.month, o.occurred_on.day, 18, tzinfo=UTC
+        )
+    )
+
+
+class SchoolRequestFactory(BaseFactory):
+    """A question from the school, not yet answered."""
+
+    class Meta:
+        model = __import__("app.models", fromlist=["SchoolRequest"]).SchoolRequest
+
+    graduation = factory.SubFactory(GraduationFactory)
+    asked_at = datetime(2025, 9, 10, 9, tzinfo=UTC)
+    asked_by = "registrar:factory"
+    question = "Which companies did you apply to last week?"

@@ -24,6 +24,7 @@ from tests.factories import (
     EmployerFactory,
     GraduationFactory,
     JobOutcomeFactory,
+    SearchPauseFactory,
     TuitionPaymentFactory,
     UserFactory,
 )
@@ -79,6 +80,8 @@ MATRIX = {
     ("POST", "/api/v1/graduations"):                            "401 403 403 403 403 403 403 422 403",
     ("GET", "/api/v1/graduations/<id:graduation_id>"):          "401 403 403 403 403 200 200 200 403",
     ("GET", "/api/v1/graduations/<id:graduation_id>/guarantee"): "401 200 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/graduations/<id:graduation_id>/pauses"):  "401 422 403 403 403 403 403 422 403",
+    ("POST", "/api/v1/graduations/<id:graduation_id>/exclusion"): "401 403 403 403 403 403 403 422 403",
     ("GET", "/api/v1/job-outcomes"):                            "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/job-outcomes"):                           "401 201 403 403 403 403 403 201 403",
     ("GET", "/api/v1/job-outcomes/<id:outcome_id>"):            "401 403 403 403 403 200 200 200 403",
@@ -104,12 +107,23 @@ MATRIX = {
     ("GET", "/healthz"):                                        "200 200 200 200 200 200 200 200 200",
     ("GET", "/me"):                                             "302 200 200 403 403 403 403 403 403",
     ("GET", "/me/jobs/new"):                                    "302 200 200 403 403 403 403 403 403",
+    ("POST", "/me/graduations/<int:graduation_id>/pauses"):     "302 400 403 403 403 403 403 403 403",
+    ("POST", "/me/pauses/<int:pause_id>/cancel"):               "302 409 403 403 403 403 403 403 403",
     ("POST", "/me/jobs/new"):                                   "302 400 400 403 403 403 403 403 403",
+    ("GET", "/me/search/new"):                                  "302 200 200 403 403 403 403 403 403",
+    ("POST", "/me/search/new"):                                 "302 400 400 403 403 403 403 403 403",
+    ("POST", "/me/search/offers/decide"):                       "302 400 400 403 403 403 403 403 403",
+    ("POST", "/me/search/questions/answer"):                    "302 400 400 403 403 403 403 403 403",
+    ("POST", "/me/search/stop"):                                "302 400 400 403 403 403 403 403 403",
+    ("GET", "/me/messages"):                                    "302 200 200 403 403 403 403 403 403",
     ("GET", "/registrar"):                                      "302 403 403 403 403 200 200 200 403",
     ("GET", "/registrar/enrollments"):                          "302 403 403 403 403 200 200 200 403",
     ("POST", "/registrar/enrollments"):                         "302 403 403 403 403 403 403 400 403",
     ("GET", "/registrar/enrollments/<int:enrollment_id>"):      "302 403 403 403 403 200 200 200 403",
     ("POST", "/registrar/enrollments/<int:enrollment_id>/payments"): "302 403 403 403 403 403 403 400 403",
+    ("POST", "/registrar/enrollments/<int:enrollment_id>/pauses"): "302 403 403 403 403 403 403 400 403",
+    ("POST", "/registrar/enrollments/<int:enrollment_id>/exclusion"): "302 403 403 403 403 403 403 400 403",
+    ("POST", "/registrar/enrollments/<int:enrollment_id>/questions"): "302 403 403 403 403 403 403 400 403",
     ("GET", "/registrar/graduations"):                          "302 403 403 403 403 200 200 200 403",
     ("POST", "/registrar/graduations"):                         "302 403 403 403 403 403 403 400 403",
     ("GET", "/registrar/import"):                               "302 403 403 403 403 200 200 200 403",
@@ -119,6 +133,10 @@ MATRIX = {
     ("GET", "/registrar/programmes/<int:programme_id>"):        "302 403 403 403 403 200 200 200 403",
     ("POST", "/registrar/programmes/<int:programme_id>/policies"): "302 403 403 403 403 403 403 400 403",
     ("POST", "/registrar/students"):                            "302 403 403 403 403 403 403 400 403",
+    ("GET", "/reports/outcomes"):                               "302 403 403 403 403 200 200 200 200",
+    ("GET", "/reports/outcomes.csv"):                           "302 403 403 403 403 200 200 200 200",
+    ("GET", "/reports/outcomes/graduates"):                     "302 403 403 403 403 200 200 200 200",
+    ("GET", "/reports/outcomes/graduates.csv"):                 "302 403 403 403 403 200 200 200 200",
     ("GET", "/sign-in"):                                        "200 302 302 302 302 302 302 302 302",
     ("POST", "/sign-in"):                                       "400 400 400 400 400 400 400 400 400",
     ("POST", "/sign-out"):                                      "302 302 302 302 302 302 302 302 302",
@@ -140,6 +158,7 @@ def world(session, app):
     outcome = JobOutcomeFactory(graduation=graduation_a, employer=employer_x)
     confirmation = request_confirmation(session, outcome)
     claim = AuditedRefundClaimFactory(graduation=graduation_a, enrollment=graduation_a.enrollment)
+    pause = SearchPauseFactory(graduation=graduation_a)  # begun long ago: it cannot be called off
     users = {
         "graduate_a": UserFactory(role=Role.GRADUATE, student=graduation_a.enrollment.student),
         "graduate_b": UserFactory(role=Role.GRADUATE, student=graduation_b.enrollment.student),
@@ -169,8 +188,15 @@ def world(session, app):
         "token_id": token.id,
         "action": "approve",
         "payment_id": payment.id,
+        "pause_id": pause.id,
     }
     bodies = {
+        # A pause the policy (no pauses allowed) refuses: graduate B is refused as not the owner.
+        "/api/v1/graduations/<id:graduation_id>/pauses": {
+            "starts_on": "2025-10-01",
+            "ends_on": "2025-10-05",
+            "reason": "illness",
+        },
         "/api/v1/job-outcomes": {
             "graduation_id": graduation_a.id,
             "employer_id": employer_x.id,

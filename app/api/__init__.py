@@ -82,16 +82,24 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["job_guarantee_api"] = api
 
-    from app.api import claims, enrollments, outcomes, people, programmes, stripe_webhook
+    from app.api import (
+        claims,
+        enrollments,
+        outcomes,
+        pauses,
+        people,
+        programmes,
+        stripe_webhook,
+    )
 
-    for module in (programmes, people, enrollments, outcomes, claims):
+    for module in (programmes, people, enrollments, pauses, outcomes, claims):
         api.register_blueprint(module.blueprint)
     app.register_blueprint(stripe_webhook.blueprint)
     from app.auth import csrf
 
     # The JSON API takes JSON bodies only (which a cross-site form cannot send) and the
     # webhook is signed: neither uses CSRF tokens.
-    for module in (programmes, people, enrollments, outcomes, claims, stripe_webhook):
+    for module in (programmes, people, enrollments, pauses, outcomes, claims, stripe_webhook):
         csrf.exempt(module.blueprint)
 
     assets = Blueprint("api_docs_assets", __name__)

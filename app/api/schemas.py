@@ -9,8 +9,10 @@ from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import (
     CirrIntent,
     EmploymentType,
+    ExclusionReason,
     OutcomeSource,
     OutcomeStatus,
+    PauseReason,
     PayerType,
     WindowStart,
 )
@@ -332,6 +334,58 @@ class ClaimSummaryOut(Schema):
     flagged_on = fields.Date()
 
 
+class PauseIn(Schema):
+    starts_on = fields.Date(required=True, metadata={"description": "First paused day."})
+    ends_on = fields.Date(required=True, metadata={"description": "Last paused day (paused too)."})
+    reason = _enum(PauseReason, required=True)
+    note = Text(max_length=2000, load_default=None, allow_none=True)
+
+
+class PauseOut(Schema):
+    id = fields.Integer()
+    graduation_id = fields.Integer()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    days = fields.Function(
+        lambda pause: (pause.ends_on - pause.starts_on).days + 1,
+        metadata={"description": "Days paused, both ends included."},
+    )
+    reason = _enum(PauseReason)
+    note = fields.String(allow_none=True)
+    recorded_by = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class RecordedPauseOut(Schema):
+    pause = fields.Nested(PauseOut)
+    deadline_before = fields.Date(metadata={"description": "The window's deadline before it."})
+    deadline_after = fields.Date(metadata={"description": "The window's deadline with it."})
+    paused_days_counted = fields.Integer(
+        metadata={"description": "Paused days that move the deadline, at most the limit."}
+    )
+    max_pause_days = fields.Integer(metadata={"description": "The policy's limit."})
+
+
+class ExclusionIn(Schema):
+    reason = _enum(ExclusionReason, required=True)
+    occurred_on = fields.Date(required=True, metadata={"description": "The day it began."})
+    evidence = Text(
+        max_length=500,
+        required=True,
+        metadata={"description": "The document it rests on: a letter, a record, a certificate."},
+    )
+
+
+class ExclusionOut(Schema):
+    id = fields.Integer()
+    graduation_id = fields.Integer()
+    reason = _enum(ExclusionReason)
+    occurred_on = fields.Date()
+    evidence = fields.String()
+    recorded_by = fields.String()
+    created_at = fields.AwareDateTime()
+
+
 class GuaranteeOut(Schema):
     graduation_id = fields.Integer()
     state = _enum(GuaranteeState, attribute="status.state")
@@ -349,4 +403,18 @@ class GuaranteeOut(Schema):
         ClaimSummaryOut,
         allow_none=True,
         metadata={"description": "The refund claim, once the sweep flagged the graduate."},
+    )
+    deadline_without_pauses = fields.Date(allow_none=True)
+    paused_days_requested = fields.Integer(
+        metadata={"description": "Every paused day recorded, before the policy's limit."}
+    )
+    paused_days_counted = fields.Integer(
+        metadata={"description": "Paused days that extend the window (at most the limit)."}
+    )
+    max_pause_days = fields.Integer(metadata={"description": "The policy's limit; 0: none."})
+    pauses = fields.List(fields.Nested(PauseOut))
+    exclusion = fields.Nested(
+        ExclusionOut,
+        allow_none=True,
+        metadata={"description": "The excluded outcome that took the graduate out, if any."},
     )

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     CONFIRM_HIRES = "confirm_hires"  # an employer's own pending confirmations
     MANAGE_ACCOUNTS = "manage_accounts"  # accounts, roles and API tokens
     READ_AUDIT = "read_audit"  # the audit log
+    READ_REPORTS = "read_reports"  # the outcomes report, its drill-down and CSV exports
 
 
 #: The one table of who may do what.
@@ -31,10 +32,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.GRADUATE: frozenset({Permission.OWN_GUARANTEE}),
     Role.EMPLOYER: frozenset({Permission.CONFIRM_HIRES}),
     Role.FINANCE: frozenset(
-        {Permission.READ_RECORDS, Permission.READ_CLAIMS, Permission.DECIDE_CLAIMS}
+        {
+            Permission.READ_RECORDS,
+            Permission.READ_CLAIMS,
+            Permission.DECIDE_CLAIMS,
+            Permission.READ_REPORTS,
+        }
     ),
-    Role.REGISTRAR: frozenset({Permission.READ_RECORDS, Permission.WRITE_RECORDS}),
-    Role.ADMIN: frozenset({Permission.MANAGE_ACCOUNTS, Permission.READ_AUDIT}),
+    Role.REGISTRAR: frozenset(
+        {Permission.READ_RECORDS, Permission.WRITE_RECORDS, Permission.READ_REPORTS}
+    ),
+    Role.ADMIN: frozenset(
+        {Permission.MANAGE_ACCOUNTS, Permission.READ_AUDIT, Permission.READ_REPORTS}
+    ),
 }
 
 #: Roles an API token may carry: integrations act as staff, never as a person's own account.

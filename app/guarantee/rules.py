@@ -55,6 +55,28 @@ def guarantee_deadline(
     )
 
 
+def paused_days(pauses: Iterable[tuple[date, date]], limit: int) -> int:
+    """The days by which ``pauses`` extend the window: their lengths added up, at most ``limit``.
+
+    Each pause is ``(first day, last day)``, both days paused. Pauses never overlap (the
+    service refuses one that would), so their lengths simply add up; a policy that allows no
+    pauses has a ``limit`` of 0.
+    """
+    if limit < 0:
+        raise ValueError("the limit on paused days cannot be negative")
+    return min(total_paused_days(pauses), limit)
+
+
+def total_paused_days(pauses: Iterable[tuple[date, date]]) -> int:
+    """Every day of ``pauses`` (first and last day of each included), before any limit."""
+    total = 0
+    for starts_on, ends_on in pauses:
+        if ends_on < starts_on:
+            raise ValueError(f"a pause cannot end ({ends_on}) before it starts ({starts_on})")
+        total += (ends_on - starts_on).days + 1
+    return total
+
+
 def claim_deadline(deadline: date, claim_deadline_days: int) -> date:
     """The last day on which a refund can be claimed for a window that closed on ``deadline``."""
     return deadline + timedelta(days=claim_deadline_days)
@@ -112,6 +134,9 @@ class GuaranteeState(StrEnum):
     PLACED = "placed"
     OWED_REFUND = "owed_refund"
     PAST_CLAIM_DEADLINE = "past_claim_deadline"
+    #: A documented excluded outcome (further study, military service, incarceration, death)
+    #: took the graduate out of the guarantee.
+    EXCLUDED = "excluded"
 
 
 @dataclass(frozen=True)
@@ -136,12 +161,15 @@ def guarantee_status(
     jobs: Iterable[JobFacts],
     as_of: date,
     paused_days: int = 0,
+    excluded: bool = False,
 ) -> GuaranteeStatus:
     """A graduate's guarantee status on ``as_of``.
 
-    Not covered without the opt-in; placed as soon as one job qualifies (an accepted offer
-    starting inside the window counts before its start date); otherwise in the window until the
-    deadline, owed a refund after it, and past the claim deadline once that has gone by too.
+    Not covered without the opt-in; excluded, whatever else holds, once a documented excluded
+    outcome took them out of the guarantee; placed as soon as one job qualifies (an accepted
+    offer starting inside the window counts before its start date); otherwise in the window
+    until the deadline (extended by ``paused_days``, already capped by the policy's limit),
+    owed a refund after it, and past the claim deadline once that has gone by too.
     """
     deadline = guarantee_deadline(
         qualified_on, terms.window_months, terms.window_starts, paused_days
@@ -153,6 +181,8 @@ def guarantee_status(
     )
     if not opted_in:
         state = GuaranteeState.NOT_COVERED
+    elif excluded:
+        state = GuaranteeState.EXCLUDED
     elif qualifying is not None:
         state = GuaranteeState.PLACED
     elif as_of <= deadline:

@@ -14,26 +14,42 @@ from app.pages import formatting
 NAV = {
     "graduate": [("My guarantee", "graduate.home")],
     "employer": [("Confirmations", "employer.home")],
-    "finance": [("Claims", "finance.queue"), ("Forecast", "finance.forecast")],
+    "finance": [
+        ("Claims", "finance.queue"),
+        ("Forecast", "finance.forecast"),
+        ("Outcomes", "reports.outcomes"),
+    ],
     "registrar": [
         ("Overview", "registrar.home"),
         ("Programmes", "registrar.programmes"),
         ("Enrollments", "registrar.enrollments"),
         ("Graduations", "registrar.graduations"),
         ("Import", "registrar.import_csv"),
+        ("Outcomes", "reports.outcomes"),
     ],
     "admin": [
         ("Accounts", "admin.accounts"),
         ("API tokens", "admin.tokens"),
         ("Audit log", "admin.audit"),
         ("Personal data", "admin.personal_data"),
+        ("Outcomes", "reports.outcomes"),
     ],
 }
 
 
 def init_app(app: Flask) -> None:
     from app.auth import current_principal
-    from app.pages import admin, auth, employer, finance, graduate, registrar
+    from app.pages import (
+        admin,
+        auth,
+        employer,
+        finance,
+        graduate,
+        pauses,
+        registrar,
+        reports,
+        search,
+    )
 
     def nav_links(principal):
         links = NAV.get(principal.role.value, []) if principal.role else []
@@ -42,5 +58,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(current_principal=current_principal, nav_links=nav_links)
     formatting.init_app(app)
     app.register_blueprint(auth.blueprint)
-    for module in (graduate, employer, finance, registrar, admin):
+    for module in (graduate, search, pauses, employer, finance, registrar, admin, reports):
         app.register_blueprint(module.blueprint)

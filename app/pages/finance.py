@@ -33,9 +33,11 @@ from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import db_session
 from app.models.base import utc_now
+from app.pages import search as search_pages
 from app.pages.formatting import major_units
 from app.services import finance
 from app.services import forecast as forecast_service
+from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
 from refunds import claims
 from refunds.models import RefundClaim
@@ -147,6 +149,11 @@ def _claim_page(claim_id: int, forms: dict[str, FlaskForm] | None = None, status
         "finance/claim.html",
         evidence=evidence,
         claim=evidence.claim,
+        search=search_log.record_at_close(
+            db_session(), evidence.graduation, evidence.claim.deadline
+        ),
+        week_states=search_pages.WEEK_STATES,
+        offer_decisions=search_pages.DECISIONS,
         forms=forms or {},
         can_decide=principal.can(Permission.DECIDE_CLAIMS),
         threshold_minor=_threshold(),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision
 from flask import Flask
@@ -24,6 +25,41 @@ def minor_units(amount: Decimal, currency: str) -> int:
         decimals = f"{precision} decimals" if precision else "no decimals"
         raise ValueError(f"{currency} amounts have {decimals}.")
     return int(minor)
+
+
+#: What people put inside typed amounts: spaces and thousands separators.
+_SPACES_AND_SEPARATORS = re.compile(r"[\s,'_]")
+
+
+def typed_salary(amount_field, currency_field, maximum_minor: int) -> tuple[bool, int | None]:
+    """Read an optional yearly salary typed in a form: ``(valid, minor units or None)``.
+
+    Errors go on the form's fields, as WTForms validators put them.
+    """
+    text = amount_field.data
+    if not text:
+        return True, None
+    if currency_field.errors:
+        return False, None
+    if not currency_field.data:
+        currency_field.errors.append("Give the currency of the salary.")
+        return False, None
+    try:
+        amount = Decimal(_SPACES_AND_SEPARATORS.sub("", text))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        amount_field.errors.append("Enter an amount such as 42000 or 42000.50.")
+        return False, None
+    try:
+        minor = minor_units(amount, currency_field.data)
+    except ValueError:
+        amount_field.errors.append("Too many decimal places for this currency.")
+        return False, None
+    if not 0 < minor <= maximum_minor:
+        amount_field.errors.append("Enter an amount above zero.")
+        return False, None
+    return True, int(minor)
 
 
 def money(amount_minor: int | None, currency: str) -> str:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
-import pycountry
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -25,10 +23,12 @@ from app.auth.access import Permission
 from app.database import db_session
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import EmploymentType, OutcomeStatus, WindowStart
-from app.models import ConfirmationAnswer
+from app.models import ConfirmationAnswer, MessageKind, MessageState
 from app.models.base import utc_now
-from app.pages.formatting import minor_units, words
-from app.services import graduates
+from app.pages import search as search_pages
+from app.pages.fields import SalaryFields
+from app.pages.formatting import words
+from app.services import graduates, reminders
 from app.services.confirmations import send_confirmation_email
 from app.services.errors import Conflict, Invalid
 from refunds.states import ClaimState
@@ -69,6 +69,12 @@ GUARANTEE_STATES = {
         "",
         "Your window closed and the time to claim a refund has passed.",
     ),
+    GuaranteeState.EXCLUDED: (
+        "out of the guarantee",
+        "",
+        "A documented outcome (further full-time study, military service, incarceration) took"
+        " you out of the job guarantee: no refund is due.",
+    ),
 }
 
 #: Each claim state in the graduate's words, with a badge class.
@@ -98,12 +104,7 @@ EMPLOYMENT_TYPE_CHOICES = [
     SelectChoice(kind.value, words(kind).capitalize()) for kind in EmploymentType
 ]
 
-#: Largest salary accepted, in minor units (the API's bound).
-MAX_SALARY_MINOR = 10**12
-
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_CURRENCY = re.compile(r"[A-Za-z]{3}")
-_SPACES_AND_SEPARATORS = re.compile(r"[\s,'_]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -123,7 +124,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ReportJobForm(FlaskForm):
+class ReportJobForm(SalaryFields, FlaskForm):
     """A job or an accepted offer, as the graduate reports it."""
 
     graduation_id = IntegerField("Programme", validators=[InputRequired()])
@@ -158,24 +159,10 @@ class ReportJobForm(FlaskForm):
         "Contract length in months (optional)",
         validators=[Optional(), NumberRange(min=1, max=600, message="Between 1 and 600 months.")],
     )
-    annual_salary = StringField(
-        "Annual salary before tax (optional)", filters=[_strip], validators=[Optional()]
-    )
-    salary_currency = StringField("Currency", filters=[_strip], validators=[Optional()])
-
-    #: The salary in minor units of ``salary_currency``, once validated.
-    salary_minor: int | None = None
 
     def validate_new_employer_email(self, field):
         if field.data and not _EMAIL.fullmatch(field.data):
             raise ValidationError("Enter an email address like name@company.com.")
-
-    def validate_salary_currency(self, field):
-        # Match before upper-casing: "ß".upper() is "SS".
-        code = field.data.upper() if _CURRENCY.fullmatch(field.data) else ""
-        if pycountry.currencies.get(alpha_3=code) is None:
-            raise ValidationError("Enter a three-letter currency code, such as EUR or GBP.")
-        field.data = code
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -207,33 +194,6 @@ class ReportJobForm(FlaskForm):
             ok = False
         return ok
 
-    def _check_salary(self) -> bool:
-        text = self.annual_salary.data
-        if not text:
-            return True
-        if self.salary_currency.errors:
-            return False
-        if not self.salary_currency.data:
-            self.salary_currency.errors.append("Give the currency of the salary.")
-            return False
-        try:
-            amount = Decimal(_SPACES_AND_SEPARATORS.sub("", text))
-        except InvalidOperation:
-            amount = None
-        if amount is None or not amount.is_finite():
-            self.annual_salary.errors.append("Enter an amount such as 42000 or 42000.50.")
-            return False
-        try:
-            minor = minor_units(amount, self.salary_currency.data)
-        except ValueError:
-            self.annual_salary.errors.append("Too many decimal places for this currency.")
-            return False
-        if not 0 < minor <= MAX_SALARY_MINOR:
-            self.annual_salary.errors.append("Enter an amount above zero.")
-            return False
-        self.salary_minor = int(minor)
-        return True
-
 
 def _job_form(graduations) -> ReportJobForm:
     form = ReportJobForm()
@@ -256,6 +216,8 @@ def home():
     return render_template(
         "graduate/home.html",
         overviews=overviews,
+        searches=search_pages.records_for(overviews),
+        **search_pages.section_context(),
         window_starts=WINDOW_STARTS,
         guarantee_states=GUARANTEE_STATES,
         claim_states=CLAIM_STATES,
@@ -354,3 +316,31 @@ def _tell_employer(reported: graduates.ReportedJob) -> None:
             " The school will follow it up; you don't need to report it again.",
             "warning",
         )
+
+
+#: Each message state, in the graduate's words, with a badge class.
+MESSAGE_STATES = {
+    MessageState.SENT: ("sent", "badge-good"),
+    MessageState.FAILED: ("not delivered", "badge-bad"),
+    MessageState.PENDING: ("not confirmed as sent", "badge-warn"),
+}
+
+#: Each kind of message the graduate gets, in their words.
+MESSAGE_KINDS = {
+    MessageKind.DEADLINE_APPROACHING: "Deadline approaching",
+    MessageKind.FALLING_BEHIND: "Behind on your job search",
+}
+
+
+@blueprint.get("/me/messages")
+@requires(Permission.OWN_GUARANTEE)
+def messages():
+    """The reminders the service emailed the graduate: what, when, and whether they went out."""
+    sent = reminders.messages_to_graduate(db_session(), current_principal())
+    return render_template(
+        "graduate/messages.html",
+        messages=sent,
+        message_states=MESSAGE_STATES,
+        message_kinds=MESSAGE_KINDS,
+        max_attempts=reminders.MAX_ATTEMPTS,
+    )

@@ -66,13 +66,17 @@ from app.guarantee.terms import (
     DEFAULT_QUALIFYING_TYPES,
     CirrIntent,
     EmploymentType,
+    ExclusionReason,
+    PauseReason,
     PayerType,
     WindowStart,
 )
 from app.models import Enrollment, Programme
 from app.models.base import utc_now
+from app.pages import pauses as pause_pages
 from app.pages.formatting import day, minor_units, words
-from app.services import listings, records
+from app.services import exclusions, listings, pauses, records
+from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
 
 blueprint = Blueprint("registrar", __name__, url_prefix="/registrar")
@@ -752,7 +756,15 @@ def record_payment(enrollment_id: int):
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id))
 
 
-def _enrollment_page(enrollment_id: int, form: PaymentForm | None, status: int):
+def _enrollment_page(
+    enrollment_id: int,
+    form: PaymentForm | None,
+    status: int,
+    question_form: QuestionForm | None = None,
+    *,
+    pause_form: pause_pages.PauseForm | None = None,
+    exclusion_form: pause_pages.ExclusionForm | None = None,
+):
     enrollment = records.get_or_404(db_session(), Enrollment, enrollment_id)
     if form is None:
         form = PaymentForm(formdata=None, currency=enrollment.programme.currency)
@@ -761,7 +773,111 @@ def _enrollment_page(enrollment_id: int, form: PaymentForm | None, status: int):
         enrollment=enrollment,
         paid_minor=sum(payment.amount_minor for payment in enrollment.payments),
         form=form,
+        question_form=question_form or QuestionForm(formdata=None, prefix="question"),
+        questions=search_log.questions_of(db_session(), enrollment.graduation),
+        **pause_pages.enrollment_section(enrollment, pause_form, exclusion_form),
     ), status
+
+
+# -- Pauses and excluded outcomes --------------------------------------------------------------
+
+
+@blueprint.post("/enrollments/<int:enrollment_id>/pauses")
+def record_pause(enrollment_id: int):
+    """Record a pause of the graduate's search, past ones included (documented illness)."""
+    session = db_session()
+    enrollment = records.get_or_404(session, Enrollment, enrollment_id)
+    form = pause_pages.PauseForm(prefix="pause")
+    if not form.validate():
+        return _enrollment_page(enrollment_id, None, 400, pause_form=form)
+    if enrollment.graduation is None:
+        form.form_errors.append("The student has not qualified yet: there is no window to pause.")
+        return _enrollment_page(enrollment_id, None, 409, pause_form=form)
+    try:
+        recorded = pauses.record_pause(
+            session,
+            current_principal(),
+            enrollment.graduation.id,
+            form.starts_on.data,
+            form.ends_on.data,
+            PauseReason(form.reason.data),
+            form.note.data,
+            today=utc_now().date(),
+        )
+    except (Invalid, Conflict) as error:
+        status = refused(form, error, {})
+        return _enrollment_page(enrollment_id, None, status, pause_form=form)
+    session.commit()
+    flash(pause_pages.pause_message(recorded), "success")
+    return redirect(url_for(".enrollment", enrollment_id=enrollment.id, _anchor="pauses"))
+
+
+@blueprint.post("/enrollments/<int:enrollment_id>/exclusion")
+def record_exclusion(enrollment_id: int):
+    """Record a documented excluded outcome; a claim not yet paying is withdrawn with it."""
+    session = db_session()
+    enrollment = records.get_or_404(session, Enrollment, enrollment_id)
+    form = pause_pages.ExclusionForm(prefix="exclusion")
+    if not form.validate():
+        return _enrollment_page(enrollment_id, None, 400, exclusion_form=form)
+    if enrollment.graduation is None:
+        form.form_errors.append("The student has not qualified yet: record the graduation first.")
+        return _enrollment_page(enrollment_id, None, 409, exclusion_form=form)
+    try:
+        exclusions.record_exclusion(
+            session,
+            current_principal(),
+            enrollment.graduation.id,
+            ExclusionReason(form.reason.data),
+            form.occurred_on.data,
+            form.evidence.data,
+            today=utc_now().date(),
+        )
+    except (Invalid, Conflict) as error:
+        status = refused(form, error, {})
+        return _enrollment_page(enrollment_id, None, status, exclusion_form=form)
+    session.commit()
+    flash(
+        f"{enrollment.student.name} is out of the guarantee"
+        f" ({pause_pages.EXCLUSION_REASONS[ExclusionReason(form.reason.data)].lower()})."
+        " Any refund claim not yet paying was withdrawn.",
+        "success",
+    )
+    return redirect(url_for(".enrollment", enrollment_id=enrollment.id, _anchor="pauses"))
+
+
+# -- Questions to the graduate -----------------------------------------------------------------
+
+
+class QuestionForm(PageForm):
+    question = TextAreaField(
+        "Question",
+        [InputRequired(message="Write the question."), Length(max=5000), plain_text],
+        filters=[strip],
+        description="The graduate sees it on their page; the policy may set a time to answer.",
+    )
+
+
+@blueprint.post("/enrollments/<int:enrollment_id>/questions")
+def ask_question(enrollment_id: int):
+    """Ask the enrollment's graduate a question, which they answer on their page."""
+    session = db_session()
+    enrollment = records.get_or_404(session, Enrollment, enrollment_id)
+    form = QuestionForm(prefix="question")
+    if not form.validate():
+        return _enrollment_page(enrollment_id, None, 400, form)
+    if enrollment.graduation is None:
+        form.question.errors = ["The student has not qualified yet: there is no one to ask."]
+        return _enrollment_page(enrollment_id, None, 409, form)
+    try:
+        search_log.ask_question(
+            session, current_principal(), enrollment.graduation.id, form.question.data
+        )
+    except (Invalid, Conflict) as error:
+        return _enrollment_page(enrollment_id, None, refused(form, error, {}), form)
+    session.commit()
+    flash("Question sent to the graduate.", "success")
+    return redirect(url_for(".enrollment", enrollment_id=enrollment.id, _anchor="questions"))
 
 
 # -- Graduations -------------------------------------------------------------------------------

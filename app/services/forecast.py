@@ -1,8 +1,9 @@
 """Finance's liability forecast: the refunds the coming months may bring, and the open claims.
 
-A graduate counts in the month their guarantee window closes when, judged today by the pure
-rule (``guarantee_status``), they are covered, still in their window and without a qualifying
-job: if nothing changes, they will be owed ``refundable_for`` their enrollment. Nothing here
+A graduate counts in the month their guarantee window closes (extended by their paused days, up
+to the policy's limit) when, judged today by the pure rule (``guarantee_status``), they are
+covered, not excluded, still in their window and without a qualifying job: if nothing changes,
+they will be owed ``refundable_for`` their enrollment. Nothing here
 computes a deadline or an amount itself, and no figure ever adds two currencies together.
 """
 
@@ -16,9 +17,16 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.guarantee.rules import GuaranteeState, guarantee_status
+from app.guarantee.rules import GuaranteeState, guarantee_status, paused_days
 from app.guarantee.terms import JobFacts
-from app.models import Enrollment, Graduation, GuaranteePolicy, JobOutcome
+from app.models import (
+    Enrollment,
+    ExcludedOutcome,
+    Graduation,
+    GuaranteePolicy,
+    JobOutcome,
+    SearchPause,
+)
 from app.services.guarantee import refundable_for
 from refunds.models import RefundClaim
 from refunds.states import ClaimState
@@ -148,6 +156,8 @@ def liability_forecast(session: Session, as_of: date, horizon: int = HORIZON_MON
         .order_by(Graduation.id)
     ).all()
     jobs = _jobs_of_covered_graduates(session)
+    pauses = _pauses_of_covered_graduates(session)
+    excluded = set(session.scalars(select(ExcludedOutcome.graduation_id)))
 
     graduates: dict[tuple[date, str], int] = defaultdict(int)
     amounts: dict[tuple[date, str], int] = defaultdict(int)
@@ -155,12 +165,15 @@ def liability_forecast(session: Session, as_of: date, horizon: int = HORIZON_MON
         enrollment = graduation.enrollment
         if enrollment.id in claimed:
             continue
+        terms = enrollment.policy.terms()
         status = guarantee_status(
             opted_in=enrollment.guarantee_opt_in,
             qualified_on=graduation.qualified_on,
-            terms=enrollment.policy.terms(),
+            terms=terms,
             jobs=jobs.get(graduation.id, []),
             as_of=as_of,
+            paused_days=paused_days(pauses.get(graduation.id, []), terms.max_pause_days),
+            excluded=graduation.id in excluded,
         )
         if status.state is not GuaranteeState.IN_WINDOW or status.deadline >= end:
             continue
@@ -191,6 +204,19 @@ def _jobs_of_covered_graduates(session: Session) -> dict[int, list[JobFacts]]:
     for outcome in outcomes:
         jobs[outcome.graduation_id].append(outcome.facts())
     return jobs
+
+
+def _pauses_of_covered_graduates(session: Session) -> dict[int, list[tuple[date, date]]]:
+    pauses: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    rows = session.execute(
+        select(SearchPause.graduation_id, SearchPause.starts_on, SearchPause.ends_on)
+        .join(Graduation, Graduation.id == SearchPause.graduation_id)
+        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
+        .where(Enrollment.guarantee_opt_in.is_(True))
+    )
+    for graduation_id, starts_on, ends_on in rows:
+        pauses[graduation_id].append((starts_on, ends_on))
+    return pauses
 
 
 def open_claims_by_state(session: Session) -> list[OpenClaimsRow]:

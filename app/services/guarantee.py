@@ -8,8 +8,15 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.guarantee.rules import GuaranteeStatus, guarantee_status, job_shortfalls
-from app.models import Graduation, JobOutcome
+from app.guarantee.rules import (
+    GuaranteeStatus,
+    guarantee_deadline,
+    guarantee_status,
+    job_shortfalls,
+    paused_days,
+    total_paused_days,
+)
+from app.models import ExcludedOutcome, Graduation, JobOutcome, SearchPause
 from app.services.records import get_or_404
 from refunds.amounts import refundable_amount, split_refund
 from refunds.models import RefundClaim
@@ -55,6 +62,18 @@ class GuaranteeView:
     refundable: Refundable
     #: The graduate's refund claim, once the sweep flagged them (any state), else ``None``.
     claim: object | None = None
+    #: The pauses of the search, earliest first.
+    pauses: tuple[SearchPause, ...] = ()
+    #: Days the pauses add up to, all of them, before the policy's limit.
+    paused_days_requested: int = 0
+    #: Days the pauses extend the window by: ``paused_days_requested`` up to ``max_pause_days``.
+    paused_days_counted: int = 0
+    #: The policy's limit on paused days (0: no pauses allowed).
+    max_pause_days: int = 0
+    #: The deadline the window would have without any pause.
+    deadline_without_pauses: date | None = None
+    #: The documented excluded outcome that took the graduate out of the guarantee, if any.
+    exclusion: ExcludedOutcome | None = None
 
     @property
     def qualifying_outcome_id(self) -> int | None:
@@ -95,12 +114,18 @@ def evaluate_guarantee(session: Session, graduation_id: int, as_of: date) -> Gua
         .order_by(JobOutcome.start_date, JobOutcome.id)
     ).all()
     jobs = [outcome.facts() for outcome in outcomes]
+    pauses = pauses_of(session, graduation.id)
+    spans = [(pause.starts_on, pause.ends_on) for pause in pauses]
+    counted = paused_days(spans, terms.max_pause_days)
+    exclusion = exclusion_of(session, graduation.id)
     status = guarantee_status(
         opted_in=enrollment.guarantee_opt_in,
         qualified_on=graduation.qualified_on,
         terms=terms,
         jobs=jobs,
         as_of=as_of,
+        paused_days=counted,
+        excluded=exclusion is not None,
     )
     verdicts = []
     for outcome, job in zip(outcomes, jobs, strict=True):
@@ -115,6 +140,32 @@ def evaluate_guarantee(session: Session, graduation_id: int, as_of: date) -> Gua
         outcomes=verdicts,
         refundable=refundable_for(enrollment),
         claim=session.scalar(select(RefundClaim).where(RefundClaim.enrollment_id == enrollment.id)),
+        pauses=tuple(pauses),
+        paused_days_requested=total_paused_days(spans),
+        paused_days_counted=counted,
+        max_pause_days=terms.max_pause_days,
+        deadline_without_pauses=guarantee_deadline(
+            graduation.qualified_on, terms.window_months, terms.window_starts
+        ),
+        exclusion=exclusion,
+    )
+
+
+def pauses_of(session: Session, graduation_id: int) -> list[SearchPause]:
+    """The pauses of a graduation's search, earliest first."""
+    return list(
+        session.scalars(
+            select(SearchPause)
+            .where(SearchPause.graduation_id == graduation_id)
+            .order_by(SearchPause.starts_on, SearchPause.id)
+        )
+    )
+
+
+def exclusion_of(session: Session, graduation_id: int) -> ExcludedOutcome | None:
+    """The excluded outcome recorded for a graduation, if any (there is at most one)."""
+    return session.scalar(
+        select(ExcludedOutcome).where(ExcludedOutcome.graduation_id == graduation_id)
     )
 
 

@@ -10,7 +10,8 @@ What could still name the person is cleared or rewritten:
 - free text about them: the job titles they typed and the employers' remarks on their hires,
   the notes and links of their job-search log, the school's questions and their answers, the
   notes on their pauses, the evidence reference of an excluded outcome, and the bodies of the
-  emails sent to them or about them (whose recipient becomes the pseudonymous address).
+  emails sent to them or about them (the recipient of those sent to them becomes the
+  pseudonymous address; employers' reminders, which carry a live link, are never exported).
   The employment facts the guarantee rules read (type, field, dates, contract, salary, status)
   and the employer stay: refunds and placement reporting rest on them; so do the dates and
   counts of the search log, which a claim's review rests on.
@@ -29,7 +30,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import record
@@ -41,6 +42,7 @@ from app.models import (
     Graduation,
     HireConfirmation,
     JobOutcome,
+    MessageKind,
     RefundClaim,
     SchoolRequest,
     SearchActivity,
@@ -51,6 +53,9 @@ from app.models import (
 )
 from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid, NotFound
+
+#: The kinds of message sent to the graduate themselves (the others go to staff or employers).
+MESSAGES_TO_GRADUATES = (MessageKind.DEADLINE_APPROACHING, MessageKind.FALLING_BEHIND)
 
 #: What an erased job title reads.
 ERASED_TEXT = "(erased)"
@@ -206,7 +211,18 @@ def export_student(session: Session, principal: Principal, student_id: int) -> d
         "school_requests": rows_of(SchoolRequest),
         "search_pauses": rows_of(SearchPause),
         "excluded_outcomes": rows_of(ExcludedOutcome),
-        "messages_sent": rows_of(SentMessage),
+        # Employer reminders are left out: their bodies carry the employer's live link.
+        "messages_sent": [
+            _columns(message)
+            for message in session.scalars(
+                select(SentMessage)
+                .where(
+                    SentMessage.graduation_id.in_(graduation_ids),
+                    SentMessage.kind.in_(MESSAGES_TO_GRADUATES),
+                )
+                .order_by(SentMessage.id)
+            )
+        ],
     }
     record(session, principal.actor, "personal_data.exported", f"student:{student.id}")
     return export
@@ -278,9 +294,16 @@ def erase_student(session: Session, principal: Principal, student_id: int, reaso
         .where(ExcludedOutcome.graduation_id.in_(graduation_ids))
         .values(evidence=ERASED_TEXT),
         update(SentMessage)
-        .where(SentMessage.graduation_id.in_(graduation_ids))
-        .values(recipient=email, body=ERASED_TEXT),
-        update(SentMessage).where(SentMessage.claim_id.in_(claim_ids)).values(body=ERASED_TEXT),
+        .where(
+            SentMessage.graduation_id.in_(graduation_ids),
+            SentMessage.kind.in_(MESSAGES_TO_GRADUATES),
+        )
+        .values(recipient=email),
+        update(SentMessage)
+        .where(
+            or_(SentMessage.graduation_id.in_(graduation_ids), SentMessage.claim_id.in_(claim_ids))
+        )
+        .values(subject=ERASED_TEXT, body=ERASED_TEXT),
     ):
         session.execute(statement.execution_options(synchronize_session=False))
     # The bulk updates bypassed the session: what it holds must be read again.

@@ -31,3 +31,60 @@ def test_database_url_defaults_to_sqlite_in_the_instance_folder(tmp_path):
     assert settings.database_url == f"sqlite:///{tmp_path / 'jobguarantee.sqlite3'}"
     url = "postgresql+psycopg://u@h/db"
     assert load_settings(tmp_path, {"SECRET_KEY": "x", "DATABASE_URL": url}).database_url == url
+
+
+def test_reminder_settings_default_to_30_and_7_days_two_employer_reminders_a_week_apart(tmp_path):
+    settings = load_settings(tmp_path, {"SECRET_KEY": "x"})
+    assert settings.reminder_days_before_deadline == (30, 7)
+    assert settings.employer_reminder_after_days == 7
+    assert settings.employer_reminder_limit == 2
+    assert settings.reminder_time == "03:00"
+
+
+def test_reminder_time_defaults_to_an_hour_after_the_sweep(tmp_path):
+    settings = load_settings(tmp_path, {"SECRET_KEY": "x", "SWEEP_TIME": "23:15"})
+    assert settings.sweep_time == "23:15"
+    assert settings.reminder_time == "00:15"
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        (
+            {"REMINDER_DAYS_BEFORE_DEADLINE": " 7, 60 ,14,7"},
+            {"reminder_days_before_deadline": (60, 14, 7)},
+        ),
+        ({"REMINDER_DAYS_BEFORE_DEADLINE": ""}, {"reminder_days_before_deadline": ()}),
+        ({"REMINDER_DAYS_BEFORE_DEADLINE": "0"}, {"reminder_days_before_deadline": (0,)}),
+        ({"EMPLOYER_REMINDER_AFTER_DAYS": "3"}, {"employer_reminder_after_days": 3}),
+        ({"EMPLOYER_REMINDER_LIMIT": "0"}, {"employer_reminder_limit": 0}),
+        ({"REMINDER_TIME": "6:05"}, {"reminder_time": "06:05"}),
+        ({"SWEEP_TIME": "9:30"}, {"sweep_time": "09:30", "reminder_time": "10:30"}),
+    ],
+)
+def test_reminder_settings_are_read_from_the_environment(tmp_path, environ, expected):
+    settings = load_settings(tmp_path, {"SECRET_KEY": "x", **environ})
+    assert {name: getattr(settings, name) for name in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("REMINDER_DAYS_BEFORE_DEADLINE", "30;7"),
+        ("REMINDER_DAYS_BEFORE_DEADLINE", "30,-7"),
+        ("REMINDER_DAYS_BEFORE_DEADLINE", "a week"),
+        ("REMINDER_DAYS_BEFORE_DEADLINE", "100000"),
+        ("EMPLOYER_REMINDER_AFTER_DAYS", "0"),
+        ("EMPLOYER_REMINDER_AFTER_DAYS", "seven"),
+        ("EMPLOYER_REMINDER_AFTER_DAYS", "99999999999"),
+        ("EMPLOYER_REMINDER_LIMIT", "-1"),
+        ("EMPLOYER_REMINDER_LIMIT", "2.5"),
+        ("REMINDER_TIME", "24:00"),
+        ("REMINDER_TIME", "3pm"),
+        ("SWEEP_TIME", "02:60"),
+    ],
+)
+def test_a_bad_reminder_setting_stops_start_up_naming_the_variable(tmp_path, name, value):
+    with pytest.raises(RuntimeError, match=name) as raised:
+        load_settings(tmp_path, {"SECRET_KEY": "x", name: value})
+    assert repr(value) in str(raised.value)

@@ -18,11 +18,13 @@ from app.services.guarantee import evaluate_guarantee
 from refunds.states import ClaimState
 from tests.factories import (
     EnrollmentFactory,
+    ExcludedOutcomeFactory,
     GraduationFactory,
     GuaranteePolicyFactory,
     JobOutcomeFactory,
     ProgrammeFactory,
     RefundClaimFactory,
+    SearchPauseFactory,
     TuitionPaymentFactory,
 )
 
@@ -153,6 +155,36 @@ def test_liability_forecast_the_day_after_a_deadline_drops_that_graduate(session
 
     march_euros = forecast.rows_in("EUR")[0]
     assert march_euros == MonthRow(date(2026, 3, 1), "EUR", 2, 900_000)
+
+
+def test_liability_forecast_leaves_out_excluded_graduates(session, population):
+    ExcludedOutcomeFactory(graduation=population["may_out_of_field"], occurred_on=date(2026, 2, 1))
+
+    forecast = liability_forecast(session, AS_OF)
+
+    may_euros = forecast.rows_in("EUR")[2]
+    assert may_euros == MonthRow(date(2026, 5, 1), "EUR", 0, 0)
+    assert forecast.totals()[0] == CurrencyTotal("EUR", 3, 1_000_000)
+
+
+def test_liability_forecast_counts_a_paused_graduate_in_the_month_the_extended_window_closes(
+    session,
+):
+    # 31 Jan + 6 months = 31 July; 20 paused days, of which the policy counts 14: 14 August.
+    policy = GuaranteePolicyFactory(max_pause_days=14)
+    paused = graduate(policy, date(2026, 1, 31), [300_000])
+    SearchPauseFactory(graduation=paused, starts_on=date(2026, 3, 1), ends_on=date(2026, 3, 20))
+    # Closes on 10 March, the forecast day, without its pause; with it, on 20 March.
+    still_open = graduate(policy, date(2025, 9, 10), [200_000])
+    SearchPauseFactory(graduation=still_open, starts_on=date(2026, 3, 1), ends_on=date(2026, 3, 10))
+
+    forecast = liability_forecast(session, date(2026, 3, 11))
+
+    assert [row for row in forecast.rows_in("EUR") if row.graduates] == [
+        MonthRow(date(2026, 3, 1), "EUR", 1, 200_000),
+        MonthRow(date(2026, 8, 1), "EUR", 1, 300_000),
+    ]
+    assert evaluate_guarantee(session, paused.id, AS_OF).status.deadline == date(2026, 8, 14)
 
 
 def test_liability_forecast_lists_open_claims_by_state_and_currency(session, population):

@@ -13,6 +13,7 @@ from app.guarantee.rules import (
     guarantee_status,
     job_qualifies,
     job_shortfalls,
+    paused_days,
     window_start,
 )
 from app.guarantee.terms import (
@@ -190,3 +191,106 @@ def test_guarantee_status_points_at_the_first_qualifying_job():
         as_of=date(2026, 1, 1),
     )
     assert status.qualifying_job == 1
+
+
+@pytest.mark.parametrize(
+    ("pauses", "limit", "expected"),
+    [
+        ([], 90, 0),
+        ([(date(2025, 10, 1), date(2025, 10, 1))], 90, 1),  # a one-day pause: both ends count
+        ([(date(2025, 10, 1), date(2025, 10, 31))], 90, 31),
+        # Across the end of February in a leap year: 28 Feb, 29 Feb, 1 Mar.
+        ([(date(2024, 2, 28), date(2024, 3, 1))], 90, 3),
+        ([(date(2025, 2, 28), date(2025, 3, 1))], 90, 2),
+        (
+            [(date(2025, 10, 1), date(2025, 10, 10)), (date(2025, 12, 1), date(2025, 12, 5))],
+            90,
+            15,
+        ),
+        ([(date(2025, 10, 1), date(2025, 12, 29))], 90, 90),  # exactly the limit
+        ([(date(2025, 10, 1), date(2025, 12, 30))], 90, 90),  # one day beyond it
+        (
+            [(date(2025, 9, 1), date(2025, 10, 31)), (date(2025, 12, 1), date(2026, 1, 31))],
+            90,
+            90,  # 61 + 62 days, of which 90 count
+        ),
+        ([(date(2025, 10, 1), date(2025, 10, 31))], 0, 0),  # the policy allows no pause
+    ],
+)
+def test_paused_days(pauses, limit, expected):
+    assert paused_days(pauses, limit) == expected
+
+
+def test_paused_days_refuses_a_pause_that_ends_before_it_starts():
+    with pytest.raises(ValueError):
+        paused_days([(date(2025, 10, 2), date(2025, 10, 1))], 90)
+
+
+def test_paused_days_refuses_a_negative_limit():
+    with pytest.raises(ValueError):
+        paused_days([], -1)
+
+
+@pytest.mark.parametrize(
+    ("opted_in", "excluded", "jobs", "as_of", "state"),
+    [
+        (True, True, [], date(2025, 9, 1), GuaranteeState.EXCLUDED),  # in the window
+        (True, True, [], date(2026, 3, 1), GuaranteeState.EXCLUDED),  # would be owed a refund
+        (True, True, [], date(2026, 5, 1), GuaranteeState.EXCLUDED),  # past the claim deadline
+        (True, True, [job()], date(2026, 3, 1), GuaranteeState.EXCLUDED),  # with a job too
+        (False, True, [], date(2026, 3, 1), GuaranteeState.NOT_COVERED),  # never covered
+        (True, False, [], date(2026, 3, 1), GuaranteeState.OWED_REFUND),
+    ],
+)
+def test_guarantee_status_of_an_excluded_graduate(opted_in, excluded, jobs, as_of, state):
+    status = guarantee_status(
+        opted_in=opted_in,
+        qualified_on=QUALIFIED,
+        terms=TERMS,
+        jobs=jobs,
+        as_of=as_of,
+        excluded=excluded,
+    )
+    assert status.state is state
+    assert status.deadline == date(2026, 2, 28)
+
+
+@pytest.mark.parametrize(
+    ("paused", "jobs", "as_of", "state", "deadline", "days_left"),
+    [
+        # 31 Aug + 6 months = 28 Feb; ten paused days move it to 10 March.
+        (10, [], date(2026, 3, 1), GuaranteeState.IN_WINDOW, date(2026, 3, 10), 9),
+        (10, [], date(2026, 3, 10), GuaranteeState.IN_WINDOW, date(2026, 3, 10), 0),
+        (10, [], date(2026, 3, 11), GuaranteeState.OWED_REFUND, date(2026, 3, 10), None),
+        # A job starting after the original deadline but inside the extended window counts.
+        (
+            10,
+            [job(start_date=date(2026, 3, 10))],
+            date(2026, 4, 1),
+            GuaranteeState.PLACED,
+            date(2026, 3, 10),
+            None,
+        ),
+        (
+            10,
+            [job(start_date=date(2026, 3, 11))],
+            date(2026, 4, 1),
+            GuaranteeState.OWED_REFUND,
+            date(2026, 3, 10),
+            None,
+        ),
+        # The claim deadline moves with the window: 10 March + 60 days = 9 May.
+        (10, [], date(2026, 5, 9), GuaranteeState.OWED_REFUND, date(2026, 3, 10), None),
+        (10, [], date(2026, 5, 10), GuaranteeState.PAST_CLAIM_DEADLINE, date(2026, 3, 10), None),
+    ],
+)
+def test_guarantee_status_with_paused_days(paused, jobs, as_of, state, deadline, days_left):
+    status = guarantee_status(
+        opted_in=True,
+        qualified_on=QUALIFIED,
+        terms=TERMS,
+        jobs=jobs,
+        as_of=as_of,
+        paused_days=paused,
+    )
+    assert (status.state, status.deadline, status.days_left) == (state, deadline, days_left)

@@ -1,14 +1,20 @@
 """Each scheduled job by hand: ``flask guarantee sweep``, ``refunds execute``, ``refunds
-reconcile``, in the test's transaction (the tasks' sessions come from its session factory)."""
+reconcile``, ``reminders send``, in the test's transaction (the tasks' sessions come from its
+session factory)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
+from app.models import MessageState, SentMessage
 from refunds.executor import execute_refunds
 from refunds.models import ClaimTransition, Refund, RefundClaim
 from refunds.states import ClaimState, RefundState
+from tests.factories import EnrollmentFactory, GraduationFactory
 from tests.jobs.conftest import make_owed_graduate
+from tests.mailbox import _free_port
 from tests.refunds.conftest import provider_refunds
 
 
@@ -35,8 +41,14 @@ def test_guarantee_sweep_flags_the_owed_and_a_second_run_flags_nobody(runner, se
     second = runner.invoke(args=["guarantee", "sweep", "--as-of", "2025-09-01"])
 
     assert first.exit_code == second.exit_code == 0, first.output + second.output
-    assert first.output == "as of 2025-09-01: 1 owed without a claim; flagged 1\n"
-    assert second.output == "as of 2025-09-01: 0 owed without a claim; flagged 0\n"
+    assert first.output == (
+        "as of 2025-09-01: 1 owed without a claim; flagged 1\n"
+        "search obligations: checked 1, rejected as void 0, sent to review 0\n"
+    )
+    assert second.output == (
+        "as of 2025-09-01: 0 owed without a claim; flagged 0\n"
+        "search obligations: checked 0, rejected as void 0, sent to review 0\n"
+    )
     [claim] = session.scalars(select(RefundClaim))
     assert (claim.graduation_id, claim.state) == (graduation.id, ClaimState.FLAGGED)
 
@@ -46,7 +58,7 @@ def test_guarantee_sweep_before_the_window_closes_flags_nobody(runner, session):
 
     result = runner.invoke(args=["guarantee", "sweep", "--as-of", "2025-07-31"])
 
-    assert result.output == "as of 2025-07-31: 0 owed without a claim; flagged 0\n"
+    assert result.output.startswith("as of 2025-07-31: 0 owed without a claim; flagged 0\n")
     assert claim_count(session) == 0
 
 
@@ -128,3 +140,57 @@ def test_refunds_reconcile_exits_1_and_lists_what_is_unresolved(
     assert any("a duplicate to recover" in line for line in unresolved), result.output
     assert any("more than the 300000 paid" in line for line in unresolved), result.output
     assert "Traceback" not in result.output
+
+
+def reminders_due_on_21_feb_2026() -> None:
+    """A graduate seven days from their deadline (28 Feb 2026) on 21 Feb 2026."""
+    GraduationFactory(qualified_on=date(2025, 8, 31), enrollment=EnrollmentFactory())
+
+
+def test_reminders_send_dry_run_prints_what_is_due_and_writes_nothing(runner, session, mailbox):
+    reminders_due_on_21_feb_2026()
+
+    result = runner.invoke(args=["reminders", "send", "--as-of", "2026-02-21", "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "as of 2026-02-21:",
+        "  deadline_approaching: would send 1 new, retry 0",
+        "  falling_behind: would send 0 new, retry 0",
+        "  new_claim: would send 0 new, retry 0",
+        "  employer_reminder: would send 0 new, retry 0",
+    ]
+    assert session.scalar(select(func.count()).select_from(SentMessage)) == 0
+    assert mailbox.messages == []
+
+
+def test_reminders_send_sends_each_once_and_a_second_run_sends_nothing(runner, session, mailbox):
+    reminders_due_on_21_feb_2026()
+
+    first = runner.invoke(args=["reminders", "send", "--as-of", "2026-02-21"])
+    second = runner.invoke(args=["reminders", "send", "--as-of", "2026-02-21"])
+
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    assert "  deadline_approaching: 1 new, 1 sent, 0 failed, 0 retried" in first.output
+    assert "  deadline_approaching: 0 new, 0 sent, 0 failed, 0 retried" in second.output
+    assert len(mailbox.messages) == 1
+
+
+def test_reminders_send_exits_1_when_a_message_could_not_be_sent(app, runner, session, mailbox):
+    reminders_due_on_21_feb_2026()
+    app.config["SMTP_PORT"] = _free_port()
+
+    result = runner.invoke(args=["reminders", "send", "--as-of", "2026-02-21"])
+
+    assert result.exit_code == 1, result.output
+    assert "  deadline_approaching: 1 new, 0 sent, 1 failed, 0 retried" in result.output
+    [message] = session.scalars(select(SentMessage))
+    assert message.state is MessageState.FAILED
+
+
+def test_reminders_send_with_a_bad_date_is_a_usage_error(runner, session):
+    result = runner.invoke(args=["reminders", "send", "--as-of", "21/02/2026"])
+
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--as-of'" in result.output
+    assert session.scalar(select(func.count()).select_from(SentMessage)) == 0

@@ -29,9 +29,13 @@ SUNDAY_AFTERNOON = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
 
 @pytest.fixture
 def scheduled_app(app) -> Flask:
-    """The app with a sweep at 14:30 UTC and the executor every 45 s instead of the defaults."""
+    """The app with a sweep at 14:30 UTC, the executor every 45 s and reminders at 16:05
+    instead of the defaults."""
     app.config["SETTINGS"] = replace(
-        app.config["SETTINGS"], sweep_time="14:30", executor_interval_seconds=45
+        app.config["SETTINGS"],
+        sweep_time="14:30",
+        executor_interval_seconds=45,
+        reminder_time="16:05",
     )
     return app
 
@@ -64,7 +68,7 @@ def test_build_scheduler_gives_every_job_the_explicit_defaults(scheduled_app):
     scheduler = build_scheduler(scheduled_app)
 
     with started_paused(scheduler) as jobs:
-        assert set(jobs) == {"sweep", "executor", "reconciliation"}
+        assert set(jobs) == {"sweep", "executor", "reconciliation", "reminders"}
         for job in jobs.values():
             assert job.coalesce is True, job.id
             assert job.max_instances == 1, job.id
@@ -106,6 +110,19 @@ def test_build_scheduler_reconciles_once_a_day(scheduled_app):
     assert job.func is tasks.run_reconciliation
     first, second, third = fire_times(job.trigger, 3, after=SUNDAY_AFTERNOON)
     assert second - first == third - second == timedelta(days=1)
+
+
+def test_build_scheduler_sends_reminders_daily_at_the_configured_reminder_time_in_utc(
+    scheduled_app,
+):
+    [job] = [job for job in build_scheduler(scheduled_app).get_jobs() if job.id == "reminders"]
+
+    assert job.func is tasks.run_reminders
+    assert isinstance(job.trigger, CronTrigger)
+    assert fire_times(job.trigger, 2, after=SUNDAY_AFTERNOON) == [
+        datetime(2026, 3, 1, 16, 5, tzinfo=UTC),
+        datetime(2026, 3, 2, 16, 5, tzinfo=UTC),
+    ]
 
 
 def test_create_app_starts_no_scheduler(monkeypatch, database_url):

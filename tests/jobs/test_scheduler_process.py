@@ -12,10 +12,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, text
 from sqlalchemy.orm import sessionmaker
 
@@ -89,8 +90,8 @@ def start_scheduler(committed_database, tmp_path) -> Iterator:
     }
     started: list[SchedulerProcess] = []
 
-    def start(name: str) -> SchedulerProcess:
-        started.append(SchedulerProcess(env, tmp_path / f"{name}.log"))
+    def start(name: str, **more_env: str) -> SchedulerProcess:
+        started.append(SchedulerProcess({**env, **more_env}, tmp_path / f"{name}.log"))
         return started[-1]
 
     yield start
@@ -198,3 +199,48 @@ def test_an_interrupted_scheduler_keeps_the_lock_until_its_running_job_has_finis
     assert swept.groups() == ("1", "1")
     assert scheduler.log.index("scheduler stopped") > swept.start()
     assert scheduler_lock_is_free(url, engine)
+
+
+REMINDERS_LOG = re.compile(r"reminders as of \S+: (\d+) due, (\d+) sent, (\d+) failed")
+
+
+def commit_graduates_to_remind(engine, today: date) -> tuple[str, str]:
+    """Two graduates the start-up reminders must reach: one a few days from the deadline,
+    one three weeks into a window asking for five applications a week, with none logged.
+    Their addresses."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session:
+        factories.use_session(session)
+        try:
+            near = factories.GraduationFactory(
+                qualified_on=today - relativedelta(months=6) + timedelta(days=5)
+            )
+            behind = factories.GraduationFactory(
+                qualified_on=today - timedelta(days=20),
+                enrollment=factories.EnrollmentFactory(
+                    policy=factories.GuaranteePolicyFactory(weekly_applications=5)
+                ),
+            )
+            session.commit()
+        finally:
+            factories.use_session(None)
+    return near.enrollment.student.email, behind.enrollment.student.email
+
+
+def test_the_scheduler_sends_the_reminders_due_at_start_after_its_sweep(
+    committed_database, no_other_scheduler, start_scheduler, mail_server
+):
+    _url, engine = committed_database
+    near, behind = commit_graduates_to_remind(engine, utc_now().date())
+    mail_server.clear()
+
+    scheduler = start_scheduler(
+        "scheduler", SMTP_HOST=mail_server.host, SMTP_PORT=str(mail_server.port)
+    )
+
+    assert scheduler.wait_for_log(REMINDERS_LOG.pattern).groups() == ("2", "2", "0")
+    assert scheduler.log.index("sweep as of") < scheduler.log.index("reminders as of")
+    subjects = {message["To"]: message["Subject"] for message in mail_server.messages}
+    assert subjects[near].startswith("Your job guarantee deadline is in ")
+    assert subjects[behind] == "You are behind on your job search (week 3 of your window)"
+    assert scheduler.interrupt() == 0

@@ -125,7 +125,7 @@ def graduate(session):
                 kind=MessageKind.NEW_CLAIM,
                 dedupe_key=f"new-claim:{claim.id}",
                 recipient="finance@school.example",
-                subject="New refund claim",
+                subject=f"New refund claim to review: {student.name}",
                 body=f"A claim was flagged for {student.name}",
                 claim_id=claim.id,
             ),

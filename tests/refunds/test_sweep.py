@@ -15,13 +15,22 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.guarantee.rules import GuaranteeState, claim_deadline, guarantee_deadline, guarantee_status
+from app.guarantee.rules import (
+    GuaranteeState,
+    claim_deadline,
+    guarantee_deadline,
+    guarantee_status,
+    paused_days,
+    window_start,
+)
 from app.guarantee.terms import (
     DEFAULT_QUALIFYING_TYPES,
     OPEN_ENDED_TYPES,
     EmploymentType,
+    ExclusionReason,
     JobFacts,
     OutcomeStatus,
+    PauseReason,
     PolicyTerms,
     WindowStart,
 )
@@ -35,11 +44,13 @@ from tests.factories import (
     ClaimTransitionFactory,
     EmployerFactory,
     EnrollmentFactory,
+    ExcludedOutcomeFactory,
     GraduationFactory,
     GuaranteePolicyFactory,
     JobOutcomeFactory,
     ProgrammeFactory,
     RefundClaimFactory,
+    SearchPauseFactory,
     TuitionPaymentFactory,
 )
 
@@ -74,17 +85,35 @@ class GraduateSpec:
     scholarship: int
     jobs: tuple[JobFacts, ...]
     has_claim: bool
+    #: Pauses of the search, (first day, last day), never overlapping.
+    pauses: tuple[tuple[date, date], ...] = ()
+    #: Whether a documented excluded outcome took the graduate out of the guarantee.
+    excluded: bool = False
+
+    @property
+    def paused_days(self) -> int:
+        return paused_days(self.pauses, self.terms.max_pause_days)
+
+    @property
+    def deadline_without_pauses(self) -> date:
+        return guarantee_deadline(
+            self.qualified_on, self.terms.window_months, self.terms.window_starts
+        )
 
     @property
     def deadline(self) -> date:
         return guarantee_deadline(
-            self.qualified_on, self.terms.window_months, self.terms.window_starts
+            self.qualified_on,
+            self.terms.window_months,
+            self.terms.window_starts,
+            self.paused_days,
         )
 
 
 #: Policy versions around the edges: every window start, windows of 1 to 36 months, with and
 #: without a pay floor (at least 2, so one unit under it is still a salary), a refund cap,
-#: scholarships deducted or not, a claim period of none to 60 days.
+#: scholarships deducted or not, a claim period of none to 60 days, pauses not allowed (0) or
+#: allowed up to a day, a month, three or six months, or anything up to 400 days.
 POLICY_TERMS = st.builds(
     PolicyTerms,
     window_months=st.integers(min_value=1, max_value=36),
@@ -99,6 +128,8 @@ POLICY_TERMS = st.builds(
     claim_deadline_days=st.sampled_from((0, 1, 30, 60)),
     refund_cap_minor=st.none() | st.integers(min_value=1, max_value=2 * 10**7),
     deduct_scholarships=st.booleans(),
+    max_pause_days=st.sampled_from((0, 0, 1, 30, 90, 183))
+    | st.integers(min_value=0, max_value=400),
 )
 
 QUALIFICATION_DATES = st.sampled_from(MONTH_END_DATES) | st.dates(
@@ -201,11 +232,53 @@ def reported_jobs(draw, terms: PolicyTerms, deadline: date) -> JobFacts:
     )
 
 
+#: Pause lengths around the edges: a day, two, every month's length, and anything up to 400.
+PAUSE_LENGTHS = st.sampled_from((1, 2, 28, 29, 30, 31)) | st.integers(min_value=1, max_value=400)
+
+
+@st.composite
+def pauses_of(draw, terms: PolicyTerms, qualified_on: date) -> tuple[tuple[date, date], ...]:
+    """None to three pauses that never overlap, starting inside the window or at a month end
+    (so that they cross the end of February), of any length; often their total is the
+    policy's limit, a day under it or a day beyond it, and sometimes far beyond it."""
+    count = draw(st.sampled_from((0, 0, 1, 1, 2, 3)))
+    if not count:
+        return ()
+    opens = window_start(qualified_on, terms.window_starts)
+    first = draw(
+        st.integers(min_value=0, max_value=31 * terms.window_months).map(
+            lambda offset: opens + timedelta(days=offset)
+        )
+        | st.sampled_from(tuple(day for day in MONTH_END_DATES if day >= opens) or (opens,))
+    )
+    lengths = [draw(PAUSE_LENGTHS) for _ in range(count)]
+    limit = terms.max_pause_days
+    near_limit = draw(st.sampled_from((None, -1, 0, 1)))
+    if near_limit is not None and limit > 0:
+        # The last pause takes the total to the limit plus -1, 0 or 1 day (when it can).
+        rest = limit + near_limit - sum(lengths[:-1])
+        if rest >= 1:
+            lengths[-1] = rest
+    pauses = []
+    starts_on = first
+    for length in lengths:
+        ends_on = starts_on + timedelta(days=length - 1)
+        pauses.append((starts_on, ends_on))
+        starts_on = ends_on + timedelta(days=draw(st.sampled_from((1, 2, 30))))
+    return tuple(pauses)
+
+
 @st.composite
 def graduates(draw) -> GraduateSpec:
     terms = draw(POLICY_TERMS)
     qualified_on = draw(QUALIFICATION_DATES)
-    deadline = guarantee_deadline(qualified_on, terms.window_months, terms.window_starts)
+    pauses = draw(pauses_of(terms, qualified_on))
+    deadline = guarantee_deadline(
+        qualified_on,
+        terms.window_months,
+        terms.window_starts,
+        paused_days(pauses, terms.max_pause_days),
+    )
     payments = draw(PAYMENTS)
     paid = sum(payments)
     scholarship = draw(
@@ -220,6 +293,8 @@ def graduates(draw) -> GraduateSpec:
         scholarship=scholarship,
         jobs=tuple(draw(reported_jobs(terms, deadline)) for _ in range(job_count)),
         has_claim=draw(st.sampled_from((False,) * 7 + (True,))),
+        pauses=pauses,
+        excluded=draw(st.sampled_from((False,) * 5 + (True,))),
     )
 
 
@@ -236,6 +311,7 @@ def populations(draw) -> tuple[list[GraduateSpec], list[date]]:
                 for spec in population
                 for day, offsets in (
                     (spec.deadline, (-1, 0, 1, 2)),
+                    (spec.deadline_without_pauses, (0, 1)),
                     (claim_deadline(spec.deadline, spec.terms.claim_deadline_days), (-1, 0, 1)),
                     (spec.deadline + timedelta(days=3 * 365), (0,)),
                 )
@@ -265,6 +341,7 @@ def _build(spec: GraduateSpec, employer) -> tuple[Graduation, list]:
         claim_deadline_days=terms.claim_deadline_days,
         refund_cap_minor=terms.refund_cap_minor,
         deduct_scholarships=terms.deduct_scholarships,
+        max_pause_days=terms.max_pause_days,
     )
     enrollment = EnrollmentFactory.build(
         policy=policy, guarantee_opt_in=spec.opted_in, scholarship_minor=spec.scholarship
@@ -293,7 +370,18 @@ def _build(spec: GraduateSpec, employer) -> tuple[Graduation, list]:
         if spec.has_claim
         else []
     )
-    return graduation, [graduation, *payments, *jobs, *claims]
+    pauses = [
+        SearchPauseFactory.build(
+            graduation=graduation, starts_on=starts_on, ends_on=ends_on, reason=PauseReason.OTHER
+        )
+        for starts_on, ends_on in spec.pauses
+    ]
+    exclusions = (
+        [ExcludedOutcomeFactory.build(graduation=graduation, reason=ExclusionReason.DEATH)]
+        if spec.excluded
+        else []
+    )
+    return graduation, [graduation, *payments, *jobs, *claims, *pauses, *exclusions]
 
 
 def _owed_by_the_rule(spec: GraduateSpec, as_of: date) -> tuple[date, int, str] | None:
@@ -304,6 +392,8 @@ def _owed_by_the_rule(spec: GraduateSpec, as_of: date) -> tuple[date, int, str] 
         terms=spec.terms,
         jobs=spec.jobs,
         as_of=as_of,
+        paused_days=spec.paused_days,
+        excluded=spec.excluded,
     )
     if status.state not in OWED_STATES:
         return None
@@ -562,6 +652,39 @@ def test_sweep_never_flags_graduates_not_opted_in_or_placed(session):
         assert sweep(session, as_of) == SweepResult(as_of, owed=0, flagged=0, dry_run=False)
     assert _claims(session) == []
     assert _transitions(session) == []
+
+
+def test_sweep_waits_for_the_paused_days_up_to_the_policy_limit(session):
+    # 28 Feb deadline; 20 days of pauses but the policy counts 14: the window closes 14 March.
+    graduation = _graduate(policy=GuaranteePolicyFactory(max_pause_days=14))
+    SearchPauseFactory(
+        graduation=graduation, starts_on=date(2025, 10, 1), ends_on=date(2025, 10, 10)
+    )
+    SearchPauseFactory(graduation=graduation, starts_on=date(2026, 2, 27), ends_on=date(2026, 3, 8))
+    extended = date(2026, 3, 14)
+
+    assert sweep(session, extended).owed == 0
+    assert sweep(session, extended + timedelta(days=1)).flagged == 1
+    assert [(claim.graduation_id, claim.deadline) for claim in _claims(session)] == [
+        (graduation.id, extended)
+    ]
+
+
+def test_sweep_ignores_pauses_under_a_policy_that_allows_none(session):
+    graduation = _graduate()  # the factories' policy: max_pause_days 0
+    SearchPauseFactory(graduation=graduation)
+
+    assert sweep(session, DEADLINE + timedelta(days=1)).flagged == 1
+    assert [claim.deadline for claim in _claims(session)] == [DEADLINE]
+
+
+def test_sweep_never_flags_an_excluded_graduate(session):
+    excluded = _graduate()
+    ExcludedOutcomeFactory(graduation=excluded, reason=ExclusionReason.MILITARY_SERVICE)
+    owed = _graduate()
+
+    assert sweep(session, date(2030, 1, 1)).flagged == 1
+    assert [claim.graduation_id for claim in _claims(session)] == [owed.id]
 
 
 # --- Two sweeps racing (PostgreSQL) -------------------------------------------------------------

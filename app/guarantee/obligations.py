@@ -1,0 +1,390 @@
+"""The search obligations rule: where a graduate stands, week by week, with what the policy asks.
+
+A policy version may ask for a number of job applications each week, a coaching check-in every
+few weeks, answers to the school's questions within a number of days, and every offer reported
+within a number of days. ``search_compliance`` judges a graduate's log against those terms on a
+given day. It is the one home of that rule: the graduate's page, the finance claim page, the
+reminders and the claim review after the sweep all call it.
+
+Pure: plain values in, plain values out; no Flask, no SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from app.guarantee.rules import job_qualifies
+from app.guarantee.terms import JobFacts, OfferDecision, PolicyTerms, SearchActivityKind
+
+WEEK = 7
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One entry of the job-search log, as the rule needs it."""
+
+    kind: SearchActivityKind
+    #: The day it happened (applied, interviewed, received the offer, met the coach).
+    occurred_on: date
+    #: The day the graduate logged it.
+    logged_on: date
+    #: For an offer: the job offered (its ``start_date`` the proposed first day, or the offer's
+    #: day when none was given).
+    offer: JobFacts | None = None
+    decision: OfferDecision | None = None
+    employer_name: str | None = None
+    #: For a decided offer: the day the graduate accepted or declined it.
+    decided_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """A question the school put to the graduate: when it was asked and answered (UTC)."""
+
+    asked_at: datetime
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Days the search was paused, both ends included."""
+
+    starts_on: date
+    ends_on: date
+
+
+class WeekState(StrEnum):
+    """Where one week of the window stands."""
+
+    #: Everything the week asks for is done.
+    MET = "met"
+    #: The current week, not done yet, still open: there is time to fix it.
+    BEHIND = "behind"
+    #: An ended week that fell short.
+    MISSED = "missed"
+    #: Every day of the week was paused: it asks for nothing.
+    PAUSED = "paused"
+    #: Starts after the day judged.
+    UPCOMING = "upcoming"
+
+
+@dataclass(frozen=True)
+class WeekCompliance:
+    """One week of the window (7 days from the window's start; the last may be shorter)."""
+
+    #: 1 for the window's first week.
+    number: int
+    starts_on: date
+    ends_on: date
+    #: Days of the week not paused.
+    active_days: int
+    #: Applications logged as made this week.
+    applications: int
+    #: Applications the week asks for (the weekly number, prorated to the active days).
+    applications_required: int
+    #: Whether this week closes a coaching block, which needs a check-in.
+    coaching_required: bool
+    #: For a week closing a coaching block: whether the block had a check-in; else ``None``.
+    coaching_met: bool | None
+    state: WeekState
+
+    @property
+    def label(self) -> str:
+        """'week 3 (2027-01-12 to 2027-01-18)', as the sentences name a week."""
+        return f"week {self.number} ({self.starts_on.isoformat()} to {self.ends_on.isoformat()})"
+
+
+@dataclass(frozen=True)
+class DeclinedOffer:
+    """An offer the graduate declined that would have been a qualifying job."""
+
+    employer_name: str | None
+    #: The day the offer was received.
+    received_on: date
+    #: The day it was declined, when known.
+    declined_on: date | None
+
+    @property
+    def description(self) -> str:
+        """'declined a qualifying offer from Acme on 2027-02-03'."""
+        employer = self.employer_name or "an employer"
+        day = (self.declined_on or self.received_on).isoformat()
+        return f"declined a qualifying offer from {employer} on {day}"
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """A graduate's search obligations judged on ``as_of``."""
+
+    weeks: list[WeekCompliance]
+    #: Each obligation missed, as a sentence a finance reviewer and the graduate can read.
+    shortfalls: list[str]
+    #: What the current week (and open questions) still ask for, as sentences.
+    behind: list[str]
+    #: Questions from the school not answered yet and not yet overdue.
+    open_requests: int
+    declined_qualifying_offers: list[DeclinedOffer] = field(default_factory=list)
+    #: The day judged.
+    as_of: date | None = None
+
+    @property
+    def compliant(self) -> bool:
+        """No obligation missed so far."""
+        return not self.shortfalls
+
+    @property
+    def current_week(self) -> WeekCompliance | None:
+        """The week containing ``as_of``; ``None`` before the window or after it."""
+        if self.as_of is None:
+            return None
+        return next((w for w in self.weeks if w.starts_on <= self.as_of <= w.ends_on), None)
+
+    @property
+    def last_complete_week(self) -> WeekCompliance | None:
+        """The latest week that ended before ``as_of``."""
+        if self.as_of is None:
+            return None
+        ended = [w for w in self.weeks if w.ends_on < self.as_of]
+        return ended[-1] if ended else None
+
+    @property
+    def falling_behind(self) -> bool:
+        """The current week is not done yet, or the last complete week fell short."""
+        current = self.current_week
+        last = self.last_complete_week
+        return (current is not None and current.state is WeekState.BEHIND) or (
+            last is not None and last.state is WeekState.MISSED
+        )
+
+
+def answer_due_at(asked_at: datetime, answer_within_days: int | None) -> datetime | None:
+    """When an answer to a question asked at ``asked_at`` is due; ``None`` without a deadline."""
+    if answer_within_days is None:
+        return None
+    return asked_at + timedelta(days=answer_within_days)
+
+
+def search_compliance(
+    *,
+    terms: PolicyTerms,
+    window_start: date,
+    deadline: date,
+    activities: Iterable[Activity],
+    requests: Iterable[Request],
+    pauses: Iterable[Pause],
+    as_of: date,
+) -> Compliance:
+    """Judge a graduate's search log against the policy's obligations on ``as_of``.
+
+    Weeks are 7-day blocks from ``window_start`` to ``deadline`` (the last may be shorter). A
+    week asks for the weekly applications prorated to its days not paused, rounded up; a week
+    paused throughout asks for nothing. With ``coaching_every_weeks`` = N, weeks form blocks of
+    N, each needing a check-in, judged at its last week with active days (a short last week
+    alone in its block joins the block before it). Questions are late when answered after
+    ``answer_within_days``, or unanswered once that moment has passed by the end of ``as_of``.
+    Offers are late when logged more than ``report_offers_within_days`` after they were
+    received. Declined offers that would have qualified are listed apart: whether they void a
+    claim is the caller's decision (``terms.declined_offer_voids``). A policy without an
+    obligation never yields a shortfall for it.
+    """
+    activities = [a for a in activities if a.occurred_on <= as_of]
+    pauses = list(pauses)
+    weeks = _weeks(terms, window_start, deadline, activities, pauses, as_of)
+
+    shortfalls: list[str] = []
+    behind: list[str] = []
+    for week in weeks:
+        if week.state is WeekState.MISSED:
+            shortfalls.extend(_week_shortfalls(week, terms))
+        elif week.state is WeekState.BEHIND:
+            behind.extend(_week_todo(week, terms))
+
+    open_requests = 0
+    end_of_day = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+    for request in sorted(requests, key=lambda r: r.asked_at):
+        if _utc(request.asked_at) >= end_of_day:
+            continue
+        due = answer_due_at(_utc(request.asked_at), terms.answer_within_days)
+        asked = _utc(request.asked_at).date().isoformat()
+        answered_at = None if request.answered_at is None else _utc(request.answered_at)
+        if due is None:
+            open_requests += answered_at is None
+        elif answered_at is not None:
+            if answered_at > due:
+                shortfalls.append(
+                    f"question asked {asked} answered {_late_by(answered_at - due)} late"
+                    f" (policy: within {_days(terms.answer_within_days)})"
+                )
+        elif due < end_of_day:
+            shortfalls.append(
+                f"question asked {asked} not answered; it was due {_moment(due)}"
+                f" (policy: within {_days(terms.answer_within_days)})"
+            )
+        else:
+            open_requests += 1
+            behind.append(f"question asked {asked}: answer by {_moment(due)}")
+
+    offers = sorted(
+        (a for a in activities if a.kind is SearchActivityKind.OFFER),
+        key=lambda a: (a.occurred_on, a.logged_on),
+    )
+    if terms.report_offers_within_days is not None:
+        for offer in offers:
+            delay = (offer.logged_on - offer.occurred_on).days
+            if delay > terms.report_offers_within_days:
+                shortfalls.append(
+                    f"offer from {offer.employer_name or 'an employer'} received"
+                    f" {offer.occurred_on.isoformat()} reported {_days(delay)} later"
+                    f" (policy: within {terms.report_offers_within_days})"
+                )
+
+    declined = [
+        DeclinedOffer(offer.employer_name, offer.occurred_on, offer.decided_on)
+        for offer in offers
+        if offer.decision is OfferDecision.DECLINED
+        and (offer.decided_on is None or offer.decided_on <= as_of)
+        and offer.offer is not None
+        and job_qualifies(offer.offer, terms, deadline)
+    ]
+    return Compliance(weeks, shortfalls, behind, open_requests, declined, as_of)
+
+
+def _weeks(
+    terms: PolicyTerms,
+    window_start: date,
+    deadline: date,
+    activities: list[Activity],
+    pauses: list[Pause],
+    as_of: date,
+) -> list[WeekCompliance]:
+    spans = []
+    starts_on = window_start
+    while starts_on <= deadline:
+        ends_on = min(starts_on + timedelta(days=WEEK - 1), deadline)
+        spans.append((starts_on, ends_on))
+        starts_on = ends_on + timedelta(days=1)
+
+    paused_days = {
+        pause.starts_on + timedelta(days=offset)
+        for pause in pauses
+        for offset in range((pause.ends_on - pause.starts_on).days + 1)
+    }
+    active = [
+        sum(
+            starts_on + timedelta(days=offset) not in paused_days
+            for offset in range((ends_on - starts_on).days + 1)
+        )
+        for starts_on, ends_on in spans
+    ]
+    applications = [0] * len(spans)
+    checkins = [0] * len(spans)
+    for activity in activities:
+        index = (activity.occurred_on - window_start).days // WEEK
+        if not 0 <= index < len(spans) or activity.occurred_on > deadline:
+            continue
+        if activity.kind is SearchActivityKind.APPLICATION:
+            applications[index] += 1
+        elif activity.kind is SearchActivityKind.COACHING_CHECKIN:
+            checkins[index] += 1
+
+    # The week that judges each coaching block, and whether the block had a check-in.
+    coaching: dict[int, bool] = {}
+    every = terms.coaching_every_weeks
+    if every:
+        blocks = [index // every for index in range(len(spans))]
+        last = len(spans) - 1
+        short_last = (spans[last][1] - spans[last][0]).days + 1 < WEEK
+        if last > 0 and short_last and last % every == 0:
+            blocks[last] = blocks[last - 1]  # a few days alone need no check-in of their own
+        for block in sorted(set(blocks)):
+            members = [index for index, b in enumerate(blocks) if b == block]
+            judged = [index for index in members if active[index] > 0]
+            if judged:
+                coaching[judged[-1]] = any(checkins[index] for index in members)
+
+    weeks = []
+    for index, (starts_on, ends_on) in enumerate(spans):
+        required = -(-terms.weekly_applications * active[index] // WEEK)
+        coaching_met = coaching.get(index)
+        done = applications[index] >= required and coaching_met is not False
+        if active[index] == 0:
+            state = WeekState.PAUSED
+        elif starts_on > as_of:
+            state = WeekState.UPCOMING
+        elif done:
+            state = WeekState.MET
+        elif ends_on >= as_of:
+            state = WeekState.BEHIND
+        else:
+            state = WeekState.MISSED
+        weeks.append(
+            WeekCompliance(
+                number=index + 1,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                active_days=active[index],
+                applications=applications[index],
+                applications_required=required,
+                coaching_required=index in coaching,
+                coaching_met=coaching_met,
+                state=state,
+            )
+        )
+    return weeks
+
+
+def _week_shortfalls(week: WeekCompliance, terms: PolicyTerms) -> list[str]:
+    reasons = []
+    if week.applications < week.applications_required:
+        reasons.append(
+            f"{week.label}: {week.applications} of {week.applications_required} applications"
+        )
+    if week.coaching_met is False:
+        reasons.append(
+            f"{week.label}: no coaching check-in"
+            f" (policy: one every {_weeks_phrase(terms.coaching_every_weeks)})"
+        )
+    return reasons
+
+
+def _week_todo(week: WeekCompliance, terms: PolicyTerms) -> list[str]:
+    todo = []
+    if week.applications < week.applications_required:
+        todo.append(
+            f"this week ({week.starts_on.isoformat()} to {week.ends_on.isoformat()}):"
+            f" {week.applications} of {week.applications_required} applications;"
+            f" {week.applications_required - week.applications} more by"
+            f" {week.ends_on.isoformat()}"
+        )
+    if week.coaching_met is False:
+        todo.append(
+            f"a coaching check-in is due by {week.ends_on.isoformat()}"
+            f" (policy: one every {_weeks_phrase(terms.coaching_every_weeks)})"
+        )
+    return todo
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; the service stores UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _moment(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
+
+
+def _weeks_phrase(count: int | None) -> str:
+    return "week" if count == 1 else f"{count} weeks"
+
+
+def _late_by(delay: timedelta) -> str:
+    # Whole days, rounded up: an answer an hour late is "1 day late", never "0 days late".
+    days = delay.days + (1 if delay - timedelta(days=delay.days) > timedelta(0) else 0)
+    return _days(max(days, 1))

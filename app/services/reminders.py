@@ -1,0 +1,555 @@
+"""Reminder emails, each sent once: graduates near their deadline or behind on their search,
+finance on new claims, employers on hire confirmations they have not answered.
+
+Every message is a ``SentMessage`` row under a unique ``dedupe_key`` that says what it is about
+(``deadline:12:2027-03-01:7``). Each goes through three short steps:
+
+1. Record it (one transaction): insert the row, ``pending``, with its first attempt counted,
+   and commit. A second run, or one running beside this one, hits the unique key and skips it.
+2. Hand it to the SMTP server (no transaction open).
+3. Mark it ``sent``, or ``failed`` with the server's reason (one transaction).
+
+A failed message is tried again by later runs, up to ``MAX_ATTEMPTS`` attempts in all. A row
+left ``pending`` (the process died between steps 1 and 3) is never sent again: the server may
+have taken it, and a reminder is better missed than sent twice, so it is at most once.
+
+Nothing here decides *when* a reminder is due: ``app.guarantee.reminders`` does. Runs must be
+inside an application context (SMTP settings, ``BASE_URL``, the key that signs links).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+from dateutil.relativedelta import relativedelta
+from flask import current_app
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth.access import Permission, Principal, authorize
+from app.guarantee.reminders import (
+    days_left_in_week,
+    deadline_reminder_due,
+    employer_reminder_due,
+    week_to_warn_about,
+)
+from app.guarantee.rules import GuaranteeState
+from app.mail import MailNotSent, deliver
+from app.models import (
+    Enrollment,
+    ExcludedOutcome,
+    Graduation,
+    GuaranteePolicy,
+    HireConfirmation,
+    JobOutcome,
+    MessageKind,
+    MessageState,
+    Role,
+    SentMessage,
+    Student,
+    User,
+)
+from app.models.base import utc_now
+from app.pages.formatting import money, words
+from app.services.confirmations import LINK_LIFETIME, link_token
+from app.services.guarantee import GuaranteeView, evaluate_guarantee
+from app.services.search import compliance_for
+from config.settings import Settings
+from refunds.models import RefundClaim
+from refunds.states import ClaimState
+
+log = logging.getLogger(__name__)
+
+#: Sending attempts a message gets in all, over as many runs, before it is left failed.
+MAX_ATTEMPTS = 3
+
+#: The kinds of message sent to the graduate themselves: what their page lists. Employer
+#: reminders about them carry a link only the employer may use, so they are never shown.
+GRADUATE_KINDS = (MessageKind.DEADLINE_APPROACHING, MessageKind.FALLING_BEHIND)
+
+#: Sends one message or raises ``MailNotSent``: ``app.mail.deliver`` unless a test says otherwise.
+Sender = Callable[[str, str, str], None]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message that is due, before it is recorded and sent."""
+
+    kind: MessageKind
+    dedupe_key: str
+    recipient: str
+    subject: str
+    body: str
+    graduation_id: int | None = None
+    claim_id: int | None = None
+    confirmation_id: str | None = None
+    #: For an employer reminder: the confirmation's link works until then, from this reminder.
+    link_expires_at: datetime | None = None
+
+
+@dataclass
+class ReminderResult:
+    """What one run did, per kind of message."""
+
+    as_of: date
+    dry_run: bool = False
+    #: New messages found due: recorded (or, on a dry run, that would be).
+    due: Counter = field(default_factory=Counter)
+    #: Messages the mail server accepted, retries included.
+    sent: Counter = field(default_factory=Counter)
+    #: Messages the mail server refused or could not be reached for, retries included.
+    failed: Counter = field(default_factory=Counter)
+    #: Earlier failures tried again (or, on a dry run, that would be).
+    retried: Counter = field(default_factory=Counter)
+
+
+def send_reminders(
+    session_factory: sessionmaker,
+    settings: Settings,
+    as_of: date,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    send: Sender = deliver,
+) -> ReminderResult:
+    """Send every reminder due on ``as_of`` (graduates) or at ``now`` (employers), once each.
+
+    First retries the messages that failed before (fewer than ``MAX_ATTEMPTS`` attempts, and
+    for an employer reminder only while the confirmation is open), then finds the new ones.
+    ``dry_run`` counts what would be sent and writes and sends nothing.
+    """
+    result = ReminderResult(as_of=as_of, dry_run=dry_run)
+    for message_id, kind, attempts in _failed_to_retry(session_factory, now):
+        if dry_run:
+            result.retried[kind] += 1
+        else:
+            _retry(session_factory, message_id, attempts, result, send)
+    for draft in _due(session_factory, settings, as_of, now):
+        if dry_run:
+            result.due[draft.kind] += 1
+            continue
+        message_id = _record(session_factory, draft, now)
+        if message_id is None:
+            continue  # another run recorded it first
+        result.due[draft.kind] += 1
+        _deliver(session_factory, message_id, draft.kind, draft, result, send)
+    return result
+
+
+def messages_to_graduate(session: Session, principal: Principal) -> list[SentMessage]:
+    """The reminders sent to the signed-in graduate, newest first: only their own."""
+    authorize(principal, Permission.OWN_GUARANTEE)
+    return list(
+        session.scalars(
+            select(SentMessage)
+            .join(Graduation, Graduation.id == SentMessage.graduation_id)
+            .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
+            .where(
+                Enrollment.student_id == principal.student_id,
+                SentMessage.kind.in_(GRADUATE_KINDS),
+            )
+            .order_by(SentMessage.created_at.desc(), SentMessage.id.desc())
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording and sending
+# ---------------------------------------------------------------------------------------------
+
+
+def _record(session_factory: sessionmaker, draft: Draft, now: datetime) -> int | None:
+    """Insert and commit the message's row; ``None`` when its key is taken already."""
+    with session_factory() as session:
+        message = SentMessage(
+            kind=draft.kind,
+            dedupe_key=draft.dedupe_key,
+            recipient=draft.recipient,
+            subject=draft.subject,
+            body=draft.body,
+            graduation_id=draft.graduation_id,
+            claim_id=draft.claim_id,
+            confirmation_id=draft.confirmation_id,
+            state=MessageState.PENDING,
+            attempts=1,
+            # The run's instant: the next employer reminder is timed from it.
+            created_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(message)
+                session.flush()
+        except IntegrityError:
+            session.rollback()
+            if session.scalar(_key_taken(draft.dedupe_key)) is None:
+                raise  # not the unique key: a real error
+            return None
+        if draft.link_expires_at is not None:
+            _extend_link(session, draft.confirmation_id, draft.link_expires_at)
+        session.commit()
+        return message.id
+
+
+def _key_taken(dedupe_key: str):
+    return select(SentMessage.id).where(SentMessage.dedupe_key == dedupe_key)
+
+
+def _extend_link(session: Session, confirmation_id: str, until: datetime) -> None:
+    # The reminder's fresh link must work as long as it says: the confirmation (which makes
+    # every link to it single-use) stays open until then.
+    session.execute(
+        update(HireConfirmation)
+        .where(HireConfirmation.id == confirmation_id, HireConfirmation.expires_at < until)
+        .values(expires_at=until)
+    )
+
+
+def _failed_to_retry(session_factory: sessionmaker, now: datetime) -> list[tuple]:
+    with session_factory() as session:
+        return list(
+            session.execute(
+                select(SentMessage.id, SentMessage.kind, SentMessage.attempts)
+                .outerjoin(HireConfirmation, HireConfirmation.id == SentMessage.confirmation_id)
+                .where(
+                    SentMessage.state == MessageState.FAILED,
+                    SentMessage.attempts < MAX_ATTEMPTS,
+                    or_(
+                        SentMessage.confirmation_id.is_(None),
+                        and_(
+                            HireConfirmation.answered_at.is_(None),
+                            HireConfirmation.expires_at >= now,
+                        ),
+                    ),
+                )
+                .order_by(SentMessage.id)
+            )
+        )
+
+
+def _retry(session_factory, message_id: int, attempts: int, result, send: Sender) -> None:
+    """Take a failed message back (one transaction), counting the attempt, then send it."""
+    with session_factory() as session:
+        taken = session.execute(
+            update(SentMessage)
+            .where(
+                SentMessage.id == message_id,
+                SentMessage.state == MessageState.FAILED,
+                SentMessage.attempts == attempts,
+            )
+            .values(state=MessageState.PENDING, attempts=attempts + 1)
+        ).rowcount
+        if taken != 1:
+            session.rollback()
+            return  # another run took it
+        message = session.get(SentMessage, message_id, populate_existing=True)
+        session.commit()
+    result.retried[message.kind] += 1
+    _deliver(session_factory, message_id, message.kind, message, result, send)
+
+
+def _deliver(session_factory, message_id: int, kind, message, result, send: Sender) -> None:
+    """Hand the message to the mail server, then record whether it took it."""
+    try:
+        send(message.recipient, message.subject, message.body)
+    except MailNotSent as error:
+        problem = str(error)
+    else:
+        problem = None
+    with session_factory() as session:
+        row = session.get(SentMessage, message_id, populate_existing=True)
+        if problem is None:
+            row.state, row.sent_at, row.last_error = MessageState.SENT, utc_now(), None
+            result.sent[kind] += 1
+        else:
+            row.state, row.last_error = MessageState.FAILED, problem[:2000]
+            result.failed[kind] += 1
+            log.error("%s (attempt %s) not sent: %s", row.dedupe_key, row.attempts, problem)
+        session.commit()
+
+
+# ---------------------------------------------------------------------------------------------
+# What is due
+# ---------------------------------------------------------------------------------------------
+
+
+def _due(session_factory, settings: Settings, as_of: date, now: datetime) -> list[Draft]:
+    """Every message due and not recorded yet, read in one session closed before any write
+    (on SQLite an open transaction holds the write lock)."""
+    with session_factory() as session:
+        drafts: list[Draft] = []
+        for graduation, guarantee in _searching(session, as_of):
+            drafts.extend(_deadline_reminder(graduation, guarantee, settings, as_of))
+            drafts.extend(_falling_behind(session, graduation, guarantee, as_of))
+        drafts.extend(_new_claims(session))
+        drafts.extend(_employer_reminders(session, settings, now))
+        taken = _taken_keys(session, [draft.dedupe_key for draft in drafts])
+    return [draft for draft in drafts if draft.dedupe_key not in taken]
+
+
+def _taken_keys(session: Session, keys: list[str]) -> set[str]:
+    taken: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        taken.update(
+            session.scalars(select(SentMessage.dedupe_key).where(SentMessage.dedupe_key.in_(chunk)))
+        )
+    return taken
+
+
+def _searching(session: Session, as_of: date) -> Iterator[tuple[Graduation, GuaranteeView]]:
+    """Graduates still in their window on ``as_of`` (opted in, no qualifying job, not
+    excluded), with their guarantee as the rule judges it.
+
+    SQL only narrows the candidates (opted in, not erased, no claim, no exclusion, qualified
+    recently enough for any policy's longest window and pause); the rule decides.
+    """
+    longest_months, longest_pause = session.execute(
+        select(func.max(GuaranteePolicy.window_months), func.max(GuaranteePolicy.max_pause_days))
+    ).one()
+    if longest_months is None:
+        return
+    # 7 days more: a window may start up to the first Monday after qualifying.
+    earliest = as_of - relativedelta(months=longest_months) - timedelta(days=longest_pause + 7)
+    graduations = session.scalars(
+        select(Graduation)
+        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
+        .join(Student, Student.id == Enrollment.student_id)
+        .where(
+            Enrollment.guarantee_opt_in.is_(True),
+            Student.erased_at.is_(None),
+            Graduation.qualified_on.between(earliest, as_of),
+            ~exists().where(RefundClaim.enrollment_id == Enrollment.id),
+            ~exists().where(ExcludedOutcome.graduation_id == Graduation.id),
+        )
+        .order_by(Graduation.id)
+    ).all()
+    for graduation in graduations:
+        guarantee = evaluate_guarantee(session, graduation.id, as_of)
+        if guarantee.status.state is GuaranteeState.IN_WINDOW:
+            yield graduation, guarantee
+
+
+def _deadline_reminder(
+    graduation: Graduation, guarantee: GuaranteeView, settings: Settings, as_of: date
+) -> list[Draft]:
+    status = guarantee.status
+    days = deadline_reminder_due(status.days_left, settings.reminder_days_before_deadline)
+    if days is None:
+        return []
+    student = graduation.enrollment.student
+    programme = graduation.enrollment.programme.name
+    when = _days_phrase(status.days_left)
+    body = (
+        f"Hello {student.name},\n\n"
+        f"Your job guarantee for {programme} is still open, and its deadline is near: a"
+        f" qualifying job must start by {status.deadline:%A %d %B %Y}, {when} from"
+        f" {as_of:%d %B %Y}.\n\n"
+        "If you have found a job or accepted an offer, report it so that it counts. Your"
+        " deadline, what counts as a qualifying job and your search log are on your page:\n"
+        f"{_link('graduate.home')}\n\n"
+        "If the window closes without a qualifying job, the school opens your refund claim;"
+        " you don't need to do anything for that.\n"
+    )
+    return [
+        Draft(
+            kind=MessageKind.DEADLINE_APPROACHING,
+            dedupe_key=f"deadline:{graduation.id}:{status.deadline.isoformat()}:{days}",
+            recipient=student.email,
+            subject=(
+                "Your job guarantee deadline is today"
+                if status.days_left == 0
+                else f"Your job guarantee deadline is in {when}"
+            ),
+            body=body,
+            graduation_id=graduation.id,
+        )
+    ]
+
+
+def _falling_behind(
+    session: Session, graduation: Graduation, guarantee: GuaranteeView, as_of: date
+) -> list[Draft]:
+    compliance = compliance_for(session, graduation, as_of)
+    week = week_to_warn_about(compliance)
+    if week is None:
+        return []
+    student = graduation.enrollment.student
+    programme = graduation.enrollment.programme.name
+    todo = "\n".join(f"- {_sentence(line)}" for line in compliance.behind)
+    missed = ""
+    if compliance.shortfalls:
+        missed = "\nAlready missed:\n" + "\n".join(
+            f"- {_sentence(line)}" for line in compliance.shortfalls
+        )
+        missed += "\n"
+    status = guarantee.status
+    body = (
+        f"Hello {student.name},\n\n"
+        f"You are behind on the job search your guarantee for {programme} asks for."
+        f" As of {as_of:%A %d %B %Y}, still to do:\n{todo}\n{missed}\n"
+        f"This week ends on {week.ends_on:%A %d %B %Y}:"
+        f" {_days_phrase(days_left_in_week(week, as_of))} left, today included."
+        f" Your window closes on {status.deadline:%d %B %Y},"
+        f" {_days_phrase(status.days_left)} from {as_of:%d %B %Y}.\n\n"
+        "The school checks these obligations before it pays a refund. Log your applications"
+        " and check-ins on your page:\n"
+        f"{_link('graduate.home')}\n"
+    )
+    return [
+        Draft(
+            kind=MessageKind.FALLING_BEHIND,
+            dedupe_key=f"behind:{graduation.id}:{week.starts_on.isoformat()}",
+            recipient=student.email,
+            subject=f"You are behind on your job search (week {week.number} of your window)",
+            body=body,
+            graduation_id=graduation.id,
+        )
+    ]
+
+
+#: The states of a claim finance is told about: new, sent to review, or voided by the review.
+ANNOUNCED_STATES = (ClaimState.FLAGGED, ClaimState.IN_REVIEW, ClaimState.REJECTED)
+
+
+def _new_claims(session: Session) -> list[Draft]:
+    announced = exists().where(
+        SentMessage.claim_id == RefundClaim.id, SentMessage.kind == MessageKind.NEW_CLAIM
+    )
+    claims = session.scalars(
+        select(RefundClaim)
+        # The review after the sweep may already have sent a new claim to review, or voided
+        # it: finance hears of those too.
+        .where(RefundClaim.state.in_(ANNOUNCED_STATES), ~announced)
+        .order_by(RefundClaim.id)
+    ).all()
+    if not claims:
+        return []
+    finance = session.scalars(
+        select(User.email)
+        .where(User.role == Role.FINANCE, User.active.is_(True))
+        .order_by(User.email)
+    ).all()
+    if not finance:
+        log.warning("%s new claims to announce, but no active finance account", len(claims))
+        return []
+    drafts = []
+    for claim in claims:
+        name = claim.enrollment.student.name
+        amount = money(claim.amount_minor, claim.currency)
+        drafts.append(
+            Draft(
+                kind=MessageKind.NEW_CLAIM,
+                dedupe_key=f"new-claim:{claim.id}",
+                recipient=", ".join(finance),
+                subject=f"New refund claim to review: {name}",
+                body=(
+                    f"A refund claim was flagged on {claim.flagged_on:%d %B %Y}; it is now"
+                    f" {words(claim.state)}.\n\nGraduate: {name}\nAmount: {amount}\n\n"
+                    f"Review it here (you will be asked to sign in):\n"
+                    f"{_link('finance.claim', claim_id=claim.id)}\n"
+                ),
+                graduation_id=claim.graduation_id,
+                claim_id=claim.id,
+            )
+        )
+    return drafts
+
+
+def _employer_reminders(session: Session, settings: Settings, now: datetime) -> list[Draft]:
+    if settings.employer_reminder_limit == 0:
+        return []
+    earlier = (
+        select(
+            SentMessage.confirmation_id,
+            func.count().label("count"),
+            func.max(SentMessage.created_at).label("last_at"),
+        )
+        .where(SentMessage.kind == MessageKind.EMPLOYER_REMINDER)
+        .group_by(SentMessage.confirmation_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(HireConfirmation, earlier.c.count, earlier.c.last_at)
+        .join(JobOutcome, JobOutcome.id == HireConfirmation.job_outcome_id)
+        .join(Graduation, Graduation.id == JobOutcome.graduation_id)
+        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
+        .join(Student, Student.id == Enrollment.student_id)
+        .outerjoin(earlier, earlier.c.confirmation_id == HireConfirmation.id)
+        .where(
+            HireConfirmation.answered_at.is_(None),
+            HireConfirmation.expires_at >= now,
+            HireConfirmation.created_at
+            <= now - timedelta(days=settings.employer_reminder_after_days),
+            JobOutcome.employer_id.is_not(None),
+            Student.erased_at.is_(None),
+        )
+        .order_by(HireConfirmation.created_at, HireConfirmation.id)
+    ).all()
+    drafts = []
+    for confirmation, count, last_at in rows:
+        number = employer_reminder_due(
+            requested_at=confirmation.created_at,
+            reminders_so_far=count or 0,
+            last_reminder_at=last_at,
+            now=now,
+            after_days=settings.employer_reminder_after_days,
+            limit=settings.employer_reminder_limit,
+        )
+        if number is not None:
+            drafts.append(_employer_reminder(confirmation, number, now))
+    return drafts
+
+
+def _employer_reminder(confirmation: HireConfirmation, number: int, now: datetime) -> Draft:
+    outcome = confirmation.job_outcome
+    graduate = outcome.graduation.enrollment.student.name
+    until = max(confirmation.expires_at, now + LINK_LIFETIME)
+    link = _link("employer.confirm", token=link_token(confirmation.id))
+    body = (
+        f"Hello,\n\nA reminder: on {confirmation.created_at:%d %B %Y} we asked you to confirm"
+        f" that {graduate} was hired by {outcome.employer.name} as {outcome.title}, starting"
+        f" {outcome.start_date:%d %B %Y} ({words(outcome.employment_type)}). We have no answer"
+        " yet.\n\n"
+        f"Please confirm or correct this, or tell us it is not right, here:\n{link}\n\n"
+        f"The link works once and until {until:%d %B %Y}. No account is needed.\n"
+    )
+    return Draft(
+        kind=MessageKind.EMPLOYER_REMINDER,
+        dedupe_key=f"employer:{confirmation.id}:{number}",
+        recipient=confirmation.sent_to,
+        subject=f"Reminder: please confirm the hire of {graduate}",
+        body=body,
+        graduation_id=outcome.graduation_id,
+        confirmation_id=confirmation.id,
+        link_expires_at=until,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Wording
+# ---------------------------------------------------------------------------------------------
+
+
+def _link(endpoint: str, **values) -> str:
+    """The public address of a page, from ``BASE_URL`` (no request is needed)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def _days_phrase(days: int | None) -> str:
+    if days is None:
+        return "no days"
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

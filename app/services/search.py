@@ -1,0 +1,479 @@
+"""A graduate's job search: the log, the school's questions, and compliance with the policy.
+
+The graduate logs applications, interviews, offers (each accepted or declined) and coaching
+check-ins; the registrar asks questions, which the graduate answers. ``compliance_for`` reads
+these rows and judges them with the one rule, ``app.guarantee.obligations.search_compliance``.
+Each function checks who may act (a graduate only on their own graduation), validates, adds its
+rows and an audit record, and flushes; the caller commits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pycountry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import record
+from app.auth.access import Permission, Principal, authorize, refuse
+from app.guarantee.obligations import (
+    Activity,
+    Compliance,
+    Pause,
+    Request,
+    answer_due_at,
+    search_compliance,
+)
+from app.guarantee.rules import window_start
+from app.guarantee.terms import (
+    EmploymentType,
+    JobFacts,
+    OfferDecision,
+    PolicyTerms,
+    SearchActivityKind,
+)
+from app.models import Graduation, SchoolRequest, SearchActivity, SearchPause
+from app.models.base import utc_now
+from app.services.errors import Conflict, Invalid
+from app.services.graduates import own_graduation
+from app.services.guarantee import evaluate_guarantee
+from app.services.records import MAX_ID, get_or_404
+
+#: Largest salary accepted, in minor units (the API's bound).
+MAX_SALARY_MINOR = 10**12
+#: Longest question or answer accepted, in characters.
+MAX_TEXT = 5000
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK = re.compile(r"[\r\n]")
+
+
+def compliance_for(session: Session, graduation: Graduation, as_of: date) -> Compliance:
+    """The graduation's search obligations judged on ``as_of`` from its recorded log.
+
+    The window starts as the policy says; its deadline is the guarantee's, pauses included.
+    """
+    return search_record(session, graduation, as_of).compliance
+
+
+@dataclass(frozen=True)
+class SearchRecord:
+    """Everything a graduate's search consists of, and how it stands on ``as_of``."""
+
+    graduation: Graduation
+    terms: PolicyTerms
+    window_start: date
+    deadline: date
+    compliance: Compliance
+    #: The log, latest first.
+    activities: list[SearchActivity]
+    #: The school's questions, latest first.
+    requests: list[SchoolRequest]
+    pauses: list[SearchPause]
+
+    @property
+    def weekly_obligations(self) -> bool:
+        """Whether the policy asks for something every week (applications or check-ins)."""
+        return bool(self.terms.weekly_applications or self.terms.coaching_every_weeks)
+
+    @property
+    def pending_offers(self) -> list[SearchActivity]:
+        """Offers the graduate has not accepted or declined yet."""
+        return [a for a in self.activities if a.decision is OfferDecision.PENDING]
+
+    @property
+    def offers(self) -> list[SearchActivity]:
+        """Every offer logged, latest first."""
+        return [a for a in self.activities if a.kind is SearchActivityKind.OFFER]
+
+    @property
+    def open_requests(self) -> list[SchoolRequest]:
+        """Questions not answered yet, oldest first."""
+        return sorted((r for r in self.requests if r.answered_at is None), key=_asked)
+
+    def answer_due(self, request: SchoolRequest) -> datetime | None:
+        """When the answer to ``request`` is due; ``None`` when the policy sets no deadline."""
+        return answer_due_at(request.asked_at, self.terms.answer_within_days)
+
+
+def search_record(session: Session, graduation: Graduation, as_of: date) -> SearchRecord:
+    """The graduation's log, questions and pauses, with their compliance on ``as_of``.
+
+    The caller has checked that whoever asks may see this graduation.
+    """
+    terms = graduation.enrollment.policy.terms()
+    opens = window_start(graduation.qualified_on, terms.window_starts)
+    deadline = evaluate_guarantee(session, graduation.id, as_of).status.deadline
+    activities = list(
+        session.scalars(
+            select(SearchActivity)
+            .where(SearchActivity.graduation_id == graduation.id)
+            .order_by(SearchActivity.occurred_on.desc(), SearchActivity.id.desc())
+        )
+    )
+    requests = list(
+        session.scalars(
+            select(SchoolRequest)
+            .where(SchoolRequest.graduation_id == graduation.id)
+            .order_by(SchoolRequest.asked_at.desc(), SchoolRequest.id.desc())
+        )
+    )
+    pauses = list(
+        session.scalars(
+            select(SearchPause)
+            .where(SearchPause.graduation_id == graduation.id)
+            .order_by(SearchPause.starts_on, SearchPause.id)
+        )
+    )
+    compliance = search_compliance(
+        terms=terms,
+        window_start=opens,
+        deadline=deadline,
+        activities=[_activity(row) for row in activities],
+        requests=[Request(row.asked_at, row.answered_at) for row in requests],
+        pauses=[Pause(row.starts_on, row.ends_on) for row in pauses],
+        as_of=as_of,
+    )
+    return SearchRecord(
+        graduation, terms, opens, deadline, compliance, activities, requests, pauses
+    )
+
+
+def record_at_close(session: Session, graduation: Graduation, deadline: date) -> SearchRecord:
+    """The search record as it stood when the window closed on ``deadline``: every week judged.
+
+    Judged on the day after the deadline, since on the deadline itself its last week is still
+    open. This is what finance sees on a claim and what the claim review after the sweep uses.
+    """
+    return search_record(session, graduation, deadline + timedelta(days=1))
+
+
+def _activity(row: SearchActivity) -> Activity:
+    offer = None
+    if row.kind is SearchActivityKind.OFFER:
+        offer = JobFacts(
+            employment_type=row.employment_type,
+            in_field=bool(row.in_field),
+            start_date=row.offer_starts_on or row.occurred_on,
+            contract_months=row.contract_months,
+            annual_salary_minor=row.annual_salary_minor,
+            salary_currency=row.salary_currency,
+        )
+    return Activity(
+        kind=row.kind,
+        occurred_on=row.occurred_on,
+        logged_on=row.created_at.date(),
+        offer=offer,
+        decision=row.decision,
+        employer_name=row.employer_name,
+        decided_on=row.decided_on,
+    )
+
+
+def _asked(request: SchoolRequest) -> datetime:
+    return request.asked_at
+
+
+@dataclass(frozen=True)
+class QuestionLine:
+    """A question from the school, when its answer is due, and whether it came late."""
+
+    request: SchoolRequest
+    #: ``None`` when the policy sets no time to answer.
+    due_at: datetime | None
+
+    @property
+    def late(self) -> bool:
+        """Answered after the due time, or still unanswered past it."""
+        if self.due_at is None:
+            return False
+        answered = self.request.answered_at
+        return (answered or utc_now()) > self.due_at
+
+
+def questions_of(session: Session, graduation: Graduation | None) -> list[QuestionLine]:
+    """The questions put to a graduation, latest first, each with its due time (staff pages)."""
+    if graduation is None:
+        return []
+    within = graduation.enrollment.policy.terms().answer_within_days
+    rows = session.scalars(
+        select(SchoolRequest)
+        .where(SchoolRequest.graduation_id == graduation.id)
+        .order_by(SchoolRequest.asked_at.desc(), SchoolRequest.id.desc())
+    )
+    return [QuestionLine(row, answer_due_at(row.asked_at, within)) for row in rows]
+
+
+def own_search_record(
+    session: Session, principal: Principal, graduation_id: int, as_of: date
+) -> SearchRecord:
+    """``search_record`` for the graduate's own graduation; refused for anyone else's."""
+    return search_record(session, own_graduation(session, principal, graduation_id), as_of)
+
+
+@dataclass(frozen=True)
+class OfferTerms:
+    """What was offered: the facts that decide whether the job would qualify."""
+
+    employment_type: EmploymentType
+    in_field: bool
+    starts_on: date | None = None
+    contract_months: int | None = None
+    annual_salary_minor: int | None = None
+    salary_currency: str | None = None
+
+
+def log_activity(
+    session: Session,
+    principal: Principal,
+    graduation_id: int,
+    *,
+    kind: SearchActivityKind,
+    occurred_on: date,
+    employer_name: str | None = None,
+    position: str | None = None,
+    link: str | None = None,
+    notes: str | None = None,
+    offer: OfferTerms | None = None,
+    decision: OfferDecision = OfferDecision.PENDING,
+) -> SearchActivity:
+    """Log an application, interview, offer or coaching check-in on the graduate's own search.
+
+    Every kind but a check-in names the employer and position; an offer gives its terms (and
+    may be logged already accepted or declined, decided on the day it is logged).
+    """
+    graduation = own_graduation(session, principal, graduation_id)
+    errors: dict[str, list[str]] = {}
+    today = utc_now().date()
+    _check_day(errors, "occurred_on", occurred_on, graduation, today)
+    employer_name = _one_line(errors, "employer_name", employer_name, 200)
+    position = _one_line(errors, "position", position, 200)
+    if kind is not SearchActivityKind.COACHING_CHECKIN:
+        for name, value in (("employer_name", employer_name), ("position", position)):
+            if not value and name not in errors:
+                errors[name] = ["required for an " + kind.value.replace("_", " ")]
+    link = _link(errors, link)
+    notes = _text(errors, "notes", notes, MAX_TEXT)
+    if kind is SearchActivityKind.OFFER:
+        if offer is None:
+            errors["employment_type"] = ["give the terms of the offer"]
+        else:
+            _check_offer(errors, offer)
+    elif offer is not None:
+        errors["kind"] = ["only an offer has offer terms"]
+    if errors:
+        raise Invalid(errors)
+    fields = {}
+    if kind is SearchActivityKind.OFFER:
+        fields = {
+            "employment_type": offer.employment_type,
+            "in_field": offer.in_field,
+            "offer_starts_on": offer.starts_on,
+            "contract_months": offer.contract_months,
+            "annual_salary_minor": offer.annual_salary_minor,
+            "salary_currency": offer.salary_currency,
+            "decision": decision,
+            "decided_on": None if decision is OfferDecision.PENDING else today,
+        }
+    activity = SearchActivity(
+        graduation_id=graduation.id,
+        kind=kind,
+        occurred_on=occurred_on,
+        employer_name=employer_name,
+        position=position,
+        link=link,
+        notes=notes,
+        **fields,
+    )
+    session.add(activity)
+    session.flush()
+    record(
+        session, principal.actor, f"search.{kind.value}_logged", f"search_activity:{activity.id}"
+    )
+    return activity
+
+
+def decide_offer(
+    session: Session,
+    principal: Principal,
+    activity_id: int,
+    decision: OfferDecision,
+    decided_on: date | None = None,
+) -> SearchActivity:
+    """Accept or decline a pending offer on the graduate's own log (decided today by default)."""
+    activity = _own_activity(session, principal, activity_id)
+    if activity.kind is not SearchActivityKind.OFFER:
+        raise Invalid.field("activity_id", "only an offer can be accepted or declined")
+    if decision is OfferDecision.PENDING:
+        raise Invalid.field("decision", "accept or decline the offer")
+    if activity.decision is not OfferDecision.PENDING:
+        raise Conflict(f"this offer was already {activity.decision.value}", "decision")
+    today = utc_now().date()
+    decided_on = decided_on or today
+    errors: dict[str, list[str]] = {}
+    _check_day(errors, "decided_on", decided_on, activity.graduation, today)
+    if not errors and decided_on < activity.occurred_on:
+        errors["decided_on"] = ["cannot be before the offer was received"]
+    if errors:
+        raise Invalid(errors)
+    activity.decision = decision
+    activity.decided_on = decided_on
+    session.flush()
+    record(
+        session,
+        principal.actor,
+        f"search.offer_{decision.value}",
+        f"search_activity:{activity.id}",
+        f"{activity.employer_name} on {decided_on.isoformat()}",
+    )
+    return activity
+
+
+def ask_question(
+    session: Session, principal: Principal, graduation_id: int, question: str
+) -> SchoolRequest:
+    """The school (a registrar) asks the graduate a question, due within the policy's days."""
+    authorize(principal, Permission.WRITE_RECORDS, target=f"graduation:{graduation_id}")
+    graduation = get_or_404(session, Graduation, graduation_id)
+    errors: dict[str, list[str]] = {}
+    question = _text(errors, "question", question, MAX_TEXT)
+    if not question and not errors:
+        errors["question"] = ["write the question"]
+    if errors:
+        raise Invalid(errors)
+    request = SchoolRequest(
+        graduation_id=graduation.id, asked_at=utc_now(), asked_by=principal.actor, question=question
+    )
+    session.add(request)
+    session.flush()
+    record(session, principal.actor, "search.question_asked", f"school_request:{request.id}")
+    return request
+
+
+def answer_question(
+    session: Session, principal: Principal, request_id: int, answer: str
+) -> SchoolRequest:
+    """The graduate answers a question the school asked about their own graduation."""
+    authorize(principal, Permission.OWN_GUARANTEE)
+    request = session.get(SchoolRequest, request_id) if 0 < request_id <= MAX_ID else None
+    if request is None:
+        refuse(principal, "answer another graduate's question", f"school_request:{request_id}")
+    own_graduation(session, principal, request.graduation_id)
+    if request.answered_at is not None:
+        raise Conflict("this question was already answered", "answer")
+    errors: dict[str, list[str]] = {}
+    answer = _text(errors, "answer", answer, MAX_TEXT)
+    if not answer and not errors:
+        errors["answer"] = ["write your answer"]
+    if errors:
+        raise Invalid(errors)
+    request.answer = answer
+    request.answered_at = utc_now()
+    session.flush()
+    record(session, principal.actor, "search.question_answered", f"school_request:{request.id}")
+    return request
+
+
+def stop_seeking(
+    session: Session, principal: Principal, graduation_id: int, on: date | None = None
+) -> Graduation:
+    """The graduate tells the school they stopped looking for work (on ``on``, today by default).
+
+    Recorded once: the CIRR report counts them as not seeking from then on.
+    """
+    graduation = own_graduation(session, principal, graduation_id)
+    if graduation.stopped_seeking_on is not None:
+        raise Conflict(
+            f"you told us on {graduation.stopped_seeking_on.isoformat()} already", "stopped_on"
+        )
+    today = utc_now().date()
+    on = on or today
+    errors: dict[str, list[str]] = {}
+    _check_day(errors, "stopped_on", on, graduation, today)
+    if errors:
+        raise Invalid(errors)
+    graduation.stopped_seeking_on = on
+    session.flush()
+    record(
+        session,
+        principal.actor,
+        "search.stopped_seeking",
+        f"graduation:{graduation.id}",
+        on.isoformat(),
+    )
+    return graduation
+
+
+def _own_activity(session: Session, principal: Principal, activity_id: int) -> SearchActivity:
+    # An unknown id is refused like someone else's, so ids cannot be probed.
+    authorize(principal, Permission.OWN_GUARANTEE)
+    activity = session.get(SearchActivity, activity_id) if 0 < activity_id <= MAX_ID else None
+    if activity is None:
+        refuse(principal, "act on another graduate's search", f"search_activity:{activity_id}")
+    own_graduation(session, principal, activity.graduation_id)
+    return activity
+
+
+def _check_day(errors, name: str, day: date, graduation: Graduation, today: date) -> None:
+    if day > today:
+        errors.setdefault(name, []).append("cannot be in the future")
+    elif day < graduation.qualified_on:
+        errors.setdefault(name, []).append(
+            f"cannot be before you qualified ({graduation.qualified_on.isoformat()})"
+        )
+
+
+def _text(errors, name: str, value: str | None, longest: int) -> str | None:
+    value = (value or "").strip() or None
+    if value is None:
+        return None
+    if len(value) > longest:
+        errors.setdefault(name, []).append(f"at most {longest} characters")
+    elif _CONTROL.search(value):
+        errors.setdefault(name, []).append("use letters, digits and punctuation only")
+    return value
+
+
+def _one_line(errors, name: str, value: str | None, longest: int) -> str | None:
+    value = _text(errors, name, value, longest)
+    if value is not None and name not in errors and _LINE_BREAK.search(value):
+        errors[name] = ["one line only"]
+    return value
+
+
+def _link(errors, value: str | None) -> str | None:
+    value = _one_line(errors, "link", value, 2000)
+    if value is None or "link" in errors:
+        return value
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        errors["link"] = ["give a web address starting with http:// or https://"]
+    elif re.search(r"\s", value):
+        errors["link"] = ["a web address has no spaces"]
+    return value
+
+
+def _check_offer(errors, offer: OfferTerms) -> None:
+    if not isinstance(offer.employment_type, EmploymentType):
+        errors["employment_type"] = ["choose a type of employment"]
+    if offer.contract_months is not None and not 0 < offer.contract_months <= 600:
+        errors["contract_months"] = ["between 1 and 600 months"]
+    if (offer.annual_salary_minor is None) != (offer.salary_currency is None):
+        errors["salary_currency"] = ["give the salary and its currency together"]
+    if offer.annual_salary_minor is not None and not (
+        0 < offer.annual_salary_minor <= MAX_SALARY_MINOR
+    ):
+        errors["annual_salary"] = ["enter an amount above zero"]
+    currency = offer.salary_currency
+    if currency is not None and (
+        not re.fullmatch(r"[A-Z]{3}", currency)
+        or pycountry.currencies.get(alpha_3=currency) is None
+    ):
+        errors["salary_currency"] = ["not an ISO 4217 currency code"]

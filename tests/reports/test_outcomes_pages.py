@@ -1,0 +1,235 @@
+"""The outcomes report pages: figures, chart, drill-down and CSV exports, on the hand-built cohort.
+
+Every status date of the cohort is before 22 Nov 2026, so the pages (which use today) show the
+same final figures whenever the tests run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+
+import pytest
+
+from app.guarantee.cirr import CirrStatus
+from app.models import Role
+from app.pages import reports
+from tests.factories import UserFactory
+
+PERIOD = "2026-H1"
+
+
+@pytest.fixture
+def finance(client, sign_in):
+    sign_in(UserFactory(role=Role.FINANCE))
+    return client
+
+
+def _csv(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def _named(page: str) -> set[str]:
+    """The graduates a drill-down page lists (the first cell of each row)."""
+    return {
+        re.sub(r"<[^>]+>", "", cell).strip()
+        for cell in re.findall(r'<th scope="row">\s*(.*?)\s*<br>', page, flags=re.S)
+    }
+
+
+def test_report_page_shows_each_programme_the_chart_and_links_to_every_figure(finance, cohort):
+    response = finance.get(f"/reports/outcomes?period={PERIOD}")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Graduate outcomes, 2026-H1" in page
+    assert "Provisional" not in page
+    ds = cohort["programmes"]["ds"].id
+    # Data science: 4 of 7 employed in field, 1 of 7 full-time, median €40,000.00.
+    assert (
+        f'href="/reports/outcomes/graduates?period=2026-H1&amp;figure=employed_in_field'
+        f'&amp;programme={ds}">4</a> of <a href="/reports/outcomes/graduates?period=2026-H1'
+        f'&amp;figure=base&amp;programme={ds}">7</a>\n<strong>(57.1%)</strong>'
+    ) in page
+    assert "<strong>(14.3%)</strong>" in page
+    assert "€40,000.00" in page
+    assert "£37,500.50" in page  # web development's median
+    assert page.count("<svg") == 1
+    assert '<title id="outcomes-chart-title">Graduates of 2026-H1 by CIRR status' in page
+    assert "Data science: 7 graduates, 1 1A; 1 1B; 1 1C; 1 1E; 1 2B; 1 3A; 1 4." in page
+    assert "<script" not in page
+    assert 'href="/reports/outcomes"' in page  # the menu entry
+
+
+def test_report_page_without_a_period_shows_the_latest_complete_half_year(
+    finance, cohort, monkeypatch
+):
+    monkeypatch.setattr(reports, "_today", lambda: date(2027, 1, 15))
+
+    page = finance.get("/reports/outcomes").get_data(as_text=True)
+
+    assert "Graduate outcomes, 2026-H1" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("figure=full_time", {"Ada", "Ned", "Oli"}),
+        ("figure=3A&programme={web}", {"Leo", "Mia"}),
+        ("figure=excluded", {"Jon", "Kim"}),
+        ("figure=salary_left_out&programme={web}", {"Oli"}),
+        ("figure=employed_in_field&programme={ds}", {"Ada", "Ben", "Cleo", "Dan"}),
+        ("figure=1D", set()),
+    ],
+)
+def test_drill_down_lists_the_graduates_behind_a_figure(finance, cohort, query, expected):
+    ids = {key: programme.id for key, programme in cohort["programmes"].items()}
+
+    response = finance.get(f"/reports/outcomes/graduates?period={PERIOD}&{query.format(**ids)}")
+
+    assert response.status_code == 200
+    assert _named(response.get_data(as_text=True)) == expected
+
+
+def test_drill_down_shows_the_status_source_and_job_behind_each_graduate(finance, cohort):
+    ds = cohort["programmes"]["ds"].id
+
+    page = finance.get(
+        f"/reports/outcomes/graduates?period={PERIOD}&programme={ds}&figure=1A"
+    ).get_data(as_text=True)
+
+    assert "Data scientist at Acme Analytics" in page
+    assert "€52,000.00" in page
+    assert "employer" in page and "confirmed by the employer" in page
+    enrollment = cohort["people"]["Ada"].id
+    assert f'href="/registrar/enrollments/{enrollment}"' in page
+
+
+def test_admin_sees_the_drill_down_without_links_to_records_they_may_not_open(
+    client, sign_in, cohort
+):
+    sign_in(UserFactory(role=Role.ADMIN))
+
+    page = client.get(f"/reports/outcomes/graduates?period={PERIOD}&figure=1A").get_data(
+        as_text=True
+    )
+
+    assert _named(page) == {"Ada", "Ned", "Oli"}
+    assert "/registrar/enrollments/" not in page
+
+
+def test_figures_csv_has_a_line_per_programme_and_one_for_all(finance, cohort):
+    response = finance.get(f"/reports/outcomes.csv?period={PERIOD}")
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="outcomes-2026-H1.csv"'
+    )
+    ds, web, everyone = _csv(response)
+    assert ds["programme"] == "Data science" and ds["currency"] == "EUR"
+    assert (ds["enrolled"], ds["graduated"], ds["graduation_rate_percent"]) == ("8", "7", "87.5")
+    assert (ds["employed_in_field"], ds["employed_in_field_rate_percent"]) == ("4", "57.1")
+    assert (ds["full_time"], ds["full_time_rate_percent"]) == ("1", "14.3")
+    assert (ds["median_salary_minor"], ds["median_salary"]) == ("4000000", "40000.00")
+    assert (ds["status_1E"], ds["status_4"], ds["status_excluded"]) == ("1", "1", "0")
+    assert (web["excluded"], web["base"], web["employed_in_field_rate_percent"]) == (
+        "2",
+        "6",
+        "50.0",
+    )
+    assert (web["median_salary_minor"], web["salaries_left_out"]) == ("3750050", "1")
+    assert everyone["programme"] == "All programmes"
+    assert (everyone["enrolled"], everyone["graduated"], everyone["base"]) == ("17", "15", "13")
+    assert (everyone["employed_in_field"], everyone["full_time"]) == ("7", "3")
+    assert everyone["median_salary_minor"] == "" and everyone["currency"] == ""
+    assert {line["provisional"] for line in (ds, web, everyone)} == {"no"}
+
+
+def test_graduates_csv_lists_every_enrollment_with_its_status_source_and_job(finance, cohort):
+    response = finance.get(f"/reports/outcomes/graduates.csv?period={PERIOD}")
+
+    assert response.status_code == 200
+    lines = {line["student"]: line for line in _csv(response)}
+    assert len(lines) == 17
+    assert lines["Ada"]["status"] == "1A" and lines["Ada"]["verification_source"] == "employer"
+    assert lines["Ada"]["annual_salary_minor"] == "5200000"
+    assert lines["Ada"]["in_salary_median"] == "yes"
+    assert lines["Ben"]["employment_type"] == "internship"
+    assert lines["Cleo"]["in_salary_median"] == "no"
+    assert lines["Finn"]["status"] == "3A" and lines["Finn"]["verification_source"] == ""
+    assert lines["Hana"]["status"] == "" and lines["Hana"]["status_label"] == "not graduated"
+    assert lines["Leo"]["job_title"] == ""  # his day-181 job is not counted
+    assert lines["Jon"]["excluded_because"] == "intent at enrollment: further study"
+    assert lines["Kim"]["excluded_because"] == "military service from 2026-05-01"
+    assert lines["Gus"]["excluded_because"] == ""  # his exclusion came after day 180
+    assert lines["Ned"]["expected_graduation_on"] == ""
+    assert lines["Ned"]["qualified_on"] == "2026-04-15"
+    assert lines["Ned"]["status_date"] == "2026-10-12"
+
+
+def test_every_figure_of_the_csv_is_the_number_of_graduates_its_drill_down_lists(finance, cohort):
+    figures = {
+        line["programme"]: line
+        for line in _csv(finance.get(f"/reports/outcomes.csv?period={PERIOD}"))
+    }
+    columns = {
+        "enrolled": "enrolled",
+        "graduated": "graduated",
+        "base": "base",
+        "employed_in_field": "employed_in_field",
+        "full_time": "full_time",
+        "salary": "salaries_counted",
+        "salary_left_out": "salaries_left_out",
+        "excluded": "excluded",
+        **{s.value: f"status_{s.value}" for s in CirrStatus if s is not CirrStatus.EXCLUDED},
+    }
+    for key, programme in [*cohort["programmes"].items(), ("all", None)]:
+        name = programme.name if programme else "All programmes"
+        for figure, column in columns.items():
+            query = (
+                f"period={PERIOD}&figure={figure}&programme={programme.id if programme else 'all'}"
+            )
+            rows = _csv(finance.get(f"/reports/outcomes/graduates.csv?{query}"))
+            assert len(rows) == int(figures[name][column]), (key, figure)
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/reports/outcomes?period=2026-H3", "period: “2026-H3” is not a half-year"),
+        ("/reports/outcomes?period=last", "for example 2026-H1"),
+        ("/reports/outcomes/graduates?figure=placed", "figure: “placed” is not a figure"),
+        ("/reports/outcomes/graduates?programme=data", "programme: “data” is not a programme id"),
+        ("/reports/outcomes.csv?period=2026", "period: “2026” is not a half-year"),
+        ("/reports/outcomes/graduates.csv?figure=9Z", "figure: “9Z” is not a figure"),
+    ],
+)
+def test_a_bad_query_is_a_400_that_says_what_is_wrong(finance, path, reason):
+    response = finance.get(path)
+
+    assert response.status_code == 400
+    assert reason in response.get_data(as_text=True)
+
+
+def test_an_unknown_programme_is_a_404(finance):
+    assert finance.get("/reports/outcomes/graduates?programme=987654").status_code == 404
+    assert finance.get("/reports/outcomes/graduates.csv?programme=987654").status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.FINANCE, Role.REGISTRAR, Role.ADMIN])
+def test_staff_have_the_outcomes_report_in_their_menu(client, sign_in, role):
+    sign_in(UserFactory(role=role))
+
+    page = client.get("/reports/outcomes").get_data(as_text=True)
+
+    assert '<a href="/reports/outcomes" aria-current="page">Outcomes</a>' in page
+
+
+def test_a_graduate_may_not_see_the_report(client, sign_in, cohort):
+    graduate = UserFactory(role=Role.GRADUATE, student=cohort["people"]["Ada"].student)
+    sign_in(graduate)
+
+    assert client.get(f"/reports/outcomes/graduates.csv?period={PERIOD}").status_code == 403

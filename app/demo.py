@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.access import Principal
 from app.database import db_session
+from app.guarantee.cirr import OUTCOME_DAYS, HalfYear
 from app.guarantee.terms import (
     CirrIntent,
     EmploymentType,
@@ -324,6 +325,15 @@ def _searching_graduates(session: Session, today: date, ai, nimbus, graduate) ->
             question="Could you send us the list of companies you will contact next week?",
         )
     )
+    # Jade's window closes in three weeks without a job: the scheduler reminds her.
+    graduate(
+        "Jade Laurent",
+        "jade.laurent@example.org",
+        "FR",
+        ai,
+        0,
+        qualified_on=today - relativedelta(months=6) + timedelta(days=20),
+    )
     # Ines took two months of parental leave: her window is two months longer.
     ines = graduate("Inès Moreau", "ines.moreau@example.org", "FR", ai, 5, study_months=9)
     session.add(
@@ -378,19 +388,15 @@ DEMO_EMPLOYERS = [
 ]
 
 
-def reported_half_year(today: date) -> tuple[date, date]:
-    """The latest half-year (1 Jan-30 Jun or 1 Jul-31 Dec) whose graduates are all 180 days out."""
-    last = today - timedelta(days=180)
-    end = date(last.year, 6, 30) if last.month >= 7 else date(last.year - 1, 12, 31)
-    if last.month == 12 and last.day == 31:
-        end = last
-    start = date(end.year, 1, 1) if end.month == 6 else date(end.year, 7, 1)
-    return start, end
+def reported_half_year(today: date) -> HalfYear:
+    """The latest half-year whose graduates are all 180 days out: the one before the half-year
+    of the day 180 days ago."""
+    return HalfYear.containing(today - timedelta(days=OUTCOME_DAYS)).previous()
 
 
 def _half_year_cohort(session: Session, today: date, ai, data, acme, nimbus, school, graduate):
     """A cohort scheduled to graduate in one half-year, with a graduate in every CIRR status."""
-    start, _end = reported_half_year(today)
+    start = reported_half_year(today).first_day
 
     def member(name, email, programme, day, **kwargs):
         qualified_on = start + timedelta(days=day)
@@ -456,11 +462,11 @@ def _half_year_cohort(session: Session, today: date, ai, data, acme, nimbus, sch
         annual_salary_minor=2_000_000,
         salary_currency="EUR",
     )
-    lina = member("Lina Haddad", "lina.haddad@example.org", ai, 40)
+    lina = member("Lina Haddad", "lina.haddad@example.org", ai, 40, opt_in=False)
     job(
         lina, acme, "Freelance data scientist", EmploymentType.FREELANCE, 15, OutcomeSource.GRADUATE
     )
-    marco = member("Marco Rossi", "marco.rossi@example.org", ai, 50)
+    marco = member("Marco Rossi", "marco.rossi@example.org", ai, 50, opt_in=False)
     job(
         marco,
         acme,
@@ -497,7 +503,12 @@ def _half_year_cohort(session: Session, today: date, ai, data, acme, nimbus, sch
         )
     )
     member(
-        "Quentin Blanc", "quentin.blanc@example.org", ai, 90, cirr_intent=CirrIntent.FURTHER_STUDY
+        "Quentin Blanc",
+        "quentin.blanc@example.org",
+        ai,
+        90,
+        cirr_intent=CirrIntent.FURTHER_STUDY,
+        opt_in=False,
     )
     member("Rosa Lima", "rosa.lima@example.org", ai, 100, graduates=False)  # did not graduate
     sam = member("Sam Osei", "sam.osei@example.org", ai, 110)
@@ -524,7 +535,19 @@ def _half_year_cohort(session: Session, today: date, ai, data, acme, nimbus, sch
     )
     umar = member("Umar Khan", "umar.khan@example.org", data, 25)
     umar.stopped_seeking_on = umar.qualified_on + timedelta(days=45)
+    # Vera kept searching and was hired on day 200: still seeking at day 180, not placed.
     vera = member("Vera Ivanova", "vera.ivanova@example.org", data, 35)
+    applied = vera.qualified_on + timedelta(days=60)
+    session.add(
+        SearchActivity(
+            graduation_id=vera.id,
+            kind=SearchActivityKind.APPLICATION,
+            occurred_on=applied,
+            employer_name="Nimbus Robotics",
+            position="BI developer",
+            created_at=_logged(applied),
+        )
+    )
     job(
         vera,
         nimbus,

@@ -417,6 +417,7 @@ WHERE e.guarantee_opt_in
         AND j.employment_type = ANY (qualifying.types)
         AND j.status IN ('reported', 'confirmed')
         AND j.start_date <= w.deadline
+        AND j.start_date >= g.qualified_on
         AND (j.in_field OR NOT p.requires_in_field)
         AND (j.employment_type IN ('full_time_permanent', 'founded_company')
              OR j.contract_months >= p.min_contract_months)

@@ -59,7 +59,7 @@ def obligation_reasons(record: SearchRecord) -> tuple[str | None, list[str]]:
     reasons += [f"{offer.description} (the policy does not void the claim)" for offer in declined]
     stopped = record.graduation.stopped_seeking_on
     if stopped is not None and stopped <= record.deadline:
-        reasons.append(f"said they stopped looking for work on {stopped.isoformat()}")
+        reasons.append(f"said they stopped looking for work on {stopped:%d %b %Y}")
     return None, reasons
 
 

@@ -238,6 +238,7 @@ def _windows():
         select(
             Graduation.id.label("graduation_id"),
             Enrollment.id.label("enrollment_id"),
+            Graduation.qualified_on.label("qualified_on"),
             GuaranteePolicy.id.label("policy_id"),
             GuaranteePolicy.requires_in_field,
             GuaranteePolicy.min_contract_months,
@@ -286,6 +287,7 @@ def owed_without_claim(as_of: date):
         JobOutcome.graduation_id == windows.c.graduation_id,
         JobOutcome.status.in_(sorted(COUNTED_STATUSES)),
         JobOutcome.start_date <= windows.c.deadline,
+        JobOutcome.start_date >= windows.c.qualified_on,
         case(
             {kind.value: windows.c[f"accepts_{kind.value}"] for kind in EmploymentType},
             value=JobOutcome.employment_type,

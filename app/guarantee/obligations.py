@@ -93,8 +93,8 @@ class WeekCompliance:
 
     @property
     def label(self) -> str:
-        """'week 3 (2027-01-12 to 2027-01-18)', as the sentences name a week."""
-        return f"week {self.number} ({self.starts_on.isoformat()} to {self.ends_on.isoformat()})"
+        """'week 3 (12 Jan 2027 to 18 Jan 2027)', as the sentences name a week."""
+        return f"week {self.number} ({_day(self.starts_on)} to {_day(self.ends_on)})"
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,9 @@ class DeclinedOffer:
 
     @property
     def description(self) -> str:
-        """'declined a qualifying offer from Acme on 2027-02-03'."""
+        """'declined a qualifying offer from Acme on 03 Feb 2027'."""
         employer = self.employer_name or "an employer"
-        day = (self.declined_on or self.received_on).isoformat()
+        day = _day(self.declined_on or self.received_on)
         return f"declined a qualifying offer from {employer} on {day}"
 
 
@@ -208,7 +208,7 @@ def search_compliance(
         if _utc(request.asked_at) >= end_of_day:
             continue
         due = answer_due_at(_utc(request.asked_at), terms.answer_within_days)
-        asked = _utc(request.asked_at).date().isoformat()
+        asked = _day(_utc(request.asked_at).date())
         answered_at = None if request.answered_at is None else _utc(request.answered_at)
         if due is None:
             open_requests += answered_at is None
@@ -237,7 +237,7 @@ def search_compliance(
             if delay > terms.report_offers_within_days:
                 shortfalls.append(
                     f"offer from {offer.employer_name or 'an employer'} received"
-                    f" {offer.occurred_on.isoformat()} reported {_days(delay)} later"
+                    f" {_day(offer.occurred_on)} reported {_days(delay)} later"
                     f" (policy: within {terms.report_offers_within_days})"
                 )
 
@@ -354,14 +354,14 @@ def _week_todo(week: WeekCompliance, terms: PolicyTerms) -> list[str]:
     todo = []
     if week.applications < week.applications_required:
         todo.append(
-            f"this week ({week.starts_on.isoformat()} to {week.ends_on.isoformat()}):"
+            f"this week ({_day(week.starts_on)} to {_day(week.ends_on)}):"
             f" {week.applications} of {week.applications_required} applications;"
             f" {week.applications_required - week.applications} more by"
-            f" {week.ends_on.isoformat()}"
+            f" {_day(week.ends_on)}"
         )
     if week.coaching_met is False:
         todo.append(
-            f"a coaching check-in is due by {week.ends_on.isoformat()}"
+            f"a coaching check-in is due by {_day(week.ends_on)}"
             f" (policy: one every {_weeks_phrase(terms.coaching_every_weeks)})"
         )
     return todo
@@ -372,8 +372,13 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _day(day: date) -> str:
+    # As the pages write days: 05 Jan 2027.
+    return day.strftime("%d %b %Y")
+
+
 def _moment(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
 
 
 def _days(count: int) -> str:

@@ -87,12 +87,18 @@ def claim_deadline(deadline: date, claim_deadline_days: int) -> date:
 COUNTED_STATUSES = frozenset({OutcomeStatus.REPORTED, OutcomeStatus.CONFIRMED})
 
 
-def job_shortfalls(job: JobFacts, terms: PolicyTerms, deadline: date) -> list[str]:
+def job_shortfalls(
+    job: JobFacts, terms: PolicyTerms, deadline: date, qualified_on: date | None = None
+) -> list[str]:
     """Each reason ``job`` is not a qualifying job under ``terms``; empty when it qualifies.
 
     Where the record cannot show a condition is met (no salary against a pay floor, no contract
     length for a fixed-term job), the job does not qualify: the graduate is then flagged and
     finance, who sees the evidence, decides. Missing an owed graduate is the worse mistake.
+
+    With ``qualified_on``, a job that started before the graduate qualified does not count: the
+    guarantee is about the job found after qualifying, not one held during the studies. (A job
+    starting between qualifying and a window that opens later, the first Monday say, counts.)
     """
     reasons = []
     if job.status not in COUNTED_STATUSES:
@@ -118,12 +124,19 @@ def job_shortfalls(job: JobFacts, terms: PolicyTerms, deadline: date) -> list[st
             reasons.append("the salary is under the policy's pay floor")
     if job.start_date > deadline:
         reasons.append(f"the job starts after the guarantee deadline ({deadline.isoformat()})")
+    if qualified_on is not None and job.start_date < qualified_on:
+        reasons.append(
+            f"the job started before the graduate qualified ({qualified_on.isoformat()})"
+        )
     return reasons
 
 
-def job_qualifies(job: JobFacts, terms: PolicyTerms, deadline: date) -> bool:
-    """Whether ``job`` is a qualifying job under ``terms`` for a window closing on ``deadline``."""
-    return not job_shortfalls(job, terms, deadline)
+def job_qualifies(
+    job: JobFacts, terms: PolicyTerms, deadline: date, qualified_on: date | None = None
+) -> bool:
+    """Whether ``job`` is a qualifying job under ``terms`` for a window closing on ``deadline``
+    (and, with ``qualified_on``, for a graduate who qualified that day)."""
+    return not job_shortfalls(job, terms, deadline, qualified_on)
 
 
 class GuaranteeState(StrEnum):
@@ -177,7 +190,12 @@ def guarantee_status(
     last_claim_day = claim_deadline(deadline, terms.claim_deadline_days)
     days_left = (deadline - as_of).days if as_of <= deadline else None
     qualifying = next(
-        (index for index, job in enumerate(jobs) if job_qualifies(job, terms, deadline)), None
+        (
+            index
+            for index, job in enumerate(jobs)
+            if job_qualifies(job, terms, deadline, qualified_on)
+        ),
+        None,
     )
     if not opted_in:
         state = GuaranteeState.NOT_COVERED

@@ -129,7 +129,7 @@ def evaluate_guarantee(session: Session, graduation_id: int, as_of: date) -> Gua
     )
     verdicts = []
     for outcome, job in zip(outcomes, jobs, strict=True):
-        shortfalls = job_shortfalls(job, terms, status.deadline)
+        shortfalls = job_shortfalls(job, terms, status.deadline, graduation.qualified_on)
         verdicts.append(OutcomeVerdict(outcome.id, not shortfalls, shortfalls))
     return GuaranteeView(
         graduation_id=graduation.id,

@@ -132,20 +132,20 @@ def test_applications_required_are_prorated_to_days_not_paused(weekly, pause, re
 def test_a_fully_paused_week_is_paused_and_asks_for_nothing():
     compliance = judge(FIVE_A_WEEK, pauses=[Pause(day(7), day(13))], as_of=day(20))
     assert states(compliance)[:3] == ["missed", "paused", "behind"]
-    assert compliance.shortfalls == ["week 1 (2027-01-05 to 2027-01-11): 0 of 5 applications"]
+    assert compliance.shortfalls == ["week 1 (05 Jan 2027 to 11 Jan 2027): 0 of 5 applications"]
 
 
 def test_shortfall_sentence_names_the_week_and_the_count():
     activities = applied(0, 5) + applied(7, 5) + applied(14, 2)
     compliance = judge(FIVE_A_WEEK, activities, as_of=day(21))
-    assert compliance.shortfalls == ["week 3 (2027-01-19 to 2027-01-25): 2 of 5 applications"]
+    assert compliance.shortfalls == ["week 3 (19 Jan 2027 to 25 Jan 2027): 2 of 5 applications"]
     assert not compliance.compliant
 
 
 def test_behind_says_what_the_current_week_still_needs():
     compliance = judge(FIVE_A_WEEK, applied(7, 2), as_of=day(8))
     assert compliance.behind == [
-        "this week (2027-01-12 to 2027-01-18): 2 of 5 applications; 3 more by 2027-01-18"
+        "this week (12 Jan 2027 to 18 Jan 2027): 2 of 5 applications; 3 more by 18 Jan 2027"
     ]
     assert compliance.falling_behind
 
@@ -197,7 +197,7 @@ def test_coaching_shortfall_sentence():
     assert compliance.shortfalls == []
     compliance = judge(COACH_2, [], as_of=day(14))
     assert compliance.shortfalls == [
-        "week 2 (2027-01-12 to 2027-01-18): no coaching check-in (policy: one every 2 weeks)"
+        "week 2 (12 Jan 2027 to 18 Jan 2027): no coaching check-in (policy: one every 2 weeks)"
     ]
 
 
@@ -205,7 +205,7 @@ def test_coaching_due_this_week_is_behind():
     compliance = judge(COACH_2, [], as_of=day(8))
     assert compliance.weeks[1].state is WeekState.BEHIND
     assert compliance.behind == [
-        "a coaching check-in is due by 2027-01-18 (policy: one every 2 weeks)"
+        "a coaching check-in is due by 18 Jan 2027 (policy: one every 2 weeks)"
     ]
 
 
@@ -225,14 +225,14 @@ THREE_DAYS = PolicyTerms(answer_within_days=3)
             THREE_DAYS,
             Request(at(0), at(8)),
             day(10),
-            ["question asked 2027-01-05 answered 5 days late (policy: within 3 days)"],
+            ["question asked 05 Jan 2027 answered 5 days late (policy: within 3 days)"],
             0,
         ),
         (
             THREE_DAYS,
             Request(at(0), at(3, hour=10)),
             day(10),
-            ["question asked 2027-01-05 answered 1 day late (policy: within 3 days)"],
+            ["question asked 05 Jan 2027 answered 1 day late (policy: within 3 days)"],
             0,
         ),
         (THREE_DAYS, Request(at(0), None), day(2), [], 1),  # open, not due yet
@@ -241,7 +241,7 @@ THREE_DAYS = PolicyTerms(answer_within_days=3)
             Request(at(0), None),
             day(3),  # due at 09:00 on day 3: past by that day's end
             [
-                "question asked 2027-01-05 not answered; it was due 2027-01-08 09:00 UTC"
+                "question asked 05 Jan 2027 not answered; it was due 08 Jan 2027 09:00 UTC"
                 " (policy: within 3 days)"
             ],
             0,
@@ -261,7 +261,7 @@ def test_naive_times_are_read_as_utc():
     naive = Request(datetime(2027, 1, 5, 9), datetime(2027, 1, 13, 9))
     compliance = judge(THREE_DAYS, requests=[naive], as_of=day(10))
     assert compliance.shortfalls == [
-        "question asked 2027-01-05 answered 5 days late (policy: within 3 days)"
+        "question asked 05 Jan 2027 answered 5 days late (policy: within 3 days)"
     ]
 
 
@@ -287,7 +287,7 @@ def offer(received, logged, facts=PERMANENT, decision=OfferDecision.PENDING, dec
         (
             PolicyTerms(report_offers_within_days=7),
             offer(27, 39),
-            ["offer from Acme received 2027-02-01 reported 12 days later (policy: within 7)"],
+            ["offer from Acme received 01 Feb 2027 reported 12 days later (policy: within 7)"],
         ),
         (NONE, offer(27, 39), []),  # offers need not be reported: nothing is late
     ],
@@ -300,7 +300,7 @@ def test_declined_qualifying_offer_is_listed_with_its_day():
     activity = offer(10, 10, PERMANENT, OfferDecision.DECLINED, decided=day(12))
     compliance = judge(NONE, [activity], as_of=DEADLINE, deadline=day(60))
     assert [o.description for o in compliance.declined_qualifying_offers] == [
-        "declined a qualifying offer from Acme on 2027-01-17"
+        "declined a qualifying offer from Acme on 17 Jan 2027"
     ]
     assert compliance.compliant  # declining is for the claim review to weigh, not a shortfall
 

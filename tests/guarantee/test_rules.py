@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -141,6 +141,44 @@ def test_job_shortfalls_names_every_reason():
 
 
 QUALIFIED = date(2025, 8, 31)  # deadline 28 Feb 2026, claim deadline 29 Apr 2026
+
+
+@pytest.mark.parametrize(
+    ("start_date", "qualifies"),
+    [
+        (QUALIFIED - timedelta(days=1), False),  # held during the studies
+        (QUALIFIED, True),
+        (QUALIFIED + timedelta(days=1), True),
+    ],
+)
+def test_a_job_started_before_qualifying_is_not_a_placement(start_date, qualifies):
+    facts = job(start_date=start_date)
+
+    reasons = job_shortfalls(facts, TERMS, DEADLINE, QUALIFIED)
+
+    assert (reasons == []) is qualifies
+    assert job_qualifies(facts, TERMS, DEADLINE, QUALIFIED) is qualifies
+    if not qualifies:
+        assert reasons == ["the job started before the graduate qualified (2025-08-31)"]
+    status = guarantee_status(
+        opted_in=True, qualified_on=QUALIFIED, terms=TERMS, jobs=[facts], as_of=date(2026, 3, 1)
+    )
+    assert (status.state is GuaranteeState.PLACED) is qualifies
+
+
+def test_a_job_between_qualifying_and_a_later_window_start_counts():
+    terms = replace(TERMS, window_starts=WindowStart.FIRST_MONDAY_AFTER_QUALIFICATION)
+    wednesday = date(2025, 9, 3)
+
+    status = guarantee_status(
+        opted_in=True,
+        qualified_on=wednesday,
+        terms=terms,
+        jobs=[job(start_date=date(2025, 9, 5))],  # Friday, before the first Monday
+        as_of=date(2026, 4, 1),
+    )
+
+    assert status.state is GuaranteeState.PLACED
 
 
 @pytest.mark.parametrize(

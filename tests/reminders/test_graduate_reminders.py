@@ -182,9 +182,9 @@ def test_falling_behind_after_a_missed_week_is_sent_once_that_week(session, remi
     assert email["To"] == student.email
     assert email["Subject"] == "You are behind on your job search (week 2 of your window)"
     body = mailbox.body(email).replace("\r\n", "\n")
-    assert "As of Sunday 07 September 2025, still to do:\n- This week (2025-09-07 to" in body
-    assert "0 of 5 applications; 5 more by 2025-09-13.\n" in body
-    assert "Already missed:\n- Week 1 (2025-08-31 to 2025-09-06): 1 of 5 applications." in body
+    assert "As of Sunday 07 September 2025, still to do:\n- This week (07 Sep 2025 to" in body
+    assert "0 of 5 applications; 5 more by 13 Sep 2025.\n" in body
+    assert "Already missed:\n- Week 1 (31 Aug 2025 to 06 Sep 2025): 1 of 5 applications." in body
     assert "This week ends on Saturday 13 September 2025: 7 days left, today included." in body
     assert "Your window closes on 28 February 2026, 174 days from 07 September 2025." in body
     assert mailbox.link_path(email) == "/me"
@@ -203,7 +203,7 @@ def test_falling_behind_in_the_current_week_waits_for_its_last_three_days(sessio
 
     # 7, 6, 5, 4 days left: time enough; 3 days left: warned, once.
     assert sent == [0, 0, 0, 0, 1, 0, 0]
-    assert "1 of 2 applications; 1 more by 2025-09-13" in mailbox.body(mailbox.only())
+    assert "1 of 2 applications; 1 more by 13 Sep 2025" in mailbox.body(mailbox.only())
     assert "3 days left, today included" in mailbox.body(mailbox.only())
 
 

@@ -240,6 +240,20 @@ def _logged(day: date) -> datetime:
     return datetime.combine(day, time(18, 0), tzinfo=UTC)
 
 
+def _log(session: Session, graduation_id: int, kind, day: date, logged_on=None, **fields) -> None:
+    """An entry of a graduate's search log, logged on the evening of ``logged_on`` (the day it
+    happened, unless said)."""
+    session.add(
+        SearchActivity(
+            graduation_id=graduation_id,
+            kind=kind,
+            occurred_on=day,
+            created_at=_logged(logged_on or day),
+            **fields,
+        )
+    )
+
+
 def _searching_graduates(session: Session, today: date, ai, nimbus, graduate) -> None:
     """Graduates under the policy with search obligations: one falling behind, one paused."""
     # Amina (who can sign in) qualified two months ago under version 2: five applications a
@@ -256,55 +270,48 @@ def _searching_graduates(session: Session, today: date, ai, nimbus, graduate) ->
         count = 5 if week < weeks_done - 1 else (2 if week == weeks_done - 1 else 1)
         for number in range(count):
             day = min(first + timedelta(days=number), today)
-            session.add(
-                SearchActivity(
-                    graduation_id=amina.id,
-                    kind=SearchActivityKind.APPLICATION,
-                    occurred_on=day,
-                    employer_name=DEMO_EMPLOYERS[(week * 5 + number) % len(DEMO_EMPLOYERS)],
-                    position="Machine learning engineer",
-                    link=f"https://jobs.example/{week}-{number}",
-                    created_at=_logged(day),
-                )
+            _log(
+                session,
+                amina.id,
+                SearchActivityKind.APPLICATION,
+                day,
+                employer_name=DEMO_EMPLOYERS[(week * 5 + number) % len(DEMO_EMPLOYERS)],
+                position="Machine learning engineer",
+                link=f"https://jobs.example/{week}-{number}",
             )
         if week in (1, 5):
-            session.add(
-                SearchActivity(
-                    graduation_id=amina.id,
-                    kind=SearchActivityKind.COACHING_CHECKIN,
-                    occurred_on=first + timedelta(days=4),
-                    created_at=_logged(first + timedelta(days=4)),
-                )
+            _log(
+                session,
+                amina.id,
+                SearchActivityKind.COACHING_CHECKIN,
+                first + timedelta(days=4),
             )
     interview_day = start + timedelta(days=30)
-    session.add(
-        SearchActivity(
-            graduation_id=amina.id,
-            kind=SearchActivityKind.INTERVIEW,
-            occurred_on=interview_day,
-            employer_name="Nimbus Robotics",
-            position="Data science intern",
-            created_at=_logged(interview_day),
-        )
+    _log(
+        session,
+        amina.id,
+        SearchActivityKind.INTERVIEW,
+        interview_day,
+        employer_name="Nimbus Robotics",
+        position="Data science intern",
     )
     offer_day = start + timedelta(days=37)
-    session.add(
-        SearchActivity(
-            graduation_id=amina.id,
-            kind=SearchActivityKind.OFFER,
-            occurred_on=offer_day,
-            employer_name="Nimbus Robotics",
-            position="Data science intern",
-            employment_type=EmploymentType.INTERNSHIP,
-            in_field=True,
-            contract_months=4,
-            annual_salary_minor=1_800_000,
-            salary_currency="EUR",
-            offer_starts_on=offer_day + timedelta(days=14),
-            decision=OfferDecision.DECLINED,
-            decided_on=offer_day + timedelta(days=2),
-            created_at=_logged(offer_day + timedelta(days=1)),
-        )
+    _log(
+        session,
+        amina.id,
+        SearchActivityKind.OFFER,
+        offer_day,
+        employer_name="Nimbus Robotics",
+        position="Data science intern",
+        employment_type=EmploymentType.INTERNSHIP,
+        in_field=True,
+        contract_months=4,
+        annual_salary_minor=1_800_000,
+        salary_currency="EUR",
+        offer_starts_on=offer_day + timedelta(days=14),
+        decision=OfferDecision.DECLINED,
+        decided_on=offer_day + timedelta(days=2),
+        logged_on=offer_day + timedelta(days=1),
     )
     session.add(
         SearchPause(
@@ -355,24 +362,20 @@ def _searching_graduates(session: Session, today: date, ai, nimbus, graduate) ->
             and ines.qualified_on + timedelta(days=7 * week + offset) <= today
         ]
         for number, day in enumerate(active[:5]):
-            session.add(
-                SearchActivity(
-                    graduation_id=ines.id,
-                    kind=SearchActivityKind.APPLICATION,
-                    occurred_on=day,
-                    employer_name=DEMO_EMPLOYERS[number],
-                    position="AI engineer",
-                    created_at=_logged(day),
-                )
+            _log(
+                session,
+                ines.id,
+                SearchActivityKind.APPLICATION,
+                day,
+                employer_name=DEMO_EMPLOYERS[number],
+                position="AI engineer",
             )
         if active:
-            session.add(
-                SearchActivity(
-                    graduation_id=ines.id,
-                    kind=SearchActivityKind.COACHING_CHECKIN,
-                    occurred_on=active[0],
-                    created_at=_logged(active[0]),
-                )
+            _log(
+                session,
+                ines.id,
+                SearchActivityKind.COACHING_CHECKIN,
+                active[0],
             )
 
 
@@ -481,15 +484,13 @@ def _half_year_cohort(session: Session, today: date, ai, data, acme, nimbus, sch
     nadia = member("Nadia Benali", "nadia.benali@example.org", ai, 60)
     for number in range(3):
         day = nadia.qualified_on + timedelta(days=20 * number + 5)
-        session.add(
-            SearchActivity(
-                graduation_id=nadia.id,
-                kind=SearchActivityKind.APPLICATION,
-                occurred_on=day,
-                employer_name=DEMO_EMPLOYERS[number],
-                position="AI engineer",
-                created_at=_logged(day),
-            )
+        _log(
+            session,
+            nadia.id,
+            SearchActivityKind.APPLICATION,
+            day,
+            employer_name=DEMO_EMPLOYERS[number],
+            position="AI engineer",
         )
     member("Omar Farouk", "omar.farouk@example.org", ai, 70)  # never reported anything
     priya = member("Priya Nair", "priya.nair@example.org", ai, 80)
@@ -538,15 +539,13 @@ def _half_year_cohort(session: Session, today: date, ai, data, acme, nimbus, sch
     # Vera kept searching and was hired on day 200: still seeking at day 180, not placed.
     vera = member("Vera Ivanova", "vera.ivanova@example.org", data, 35)
     applied = vera.qualified_on + timedelta(days=60)
-    session.add(
-        SearchActivity(
-            graduation_id=vera.id,
-            kind=SearchActivityKind.APPLICATION,
-            occurred_on=applied,
-            employer_name="Nimbus Robotics",
-            position="BI developer",
-            created_at=_logged(applied),
-        )
+    _log(
+        session,
+        vera.id,
+        SearchActivityKind.APPLICATION,
+        applied,
+        employer_name="Nimbus Robotics",
+        position="BI developer",
     )
     job(
         vera,

@@ -62,6 +62,18 @@ def typed_salary(amount_field, currency_field, maximum_minor: int) -> tuple[bool
     return True, int(minor)
 
 
+#: What makes a spreadsheet read a cell as a formula when it opens a CSV file.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """``value`` as a CSV cell a spreadsheet will not run: text that would start a formula
+    (a job title typed as ``=HYPERLINK(...)``) gets a leading apostrophe; numbers pass."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def money(amount_minor: int | None, currency: str) -> str:
     """``650000, "EUR"`` -> ``€6,500.00``: the currency's symbol, thousands separators."""
     if amount_minor is None:

@@ -30,7 +30,7 @@ from app.guarantee.cirr import (
     parse_figure,
 )
 from app.models.base import utc_now
-from app.pages.formatting import major_units
+from app.pages.formatting import major_units, spreadsheet_cell
 from app.services import outcomes_report as report_service
 from app.services.errors import NotFound
 
@@ -280,7 +280,8 @@ ROW_COLUMNS = [
 def _csv_response(lines: Iterable[list], filename: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows(lines)
+    # Names and job titles are typed by people, graduates included: never formulas.
+    writer.writerows([spreadsheet_cell(cell) for cell in line] for line in lines)
     return Response(
         out.getvalue(),
         mimetype="text/csv",

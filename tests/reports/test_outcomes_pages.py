@@ -233,3 +233,15 @@ def test_a_graduate_may_not_see_the_report(client, sign_in, cohort):
     sign_in(graduate)
 
     assert client.get(f"/reports/outcomes/graduates.csv?period={PERIOD}").status_code == 403
+
+
+def test_graduates_csv_never_hands_a_spreadsheet_a_formula(finance, cohort, session):
+    student = cohort["people"]["Ada"].student
+    student.name = '=HYPERLINK("http://evil.example","Ada")'
+    session.flush()
+
+    response = finance.get(f"/reports/outcomes/graduates.csv?period={PERIOD}")
+
+    names = [line["student"] for line in _csv(response)]
+    assert '\'=HYPERLINK("http://evil.example","Ada")' in names
+    assert not any(name.startswith(("=", "+", "-", "@")) for name in names)

@@ -26,6 +26,7 @@ from app.auth.access import TOKEN_ROLES, Permission
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from app.database import db_session
 from app.models import Role, Student, User
+from app.pages.fields import strip
 from app.pages.registrar import (
     PageForm,
     email_address,
@@ -33,7 +34,6 @@ from app.pages.registrar import (
     page_number,
     plain_text,
     refused,
-    strip,
 )
 from app.services import accounts, listings
 from app.services import personal_data as personal_data_service

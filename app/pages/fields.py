@@ -8,10 +8,8 @@ import pycountry
 from wtforms import StringField, ValidationError
 from wtforms.validators import Optional
 
+from app.api.fields import MAX_MINOR_UNITS
 from app.pages.formatting import typed_salary
-
-#: Most a yearly salary may be, in minor units: far above any real one, within the database's.
-MAX_SALARY_MINOR = 10**12
 
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
@@ -41,6 +39,6 @@ class SalaryFields:
 
     def _check_salary(self) -> bool:
         ok, self.salary_minor = typed_salary(
-            self.annual_salary, self.salary_currency, MAX_SALARY_MINOR
+            self.annual_salary, self.salary_currency, MAX_MINOR_UNITS
         )
         return ok

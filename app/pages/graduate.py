@@ -26,7 +26,7 @@ from app.guarantee.terms import EmploymentType, OutcomeStatus, WindowStart
 from app.models import ConfirmationAnswer, MessageKind, MessageState
 from app.models.base import utc_now
 from app.pages import search as search_pages
-from app.pages.fields import SalaryFields
+from app.pages.fields import SalaryFields, strip
 from app.pages.formatting import words
 from app.services import graduates, reminders
 from app.services.confirmations import send_confirmation_email
@@ -120,10 +120,6 @@ def _employer_id(value):
     return int(value)
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class ReportJobForm(SalaryFields, FlaskForm):
     """A job or an accepted offer, as the graduate reports it."""
 
@@ -131,15 +127,15 @@ class ReportJobForm(SalaryFields, FlaskForm):
     employer_id = SelectField("Your employer", coerce=_employer_id, validate_choice=True)
     new_employer_name = StringField(
         "New employer's name",
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=200), _one_line_of_text],
     )
     new_employer_email = EmailField(
-        "Hiring contact's email", filters=[_strip], validators=[Optional(), Length(max=254)]
+        "Hiring contact's email", filters=[strip], validators=[Optional(), Length(max=254)]
     )
     title = StringField(
         "Job title",
-        filters=[_strip],
+        filters=[strip],
         validators=[InputRequired("Enter the job title."), Length(max=200), _one_line_of_text],
     )
     employment_type = SelectField(

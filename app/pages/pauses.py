@@ -22,6 +22,7 @@ from app.auth.access import Permission
 from app.database import db_session
 from app.guarantee.terms import ExclusionReason, PauseReason
 from app.models.base import utc_now
+from app.pages.fields import strip
 from app.pages.formatting import day
 from app.services import graduates, pauses
 from app.services.errors import Conflict, Invalid
@@ -47,10 +48,6 @@ EXCLUSION_REASONS = {
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _plain_text(_form, field) -> None:
@@ -86,7 +83,7 @@ class PauseForm(FlaskForm):
     note = TextAreaField(
         "Details (optional)",
         [Optional(), Length(max=pauses.MAX_NOTE_LENGTH), _plain_text],
-        filters=[_strip],
+        filters=[strip],
     )
 
 
@@ -110,7 +107,7 @@ class ExclusionForm(FlaskForm):
             _plain_text,
             _one_line,
         ],
-        filters=[_strip],
+        filters=[strip],
         description="The document's reference: an enrolment letter, a service record, a"
         " certificate.",
     )

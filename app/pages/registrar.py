@@ -74,6 +74,7 @@ from app.guarantee.terms import (
 from app.models import Enrollment, Programme
 from app.models.base import utc_now
 from app.pages import pauses as pause_pages
+from app.pages.fields import strip
 from app.pages.formatting import day, minor_units, words
 from app.services import exclusions, listings, pauses, records
 from app.services import search as search_log
@@ -124,11 +125,6 @@ def _too_large(error: RequestEntityTooLarge):
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,4})?")
 _PAYMENT_INTENT = r"^pi_[A-Za-z0-9_]{1,250}\Z"
-
-
-def strip(value):
-    """A filter: text without the spaces around it."""
-    return value.strip() if isinstance(value, str) else value
 
 
 def plain_text(_form, field) -> None:

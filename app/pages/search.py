@@ -33,7 +33,7 @@ from app.guarantee.obligations import WeekState
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import EmploymentType, OfferDecision, SearchActivityKind
 from app.models.base import utc_now
-from app.pages.fields import SalaryFields
+from app.pages.fields import SalaryFields, strip
 from app.pages.formatting import words
 from app.services import graduates, search
 from app.services.errors import Conflict, Invalid
@@ -79,10 +79,6 @@ EMPLOYMENT_TYPE_CHOICES = [
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 def _one_line(_form, field):
     if field.data and _CONTROL.search(field.data):
         raise ValidationError("Use letters, digits and punctuation only.")
@@ -95,18 +91,18 @@ class LogActivityForm(SalaryFields, FlaskForm):
     kind = HiddenField(validators=[InputRequired()])
     occurred_on = DateField("Date", validators=[InputRequired("Enter the date.")])
     employer_name = StringField(
-        "Employer", filters=[_strip], validators=[Optional(), Length(max=200), _one_line]
+        "Employer", filters=[strip], validators=[Optional(), Length(max=200), _one_line]
     )
     position = StringField(
-        "Position", filters=[_strip], validators=[Optional(), Length(max=200), _one_line]
+        "Position", filters=[strip], validators=[Optional(), Length(max=200), _one_line]
     )
     link = StringField(
         "Link to the advert or application (optional)",
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=2000)],
     )
     notes = TextAreaField(
-        "Notes (optional)", filters=[_strip], validators=[Optional(), Length(max=5000)]
+        "Notes (optional)", filters=[strip], validators=[Optional(), Length(max=5000)]
     )
     employment_type = SelectField(
         "Type of contract",
@@ -167,7 +163,7 @@ class AnswerForm(FlaskForm):
     request_id = IntegerField(validators=[InputRequired()])
     answer = TextAreaField(
         "Your answer",
-        filters=[_strip],
+        filters=[strip],
         validators=[InputRequired("Write your answer."), Length(max=5000)],
     )
 
@@ -196,7 +192,11 @@ def records_for(overviews) -> dict[int, search.SearchRecord]:
     today = utc_now().date()
     return {
         overview.graduation.id: search.own_search_record(
-            session, principal, overview.graduation.id, today
+            session,
+            principal,
+            overview.graduation.id,
+            today,
+            overview.guarantee.status.deadline,
         )
         for overview in overviews
         if overview.graduation is not None and overview.guarantee.status.state in SEARCHING

@@ -375,7 +375,7 @@ def _deadline_reminder(
 def _falling_behind(
     session: Session, graduation: Graduation, guarantee: GuaranteeView, as_of: date
 ) -> list[Draft]:
-    compliance = compliance_for(session, graduation, as_of)
+    compliance = compliance_for(session, graduation, as_of, guarantee.status.deadline)
     week = week_to_warn_about(compliance)
     if week is None:
         return []

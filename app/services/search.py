@@ -52,12 +52,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"[\r\n]")
 
 
-def compliance_for(session: Session, graduation: Graduation, as_of: date) -> Compliance:
+def compliance_for(
+    session: Session, graduation: Graduation, as_of: date, deadline: date | None = None
+) -> Compliance:
     """The graduation's search obligations judged on ``as_of`` from its recorded log.
 
-    The window starts as the policy says; its deadline is the guarantee's, pauses included.
+    The window starts as the policy says; its deadline is the guarantee's, pauses included
+    (pass ``deadline`` when the caller has evaluated the guarantee already).
     """
-    return search_record(session, graduation, as_of).compliance
+    return search_record(session, graduation, as_of, deadline).compliance
 
 
 @dataclass(frozen=True)
@@ -100,14 +103,18 @@ class SearchRecord:
         return answer_due_at(request.asked_at, self.terms.answer_within_days)
 
 
-def search_record(session: Session, graduation: Graduation, as_of: date) -> SearchRecord:
+def search_record(
+    session: Session, graduation: Graduation, as_of: date, deadline: date | None = None
+) -> SearchRecord:
     """The graduation's log, questions and pauses, with their compliance on ``as_of``.
 
-    The caller has checked that whoever asks may see this graduation.
+    ``deadline`` is the guarantee's (pauses included), evaluated here unless the caller knows
+    it. The caller has checked that whoever asks may see this graduation.
     """
     terms = graduation.enrollment.policy.terms()
     opens = window_start(graduation.qualified_on, terms.window_starts)
-    deadline = evaluate_guarantee(session, graduation.id, as_of).status.deadline
+    if deadline is None:
+        deadline = evaluate_guarantee(session, graduation.id, as_of).status.deadline
     activities = list(
         session.scalars(
             select(SearchActivity)
@@ -149,7 +156,7 @@ def record_at_close(session: Session, graduation: Graduation, deadline: date) ->
     Judged on the day after the deadline, since on the deadline itself its last week is still
     open. This is what finance sees on a claim and what the claim review after the sweep uses.
     """
-    return search_record(session, graduation, deadline + timedelta(days=1))
+    return search_record(session, graduation, deadline + timedelta(days=1), deadline)
 
 
 def _activity(row: SearchActivity) -> Activity:
@@ -209,10 +216,15 @@ def questions_of(session: Session, graduation: Graduation | None) -> list[Questi
 
 
 def own_search_record(
-    session: Session, principal: Principal, graduation_id: int, as_of: date
+    session: Session,
+    principal: Principal,
+    graduation_id: int,
+    as_of: date,
+    deadline: date | None = None,
 ) -> SearchRecord:
     """``search_record`` for the graduate's own graduation; refused for anyone else's."""
-    return search_record(session, own_graduation(session, principal, graduation_id), as_of)
+    graduation = own_graduation(session, principal, graduation_id)
+    return search_record(session, graduation, as_of, deadline)
 
 
 @dataclass(frozen=True)

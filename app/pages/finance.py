@@ -7,8 +7,6 @@ actor is always the signed-in person, never a form field.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -34,7 +32,7 @@ from app.auth.access import Permission
 from app.database import db_session
 from app.models.base import utc_now
 from app.pages import search as search_pages
-from app.pages.formatting import major_units
+from app.pages.formatting import csv_download, major_units
 from app.services import finance
 from app.services import forecast as forecast_service
 from app.services import search as search_log
@@ -356,17 +354,15 @@ def forecast_csv():
     if error:
         return Response(error, status=400, mimetype="text/plain")
     result = forecast_service.liability_forecast(db_session(), as_of)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["month", "currency", "graduates", "amount_minor", "amount"])
-    for row in result.rows:
-        amount = major_units(row.amount_minor, row.currency)
-        writer.writerow(
-            [row.month.strftime("%Y-%m"), row.currency, row.graduates, row.amount_minor, amount]
-        )
-    filename = f"liability-forecast-{as_of.isoformat()}.csv"
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    header = ["month", "currency", "graduates", "amount_minor", "amount"]
+    lines = [
+        [
+            row.month.strftime("%Y-%m"),
+            row.currency,
+            row.graduates,
+            row.amount_minor,
+            major_units(row.amount_minor, row.currency),
+        ]
+        for row in result.rows
+    ]
+    return csv_download([header, *lines], f"liability-forecast-{as_of.isoformat()}.csv")

@@ -9,8 +9,6 @@ says what was wrong; an unknown programme a 404.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -30,7 +28,7 @@ from app.guarantee.cirr import (
     parse_figure,
 )
 from app.models.base import utc_now
-from app.pages.formatting import major_units, spreadsheet_cell
+from app.pages.formatting import csv_download, major_units
 from app.services import outcomes_report as report_service
 from app.services.errors import NotFound
 
@@ -277,18 +275,6 @@ ROW_COLUMNS = [
 ]
 
 
-def _csv_response(lines: Iterable[list], filename: str) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    # Names and job titles are typed by people, graduates included: never formulas.
-    writer.writerows([spreadsheet_cell(cell) for cell in line] for line in lines)
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 def _figure_line(period, programme_id, name, figures: CohortFigures, provisional) -> list:
     median = figures.median_salary_minor
     return [
@@ -334,7 +320,7 @@ def outcomes_csv():
         )
     # Across currencies the totals have no currency and no median salary.
     lines.append(_figure_line(period, None, "All programmes", report.totals, report.provisional))
-    return _csv_response(lines, f"outcomes-{period}.csv")
+    return csv_download(lines, f"outcomes-{period}.csv")
 
 
 @blueprint.get("/outcomes/graduates.csv")
@@ -378,7 +364,7 @@ def graduates_csv():
     suffix = "" if figure is Figure.ENROLLED else f"-{figure.value}"
     if programme_id is not None:
         suffix += f"-programme-{programme_id}"
-    return _csv_response(lines, f"outcomes-{period}-graduates{suffix}.csv")
+    return csv_download(lines, f"outcomes-{period}-graduates{suffix}.csv")
 
 
 def _iso(day) -> str:

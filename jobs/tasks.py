@@ -13,7 +13,7 @@ from app.services.reminders import ReminderResult, send_reminders
 from refunds.executor import ExecutorResult, execute_refunds
 from refunds.provider import payment_gateway
 from refunds.reconcile import ReconciliationReport, reconcile
-from refunds.review import ReviewResult, review_flagged_claims
+from app.services.claim_review import ReviewResult, review_flagged_claims
 from refunds.sweep import SweepResult, sweep
 
 log = logging.getLogger(__name__)
@@ -29,10 +29,11 @@ def run_sweep(
         if not dry_run:
             session.commit()
     log.info(
-        "sweep as of %s: %s owed without a claim, %s flagged",
+        "sweep as of %s: %s owed without a claim, %s flagged, %s closed claims reopened",
         result.as_of,
         result.owed,
         result.flagged,
+        result.reopened,
     )
     if review and not dry_run:
         run_claim_review(app, result.as_of)

@@ -11,6 +11,9 @@ brought in. A full refund returns every payment whole.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
 
 
 def refundable_amount(
@@ -57,3 +60,10 @@ def split_refund(total: int, payments: Sequence[int]) -> list[int]:
     for index in by_remainder[:leftover]:
         shares[index] += 1
     return shares
+
+
+def describe_money(amount_minor: int, currency: str) -> str:
+    """``amount_minor`` written for a reason or a log line: ``4,000.00 EUR``."""
+    digits = get_currency_precision(currency)
+    major = Decimal(amount_minor).scaleb(-digits)
+    return f"{major:,.{digits}f} {currency}"

@@ -7,14 +7,21 @@ people acting at once cannot both win. Every other function here goes through it
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import audit
-from app.models import TuitionPayment
-from app.services.errors import Conflict, Invalid, NotFound
-from refunds.amounts import split_refund
-from refunds.models import ClaimApproval, ClaimTransition, Refund, RefundClaim
+from app.errors import Conflict, Invalid, NotFound
+from app.guarantee.evaluation import Refundable, evaluate_guarantee, refundable_for
+from app.guarantee.rules import GuaranteeState
+from app.models import Enrollment, TuitionPayment
+from app.models.base import utc_now
+from refunds.amounts import describe_money
+from refunds.gateway import GatewayError, PaymentGateway
+from refunds.models import ClaimApproval, ClaimTransition, RecoveryItem, Refund, RefundClaim
+from refunds.payments import adopt, check_payments, find_adoptable
 from refunds.states import (
     ClaimState,
     ImpossibleTransition,
@@ -39,6 +46,9 @@ def transition(
     record = ClaimTransition(
         claim_id=claim.id, from_state=claim.state, to_state=target, actor=actor, reason=reason
     )
+    if target is S.IN_REVIEW:
+        # Back to review starts a new approval round: what was approved before decided on less.
+        claim.approval_round += 1
     claim.state = target
     session.add(record)
     # The claim's trail is also in the service-wide audit log, beside sign-ins and refusals.
@@ -112,79 +122,141 @@ def approve(
     actor: str,
     reason: str | None,
     dual_approval_threshold_minor: int,
+    provider: PaymentGateway | None,
     expected_version: int | None = None,
 ) -> RefundClaim:
     """Approve a claim. Above the threshold a second, different person must approve too.
 
-    The final approval writes one refund per original payment, in this same transaction:
-    the executor sends them from there.
+    The amount is derived again at each approval, from the payments as they stand and from what
+    the provider says of them (``refunds.payments.check_payments``): a payment recorded since
+    the claim was flagged is counted, a refund made outside the service is left out, a
+    PaymentIntent that does not match its payment is refused. Only the approvals of the current
+    round count; if the amount changed since this round's first approval, the approvals start
+    again. The final approval writes one refund per original payment, in this same transaction.
     """
     claim = lock_claim(session, claim_id, expected_version)
     if claim.state not in DECIDABLE:
         raise Conflict(f"a {claim.state.value} claim cannot be approved", "state")
-    approvers = {approval.actor for approval in _approvals(session, claim)}
-    if actor in approvers:
-        raise Conflict("you approved this claim already; a second person must approve it")
+    current = current_approvals(session, claim)
+    if actor in {approval.actor for approval in current}:
+        raise Conflict(
+            "you approved this claim already in this round; a second person must approve it"
+        )
+    refundable = derive_refundable(session, claim, provider)
     reason = (reason or "").strip() or "approved"
-    session.add(ClaimApproval(claim_id=claim.id, actor=actor, reason=reason))
-    # Only the approval that made the claim await a second one counts with this one: approvals
-    # given before the claim went back to review (a late job, an appeal) decided on less.
-    needs_second = claim.amount_minor > dual_approval_threshold_minor
-    if needs_second and claim.state is not S.AWAITING_SECOND_APPROVAL:
+    changed = [approval for approval in current if approval.amount_minor != refundable.amount_minor]
+    if changed:
+        first = changed[0]
+        was = (
+            "an unknown amount" if first.amount_minor is None else _money(claim, first.amount_minor)
+        )
         transition(
             session,
             claim,
-            S.AWAITING_SECOND_APPROVAL,
+            S.IN_REVIEW,
             actor=actor,
-            reason=f"first of two approvals: {reason}",
+            reason=f"the refundable amount is now {_money(claim, refundable.amount_minor)}, not"
+            f" the {was} {first.actor} approved: the approvals start again",
         )
+        current = []
+    if refundable.amount_minor != claim.amount_minor:
+        audit.record(
+            session,
+            actor,
+            "claim.amount_derived",
+            f"claim:{claim.id}",
+            f"{_money(claim, claim.amount_minor)} -> {_money(claim, refundable.amount_minor)}",
+        )
+        claim.amount_minor = refundable.amount_minor
+    session.add(
+        ClaimApproval(
+            claim_id=claim.id,
+            round=claim.approval_round,
+            amount_minor=refundable.amount_minor,
+            actor=actor,
+            reason=reason,
+        )
+    )
+    needs_second = refundable.amount_minor > dual_approval_threshold_minor
+    if needs_second and not current:
+        target = S.AWAITING_SECOND_APPROVAL
+        if claim.state is S.AWAITING_SECOND_APPROVAL:
+            # A second approval round on a claim that was waiting already (legacy data).
+            transition(session, claim, S.IN_REVIEW, actor=actor, reason="a new approval round")
+        transition(session, claim, target, actor=actor, reason=f"first of two approvals: {reason}")
         return claim
     transition(session, claim, S.APPROVED, actor=actor, reason=reason)
-    _write_refunds(session, claim)
+    _write_refunds(session, claim, refundable)
     return claim
 
 
-def _approvals(session: Session, claim: RefundClaim) -> list[ClaimApproval]:
-    return list(session.scalars(select(ClaimApproval).where(ClaimApproval.claim_id == claim.id)))
-
-
-def _write_refunds(session: Session, claim: RefundClaim) -> None:
-    payments = list(
+def current_approvals(session: Session, claim: RefundClaim) -> list[ClaimApproval]:
+    """The approvals of the claim's current round, first first."""
+    return list(
         session.scalars(
-            select(TuitionPayment)
-            .where(TuitionPayment.enrollment_id == claim.enrollment_id)
-            .order_by(TuitionPayment.paid_at, TuitionPayment.id)
+            select(ClaimApproval)
+            .where(ClaimApproval.claim_id == claim.id, ClaimApproval.round == claim.approval_round)
+            .order_by(ClaimApproval.id)
         )
     )
-    paid = sum(payment.amount_minor for payment in payments)
-    if claim.amount_minor > paid:
-        raise Conflict(
-            f"the claim is for {claim.amount_minor} but only {paid} was paid; the payments"
-            " changed since it was flagged, so review it again"
+
+
+def _payments(session: Session, enrollment_id: int) -> list[TuitionPayment]:
+    return list(
+        session.scalars(
+            select(TuitionPayment)
+            .where(TuitionPayment.enrollment_id == enrollment_id)
+            .order_by(TuitionPayment.paid_at, TuitionPayment.id)
+            .execution_options(populate_existing=True)
         )
-    shares = split_refund(claim.amount_minor, [payment.amount_minor for payment in payments])
+    )
+
+
+def derive_refundable(
+    session: Session, claim: RefundClaim, provider: PaymentGateway | None
+) -> Refundable:
+    """The refund as the payments and the provider stand now, split over the payments."""
+    enrollment = session.get(Enrollment, claim.enrollment_id)
+    payments = _payments(session, claim.enrollment_id)
+    at_provider = check_payments(payments, claim.id, provider)
+    session.refresh(enrollment, ["payments"])
+    return refundable_for(
+        enrollment,
+        {payment_id: seen.refunded_elsewhere_minor for payment_id, seen in at_provider.items()},
+    )
+
+
+def _money(claim: RefundClaim, amount_minor: int) -> str:
+    return describe_money(amount_minor, claim.currency)
+
+
+def _write_refunds(session: Session, claim: RefundClaim, refundable: Refundable) -> None:
     existing = {refund.payment_id: refund for refund in _refunds(session, claim)}
-    for payment, share in zip(payments, shares, strict=True):
-        if share == 0:
+    currencies = {
+        payment.id: payment.currency for payment in _payments(session, claim.enrollment_id)
+    }
+    for share in refundable.split:
+        if share.amount_minor == 0:
             continue
-        refund = existing.get(payment.id)
+        refund = existing.get(share.payment_id)
         if refund is None:
             session.add(
                 Refund(
                     claim_id=claim.id,
-                    payment_id=payment.id,
-                    amount_minor=share,
-                    currency=payment.currency,
-                    idempotency_key=_idempotency_key(claim.id, payment.id, 1),
+                    payment_id=share.payment_id,
+                    amount_minor=share.amount_minor,
+                    currency=currencies[share.payment_id],
+                    idempotency_key=_idempotency_key(claim.id, share.payment_id, 1),
                 )
             )
-        elif refund.state is RefundState.CANCELED:
-            # Approved again after a review: the refund that was called off is revived.
-            _reset_refund(refund, share)
+        elif refund.state is RefundState.CANCELED and refund.attempts == 0:
+            # Approved again after a review: the refund that was called off is revived, for
+            # the amount derived now (nothing of it was ever sent).
+            _reset_refund(refund, share.amount_minor)
         else:
-            raise Conflict(f"payment {payment.id} has a {refund.state.value} refund already")
+            raise Conflict(f"payment {share.payment_id} has a {refund.state.value} refund already")
     session.flush()
-    if not any(shares):
+    if not any(share.amount_minor for share in refundable.split):
         # Nothing to send (a scholarship covered everything): the claim is paid as it stands.
         transition(session, claim, S.PAYING, actor="system:approval", reason="nothing to refund")
         transition(session, claim, S.REFUNDED, actor="system:approval", reason="nothing to refund")
@@ -193,22 +265,91 @@ def _write_refunds(session: Session, claim: RefundClaim) -> None:
 def reject(
     session: Session, claim_id: int, *, actor: str, reason: str, expected_version: int | None = None
 ) -> RefundClaim:
-    """Refuse a claim, with a reason the graduate can read; it can be appealed."""
+    """Refuse a claim, with a reason the graduate can read; it can be appealed.
+
+    Whether the rule said the graduate was owed is kept: a claim rejected on the facts (not
+    owed then) reopens by itself when the facts change; one rejected on judgment waits for an
+    appeal.
+    """
     claim = lock_claim(session, claim_id, expected_version)
     if claim.state not in DECIDABLE:
         raise Conflict(f"a {claim.state.value} claim cannot be rejected", "state")
+    claim.closed_while_owed = owed_now(session, claim)
     transition(session, claim, S.REJECTED, actor=actor, reason=_require_reason(reason))
     return claim
+
+
+#: What the rule says of a graduate the service still owes a refund.
+OWED = frozenset({GuaranteeState.OWED_REFUND, GuaranteeState.PAST_CLAIM_DEADLINE})
+
+
+def owed_now(session: Session, claim: RefundClaim, today: date | None = None) -> bool:
+    """Whether the rule, on the records as they stand, says the claim's graduate is owed."""
+    view = evaluate_guarantee(session, claim.graduation_id, today or utc_now().date())
+    return view.status.state in OWED
 
 
 def withdraw(
     session: Session, claim_id: int, *, actor: str, reason: str, expected_version: int | None = None
 ) -> RefundClaim:
-    """Take a claim back (a qualifying job turned up, it was flagged by mistake)."""
+    """Take a claim back because the facts say the graduate is not owed (a job, an exclusion).
+
+    Refused while the records still say the graduate is owed: record the fact first, or reject
+    the claim with a reason the graduate can read (and appeal). So a withdrawn claim never hides
+    an owed graduate, and it reopens if the facts change again.
+    """
     claim = lock_claim(session, claim_id, expected_version)
-    transition(session, claim, S.WITHDRAWN, actor=actor, reason=_require_reason(reason))
+    check_transition_or_conflict(claim, S.WITHDRAWN)
+    reason = _require_reason(reason)
+    if owed_now(session, claim):
+        raise Conflict(
+            "the records say this graduate is owed a refund: record the job or the excluded"
+            " outcome that says otherwise, or reject the claim with a reason they can read",
+            "state",
+        )
+    claim.closed_while_owed = False
+    transition(session, claim, S.WITHDRAWN, actor=actor, reason=reason)
     _cancel_unsent_refunds(session, claim)
     return claim
+
+
+def check_transition_or_conflict(claim: RefundClaim, target: ClaimState) -> None:
+    """``check_transition`` as a 409 for the person acting."""
+    try:
+        check_transition(claim.state, target)
+    except ImpossibleTransition as error:
+        raise Conflict(str(error), "state") from error
+
+
+#: Closed claims that reopen when the facts make their graduate owed again.
+REOPENABLE = frozenset({S.WITHDRAWN, S.REJECTED})
+
+
+def reopen_if_owed(
+    session: Session, claim_id: int, *, actor: str, reason: str, today: date | None = None
+) -> RefundClaim | None:
+    """Reopen a claim closed on the facts (withdrawn, or rejected while not owed) if the rule
+    now says its graduate is owed; it goes to review, in a new approval round."""
+    claim = lock_claim(session, claim_id)
+    if claim.state not in REOPENABLE or claim.closed_while_owed:
+        return None
+    if not owed_now(session, claim, today):
+        return None
+    claim.closed_while_owed = None
+    transition(session, claim, S.IN_REVIEW, actor=actor, reason=reason)
+    return claim
+
+
+def reopen_for_graduation(
+    session: Session, graduation_id: int, *, actor: str, reason: str
+) -> RefundClaim | None:
+    """``reopen_if_owed`` for the claim of a graduation, if it has one (after new evidence)."""
+    claim_id = session.scalar(
+        select(RefundClaim.id).where(RefundClaim.graduation_id == graduation_id)
+    )
+    if claim_id is None:
+        return None
+    return reopen_if_owed(session, claim_id, actor=actor, reason=reason)
 
 
 def _cancel_unsent_refunds(session: Session, claim: RefundClaim) -> None:
@@ -233,9 +374,15 @@ def settle_manually(
     actor: str,
     transfer_reference: str,
     reason: str,
+    provider: PaymentGateway | None,
     expected_version: int | None = None,
 ) -> RefundClaim:
-    """Record that finance paid the failed refunds by bank transfer; the claim ends there."""
+    """Record that finance paid the failed refunds by bank transfer; the claim ends there.
+
+    The provider is asked first: a refund it holds for one of the claim's rows (a success whose
+    answer was lost) is adopted and committed, and the settlement refused with its id
+    (``ProviderHoldsRefund``), so the bank never pays what the card already got back.
+    """
     claim = lock_claim(session, claim_id, expected_version)
     if claim.state is not S.FAILED:
         raise Conflict("only a claim whose refund failed is settled by hand", "state")
@@ -249,6 +396,10 @@ def settle_manually(
     ]
     if in_flight:
         raise Conflict("refunds are still in flight at the provider; wait for them to settle")
+    adopted = adopt_from_provider(session, claim, provider, actor=actor)
+    if adopted:
+        session.commit()
+        raise ProviderHoldsRefund(adopted)
     for refund in _refunds(session, claim):
         if refund.state in (RefundState.FAILED, RefundState.PENDING):
             refund.state = RefundState.SETTLED_MANUALLY
@@ -261,6 +412,65 @@ def settle_manually(
         reason=f"{reason} (transfer {transfer_reference.strip()})",
     )
     return claim
+
+
+class ProviderHoldsRefund(Conflict):
+    """The provider made a refund the service had recorded as failed or unsent."""
+
+    def __init__(self, adopted: list[str]):
+        super().__init__(
+            "the payment provider already holds "
+            + ", ".join(adopted)
+            + ": recorded now, so nothing is paid by bank transfer",
+            "state",
+        )
+        self.adopted = adopted
+
+
+def adopt_from_provider(
+    session: Session, claim: RefundClaim, provider: PaymentGateway | None, *, actor: str
+) -> list[str]:
+    """Adopt every refund the provider holds for a row of ``claim`` that has none recorded.
+
+    Rows failed, pending or submitting are compared with the provider's refunds of their
+    PaymentIntent; one whose metadata names the row is the row's (the provider's record wins).
+    Returns a description of each refund adopted. The claim then follows its refunds.
+    """
+    rows = [
+        refund
+        for refund in _refunds(session, claim)
+        if refund.provider_refund_id is None
+        and refund.state in (RefundState.FAILED, RefundState.PENDING, RefundState.SUBMITTING)
+    ]
+    adopted = []
+    for refund in rows:
+        intent_id = session.scalar(
+            select(TuitionPayment.stripe_payment_intent_id).where(
+                TuitionPayment.id == refund.payment_id
+            )
+        )
+        if intent_id is None:
+            continue
+        if provider is None:
+            raise Conflict(
+                "no payment provider is configured to check what it already refunded", "state"
+            )
+        try:
+            found = find_adoptable(provider.list_refunds(intent_id), refund)
+        except GatewayError as error:
+            raise Conflict(
+                f"the payment provider could not be asked about {intent_id} ({error}); try again",
+                "state",
+            ) from error
+        if found is not None:
+            adopt(refund, found)
+            adopted.append(
+                f"refund {found.id} of {describe_money(found.amount_minor, refund.currency)}"
+                f" for payment {refund.payment_id} ({found.status})"
+            )
+    if adopted:
+        settle_from_refunds(session, claim, actor=actor)
+    return adopted
 
 
 def retry_failed(
@@ -303,16 +513,17 @@ def _refunds(session: Session, claim: RefundClaim) -> list[Refund]:
 
 
 def settle_from_refunds(session: Session, claim: RefundClaim, *, actor: str) -> None:
-    """Bring a paying claim's state in line with its refunds.
+    """Bring a claim's state in line with its refunds.
 
-    Any failed refund puts the claim in front of finance; all refunds succeeded makes it
-    refunded. Called with the claim locked, after a refund changed.
+    Any failed refund puts a paying claim in front of finance; every refund done makes an
+    approved, paying or failed claim refunded (an adopted provider refund can finish a claim
+    that looked unsent or failed). Called with the claim locked, after a refund changed.
     """
     refunds = _refunds(session, claim)
-    live = [refund for refund in refunds if refund.state is not RefundState.CANCELED]
-    if any(refund.state is RefundState.FAILED for refund in live):
+    live_rows = [refund for refund in refunds if refund.state is not RefundState.CANCELED]
+    if any(refund.state is RefundState.FAILED for refund in live_rows):
         if claim.state in (S.PAYING, S.REFUNDED):
-            failed = next(refund for refund in live if refund.state is RefundState.FAILED)
+            failed = next(refund for refund in live_rows if refund.state is RefundState.FAILED)
             transition(
                 session,
                 claim,
@@ -322,24 +533,30 @@ def settle_from_refunds(session: Session, claim: RefundClaim, *, actor: str) -> 
             )
         return
     done = (RefundState.SUCCEEDED, RefundState.SETTLED_MANUALLY)
-    if live and all(refund.state in done for refund in live) and claim.state is S.PAYING:
+    if not live_rows or not all(refund.state in done for refund in live_rows):
+        return
+    if claim.state in (S.APPROVED, S.FAILED):
+        transition(session, claim, S.PAYING, actor=actor, reason="the provider holds the refunds")
+    if claim.state is S.PAYING:
         transition(session, claim, S.REFUNDED, actor=actor, reason="every refund succeeded")
 
 
 #: Claims a newly reported qualifying job sends back to review, before any money moves.
 REVIEWABLE_ON_NEW_JOB = frozenset({S.FLAGGED, S.AWAITING_SECOND_APPROVAL, S.APPROVED})
 
+#: Claims whose money has (or may have) moved: a qualifying job now opens a recovery item.
+MONEY_MOVED = frozenset({S.PAYING, S.REFUNDED, S.FAILED, S.SETTLED_MANUALLY})
+
 
 def review_after_job_report(
     session: Session, graduation_id: int, *, outcome_id: int, actor: str
 ) -> RefundClaim | None:
-    """A job was reported for a flagged graduate: if it qualifies, stop the claim for review.
+    """A job was reported (or confirmed) for a flagged graduate: act if it qualifies.
 
-    A job reported late but started inside the window means the graduate may not be owed;
-    finance decides, and no refund is sent meanwhile.
+    Before money moves, a qualifying job started inside the window stops the claim for review
+    (finance decides; no refund is sent meanwhile). After, it opens a recovery item for
+    finance; nothing is clawed back automatically.
     """
-    from app.services.guarantee import evaluate_guarantee  # the guarantee reads claims too
-
     claim_id = session.scalar(
         select(RefundClaim.id).where(RefundClaim.graduation_id == graduation_id)
     )
@@ -347,12 +564,15 @@ def review_after_job_report(
         return None
     # Locked before its state is read: the executor may start paying it meanwhile.
     claim = lock_claim(session, claim_id)
-    if claim.state not in REVIEWABLE_ON_NEW_JOB:
+    if claim.state not in REVIEWABLE_ON_NEW_JOB | MONEY_MOVED:
         return None
     view = evaluate_guarantee(session, graduation_id, claim.flagged_on)
     verdict = next(v for v in view.outcomes if v.job_outcome_id == outcome_id)
     if not verdict.qualifies:
         return None
+    if claim.state in MONEY_MOVED:
+        open_recovery_item(session, claim, outcome_id=outcome_id, actor=actor)
+        return claim
     transition(
         session,
         claim,
@@ -362,3 +582,48 @@ def review_after_job_report(
     )
     _cancel_unsent_refunds(session, claim)
     return claim
+
+
+def open_recovery_item(
+    session: Session, claim: RefundClaim, *, outcome_id: int, actor: str
+) -> RecoveryItem:
+    """Put a paid claim contradicted by a qualifying job in front of finance (once per job)."""
+    item = session.scalar(
+        select(RecoveryItem).where(
+            RecoveryItem.claim_id == claim.id, RecoveryItem.job_outcome_id == outcome_id
+        )
+    )
+    if item is not None:
+        return item
+    item = RecoveryItem(
+        claim_id=claim.id,
+        job_outcome_id=outcome_id,
+        opened_by=actor,
+        reason=(
+            f"a qualifying job (outcome {outcome_id}) starting inside the window was reported"
+            f" after the claim was {claim.state.value}: the refund may not have been owed"
+        ),
+    )
+    session.add(item)
+    session.flush()
+    audit.record(session, actor, "claim.recovery_opened", f"claim:{claim.id}", item.reason)
+    return item
+
+
+def resolve_recovery_item(
+    session: Session, item_id: int, *, actor: str, resolution: str
+) -> RecoveryItem:
+    """Close a recovery item with what finance decided (recovered, waived, not a placement)."""
+    item = session.get(RecoveryItem, item_id)
+    if item is None:
+        raise NotFound("RecoveryItem", item_id)
+    if item.resolved_at is not None:
+        raise Conflict("this recovery item is closed already", "state")
+    item.resolution = _require_reason(resolution)
+    item.resolved_by = actor
+    item.resolved_at = utc_now()
+    audit.record(
+        session, actor, "claim.recovery_resolved", f"claim:{item.claim_id}", item.resolution
+    )
+    session.flush()
+    return item

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import TuitionPayment
 from app.models.base import utc_now
+from refunds.amounts import describe_money
 from refunds.claims import lock_claim, lock_refund, settle_from_refunds, transition
 from refunds.gateway import (
     PaymentGateway,
@@ -36,7 +37,10 @@ from refunds.gateway import (
     TransientGatewayError,
 )
 from refunds.models import Refund, RefundClaim
-from refunds.states import REFUND_PROGRESS, ClaimState, RefundState
+from refunds.payments import apply_provider_refund, find_adoptable, live
+from refunds.states import ClaimState, RefundState
+
+__all__ = ["apply_provider_refund", "execute_refunds", "find_adoptable"]
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +51,6 @@ LEASE = timedelta(minutes=5)
 
 #: Claim states whose refunds may be sent.
 SENDABLE_CLAIMS = (ClaimState.APPROVED, ClaimState.PAYING, ClaimState.FAILED)
-
-#: Provider statuses, as refund states.
-PROVIDER_STATUS = {
-    "succeeded": RefundState.SUCCEEDED,
-    "pending": RefundState.PROCESSING,
-    "requires_action": RefundState.PROCESSING,
-    "failed": RefundState.FAILED,
-    "canceled": RefundState.FAILED,
-}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -146,30 +141,31 @@ def _take_next(session: Session, now: datetime, lease: timedelta) -> _Taken | No
     return None
 
 
-def find_adoptable(refunds: list[ProviderRefund], refund_id: int) -> ProviderRefund | None:
-    """The provider refund made for our refund row ``refund_id``, if there is one.
-
-    A failed or canceled earlier attempt does not count: that money never moved.
-    """
-    mine = [
-        refund
-        for refund in refunds
-        if refund.metadata.get("refund_id") == str(refund_id)
-        and refund.status not in ("failed", "canceled")
-    ]
-    return mine[0] if mine else None
-
-
 def _send(gateway: PaymentGateway, taken: _Taken) -> tuple[ProviderRefund, bool]:
-    """The provider refund for ``taken``, and whether an existing one was adopted."""
+    """The provider refund for ``taken``, and whether an existing one was adopted.
+
+    Every send looks first, the first included: the row may have been sent by an attempt
+    whose answer was lost, by a retry after a failure, or before a backup was restored, and
+    the provider's record wins over the row's ``attempts`` and state. Then what is left to
+    refund on the payment is read from the provider: never more than was charged goes back,
+    whoever made the earlier refunds.
+    """
     if taken.payment_intent_id is None:
         raise PermanentGatewayError(
             "the payment was not made through the provider; settle it by bank transfer"
         )
-    if taken.attempts > 1:
-        existing = find_adoptable(gateway.list_refunds(taken.payment_intent_id), taken.refund_id)
-        if existing is not None:
-            return existing, True
+    at_provider = gateway.list_refunds(taken.payment_intent_id)
+    existing = find_adoptable(at_provider, taken)
+    if existing is not None:
+        return existing, True
+    charged = gateway.get_payment(taken.payment_intent_id)
+    left = charged.amount_minor - sum(refund.amount_minor for refund in live(at_provider))
+    if left < taken.amount_minor:
+        raise PermanentGatewayError(
+            f"only {describe_money(max(left, 0), charged.currency)} is left to refund on"
+            f" {taken.payment_intent_id} at the provider, less than this refund's"
+            f" {describe_money(taken.amount_minor, charged.currency)}: review the claim"
+        )
     created = gateway.create_refund(
         payment_intent_id=taken.payment_intent_id,
         amount_minor=taken.amount_minor,
@@ -177,31 +173,6 @@ def _send(gateway: PaymentGateway, taken: _Taken) -> tuple[ProviderRefund, bool]
         metadata=taken.metadata,
     )
     return created, False
-
-
-def apply_provider_refund(refund: Refund, provider: ProviderRefund) -> bool:
-    """Move ``refund`` forward to what the provider says; never backwards. True if it changed.
-
-    A refund reported succeeded may still fail later (card refunds do): that is the one move
-    "back" allowed, and it reopens the claim.
-    """
-    if refund.provider_refund_id not in (None, provider.id):
-        raise ValueError(
-            f"refund {refund.id} is {refund.provider_refund_id} at the provider, not {provider.id}"
-        )
-    target = PROVIDER_STATUS.get(provider.status, RefundState.PROCESSING)
-    refund.provider_refund_id = provider.id
-    if target is refund.state or REFUND_PROGRESS[target] < REFUND_PROGRESS[refund.state]:
-        return False
-    if refund.state in (RefundState.FAILED, RefundState.CANCELED, RefundState.SETTLED_MANUALLY):
-        return False
-    refund.state = target
-    refund.lease_until = None
-    if target is RefundState.FAILED:
-        refund.last_error = f"the provider reports the refund {provider.status}" + (
-            f" ({provider.failure_reason})" if provider.failure_reason else ""
-        )
-    return True
 
 
 def _record(
@@ -230,6 +201,15 @@ def _record(
         settle_from_refunds(session, claim, actor=ACTOR)
 
 
+def _made_anyway(gateway: PaymentGateway, taken: _Taken) -> ProviderRefund | None:
+    if taken.payment_intent_id is None:
+        return None
+    try:
+        return find_adoptable(gateway.list_refunds(taken.payment_intent_id), taken)
+    except (TransientGatewayError, PermanentGatewayError):
+        return None
+
+
 def execute_refunds(
     session_factory: sessionmaker,
     gateway: PaymentGateway,
@@ -248,7 +228,15 @@ def execute_refunds(
         provider, adopted, error = None, False, None
         try:
             provider, adopted = _send(gateway, taken)
-        except (TransientGatewayError, PermanentGatewayError) as caught:
+        except PermanentGatewayError as caught:
+            error = caught
+            # Before a refund is failed for good, the provider is asked once more: a refund
+            # it made while answering with an error is the row's, not a failure.
+            provider = _made_anyway(gateway, taken)
+            adopted = provider is not None
+            log.warning("refund %s attempt %s: %s", taken.refund_id, taken.attempts, caught)
+            result.errors.append(f"refund {taken.refund_id}: {caught}")
+        except TransientGatewayError as caught:
             error = caught
             log.warning("refund %s attempt %s: %s", taken.refund_id, taken.attempts, caught)
             result.errors.append(f"refund {taken.refund_id}: {caught}")

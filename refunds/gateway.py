@@ -23,6 +23,18 @@ class ProviderRefund:
     failure_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class ProviderPayment:
+    """An original payment (a PaymentIntent) as the provider reports it."""
+
+    id: str
+    #: What was charged, in minor units of ``currency``.
+    amount_minor: int
+    currency: str
+    #: The provider's status; only ``succeeded`` brought money in.
+    status: str
+
+
 class GatewayError(Exception):
     """The provider could not do what was asked."""
 
@@ -53,3 +65,6 @@ class PaymentGateway(Protocol):
 
     def get_refund(self, refund_id: str) -> ProviderRefund:
         """One refund, as it stands now."""
+
+    def get_payment(self, payment_intent_id: str) -> ProviderPayment:
+        """The original payment, as the provider holds it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -37,7 +38,9 @@ class RefundClaim(CreatedAt, Base):
     graduation_id: Mapped[int] = mapped_column(ForeignKey("graduations.id"), index=True)
     #: Where the claim stands; changed only by ``refunds.claims.transition``.
     state: Mapped[ClaimState] = mapped_column(enum_column(ClaimState, "claim_state"), index=True)
-    #: The refundable amount when flagged, in minor units of ``currency``.
+    #: The refundable amount as last derived, in minor units of ``currency``: from the records
+    #: when flagged, again from the payments and the provider at each approval, and fixed from
+    #: the moment a refund is sent.
     amount_minor: Mapped[int] = mapped_column(Money)
     #: ISO 4217 currency (the programme's).
     currency: Mapped[str] = mapped_column(Currency)
@@ -45,6 +48,14 @@ class RefundClaim(CreatedAt, Base):
     deadline: Mapped[date] = mapped_column(Date)
     #: The day the sweep (or a person) found the graduate owed.
     flagged_on: Mapped[date] = mapped_column(Date)
+    #: The approval round: sending the claim back to review starts a new one, and only the
+    #: approvals of the current round count.
+    approval_round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: Whether the rule said the graduate was owed when finance last rejected or withdrew the
+    #: claim: a claim closed on the facts (not owed then) reopens when the facts make the
+    #: graduate owed again; one rejected on judgment (owed, but obligations missed) waits for an
+    #: appeal. NULL until the claim is first closed.
+    closed_while_owed: Mapped[bool | None] = mapped_column(Boolean)
     #: Bumped by every change; a write based on a stale read fails instead of overwriting.
     version: Mapped[int] = mapped_column(Integer, default=1)
     #: When the claim last changed (UTC).
@@ -91,7 +102,12 @@ class ClaimApproval(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The claim approved.
     claim_id: Mapped[int] = mapped_column(ForeignKey("refund_claims.id"), index=True)
-    #: Who approved; unique per claim, so nobody approves twice.
+    #: The claim's approval round this approval belongs to; earlier rounds no longer count.
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: The refundable amount the approver saw and approved (NULL for approvals recorded before
+    #: amounts were derived at approval).
+    amount_minor: Mapped[int | None] = mapped_column(Money)
+    #: Who approved; unique per claim and round, so nobody approves twice in one round.
     actor: Mapped[str] = mapped_column(String(200))
     #: Their reason or remark.
     reason: Mapped[str] = mapped_column(Text)
@@ -99,8 +115,8 @@ class ClaimApproval(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     __table_args__ = (
-        # One approval per person per claim: the database refuses a second one.
-        UniqueConstraint("claim_id", "actor", name="uq_claim_approvals_actor"),
+        # One approval per person per round: the database refuses a second one.
+        UniqueConstraint("claim_id", "round", "actor", name="uq_claim_approvals_round_actor"),
     )
 
 
@@ -152,6 +168,37 @@ class Refund(CreatedAt, Base):
 
     claim: Mapped[RefundClaim] = relationship()
     payment: Mapped[TuitionPayment] = relationship()
+
+
+class RecoveryItem(CreatedAt, Base):
+    """Money paid back that the facts now say was not owed: for finance to look into.
+
+    Opened when a qualifying job is reported (or confirmed) for a graduate whose refund was
+    already sent; nothing is clawed back automatically. One per claim and job outcome.
+    """
+
+    __tablename__ = "recovery_items"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "job_outcome_id", name="uq_recovery_items_claim_outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The paid (or paying) claim the facts now contradict.
+    claim_id: Mapped[int] = mapped_column(ForeignKey("refund_claims.id"), index=True)
+    #: The job outcome that turned up after the money moved.
+    job_outcome_id: Mapped[int] = mapped_column(ForeignKey("job_outcomes.id"))
+    #: Why it was opened, for finance.
+    reason: Mapped[str] = mapped_column(Text)
+    #: Who (or which job) opened it.
+    opened_by: Mapped[str] = mapped_column(String(200))
+    #: When finance closed it (UTC); NULL while it is open.
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Who closed it.
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    #: What finance decided (recovered, waived, not a placement after all), in words.
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    claim: Mapped[RefundClaim] = relationship()
 
 
 class ProcessedWebhookEvent(Base):

@@ -19,3 +19,12 @@ def payment_gateway(app: Flask | None = None) -> PaymentGateway:
         gateway = StripeGateway(make_stripe_client(api_key, app.config.get("STRIPE_API_BASE")))
         app.extensions["payment_gateway"] = gateway
     return gateway
+
+
+def configured_gateway(app: Flask | None = None) -> PaymentGateway | None:
+    """The gateway of ``app``, or ``None`` where no provider is configured (no key, no test
+    gateway): decisions that must ask the provider then refuse, naming what is missing."""
+    app = app or current_app
+    if app.extensions.get("payment_gateway") is None and not app.config.get("STRIPE_API_KEY"):
+        return None
+    return payment_gateway(app)

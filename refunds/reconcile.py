@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.errors import Conflict, Invalid
 from app.models import TuitionPayment
 from app.models.base import utc_now
 from refunds.claims import lock_claim, settle_from_refunds
-from refunds.executor import apply_provider_refund, find_adoptable
 from refunds.gateway import GatewayError, PaymentGateway
 from refunds.models import Refund, RefundClaim
+from refunds.payments import adopt, apply_provider_refund, check_payments, find_adoptable
 from refunds.states import ClaimState, RefundState
 
 log = logging.getLogger(__name__)
@@ -83,13 +84,24 @@ def _reconcile_claim(session, gateway, claim_id, now, report) -> None:
         if payment.stripe_payment_intent_id is None:
             continue
         at_provider = gateway.list_refunds(payment.stripe_payment_intent_id)
-        if refund.provider_refund_id is None and refund.state is RefundState.SUBMITTING:
+        found = find_adoptable(at_provider, refund)
+        if refund.provider_refund_id is None and found is not None:
+            # The provider made this row's refund and the row does not know: an interrupted
+            # attempt, a lost answer, or a database restored from before the send. The
+            # provider's record wins, whatever the row's state and attempts say.
             lease_over = refund.lease_until is None or refund.lease_until < now
-            found = find_adoptable(at_provider, refund.id)
-            if found is not None and lease_over:
-                apply_provider_refund(refund, found)
+            if refund.state is RefundState.CANCELED:
+                report.unresolved.append(
+                    f"refund {refund.id}: {found.id} was made at the provider for a refund the"
+                    " service called off: money to recover"
+                )
+            elif refund.state in ADOPTABLE and (
+                refund.state is not RefundState.SUBMITTING or lease_over
+            ):
+                was = refund.state.value
+                adopt(refund, found)
                 report.repaired.append(
-                    f"refund {refund.id}: adopted {found.id} made by an interrupted attempt"
+                    f"refund {refund.id}: adopted {found.id} from the provider (the row said {was})"
                 )
         elif refund.provider_refund_id is not None:
             current = next((r for r in at_provider if r.id == refund.provider_refund_id), None)
@@ -100,7 +112,19 @@ def _reconcile_claim(session, gateway, claim_id, now, report) -> None:
             elif apply_provider_refund(refund, current):
                 report.repaired.append(f"refund {refund.id}: now {refund.state.value}")
         _check_payment(payment, refund, at_provider, report)
+        try:
+            check_payments([payment], claim.id, gateway)
+        except Invalid as mismatch:
+            report.unresolved.extend(
+                f"claim {claim.id}: {problem}" for problem in mismatch.errors["payments"]
+            )
+        except Conflict as unreachable:
+            report.unresolved.append(f"claim {claim.id}: {unreachable.message}")
     settle_from_refunds(session, claim, actor=ACTOR)
+
+
+#: Row states a provider refund that names the row is adopted into.
+ADOPTABLE = (RefundState.PENDING, RefundState.SUBMITTING, RefundState.FAILED)
 
 
 def _check_payment(payment, refund, at_provider, report) -> None:

@@ -36,8 +36,10 @@ TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     # An approved claim can still go back to review (a qualifying job reported late) until the
     # executor starts paying it.
     S.APPROVED: frozenset({S.PAYING, S.IN_REVIEW, S.WITHDRAWN}),
-    S.REJECTED: frozenset({S.IN_REVIEW}),  # an appeal
-    S.WITHDRAWN: frozenset(),
+    S.REJECTED: frozenset({S.IN_REVIEW}),  # an appeal, or the facts changed
+    # Withdrawn and rejected claims reopen into review when the facts make the graduate owed
+    # again (an employer denied the job that was the reason).
+    S.WITHDRAWN: frozenset({S.IN_REVIEW}),
     S.PAYING: frozenset({S.REFUNDED, S.FAILED}),
     # A card refund can fail after the provider first reported success: the claim reopens.
     S.REFUNDED: frozenset({S.FAILED}),
@@ -46,7 +48,7 @@ TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
 }
 
 #: States in which a claim still needs someone or something to act.
-OPEN_STATES = frozenset(state for state, moves in TRANSITIONS.items() if moves) - {S.REFUNDED}
+OPEN_STATES = frozenset(TRANSITIONS) - {S.REFUNDED, S.WITHDRAWN, S.SETTLED_MANUALLY}
 
 
 class ImpossibleTransition(Exception):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import stripe
 
-from refunds.gateway import PermanentGatewayError, ProviderRefund, TransientGatewayError
+from refunds.gateway import (
+    PermanentGatewayError,
+    ProviderPayment,
+    ProviderRefund,
+    TransientGatewayError,
+)
 
 #: How often the SDK itself retries a failed request (connection errors, 409 and 5xx) with the
 #: same idempotency key before the executor's own backoff takes over.
@@ -104,3 +109,16 @@ class StripeGateway:
             return _refund(self.client.v1.refunds.retrieve(refund_id))
         except stripe.StripeError as error:
             raise _translate(error) from error
+
+    def get_payment(self, payment_intent_id: str) -> ProviderPayment:
+        try:
+            intent = self.client.v1.payment_intents.retrieve(payment_intent_id)
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        data = intent.to_dict() if hasattr(intent, "to_dict") else dict(intent)
+        return ProviderPayment(
+            id=data["id"],
+            amount_minor=int(data.get("amount_received") or data["amount"]),
+            currency=str(data.get("currency", "")).upper(),
+            status=data.get("status") or "",
+        )

@@ -45,6 +45,7 @@ from app.models import (
     TuitionPayment,
 )
 from app.models.base import utc_now
+from refunds.claims import reopen_if_owed
 from refunds.models import ClaimTransition, RefundClaim
 from refunds.states import ClaimState
 
@@ -282,6 +283,29 @@ def _refundable(windows):
 
 def owed_without_claim(as_of: date):
     """SELECT of every graduation owed a refund on ``as_of`` that has no claim yet."""
+    owed, windows = _owed(as_of)
+    has_claim = exists().where(RefundClaim.enrollment_id == windows.c.enrollment_id)
+    return owed.where(not_(has_claim))
+
+
+def owed_with_closed_claim(as_of: date):
+    """SELECT of the claims closed on the facts (withdrawn, or rejected while the graduate was
+    not owed) whose graduate the rule says is owed on ``as_of``: the facts changed since."""
+    owed = _owed(as_of)[0].subquery("owed")
+    return (
+        select(RefundClaim.id)
+        .join(owed, owed.c.enrollment_id == RefundClaim.enrollment_id)
+        .where(
+            RefundClaim.state.in_([ClaimState.WITHDRAWN, ClaimState.REJECTED]),
+            RefundClaim.closed_while_owed.is_not(True),
+        )
+        .order_by(RefundClaim.id)
+    )
+
+
+def _owed(as_of: date):
+    """The SELECT of every graduation owed a refund on ``as_of``, claim or not, and its
+    windows subquery."""
     windows = _windows()
     qualifying_job = exists().where(
         JobOutcome.graduation_id == windows.c.graduation_id,
@@ -310,14 +334,14 @@ def owed_without_claim(as_of: date):
             ),
         ),
     )
-    has_claim = exists().where(RefundClaim.enrollment_id == windows.c.enrollment_id)
-    return select(
+    owed = select(
         windows.c.graduation_id,
         windows.c.enrollment_id,
         windows.c.deadline,
         _refundable(windows).label("amount_minor"),
         windows.c.currency,
-    ).where(windows.c.deadline < as_of, not_(qualifying_job), not_(has_claim))
+    ).where(windows.c.deadline < as_of, not_(qualifying_job))
+    return owed, windows
 
 
 @dataclass(frozen=True)
@@ -328,14 +352,17 @@ class SweepResult:
     owed: int
     flagged: int
     dry_run: bool
+    #: Claims closed on the facts that the facts now reopen.
+    reopened: int = 0
 
 
 def sweep(session: Session, as_of: date, *, dry_run: bool = False, actor: str = "system:sweep"):
     """Flag every graduate owed a refund on ``as_of``; returns counts. The caller commits."""
+    reopened = 0 if dry_run else _reopen(session, as_of, actor)
     owed = owed_without_claim(as_of).subquery("owed")
     found = session.scalar(select(func.count()).select_from(owed))
     if dry_run or not found:
-        return SweepResult(as_of, found, 0, dry_run)
+        return SweepResult(as_of, found, 0, dry_run, reopened)
     now = utc_now()
     claims = (
         _insert_skipping_duplicates(session, RefundClaim.__table__)
@@ -387,7 +414,24 @@ def sweep(session: Session, as_of: date, *, dry_run: bool = False, actor: str = 
         )
     )
     session.flush()
-    return SweepResult(as_of, found, flagged, dry_run)
+    return SweepResult(as_of, found, flagged, dry_run, reopened)
+
+
+def _reopen(session: Session, as_of: date, actor: str) -> int:
+    # No terminal state hides an owed graduate: a claim withdrawn (or rejected) because the
+    # facts said "not owed" reopens once they say "owed" (an employer denied the job). Few
+    # rows: each is re-judged by the pure rule under its lock before it moves.
+    reopened = 0
+    for claim_id in session.scalars(owed_with_closed_claim(as_of)).all():
+        claim = reopen_if_owed(
+            session,
+            claim_id,
+            actor=actor,
+            reason=f"the records now say the graduate is owed a refund (sweep as of {as_of})",
+            today=as_of,
+        )
+        reopened += claim is not None
+    return reopened
 
 
 def _insert_skipping_duplicates(session: Session, table):

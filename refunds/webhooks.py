@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from refunds.claims import lock_claim, lock_refund, settle_from_refunds
-from refunds.executor import apply_provider_refund
 from refunds.gateway import PaymentGateway, ProviderRefund
 from refunds.models import ProcessedWebhookEvent, Refund
+from refunds.payments import apply_provider_refund
 
 log = logging.getLogger(__name__)
 

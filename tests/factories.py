@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus, PayerType
@@ -309,3 +310,42 @@ class SchoolRequestFactory(BaseFactory):
     asked_at = datetime(2025, 9, 10, 9, tzinfo=UTC)
     asked_by = "registrar:factory"
     question = "Which companies did you apply to last week?"
+
+
+class ProviderAsRecorded:
+    """A payment provider that holds every recorded payment exactly as recorded, and no refunds.
+
+    For page and API tests whose payments carry made-up PaymentIntent ids: the decisions that
+    ask the provider first get the answer the records expect. Tests of the provider itself use
+    localstripe.
+    """
+
+    def __init__(self, session):
+        self.session = session
+
+    def get_payment(self, payment_intent_id):
+        from refunds.gateway import PermanentGatewayError, ProviderPayment
+
+        payment = self.session.scalar(
+            select(TuitionPayment).where(
+                TuitionPayment.stripe_payment_intent_id == payment_intent_id
+            )
+        )
+        if payment is None:
+            raise PermanentGatewayError(f"No such payment_intent: {payment_intent_id}")
+        return ProviderPayment(
+            payment_intent_id, payment.amount_minor, payment.currency, "succeeded"
+        )
+
+    def list_refunds(self, payment_intent_id):
+        return []
+
+    def get_refund(self, refund_id):
+        from refunds.gateway import PermanentGatewayError
+
+        raise PermanentGatewayError(f"No such refund: {refund_id}")
+
+    def create_refund(self, **kwargs):
+        from refunds.gateway import PermanentGatewayError
+
+        raise PermanentGatewayError("this provider only answers questions")

@@ -406,11 +406,17 @@ class FaultInjectingProxy:
         error: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         times: int | None = 1,
+        forward: bool = False,
     ) -> Fault:
-        """Answer matching requests with ``status`` and a Stripe error body, not forwarding."""
+        """Answer matching requests with ``status`` and a Stripe error body.
+
+        With ``forward`` localstripe gets the request first: the work is done (a refund made)
+        while the client is told it failed, as when a provider's answer is lost or wrong.
+        """
         error = error or {"type": "api_error", "message": f"Injected {status} by the test proxy"}
         response = ProxyResponse.stripe_error(status, error, headers)
-        return self._add(Fault(method, path_prefix, "respond", times, response=response))
+        fault = Fault(method, path_prefix, "respond", times, response=response, forward=forward)
+        return self._add(fault)
 
     def server_error(
         self,
@@ -542,6 +548,8 @@ class FaultInjectingProxy:
         if fault is None:
             return self._execute(state, request)
         if fault.kind == "respond":
+            if fault.forward:
+                self._execute(state, request)
             request.outcome = f"injected {fault.response.status}"
             return fault.response
         if fault.kind == "drop_response":

@@ -12,11 +12,11 @@ from app.guarantee.cirr import HalfYear
 from app.guarantee.rules import GuaranteeState
 from app.models import Enrollment, Graduation, MessageKind, Programme, RefundClaim, Student
 from app.models.base import utc_now
+from app.services.claim_review import review_flagged_claims
 from app.services.guarantee import evaluate_guarantee
 from app.services.outcomes_report import outcomes_report
 from app.services.reminders import send_reminders
 from app.services.search import compliance_for
-from refunds.review import review_flagged_claims
 from refunds.sweep import sweep
 
 

@@ -15,6 +15,7 @@ from app.database import db_session
 from app.services.records import get_or_404
 from refunds import claims
 from refunds.models import RefundClaim
+from refunds.provider import configured_gateway
 from refunds.states import ClaimState, RefundState
 
 blueprint = ApiBlueprint(
@@ -152,7 +153,13 @@ def review_claim(claim_id, **decision):
 def approve_claim(claim_id, **decision):
     """Approve a claim; above the threshold, two different people must approve."""
     threshold = current_app.config["DUAL_APPROVAL_THRESHOLD_MINOR"]
-    return _decide(claims.approve, claim_id, dual_approval_threshold_minor=threshold, **decision)
+    return _decide(
+        claims.approve,
+        claim_id,
+        dual_approval_threshold_minor=threshold,
+        provider=configured_gateway(),
+        **decision,
+    )
 
 
 @blueprint.post("/claims/<id:claim_id>/reject")
@@ -192,4 +199,4 @@ def retry_claim(claim_id, **decision):
 @blueprint.alt_response(409, description=STATE_CONFLICT)
 def settle_claim_manually(claim_id, **decision):
     """Record the bank transfer that paid a failed claim; the claim ends settled manually."""
-    return _decide(claims.settle_manually, claim_id, **decision)
+    return _decide(claims.settle_manually, claim_id, provider=configured_gateway(), **decision)

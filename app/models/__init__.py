@@ -24,11 +24,19 @@ from refunds.models import (  # noqa: E402
     ClaimApproval,
     ClaimTransition,
     ProcessedWebhookEvent,
+    RecoveryItem,
     Refund,
     RefundClaim,
 )
 
-__all__ += ["ClaimApproval", "ClaimTransition", "ProcessedWebhookEvent", "Refund", "RefundClaim"]
+__all__ += [
+    "ClaimApproval",
+    "ClaimTransition",
+    "ProcessedWebhookEvent",
+    "RecoveryItem",
+    "Refund",
+    "RefundClaim",
+]
 
 from app.models.accounts import ApiToken, AuditEvent, Role, User, UserSession  # noqa: E402
 from app.models.confirmations import ConfirmationAnswer, HireConfirmation  # noqa: E402

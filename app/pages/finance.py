@@ -39,6 +39,7 @@ from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
 from refunds import claims
 from refunds.models import RefundClaim
+from refunds.provider import configured_gateway
 from refunds.states import ClaimState, RefundState
 
 blueprint = Blueprint("finance", __name__, url_prefix="/finance")
@@ -207,6 +208,7 @@ def _approve(session, claim_id, actor, form):
         actor=actor,
         reason=form.reason.data,
         dual_approval_threshold_minor=_threshold(),
+        provider=configured_gateway(),
         expected_version=form.version.data,
     )
 
@@ -239,6 +241,7 @@ def _settle(session, claim_id, actor, form):
         actor=actor,
         transfer_reference=form.transfer_reference.data,
         reason=form.reason.data,
+        provider=configured_gateway(),
         expected_version=form.version.data,
     )
 

@@ -15,9 +15,9 @@ from app.guarantee.cirr import OUTCOME_DAYS, HalfYear
 from app.models import Enrollment, Graduation, Student
 from app.models.base import utc_now
 from app.pages.formatting import day
+from app.services.claim_review import review_flagged_claims
 from app.services.guarantee import evaluate_guarantee
 from app.services.reminders import send_reminders
-from refunds.review import review_flagged_claims
 from refunds.sweep import sweep
 
 

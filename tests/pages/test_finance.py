@@ -15,6 +15,7 @@ from refunds.states import ClaimState, RefundState
 from tests.factories import (
     AuditedRefundClaimFactory,
     JobOutcomeFactory,
+    ProviderAsRecorded,
     RefundFactory,
     TuitionPaymentFactory,
     UserFactory,
@@ -30,9 +31,10 @@ LARGE = (300_000, 350_000)
 
 
 @pytest.fixture
-def app(app):
+def app(app, session):
     """The application with a known dual-approval threshold."""
     app.config["DUAL_APPROVAL_THRESHOLD_MINOR"] = THRESHOLD
+    app.extensions["payment_gateway"] = ProviderAsRecorded(session)
     return app
 
 
@@ -255,8 +257,9 @@ def test_two_different_finance_users_approve_a_large_claim(client, session, sign
 
     again = decide(client, claim, "approve", {"reason": "sure"}, version=2)
     assert again.status_code == 409
-    assert "You approved this claim already; a second person must approve it." in again.get_data(
-        as_text=True
+    assert (
+        "You approved this claim already in this round; a second person must approve it."
+        in again.get_data(as_text=True)
     )
     assert snapshot(session, claim.id)[:2] == (S.AWAITING_SECOND_APPROVAL, 2)
 

@@ -57,6 +57,7 @@ def approved_claim(session, localstripe_client) -> Callable[..., int]:
                 actor="finance:ada",
                 reason="window closed, no job",
                 dual_approval_threshold_minor=10**9,
+                provider=StripeGateway(localstripe_client),
             )
         session.commit()
         return claim_id

@@ -9,14 +9,20 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.models import TuitionPayment
+from app.guarantee.terms import OutcomeStatus
+from app.models import JobOutcome, TuitionPayment
 from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid
 from refunds import claims
 from refunds.amounts import split_refund
 from refunds.models import ClaimApproval, ClaimTransition, Refund, RefundClaim
 from refunds.states import TRANSITIONS, ClaimState, RefundState
-from tests.factories import AuditedRefundClaimFactory, RefundFactory, TuitionPaymentFactory
+from tests.factories import (
+    AuditedRefundClaimFactory,
+    JobOutcomeFactory,
+    RefundFactory,
+    TuitionPaymentFactory,
+)
 
 S = ClaimState
 THRESHOLD = 500_000
@@ -37,13 +43,28 @@ def move_id(move) -> str:
 def claim_with_payments(
     payments=(200_000, 200_000), *, amount: int | None = None, state: ClaimState = S.FLAGGED
 ) -> RefundClaim:
-    """A claim in ``state`` for ``amount`` (all that was paid by default) over ``payments``."""
+    """A claim in ``state`` for ``amount`` (all that was paid by default) over ``payments``.
+
+    The amount is what the records make refundable: a smaller ``amount`` is the policy's cap,
+    so approval, which derives the amount again, finds the same figure.
+    """
     claim = AuditedRefundClaimFactory(
         state=state, amount_minor=sum(payments) if amount is None else amount
     )
+    if amount is not None and amount < sum(payments):
+        claim.enrollment.scholarship_minor = sum(payments) - amount
     for payment in payments:
         TuitionPaymentFactory(enrollment=claim.enrollment, amount_minor=payment)
     return claim
+
+
+def placed(claim: RefundClaim) -> JobOutcome:
+    """The fact that makes the claim's graduate not owed: a confirmed job inside the window."""
+    return JobOutcomeFactory(
+        graduation=claim.graduation,
+        start_date=claim.graduation.qualified_on + timedelta(days=30),
+        status=OutcomeStatus.CONFIRMED,
+    )
 
 
 def reload(session, claim: RefundClaim) -> RefundClaim:
@@ -97,13 +118,14 @@ def snapshot(session, claim: RefundClaim) -> tuple:
     )
 
 
-def approve(session, claim, actor, *, threshold=THRESHOLD, **kwargs):
+def approve(session, claim, actor, *, threshold=THRESHOLD, provider=None, **kwargs):
     return claims.approve(
         session,
         claim.id,
         actor=actor,
         reason="window closed, no job",
         dual_approval_threshold_minor=threshold,
+        provider=provider,
         **kwargs,
     )
 
@@ -330,11 +352,14 @@ def test_approve_after_a_first_approval_went_back_to_review_needs_two_new_approv
     assert refunds_of(session, claim) == []
 
 
-def test_approve_a_claim_for_more_than_was_paid_is_refused(session):
+def test_approve_derives_the_amount_from_what_was_paid_not_what_was_flagged(session):
     claim = claim_with_payments((300_000,), amount=300_001)
 
-    with pytest.raises(Conflict, match="only 300000 was paid"):
-        approve(session, claim, ADA)
+    approve(session, claim, ADA)
+
+    claim = reload(session, claim)
+    assert claim.amount_minor == 300_000
+    assert [refund.amount_minor for refund in refunds_of(session, claim)] == [300_000]
 
 
 # --- reject and appeal -----------------------------------------------------------------------
@@ -396,8 +421,9 @@ def test_appeal_heard_by_another_person_puts_the_rejected_claim_in_review(sessio
 def test_withdraw_an_approved_claim_cancels_its_unsent_refunds(session):
     claim = claim_with_payments()
     approve(session, claim, ADA)
+    placed(claim)
 
-    claims.withdraw(session, claim.id, actor=GRACE, reason="flagged by mistake")
+    claims.withdraw(session, claim.id, actor=GRACE, reason="a qualifying job was confirmed")
 
     claim = reload(session, claim)
     assert claim.state is S.WITHDRAWN
@@ -505,6 +531,7 @@ def test_settle_manually_marks_failed_refunds_with_the_transfer_reference(sessio
     claims.settle_manually(
         session,
         failed_claim.id,
+        provider=None,
         actor=ADA,
         transfer_reference=" TRF-2026-0042 ",
         reason="card expired, paid by bank transfer",
@@ -531,7 +558,7 @@ def test_settle_manually_a_claim_that_has_not_failed_is_refused(session, state):
 
     with pytest.raises(Conflict) as refusal:
         claims.settle_manually(
-            session, claim.id, actor=ADA, transfer_reference="TRF-1", reason="paid"
+            session, claim.id, actor=ADA, transfer_reference="TRF-1", reason="paid", provider=None
         )
 
     assert refusal.value.field == "state"
@@ -556,6 +583,7 @@ def test_settle_manually_without_reference_or_reason_is_invalid_and_touches_no_r
         claims.settle_manually(
             session,
             failed_claim.id,
+            provider=None,
             actor=ADA,
             transfer_reference=transfer_reference,
             reason=reason,
@@ -572,7 +600,12 @@ def test_settle_manually_while_a_refund_is_in_flight_is_refused(session, failed_
 
     with pytest.raises(Conflict, match="in flight"):
         claims.settle_manually(
-            session, failed_claim.id, actor=ADA, transfer_reference="TRF-1", reason="paid"
+            session,
+            failed_claim.id,
+            actor=ADA,
+            transfer_reference="TRF-1",
+            reason="paid",
+            provider=None,
         )
 
 

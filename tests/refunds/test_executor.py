@@ -41,6 +41,10 @@ class CrashingGateway:
     def get_refund(self, refund_id):
         return self.real.get_refund(refund_id)
 
+    def get_payment(self, payment_intent_id):
+
+        return self.real.get_payment(payment_intent_id)
+
 
 def later(minutes: float):
     moment = utc_now() + timedelta(minutes=minutes)
@@ -221,7 +225,8 @@ def test_retry_after_the_24_hour_idempotency_window_lists_and_adopts(
     execute_refunds(session_factory, gateway, now=later(25 * 60))
 
     assert stripe_proxy.count("POST", "/v1/refunds") == 1  # listed and adopted, not re-sent
-    assert stripe_proxy.count("GET", "/v1/refunds") == 1
+    # Every send looks first: the first attempt listed before creating, the retry listed again.
+    assert stripe_proxy.count("GET", "/v1/refunds") == 2
     assert len(provider_refunds(localstripe_client, payment_intents(session, claim_id)[0])) == 1
     assert claim_state(session, claim_id) is ClaimState.REFUNDED
     assert_invariants()
@@ -295,6 +300,7 @@ def test_a_permanent_error_fails_the_refund_and_puts_the_claim_before_finance(
     claims.settle_manually(
         session,
         claim_id,
+        provider=gateway,
         actor="finance:bo",
         transfer_reference="BANK-2025-0042",
         reason="card too old; paid by bank transfer",

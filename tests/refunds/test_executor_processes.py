@@ -56,6 +56,7 @@ def approve_committed_claim(engine, localstripe_client, amounts) -> int:
                 actor="finance:ada",
                 reason="owed",
                 dual_approval_threshold_minor=10**9,
+                provider=StripeGateway(localstripe_client),
             )
             session.commit()
         finally:
@@ -87,6 +88,11 @@ CHILD = textwrap.dedent(
 
         def get_refund(self, refund_id):
             return real.get_refund(refund_id)
+
+
+        def get_payment(self, payment_intent_id):
+
+            return real.get_payment(payment_intent_id)
 
     app = create_app({"DATABASE_URL": url})
     with app.app_context():
@@ -145,6 +151,10 @@ class SlowGateway:
 
     def get_refund(self, refund_id):
         return self.real.get_refund(refund_id)
+
+    def get_payment(self, payment_intent_id):
+
+        return self.real.get_payment(payment_intent_id)
 
 
 def test_two_executors_racing_send_each_refund_once(

@@ -612,8 +612,11 @@ def test_sweep_after_missed_runs_flags_everyone_owed_since_including_past_the_cl
     ],
 )
 def test_sweep_leaves_alone_a_graduate_who_already_has_a_claim(session, state):
+    # Rejected or withdrawn while the rule said "owed" (judgment, not facts): left alone.
     already_claimed = _graduate()
-    claim = RefundClaimFactory(graduation=already_claimed, state=state, flagged_on=AS_OF)
+    claim = RefundClaimFactory(
+        graduation=already_claimed, state=state, flagged_on=AS_OF, closed_while_owed=True
+    )
     ClaimTransitionFactory(claim=claim)
     if state is not ClaimState.FLAGGED:
         ClaimTransitionFactory(
@@ -634,6 +637,31 @@ def test_sweep_leaves_alone_a_graduate_who_already_has_a_claim(session, state):
         expected_history.append((claim.id, ClaimState.FLAGGED, state))
     expected_history.append((claims[1].id, None, ClaimState.FLAGGED))
     assert history == expected_history
+
+
+@pytest.mark.parametrize("state", [ClaimState.WITHDRAWN, ClaimState.REJECTED])
+def test_sweep_reopens_a_claim_closed_on_facts_that_no_longer_hold(session, state):
+    # Withdrawn (or rejected) because a job turned up; the employer then denied it: the
+    # graduate is owed again, and the closed claim must not hide them.
+    graduate = _graduate()
+    claim = RefundClaimFactory(
+        graduation=graduate, state=state, flagged_on=AS_OF, closed_while_owed=False
+    )
+    ClaimTransitionFactory(claim=claim)
+    ClaimTransitionFactory(claim=claim, from_state=ClaimState.FLAGGED, to_state=state)
+    factories.JobOutcomeFactory(
+        graduation=graduate,
+        start_date=graduate.qualified_on + timedelta(days=20),
+        status=OutcomeStatus.DISPUTED,
+    )
+
+    result = sweep(session, AS_OF + timedelta(days=1))
+
+    assert (result.reopened, result.flagged) == (1, 0)
+    session.refresh(claim)
+    assert claim.state is ClaimState.IN_REVIEW
+    assert claim.approval_round == 2
+    assert sweep(session, AS_OF + timedelta(days=2)).reopened == 0  # open now: nothing to do
 
 
 def test_sweep_never_flags_graduates_not_opted_in_or_placed(session):

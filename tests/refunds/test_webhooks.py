@@ -43,6 +43,10 @@ class ProviderSays:
     def get_refund(self, refund_id):
         return self._as_told(self.real.get_refund(refund_id))
 
+    def get_payment(self, payment_intent_id):
+
+        return self.real.get_payment(payment_intent_id)
+
 
 @pytest.fixture
 def provider(app, gateway) -> ProviderSays:

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from app.guarantee.terms import EmploymentType, OfferDecision, SearchActivityKind
 from app.models import AuditEvent, PolicyQualifyingType
+from app.services.claim_review import review_flagged_claims
 from refunds import claims
 from refunds.models import ClaimTransition, RefundClaim
-from refunds.review import review_flagged_claims
 from refunds.states import ClaimState
 from refunds.sweep import sweep
 from tests.factories import (

@@ -9,11 +9,11 @@ from flask import Flask
 
 from app.database import database
 from app.models.base import utc_now
+from app.services.claim_review import ReviewResult, review_flagged_claims
 from app.services.reminders import ReminderResult, send_reminders
 from refunds.executor import ExecutorResult, execute_refunds
 from refunds.provider import payment_gateway
 from refunds.reconcile import ReconciliationReport, reconcile
-from app.services.claim_review import ReviewResult, review_flagged_claims
 from refunds.sweep import SweepResult, sweep
 
 log = logging.getLogger(__name__)

@@ -238,9 +238,10 @@ def test_a_payment_recorded_after_flagging_is_refunded_in_full(
     session.expire_all()
     claim = session.get(RefundClaim, claim.id)
     assert claim.amount_minor == 400_000
-    assert sorted(r.amount for r in held_at_provider(session, localstripe_client, claim)) == [
-        100_000
-    ] * 4  # every payer gets all of theirs back, the late one included
+    assert (
+        sorted(r.amount for r in held_at_provider(session, localstripe_client, claim))
+        == [100_000] * 4
+    )  # every payer gets all of theirs back, the late one included
     assert any(refund.payment_id == late.id for refund in claim.refunds)
     assert session.scalar(
         select(AuditEvent.detail).where(AuditEvent.action == "claim.amount_derived")
@@ -267,9 +268,7 @@ def test_a_job_reported_after_payment_opens_a_recovery_item_and_claws_nothing_ba
     assert item.job_outcome_id == job.id and item.resolved_at is None
     assert state_of(session, claim) is S.REFUNDED
     assert len(held_at_provider(session, localstripe_client, claim)) == 1
-    assert session.scalar(
-        select(AuditEvent.id).where(AuditEvent.action == "claim.recovery_opened")
-    )
+    assert session.scalar(select(AuditEvent.id).where(AuditEvent.action == "claim.recovery_opened"))
     claims.resolve_recovery_item(session, item.id, actor=GRACE, resolution="graduate repaid")
     with pytest.raises(Conflict):
         claims.resolve_recovery_item(session, item.id, actor=GRACE, resolution="again")

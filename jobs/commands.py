@@ -52,9 +52,14 @@ def execute_command() -> None:
 
 
 @refunds_cli.command("reconcile")
-def reconcile_command() -> None:
+@click.option(
+    "--after-restore",
+    is_flag=True,
+    help="The database was restored from a backup: compare every claim, ignore stale leases.",
+)
+def reconcile_command(after_restore: bool) -> None:
     """Compare open claims' refunds with the provider's; repair, and report the rest."""
-    report = tasks.run_reconciliation(current_app._get_current_object())
+    report = tasks.run_reconciliation(current_app._get_current_object(), after_restore)
     click.echo(f"{report.claims_checked} claims checked")
     for line in report.repaired:
         click.echo(f"repaired: {line}")

@@ -79,8 +79,14 @@ def run_reminders(app: Flask, as_of: date | None = None, dry_run: bool = False) 
 
 
 def run_catch_up(app: Flask) -> None:
-    """What the scheduler runs once at start: the sweep, then the reminders it may call for
-    (a missed day loses nobody, and the claims the sweep flags are announced at once)."""
+    """What the scheduler runs once at start: the reconciliation (the provider's record wins:
+    after a crash or a restored backup, what it made is recorded before anything is judged),
+    the sweep, then the reminders it may call for (a missed day loses nobody, and the claims
+    the sweep flags are announced at once)."""
+    try:
+        run_reconciliation(app)
+    except RuntimeError as error:  # no provider configured: nothing to compare with
+        log.warning("reconciliation at start skipped: %s", error)
     run_sweep(app)
     run_reminders(app)
 
@@ -94,10 +100,10 @@ def run_executor(app: Flask) -> ExecutorResult:
     return result
 
 
-def run_reconciliation(app: Flask) -> ReconciliationReport:
+def run_reconciliation(app: Flask, after_restore: bool = False) -> ReconciliationReport:
     """Compare open claims' refunds with the provider's and repair what can be repaired."""
     with app.app_context(), database().session() as session:
-        report = reconcile(session, payment_gateway(app))
+        report = reconcile(session, payment_gateway(app), after_restore=after_restore)
     for line in report.unresolved:
         log.error("reconciliation: %s", line)
     log.info(

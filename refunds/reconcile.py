@@ -17,10 +17,18 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, Invalid
 from app.models import TuitionPayment
 from app.models.base import utc_now
+from refunds.amounts import describe_money
 from refunds.claims import lock_claim, settle_from_refunds
 from refunds.gateway import GatewayError, PaymentGateway
 from refunds.models import Refund, RefundClaim
-from refunds.payments import adopt, apply_provider_refund, check_payments, find_adoptable
+from refunds.payments import (
+    adopt,
+    apply_provider_refund,
+    check_payments,
+    find_adoptable,
+    live,
+    names_claim,
+)
 from refunds.states import ClaimState, RefundState
 
 log = logging.getLogger(__name__)
@@ -43,36 +51,63 @@ class ReconciliationReport:
 
 
 def reconcile(
-    session: Session, gateway: PaymentGateway, *, now: datetime | None = None
+    session: Session,
+    gateway: PaymentGateway,
+    *,
+    now: datetime | None = None,
+    after_restore: bool = False,
 ) -> ReconciliationReport:
-    """Compare and repair; commits after each claim so one bad claim does not block the rest."""
+    """Compare and repair; commits after each claim so one bad claim does not block the rest.
+
+    ``after_restore`` is for a database restored from a backup: every claim is compared, in
+    any state, with every refund the provider holds on its payments (the provider may have
+    made refunds the backup never heard of), and leases are ignored (whoever held them is
+    gone). Run it before the scheduler starts again: ``flask refunds reconcile --after-restore``.
+    """
     now = now or utc_now()
     report = ReconciliationReport()
-    claim_ids = list(
-        session.scalars(
-            select(RefundClaim.id)
-            .where(
-                or_(
-                    RefundClaim.state.in_(CHECKED_STATES),
-                    (RefundClaim.state == ClaimState.REFUNDED)
-                    & (RefundClaim.updated_at >= now - RECENTLY_REFUNDED),
-                )
+    checked = select(RefundClaim.id).order_by(RefundClaim.id)
+    if not after_restore:
+        checked = checked.where(
+            or_(
+                RefundClaim.state.in_(CHECKED_STATES),
+                (RefundClaim.state == ClaimState.REFUNDED)
+                & (RefundClaim.updated_at >= now - RECENTLY_REFUNDED),
             )
-            .order_by(RefundClaim.id)
         )
-    )
+    claim_ids = list(session.scalars(checked))
     session.rollback()
     for claim_id in claim_ids:
         report.claims_checked += 1
         try:
             with session.begin():
-                _reconcile_claim(session, gateway, claim_id, now, report)
+                _reconcile_claim(session, gateway, claim_id, now, report, after_restore)
         except GatewayError as error:
             report.unresolved.append(f"claim {claim_id}: provider unavailable ({error})")
     return report
 
 
-def _reconcile_claim(session, gateway, claim_id, now, report) -> None:
+def _unknown_to_the_database(session, gateway, claim, rows, report) -> None:
+    # Refunds the provider made for this claim that name a row the database does not have:
+    # the database is older than the send. Approving the claim again writes the rows anew
+    # and the executor adopts them (every send looks first); until then, finance must know.
+    known = {str(row.id) for row in rows}
+    for payment in session.scalars(
+        select(TuitionPayment).where(TuitionPayment.enrollment_id == claim.enrollment_id)
+    ):
+        if payment.stripe_payment_intent_id is None:
+            continue
+        for found in live(gateway.list_refunds(payment.stripe_payment_intent_id)):
+            if names_claim(found, claim.id) and found.metadata.get("refund_id") not in known:
+                report.unresolved.append(
+                    f"claim {claim.id}: the provider holds {found.id}"
+                    f" ({describe_money(found.amount_minor, found.currency)}) for refund row"
+                    f" {found.metadata.get('refund_id')}, which this database does not have:"
+                    " it is older than the send; approve the claim again to adopt it"
+                )
+
+
+def _reconcile_claim(session, gateway, claim_id, now, report, after_restore=False) -> None:
     claim = lock_claim(session, claim_id)
     refunds = list(
         session.scalars(
@@ -89,7 +124,7 @@ def _reconcile_claim(session, gateway, claim_id, now, report) -> None:
             # The provider made this row's refund and the row does not know: an interrupted
             # attempt, a lost answer, or a database restored from before the send. The
             # provider's record wins, whatever the row's state and attempts say.
-            lease_over = refund.lease_until is None or refund.lease_until < now
+            lease_over = after_restore or refund.lease_until is None or refund.lease_until < now
             if refund.state is RefundState.CANCELED:
                 report.unresolved.append(
                     f"refund {refund.id}: {found.id} was made at the provider for a refund the"
@@ -120,6 +155,8 @@ def _reconcile_claim(session, gateway, claim_id, now, report) -> None:
             )
         except Conflict as unreachable:
             report.unresolved.append(f"claim {claim.id}: {unreachable.message}")
+    if after_restore:
+        _unknown_to_the_database(session, gateway, claim, refunds, report)
     settle_from_refunds(session, claim, actor=ACTOR)
 
 

@@ -142,6 +142,13 @@ def approve(
         raise Conflict(
             "you approved this claim already in this round; a second person must approve it"
         )
+    if not owed_now(session, claim):
+        raise Conflict(
+            "the records say this graduate is not owed a refund (a qualifying job, an excluded"
+            " outcome, or a window still open): record a dispute of that fact first, or reject"
+            " or withdraw the claim",
+            "state",
+        )
     refundable = derive_refundable(session, claim, provider)
     reason = (reason or "").strip() or "approved"
     changed = [approval for approval in current if approval.amount_minor != refundable.amount_minor]
@@ -220,10 +227,30 @@ def derive_refundable(
     payments = _payments(session, claim.enrollment_id)
     at_provider = check_payments(payments, claim.id, provider)
     session.refresh(enrollment, ["payments"])
-    return refundable_for(
+    refundable = refundable_for(
         enrollment,
         {payment_id: seen.refunded_elsewhere_minor for payment_id, seen in at_provider.items()},
     )
+    sent = {
+        refund.payment_id
+        for refund in _refunds(session, claim)
+        if refund.provider_refund_id is not None
+    }
+    for share in refundable.split:
+        seen = at_provider.get(share.payment_id)
+        if seen is None or not seen.refunded_for_claim_minor or share.payment_id in sent:
+            continue
+        if seen.refunded_for_claim_minor != share.amount_minor:
+            # A send this database does not remember (it was restored from an older backup)
+            # moved another amount than the one derived now: a person must decide.
+            raise Conflict(
+                f"the payment provider already refunded"
+                f" {_money(claim, seen.refunded_for_claim_minor)} on payment {share.payment_id}"
+                f" for this claim, in a send this database does not remember; the share derived"
+                f" now is {_money(claim, share.amount_minor)}: settle the difference by hand",
+                "payments",
+            )
+    return refundable
 
 
 def _money(claim: RefundClaim, amount_minor: int) -> str:

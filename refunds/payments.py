@@ -114,16 +114,15 @@ def check_payments(
 def find_adoptable(refunds: Iterable[ProviderRefund], row) -> ProviderRefund | None:
     """The provider refund made for our refund ``row``, if there is one.
 
-    ``row`` is anything with ``claim_id`` and ``refund_id`` (or ``id``). The metadata must name
-    both the claim and the row: row ids can be reused after a restore, claims' rarely with the
-    same row. A failed or canceled earlier attempt does not count: that money never moved.
+    ``refunds`` are the provider's refunds of the row's PaymentIntent; ``row`` is anything with
+    ``claim_id`` and ``refund_id`` (or ``id``). One naming the row itself comes first. A failed
+    or canceled earlier attempt does not count: that money never moved.
     """
     row_id = str(getattr(row, "refund_id", None) or row.id)
-    mine = [
-        refund
-        for refund in live(refunds)
-        if refund.metadata.get("refund_id") == row_id and names_claim(refund, row.claim_id)
-    ]
+    # ``refunds`` are one PaymentIntent's, and a claim has one row per payment: a refund that
+    # names the claim is the row's, even if a restore gave the row another id.
+    mine = [refund for refund in live(refunds) if names_claim(refund, row.claim_id)]
+    mine.sort(key=lambda refund: refund.metadata.get("refund_id") != row_id)
     return mine[0] if mine else None
 
 

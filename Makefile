@@ -15,7 +15,7 @@ SQLITE_TEST_URL := sqlite:///$(CURDIR)/instance/test-suite.sqlite3
 
 export FLASK_APP := wsgi
 
-.PHONY: install run test test-sqlite test-postgres lint clean bench
+.PHONY: install run test test-sqlite test-postgres lint clean bench soak
 
 $(INSTALLED): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,17 @@ lint: install
 ## in a PostgreSQL schema of its own (BENCH_DATABASE_URL; BENCH_GRADUATIONS for a quick check).
 bench: install
 	$(BIN)/python -m bench.sweep_bench
+
+## A soak, not a test: the claim's stateful model with many more examples, on both databases
+## (SOAK_EXAMPLES, SOAK_STEPS to change how long it runs).
+SOAK_EXAMPLES ?= 2000
+SOAK_STEPS ?= 50
+soak: install
+	@mkdir -p instance
+	CLAIM_MODEL_EXAMPLES=$(SOAK_EXAMPLES) CLAIM_MODEL_STEPS=$(SOAK_STEPS) \
+		TEST_DATABASE_URL="$(SQLITE_TEST_URL)" $(BIN)/python -m pytest -q -s tests/refunds/test_claim_model.py
+	CLAIM_MODEL_EXAMPLES=$(SOAK_EXAMPLES) CLAIM_MODEL_STEPS=$(SOAK_STEPS) \
+		TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest -q -s tests/refunds/test_claim_model.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis *.egg-info

@@ -72,6 +72,9 @@ class RefundClaim(CreatedAt, Base):
         order_by="ClaimApproval.id", viewonly=True
     )
     refunds: Mapped[list[Refund]] = relationship(order_by="Refund.id", viewonly=True)
+    recovery_items: Mapped[list[RecoveryItem]] = relationship(
+        order_by="RecoveryItem.id", viewonly=True
+    )
 
 
 class ClaimTransition(Base):

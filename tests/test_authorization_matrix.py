@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from app.auth.tokens import create_token
 from app.models import Role
 from app.services.confirmations import link_token, request_confirmation
+from refunds.models import RecoveryItem
 from tests.factories import (
     TEST_PASSWORD,
     AuditedRefundClaimFactory,
@@ -68,6 +69,8 @@ MATRIX = {
     ("POST", "/api/v1/claims/<id:claim_id>/review"):            "401 403 403 403 403 409 409 403 403",
     ("POST", "/api/v1/claims/<id:claim_id>/settle-manually"):   "401 403 403 403 403 409 409 403 403",
     ("POST", "/api/v1/claims/<id:claim_id>/withdraw"):          "401 403 403 403 403 409 409 403 403",
+    ("GET", "/api/v1/recovery-items"):                          "401 403 403 403 403 200 200 403 403",
+    ("POST", "/api/v1/recovery-items/<id:item_id>/resolve"):    "401 403 403 403 403 422 422 403 403",
     ("GET", "/api/v1/employers"):                               "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/employers"):                              "401 403 403 403 403 403 403 422 403",
     ("GET", "/api/v1/employers/<id:employer_id>"):              "401 403 403 403 403 200 200 200 403",
@@ -101,6 +104,7 @@ MATRIX = {
     ("POST", "/employer/confirmations/<confirmation_id>"):      "302 403 403 400 403 403 403 403 403",
     ("GET", "/finance"):                                        "302 403 403 403 403 200 200 403 403",
     ("GET", "/finance/claims/<id:claim_id>"):                   "302 403 403 403 403 200 200 403 403",
+    ("POST", "/finance/recovery-items/<id:item_id>/resolve"):   "302 403 403 403 403 400 400 403 403",
     ("POST", "/finance/claims/<id:claim_id>/<any(approve, reject, review, withdraw, retry, settle):action>"): "302 403 403 403 403 400 400 403 403",
     ("GET", "/finance/forecast"):                               "302 403 403 403 403 200 200 403 403",
     ("GET", "/finance/forecast.csv"):                           "302 403 403 403 403 200 200 403 403",
@@ -159,6 +163,10 @@ def world(session, app):
     confirmation = request_confirmation(session, outcome)
     claim = AuditedRefundClaimFactory(graduation=graduation_a, enrollment=graduation_a.enrollment)
     pause = SearchPauseFactory(graduation=graduation_a)  # begun long ago: it cannot be called off
+    recovery = RecoveryItem(
+        claim_id=claim.id, job_outcome_id=outcome.id, reason="matrix", opened_by="system:test"
+    )
+    session.add(recovery)
     users = {
         "graduate_a": UserFactory(role=Role.GRADUATE, student=graduation_a.enrollment.student),
         "graduate_b": UserFactory(role=Role.GRADUATE, student=graduation_b.enrollment.student),
@@ -189,6 +197,7 @@ def world(session, app):
         "action": "approve",
         "payment_id": payment.id,
         "pause_id": pause.id,
+        "item_id": recovery.id,
     }
     bodies = {
         # A pause the policy (no pauses allowed) refuses: graduate B is refused as not the owner.

@@ -14,7 +14,7 @@ from app.auth.access import Permission
 from app.database import db_session
 from app.services.records import get_or_404
 from refunds import claims
-from refunds.models import RefundClaim
+from refunds.models import RecoveryItem, RefundClaim
 from refunds.provider import configured_gateway
 from refunds.states import ClaimState, RefundState
 
@@ -38,6 +38,32 @@ class ApprovalOut(Schema):
     actor = fields.String()
     reason = fields.String()
     at = fields.AwareDateTime()
+    round = fields.Integer(metadata={"description": "Only approvals of the claim's round count."})
+    amount_minor = fields.Integer(
+        allow_none=True, metadata={"description": "The refundable amount this person approved."}
+    )
+
+
+class RecoveryItemOut(Schema):
+    id = fields.Integer()
+    claim_id = fields.Integer()
+    job_outcome_id = fields.Integer()
+    reason = fields.String()
+    opened_by = fields.String()
+    created_at = fields.AwareDateTime()
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    resolution = fields.String(allow_none=True)
+
+
+class RecoveryQuery(Schema):
+    open = fields.Boolean(
+        load_default=True, metadata={"description": "Only the items finance has not closed."}
+    )
+
+
+class ResolutionIn(Schema):
+    resolution = Text(max_length=2000, required=True)
 
 
 class RefundOut(Schema):
@@ -63,6 +89,7 @@ class ClaimOut(Schema):
     currency = fields.String()
     deadline = fields.Date()
     flagged_on = fields.Date()
+    approval_round = fields.Integer()
     version = fields.Integer()
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
@@ -70,6 +97,7 @@ class ClaimOut(Schema):
 
 class ClaimDetailOut(ClaimOut):
     approvals = fields.List(fields.Nested(ApprovalOut))
+    recovery_items = fields.List(fields.Nested(RecoveryItemOut))
     refunds = fields.List(fields.Nested(RefundOut))
     transitions = fields.List(fields.Nested(TransitionOut))
 
@@ -200,3 +228,31 @@ def retry_claim(claim_id, **decision):
 def settle_claim_manually(claim_id, **decision):
     """Record the bank transfer that paid a failed claim; the claim ends settled manually."""
     return _decide(claims.settle_manually, claim_id, provider=configured_gateway(), **decision)
+
+
+@blueprint.get("/recovery-items")
+@requires(Permission.READ_CLAIMS)
+@blueprint.arguments(RecoveryQuery, location="query", as_kwargs=True)
+@blueprint.response(200, RecoveryItemOut(many=True))
+@blueprint.paginate()
+def list_recovery_items(pagination_parameters, open=True):  # noqa: A002 - the query's name
+    """Paid claims a qualifying job reported afterwards contradicts, oldest first."""
+    statement = select(RecoveryItem).order_by(RecoveryItem.id)
+    if open:
+        statement = statement.where(RecoveryItem.resolved_at.is_(None))
+    return page_of(statement, pagination_parameters)
+
+
+@blueprint.post("/recovery-items/<id:item_id>/resolve")
+@requires(Permission.DECIDE_CLAIMS)
+@blueprint.arguments(ResolutionIn, as_kwargs=True)
+@blueprint.response(200, RecoveryItemOut)
+@blueprint.alt_response(409, description="The recovery item is closed already.")
+def resolve_recovery_item(item_id, resolution):
+    """Close a recovery item with what finance decided (recovered, waived, not a placement)."""
+    session = db_session()
+    item = claims.resolve_recovery_item(
+        session, item_id, actor=current_principal().actor, resolution=resolution
+    )
+    session.commit()
+    return item

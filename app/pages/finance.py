@@ -38,7 +38,7 @@ from app.services import forecast as forecast_service
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
 from refunds import claims
-from refunds.models import RefundClaim
+from refunds.models import RecoveryItem, RefundClaim
 from refunds.provider import configured_gateway
 from refunds.states import ClaimState, RefundState
 
@@ -119,6 +119,7 @@ def queue():
         needs_action=finance.NEEDS_ACTION,
         needs_action_count=sum(counts[state] for state in finance.NEEDS_ACTION),
         failed=finance.failed_claims(session) if counts[ClaimState.FAILED] else [],
+        recoveries=finance.open_recovery_items(session),
     ), status
 
 
@@ -321,6 +322,30 @@ def _sentence(message: str) -> str:
     # The services speak in lower-case clauses; the pages in sentences.
     text = message[:1].upper() + message[1:]
     return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+@blueprint.post("/recovery-items/<id:item_id>/resolve")
+@requires(Permission.DECIDE_CLAIMS)
+def resolve_recovery(item_id: int):
+    """Close a recovery item with what finance decided; back to its claim."""
+    session = db_session()
+    item = session.get(RecoveryItem, item_id)
+    if item is None:
+        return render_template("errors/404.html"), 404
+    try:
+        claims.resolve_recovery_item(
+            session,
+            item_id,
+            actor=current_principal().actor,
+            resolution=request.form.get("resolution", ""),
+        )
+        session.commit()
+    except (Invalid, Conflict) as error:
+        session.rollback()
+        flash(_sentence(getattr(error, "message", None) or str(error)), "error")
+        return _claim_page(item.claim_id, status=409 if isinstance(error, Conflict) else 400)
+    flash("The recovery item is closed.", "success")
+    return redirect(url_for("finance.claim", claim_id=item.claim_id), 303)
 
 
 # --- the liability forecast --------------------------------------------------------------------

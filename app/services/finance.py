@@ -25,11 +25,10 @@ from app.models import (
     TuitionPayment,
     User,
 )
-from app.services.guarantee import GuaranteeView, OutcomeVerdict, evaluate_guarantee
+from app.services.guarantee import GuaranteeView, OutcomeVerdict, Refundable, evaluate_guarantee
 from app.services.records import get_or_404
-from refunds.amounts import split_refund
 from refunds.claims import DECIDABLE
-from refunds.models import ClaimApproval, ClaimTransition, Refund, RefundClaim
+from refunds.models import ClaimApproval, ClaimTransition, RecoveryItem, Refund, RefundClaim
 from refunds.states import TRANSITIONS, ClaimState, RefundState
 
 S = ClaimState
@@ -103,6 +102,29 @@ def _queue_rows():
         # Oldest first: the claims closest to the school's own decision deadline.
         .order_by(RefundClaim.flagged_on, RefundClaim.id)
     )
+
+
+@dataclass(frozen=True)
+class OpenRecovery:
+    """A paid claim the facts now contradict, waiting for finance."""
+
+    item: RecoveryItem
+    graduate: str
+    amount_minor: int
+    currency: str
+
+
+def open_recovery_items(session: Session) -> list[OpenRecovery]:
+    """Every recovery item finance has not closed, oldest first."""
+    rows = session.execute(
+        select(RecoveryItem, Student.name, RefundClaim.amount_minor, RefundClaim.currency)
+        .join(RefundClaim, RefundClaim.id == RecoveryItem.claim_id)
+        .join(Enrollment, Enrollment.id == RefundClaim.enrollment_id)
+        .join(Student, Student.id == Enrollment.student_id)
+        .where(RecoveryItem.resolved_at.is_(None))
+        .order_by(RecoveryItem.id)
+    )
+    return [OpenRecovery(*row) for row in rows]
 
 
 def count_by_state(session: Session) -> dict[ClaimState, int]:
@@ -186,7 +208,7 @@ class PaymentShare:
     """One original payment and its share of the refund."""
 
     payment: TuitionPayment
-    #: The share to give back; ``None`` when it cannot be worked out (see ``split_problem``).
+    #: The share to give back: written at approval, or as the records give it today.
     share_minor: int | None
     #: The refund written for this payment at approval, if any.
     refund: Refund | None
@@ -232,12 +254,12 @@ class ClaimEvidence:
     payments: list[PaymentShare]
     #: True when the shares are the refunds written at approval; False for the proposed split.
     split_written: bool
-    #: Why the split cannot be shown (the claim asks for more than was paid), if it cannot.
-    split_problem: str | None
     approvals: list[ClaimApproval]
     refunds: list[Refund]
     transitions: list[ClaimTransition]
     actions: ClaimActions
+    #: Paid refunds the facts now contradict (a job reported after the money moved).
+    recovery_items: list[RecoveryItem]
     #: Each actor of the trail and approvals who is a person here, by name.
     names: dict[str, str]
 
@@ -280,7 +302,7 @@ def claim_evidence(
             .order_by(ClaimTransition.id)
         )
     )
-    payments, split_written, split_problem = _split(claim, enrollment.payments, refunds)
+    payments, split_written = _split(enrollment.payments, refunds, guarantee.refundable)
     return ClaimEvidence(
         claim=claim,
         student=enrollment.student,
@@ -293,11 +315,17 @@ def claim_evidence(
         jobs=jobs,
         payments=payments,
         split_written=split_written,
-        split_problem=split_problem,
         approvals=approvals,
         refunds=refunds,
         transitions=transitions,
         actions=claim_actions(claim, actor, approvals, transitions, threshold_minor),
+        recovery_items=list(
+            session.scalars(
+                select(RecoveryItem)
+                .where(RecoveryItem.claim_id == claim.id)
+                .order_by(RecoveryItem.id)
+            )
+        ),
         names=names_of(
             session,
             [row.actor for row in transitions] + [approval.actor for approval in approvals],
@@ -306,10 +334,10 @@ def claim_evidence(
 
 
 def _split(
-    claim: RefundClaim, payments: list[TuitionPayment], refunds: list[Refund]
-) -> tuple[list[PaymentShare], bool, str | None]:
+    payments: list[TuitionPayment], refunds: list[Refund], refundable: Refundable
+) -> tuple[list[PaymentShare], bool]:
     # Once approved, the refunds written are the split; before (or after they were called off
-    # by a review), the split the approval would write.
+    # by a review), the split the records give today, which the approval derives again.
     written = {
         refund.payment_id: refund for refund in refunds if refund.state is not RefundState.CANCELED
     }
@@ -322,20 +350,9 @@ def _split(
             )
             for payment in payments
         ]
-        return shares, True, None
-    try:
-        amounts = split_refund(claim.amount_minor, [payment.amount_minor for payment in payments])
-    except ValueError:
-        problem = (
-            "The claim is for more than was paid: the payments changed since it was flagged. "
-            "Approving it will be refused; send it to review."
-        )
-        return [PaymentShare(payment, None, None) for payment in payments], False, problem
-    shares = [
-        PaymentShare(payment, amount, None)
-        for payment, amount in zip(payments, amounts, strict=True)
-    ]
-    return shares, False, None
+        return shares, True
+    proposed = {share.payment_id: share.amount_minor for share in refundable.split}
+    return [PaymentShare(payment, proposed.get(payment.id), None) for payment in payments], False
 
 
 def claim_actions(
@@ -348,7 +365,9 @@ def claim_actions(
     """What ``actor`` may do to ``claim`` now; the services check all of it again."""
     state = claim.state
     moves = TRANSITIONS[state]
-    approved_already = actor in {approval.actor for approval in approvals}
+    approved_already = actor in {
+        approval.actor for approval in approvals if approval.round == claim.approval_round
+    }
     is_appeal = state is S.REJECTED
     rejected_by = next(
         (row.actor for row in reversed(transitions) if row.to_state is S.REJECTED), None

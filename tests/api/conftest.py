@@ -76,7 +76,8 @@ class StaffClient(FlaskClient):
         path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
         headers = dict(kwargs.pop("headers", None) or {})
         if not anonymous and "Authorization" not in headers:
-            role = Role.FINANCE if "/claims" in str(path) else Role.REGISTRAR
+            finance = ("/claims", "/recovery-items")
+            role = Role.FINANCE if any(p in str(path) for p in finance) else Role.REGISTRAR
             headers["Authorization"] = f"Bearer {self.tokens[role]}"
         return super().open(*args, headers=headers, **kwargs)
 

@@ -2,11 +2,11 @@
 and the provider do, with the invariants checked after every step.
 
 Steps: payments recorded, refunds made from the provider's dashboard, jobs reported (qualifying
-or not) and disputed, pauses, exclusions, sweeps at advancing dates, approvals by three finance
-people, reviews, rejections, appeals, withdrawals, retries, bank settlements, executor runs
-against a provider that sometimes loses answers, refuses, or refuses while making the refund,
-refunds failing later, webhooks, reconciliation, and a database restored from an earlier
-snapshot while the provider keeps everything it did.
+or not) and disputed, pauses recorded by a registrar, exclusions, sweeps at advancing dates,
+approvals by three finance people, reviews, rejections, appeals, withdrawals, retries, bank
+settlements, executor runs against a provider that sometimes loses answers, refuses, or refuses
+while making the refund, refunds failing later, webhooks, reconciliation, and a database restored
+from an earlier snapshot while the provider keeps everything it did.
 
 The provider is an in-memory stand-in for the gateway port that behaves as localstripe does
 where it matters here (idempotency keys ignored, over-refunds allowed): the invariants must hold
@@ -39,10 +39,11 @@ from sqlalchemy import select
 
 from app.auth.access import Principal
 from app.errors import ServiceError
-from app.guarantee.terms import EmploymentType, ExclusionReason, OutcomeStatus
+from app.guarantee.terms import EmploymentType, ExclusionReason, OutcomeStatus, PauseReason
 from app.models import JobOutcome, Role, TuitionPayment
 from app.models.base import utc_now
 from app.services.exclusions import record_exclusion
+from app.services.pauses import record_pause
 from refunds import claims
 from refunds.executor import execute_refunds
 from refunds.gateway import (
@@ -62,7 +63,8 @@ S = ClaimState
 PEOPLE = ("finance:ada", "finance:grace", "finance:lin")
 REGISTRAR = Principal(actor="registrar:ines", role=Role.REGISTRAR, name="Ines")
 THRESHOLD = 200_000
-QUALIFIED = (date(2025, 1, 15), date(2025, 2, 28), date(2025, 3, 31))
+#: The third graduate's window is still open at the first sweep: pauses can still move it.
+QUALIFIED = (date(2025, 1, 15), date(2025, 2, 28), date(2025, 6, 30))
 FIRST_SWEEP = date(2025, 10, 1)
 REVIEWABLE = frozenset({S.FLAGGED, S.AWAITING_SECOND_APPROVAL, S.APPROVED, S.REJECTED})
 WITHDRAWABLE = frozenset({S.FLAGGED, S.IN_REVIEW, S.AWAITING_SECOND_APPROVAL, S.APPROVED})
@@ -188,14 +190,15 @@ def model_for(connection, session_factory):
                         graduation = factories.GraduationFactory(
                             qualified_on=qualified_on,
                             enrollment=factories.EnrollmentFactory(
-                                scholarship_minor=50_000 * index
+                                scholarship_minor=50_000 * index,
+                                policy=factories.GuaranteePolicyFactory(max_pause_days=90),
                             ),
                         )
                         for amount in ((150_000,), (200_000, 150_000), (300_000, 150_000))[index]:
                             self._pay(graduation, amount)
                         self.graduations.append(graduation.id)
                     session.commit()
-                    # Every window has closed: the first sweep flags all three.
+                    # Two windows have closed: the first sweep flags those two.
                     sweep(session, self.as_of)
                     session.commit()
                 finally:
@@ -320,6 +323,23 @@ def model_for(connection, session_factory):
                     ExclusionReason.FURTHER_STUDY,
                     graduation.qualified_on + timedelta(days=20),
                     "enrolment letter",
+                )
+
+            self._act(action)
+
+        @rule(index=st.integers(0, 2), days=st.integers(1, 60))
+        def record_a_pause(self, index, days):
+            def action(session):
+                graduation = session.get(factories.Graduation, self.graduations[index])
+                starts_on = graduation.qualified_on + timedelta(days=10)
+                record_pause(
+                    session,
+                    REGISTRAR,
+                    graduation.id,
+                    starts_on,
+                    starts_on + timedelta(days=days - 1),
+                    PauseReason.ILLNESS,
+                    today=self.as_of,
                 )
 
             self._act(action)

@@ -98,6 +98,14 @@ class PolicyIn(Schema):
         metadata={"description": "Most paused days that extend the window; 0: no pauses."},
     )
     notes = Text(max_length=5000, load_default=None, allow_none=True)
+    correction = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Marks a version effective before the newest one as a correction;"
+            " without it such a version is refused (409). Any version is refused (409) when an"
+            " enrollment was already signed on a day it would govern."
+        },
+    )
 
 
 class PolicyOut(Schema):

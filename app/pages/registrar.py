@@ -331,6 +331,11 @@ class PolicyForm(PageForm):
         description="Illness, parental leave ...; empty or 0 when pauses are not allowed.",
     )
     notes = TextAreaField("Notes", [Optional(), Length(max=5000), plain_text], filters=[strip])
+    correction = BooleanField(
+        "This version corrects an earlier one",
+        description="Needed for a version effective before the newest one; no version may"
+        " govern a day on which an enrollment was signed already.",
+    )
 
     def validate_qualifying_types(self, field) -> None:
         if not field.data:
@@ -596,6 +601,7 @@ def publish_policy(programme_id: int):
             declined_offer_voids=form.declined_offer_voids.data,
             max_pause_days=form.max_pause_days.data or 0,
             notes=form.notes.data or None,
+            correction=form.correction.data,
         )
     except (Invalid, Conflict) as error:
         field_of = {"min_annual_salary_minor": "pay_floor", "refund_cap_minor": "refund_cap"}
@@ -603,7 +609,8 @@ def publish_policy(programme_id: int):
     _audit(
         "policy.published",
         f"policy:{policy.id}",
-        f"{programme.name} v{policy.version} from {policy.effective_from}",
+        f"{programme.name} v{policy.version} from {policy.effective_from}"
+        + (" (a correction)" if form.correction.data else ""),
     )
     session.commit()
     flash(

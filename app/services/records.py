@@ -34,6 +34,7 @@ from app.models import (
     Student,
     TuitionPayment,
 )
+from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid, NotFound
 
 Model = TypeVar("Model", bound=Base)
@@ -171,11 +172,30 @@ def create_student(session: Session, *, name: str, email: str, country: str) -> 
     return _add(session, student, f"a student with email {email} exists already", "email")
 
 
+#: Who vouches for an employer contact recorded by the school's own staff or systems.
+SCHOOL_RECORD = "school record"
+
+
 def create_employer(
-    session: Session, *, name: str, contact_email: str, is_school: bool = False
+    session: Session,
+    *,
+    name: str,
+    contact_email: str,
+    is_school: bool = False,
+    contact_verified_by: str | None = SCHOOL_RECORD,
 ) -> Employer:
-    """Record an employer; ``is_school`` marks the school itself."""
-    employer = Employer(name=name, contact_email=contact_email.lower(), is_school=is_school)
+    """Record an employer; ``is_school`` marks the school itself.
+
+    Its contact is verified when the school records it (``contact_verified_by`` names who did);
+    ``None`` for a contact a graduate typed, unverified until a registrar verifies it.
+    """
+    employer = Employer(
+        name=name,
+        contact_email=contact_email.lower(),
+        is_school=is_school,
+        contact_verified_at=utc_now() if contact_verified_by else None,
+        contact_verified_by=contact_verified_by,
+    )
     return _add(session, employer, "duplicate")
 
 

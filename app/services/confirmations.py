@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.auth.access import Permission, Principal, authorize, refuse
+from app.guarantee.contacts import mailbox_of
 from app.guarantee.terms import EmploymentType, OutcomeStatus
 from app.mail import send_email
 from app.models import ConfirmationAnswer, HireConfirmation, JobOutcome
@@ -69,11 +70,17 @@ def request_confirmation(session: Session, outcome: JobOutcome) -> HireConfirmat
         job_outcome_id=outcome.id,
         sent_to=outcome.employer.contact_email,
         expires_at=utc_now() + LINK_LIFETIME,
-        trusted=outcome.employer.contact_verified,
+        trusted=outcome.employer.contact_verified and not _graduates_own(outcome),
     )
     session.add(confirmation)
     session.flush()
     return confirmation
+
+
+def _graduates_own(outcome: JobOutcome) -> bool:
+    # Even a verified contact cannot vouch for a job when the link would reach the graduate.
+    student_email = outcome.graduation.enrollment.student.email
+    return mailbox_of(outcome.employer.contact_email) == mailbox_of(student_email)
 
 
 def send_confirmation_email(confirmation: HireConfirmation) -> bool:

@@ -258,11 +258,22 @@ def test_a_confirmation_from_an_unverified_contact_confirms_nothing(
 ):
     job, confirmation, _claim = owed_if_denied
 
-    answer_link(app, client, confirmation, "confirm")
+    started = job.start_date
+    with app.app_context():
+        link = f"/confirm/{link_token(confirmation.id)}"
+    later = (started + timedelta(days=400)).isoformat()  # would take the job past the deadline
+    post_form(
+        client,
+        link,
+        {"decision": "confirm", "start_date": later, "employment_type": ""},
+        token_from=link,
+    )
 
     session.expire_all()
-    assert session.get(JobOutcome, job.id).status is OutcomeStatus.REPORTED
-    assert session.get(HireConfirmation, confirmation.id).trusted is False
+    outcome = session.get(JobOutcome, job.id)
+    assert (outcome.status, outcome.start_date) == (OutcomeStatus.REPORTED, started)
+    answer = session.get(HireConfirmation, confirmation.id)
+    assert answer.trusted is False and answer.corrected_start_date.isoformat() == later
 
 
 def test_a_denial_from_a_contact_the_registrar_verified_disputes_the_job(
@@ -280,6 +291,14 @@ def test_a_denial_from_a_contact_the_registrar_verified_disputes_the_job(
     assert verified.status_code == 200 and verified.json["contact_verified"] is True
     session.expire_all()
     assert session.get(JobOutcome, job.id).status is OutcomeStatus.DISPUTED
+
+
+def test_a_link_that_would_reach_the_graduate_is_never_trusted(session):
+    graduation = GraduationFactory(enrollment__student=StudentFactory(email="lin@example.org"))
+    verified_but_hers = EmployerFactory(contact_email="lin+hr@example.org")
+    job = JobOutcomeFactory(graduation=graduation, employer=verified_but_hers)
+
+    assert request_confirmation(session, job).trusted is False
 
 
 def test_verifying_a_contact_that_changed_meanwhile_is_409(

@@ -611,6 +611,16 @@ def review_after_job_report(
     return claim
 
 
+def after_evidence_change(
+    session: Session, graduation_id: int, *, outcome_id: int, actor: str, reason: str
+) -> RefundClaim | None:
+    """What the claim does when a job's evidence changes (reported, confirmed, denied,
+    disputed, corrected): a qualifying job stops it for review (or opens a recovery item once
+    money moved); a job that stops counting reopens a claim closed on it."""
+    claim = review_after_job_report(session, graduation_id, outcome_id=outcome_id, actor=actor)
+    return reopen_for_graduation(session, graduation_id, actor=actor, reason=reason) or claim
+
+
 def open_recovery_item(
     session: Session, claim: RefundClaim, *, outcome_id: int, actor: str
 ) -> RecoveryItem:

@@ -90,6 +90,10 @@ class EmployerFactory(BaseFactory):
 
     name = factory.Sequence(lambda n: f"Employer {n}")
     contact_email = factory.Sequence(lambda n: f"hiring{n}@employer.example")
+    # Recorded by the school, so its contact is verified; pass ``contact_verified_at=None``
+    # for a contact a graduate typed.
+    contact_verified_at = factory.LazyFunction(lambda: datetime.now(UTC))
+    contact_verified_by = "registrar:factory"
 
 
 class EnrollmentFactory(BaseFactory):

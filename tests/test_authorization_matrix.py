@@ -45,6 +45,9 @@ PRINCIPALS = (
 # fmt: off
 MATRIX = {
     ("GET", "/"):                                               "302 302 302 302 302 302 302 302 302",
+    ("GET", "/account/tokens"):                                 "302 403 403 403 403 200 200 200 200",
+    ("POST", "/account/tokens"):                                "302 403 403 403 403 400 400 400 400",
+    ("POST", "/account/tokens/<int:token_id>/revoke"):          "302 403 403 403 403 404 404 302 302",
     ("GET", "/admin/accounts"):                                 "302 403 403 403 403 403 403 403 200",
     ("POST", "/admin/accounts"):                                "302 403 403 403 403 403 403 403 400",
     ("GET", "/admin/accounts/<int:user_id>"):                   "302 403 403 403 403 403 403 403 200",
@@ -53,7 +56,6 @@ MATRIX = {
     ("POST", "/admin/accounts/<int:user_id>/role"):             "302 403 403 403 403 403 403 403 400",
     ("GET", "/admin/audit"):                                    "302 403 403 403 403 403 403 403 200",
     ("GET", "/admin/tokens"):                                   "302 403 403 403 403 403 403 403 200",
-    ("POST", "/admin/tokens"):                                  "302 403 403 403 403 403 403 403 400",
     ("POST", "/admin/tokens/<int:token_id>/revoke"):            "302 403 403 403 403 403 403 403 302",
     ("GET", "/api/docs"):                                       "200 200 200 200 200 200 200 200 200",
     ("GET", "/admin/personal-data"):                             "302 403 403 403 403 403 403 403 200",
@@ -74,6 +76,7 @@ MATRIX = {
     ("GET", "/api/v1/employers"):                               "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/employers"):                              "401 403 403 403 403 403 403 422 403",
     ("GET", "/api/v1/employers/<id:employer_id>"):              "401 403 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/employers/<id:employer_id>/verify-contact"): "401 403 403 403 403 403 403 422 403",
     ("GET", "/api/v1/enrollments"):                             "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/enrollments"):                            "401 403 403 403 403 403 403 422 403",
     ("GET", "/api/v1/enrollments/<id:enrollment_id>"):          "401 403 403 403 403 200 200 200 403",
@@ -88,6 +91,8 @@ MATRIX = {
     ("GET", "/api/v1/job-outcomes"):                            "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/job-outcomes"):                           "401 201 403 403 403 403 403 201 403",
     ("GET", "/api/v1/job-outcomes/<id:outcome_id>"):            "401 403 403 403 403 200 200 200 403",
+    ("POST", "/api/v1/job-outcomes/<id:outcome_id>/correct"):   "401 403 403 403 403 403 403 422 403",
+    ("POST", "/api/v1/job-outcomes/<id:outcome_id>/dispute"):   "401 403 403 403 403 403 403 422 403",
     ("GET", "/api/v1/policies/<id:policy_id>"):                 "401 403 403 403 403 200 200 200 403",
     ("GET", "/api/v1/programmes"):                              "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/programmes"):                             "401 403 403 403 403 403 403 422 403",
@@ -128,6 +133,9 @@ MATRIX = {
     ("POST", "/registrar/enrollments/<int:enrollment_id>/pauses"): "302 403 403 403 403 403 403 400 403",
     ("POST", "/registrar/enrollments/<int:enrollment_id>/exclusion"): "302 403 403 403 403 403 403 400 403",
     ("POST", "/registrar/enrollments/<int:enrollment_id>/questions"): "302 403 403 403 403 403 403 400 403",
+    ("POST", "/registrar/enrollments/<int:enrollment_id>/jobs/<int:outcome_id>/correct"): "302 403 403 403 403 403 403 400 403",
+    ("POST", "/registrar/enrollments/<int:enrollment_id>/jobs/<int:outcome_id>/dispute"): "302 403 403 403 403 403 403 400 403",
+    ("POST", "/registrar/enrollments/<int:enrollment_id>/jobs/<int:outcome_id>/verify-contact"): "302 403 403 403 403 403 403 409 403",
     ("GET", "/registrar/graduations"):                          "302 403 403 403 403 200 200 200 403",
     ("POST", "/registrar/graduations"):                         "302 403 403 403 403 403 403 400 403",
     ("GET", "/registrar/import"):                               "302 403 403 403 403 200 200 200 403",
@@ -177,7 +185,7 @@ def world(session, app):
         "registrar": UserFactory(role=Role.REGISTRAR),
         "admin": UserFactory(role=Role.ADMIN),
     }
-    token, _secret = create_token(session, name="matrix", role=Role.REGISTRAR, created_by_id=None)
+    token, _secret = create_token(session, user=users["registrar"], name="matrix")
     session.commit()
     enrollment = graduation_a.enrollment
     params = {
@@ -246,7 +254,7 @@ def _client(app, world, who: str) -> FlaskClient:
     return client
 
 
-def _request(client, method: str, rule, world) -> int:
+def _request(client, method: str, rule, world, csrf: str) -> int:
     url = _url(rule, world["params"])
     if method == "GET":
         with client.get(url) as response:  # file responses hold the file open until closed
@@ -255,7 +263,8 @@ def _request(client, method: str, rule, world) -> int:
         body = world["bodies"].get(rule.rule, {"reason": "matrix", "version": 999})
         if rule.rule.endswith("settle-manually"):
             body = {**body, "transfer_reference": "TRF-1"}
-        return client.post(url, json=body).status_code
+        # A browser session sends its CSRF token (the API refuses a session's write without it).
+        return client.post(url, json=body, headers={"X-CSRFToken": csrf}).status_code
     if rule.rule == "/stripe/webhook":
         return client.post(url, data="{}", headers={"Stripe-Signature": "t=1,v1=00"}).status_code
     return client.post(url, data={"csrf_token": _csrf_token(client)}).status_code
@@ -282,8 +291,9 @@ def observe(app, world) -> dict[tuple[str, str], str]:
     routes = sorted(_routes(app), key=lambda pair: (pair[1].rule == "/sign-out", pair[1].rule))
     for who in PRINCIPALS:
         client = _client(app, world, who)
+        csrf = _csrf_token(client)
         for method, rule in routes:
-            status = _request(client, method, rule, world)
+            status = _request(client, method, rule, world, csrf)
             results.setdefault((method, rule.rule), []).append(str(status))
     return {key: " ".join(codes) for key, codes in results.items()}
 

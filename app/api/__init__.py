@@ -97,8 +97,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(stripe_webhook.blueprint)
     from app.auth import csrf
 
-    # The JSON API takes JSON bodies only (which a cross-site form cannot send) and the
-    # webhook is signed: neither uses CSRF tokens.
+    # Flask-WTF's form check does not fit JSON: a signed-in session's API requests are checked
+    # by ``app.auth.protect_api_sessions`` (X-CSRFToken header), tokens need none, and the
+    # webhook is signed.
     for module in (programmes, people, enrollments, pauses, outcomes, claims, stripe_webhook):
         csrf.exempt(module.blueprint)
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from app.api import ApiBlueprint
 from app.api.listing import contains, page_of
 from app.api.schemas import (
+    ContactVerificationIn,
     EmployerIn,
     EmployerOut,
     EmployerQuery,
@@ -14,11 +15,11 @@ from app.api.schemas import (
     StudentOut,
     StudentQuery,
 )
-from app.auth import requires
+from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import db_session
 from app.models import Employer, Student
-from app.services import records
+from app.services import evidence, records
 
 blueprint = ApiBlueprint(
     "people", __name__, url_prefix="/api/v1", description="Students and employers."
@@ -79,9 +80,11 @@ def list_employers(pagination_parameters, name=None):
 @blueprint.arguments(EmployerIn, as_kwargs=True)
 @blueprint.response(201, EmployerOut)
 def create_employer(**fields):
-    """Record an employer."""
+    """Record an employer; the school vouches for the contact it records (verified)."""
     session = db_session()
-    employer = records.create_employer(session, **fields)
+    employer = records.create_employer(
+        session, contact_verified_by=current_principal().actor, **fields
+    )
     session.commit()
     return employer
 
@@ -92,3 +95,22 @@ def create_employer(**fields):
 def get_employer(employer_id):
     """Read an employer."""
     return records.get_or_404(db_session(), Employer, employer_id)
+
+
+@blueprint.post("/employers/<id:employer_id>/verify-contact")
+@requires(Permission.WRITE_RECORDS)
+@blueprint.arguments(ContactVerificationIn, as_kwargs=True)
+@blueprint.response(200, EmployerOut)
+@blueprint.alt_response(409, description="The employer's contact is another address.")
+def verify_employer_contact(employer_id, contact_email):
+    """Vouch for the employer's contact address (a registrar checked it is the employer's).
+
+    Answers from it count from then on: requests still open become trusted; answers given
+    before stay unverified.
+    """
+    session = db_session()
+    employer = evidence.verify_contact(
+        session, current_principal(), employer_id, contact_email=contact_email
+    )
+    session.commit()
+    return employer

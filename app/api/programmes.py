@@ -7,7 +7,8 @@ from sqlalchemy import select
 from app.api import ApiBlueprint
 from app.api.listing import contains, page_of
 from app.api.schemas import PolicyIn, PolicyOut, ProgrammeIn, ProgrammeOut, ProgrammeQuery
-from app.auth import requires
+from app.audit import record
+from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import db_session
 from app.models import GuaranteePolicy, Programme
@@ -73,14 +74,25 @@ def list_policies(programme_id, pagination_parameters):
 @requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(PolicyIn, as_kwargs=True)
 @blueprint.response(201, PolicyOut)
+@blueprint.alt_response(409, description="The version would govern days already bound.")
 def publish_policy(programme_id, **terms):
     """Publish the programme's next policy version.
 
     Versions are never edited: enrollments signed from ``effective_from`` on are bound to the
-    new version, and every existing enrollment keeps the version it was signed under.
+    new version, and every existing enrollment keeps the version it was signed under. A version
+    effective before the newest one is refused unless marked a ``correction``, and any version
+    is refused when an enrollment was already signed on a day it would govern.
     """
     session = db_session()
     policy = records.publish_policy(session, programme_id, **terms)
+    if terms.get("correction"):
+        record(
+            session,
+            current_principal().actor,
+            "policy.correction_published",
+            f"policy:{policy.id}",
+            f"v{policy.version} from {policy.effective_from.isoformat()}",
+        )
     session.commit()
     return policy
 

@@ -98,6 +98,14 @@ class PolicyIn(Schema):
         metadata={"description": "Most paused days that extend the window; 0: no pauses."},
     )
     notes = Text(max_length=5000, load_default=None, allow_none=True)
+    correction = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Marks a version effective before the newest one as a correction;"
+            " without it such a version is refused (409). Any version is refused (409) when an"
+            " enrollment was already signed on a day it would govern."
+        },
+    )
 
 
 class PolicyOut(Schema):
@@ -161,7 +169,21 @@ class EmployerOut(Schema):
     name = fields.String()
     contact_email = fields.String()
     is_school = fields.Boolean()
+    contact_verified = fields.Boolean(
+        metadata={
+            "description": "Whether the school vouches for the contact: recorded by staff or"
+            " verified by a registrar. Answers from an unverified contact change nothing."
+        }
+    )
+    contact_verified_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
+
+
+class ContactVerificationIn(Schema):
+    contact_email = Email(
+        required=True,
+        metadata={"description": "The address you checked; 409 if the contact is another."},
+    )
 
 
 class EmployerQuery(Schema):
@@ -271,13 +293,45 @@ class JobOutcomeIn(Schema):
     )
     annual_salary_minor = MinorUnits(load_default=None, allow_none=True)
     salary_currency = CurrencyCode(load_default=None, allow_none=True)
-    source = _enum(OutcomeSource, required=True)
-    status = _enum(OutcomeStatus, load_default=OutcomeStatus.REPORTED)
+    source = _enum(
+        OutcomeSource,
+        required=True,
+        metadata={"description": "Who reported the job; a graduate may only send `graduate`."},
+    )
+    status = _enum(
+        OutcomeStatus,
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Registrars only (default `reported`). Graduates report; a graduate"
+            " who sends a status is refused with 422 on this field. Only the employer's"
+            " answer or a registrar's dispute or correction changes it."
+        },
+    )
 
     @validates_schema
     def _salary_has_currency(self, data, **kwargs):
         if (data.get("annual_salary_minor") is None) != (data.get("salary_currency") is None):
             raise ValidationError("Give the salary and its currency together.", "salary_currency")
+
+
+class EmployerAnswerOut(Schema):
+    answer = fields.Function(
+        lambda row: row.answer.value, metadata={"enum": ["confirmed", "denied"]}
+    )
+    answered_at = fields.AwareDateTime()
+    verified = fields.Boolean(
+        attribute="trusted",
+        metadata={
+            "description": "False when the answer came through the link of a contact the"
+            " school has not verified: it is recorded and changed nothing."
+        },
+    )
+    proposed_start_date = fields.Date(attribute="corrected_start_date", allow_none=True)
+    proposed_employment_type = fields.Function(
+        lambda row: row.corrected_employment_type and row.corrected_employment_type.value,
+        allow_none=True,
+    )
 
 
 class JobOutcomeOut(Schema):
@@ -293,8 +347,33 @@ class JobOutcomeOut(Schema):
     salary_currency = fields.String(allow_none=True)
     source = _enum(OutcomeSource)
     status = _enum(OutcomeStatus)
+    employer_answer = fields.Nested(
+        EmployerAnswerOut,
+        allow_none=True,
+        metadata={"description": "The employer's latest answer, verified or not; null if none."},
+    )
+    revision_reason = fields.String(
+        allow_none=True,
+        metadata={"description": "Why a registrar last disputed or corrected the job."},
+    )
+    revised_by = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+
+
+class JobDisputeIn(Schema):
+    reason = Text(required=True, max_length=2000)
+
+
+class JobCorrectionIn(Schema):
+    reason = Text(required=True, max_length=2000)
+    status = _enum(OutcomeStatus, load_default=None)
+    start_date = fields.Date(load_default=None)
+    employment_type = _enum(EmploymentType, load_default=None)
+    in_field = fields.Boolean(load_default=None)
+    contract_months = fields.Integer(
+        strict=True, load_default=None, validate=validate.Range(1, 600)
+    )
 
 
 class JobOutcomeQuery(Schema):

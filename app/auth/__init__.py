@@ -3,8 +3,10 @@
 - People sign in with a session (``app.auth.sessions``); integrations send an API token
   (``Authorization: Bearer jg_...``, ``app.auth.tokens``).
 - ``requires(permission)`` guards a view; services check what depends on the record.
-- CSRF protection on every form (Flask-WTF); the JSON API and the Stripe webhook are exempt
-  (the API takes JSON only, which a cross-site form cannot send; the webhook is signed).
+- CSRF protection on every form (Flask-WTF). The API's state-changing requests made with a
+  signed-in browser session must send the session's CSRF token in an ``X-CSRFToken`` header
+  (``protect_api_sessions``); requests with ``Authorization: Bearer`` are exempt (a cross-site
+  page cannot set that header), and so is the Stripe webhook (it is signed).
 - Security headers on every response, including a Content-Security-Policy.
 """
 
@@ -16,7 +18,8 @@ from flask import Flask, g, redirect, render_template, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFProtect, validate_csrf
+from wtforms import ValidationError
 
 from app.auth import sessions
 from app.auth.access import ANONYMOUS, Forbidden, NotSignedIn, Permission, Principal, authorize
@@ -28,6 +31,12 @@ limiter = Limiter(get_remote_address, default_limits=[])
 
 #: Paths whose callers are programs, answered in JSON.
 API_PREFIXES = ("/api/", "/stripe/", "/healthz")
+
+#: Methods that change something: a browser session must prove the page sent them.
+STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+#: Headers the API reads a session's CSRF token from (Flask-WTF's own names).
+CSRF_HEADERS = ("X-CSRFToken", "X-CSRF-Token")
 
 
 def is_api_request() -> bool:
@@ -60,6 +69,30 @@ def requires(permission: Permission):
         return guarded
 
     return decorator
+
+
+def protect_api_sessions():
+    """Refuse a state-changing API request authenticated only by a browser session cookie
+    unless it carries that session's CSRF token (400): another site's page could make the
+    browser send the cookie, never the token. Bearer-token requests and anonymous ones (which
+    the view answers with 401) pass through.
+    """
+    if request.method not in STATE_CHANGING_METHODS or not request.path.startswith("/api/"):
+        return None
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return None
+    if not current_user.is_authenticated:
+        return None
+    token = next(filter(None, (request.headers.get(name) for name in CSRF_HEADERS)), None)
+    try:
+        validate_csrf(token)
+    except ValidationError as error:
+        message = (
+            f"{error} A signed-in browser session must send its CSRF token in the X-CSRFToken"
+            " header; integrations send Authorization: Bearer <token>."
+        )
+        return {"code": 400, "status": "Bad Request", "message": message}, 400
+    return None
 
 
 def _security_headers(response):
@@ -100,6 +133,7 @@ def init_app(app: Flask) -> None:
     sessions.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    app.before_request(protect_api_sessions)
     app.after_request(_security_headers)
 
     @app.errorhandler(NotSignedIn)

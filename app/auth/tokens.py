@@ -1,19 +1,30 @@
-"""API tokens for integrations: random, shown once, stored as a SHA-256 hash, revocable."""
+"""API tokens: random, shown once, stored as a SHA-256 hash, revocable.
+
+Each token belongs to an account and acts as it (its role, its name in the audit trail and in
+claim approvals), so two tokens of one person are still one person. A token is refused once it
+expires, is revoked, or its account is disabled or has another role than when it was made.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth.access import TOKEN_ROLES, Principal
-from app.models import ApiToken, Role
+from app.models import ApiToken, User
 from app.models.base import utc_now
 from app.services.errors import Invalid
 
 PREFIX = "jg_"
+
+#: A token's life when its maker does not choose one.
+DEFAULT_LIFETIME_DAYS = 90
+#: The longest life a token may have.
+MAX_LIFETIME_DAYS = 365
 
 
 def _digest(token: str) -> str:
@@ -22,31 +33,57 @@ def _digest(token: str) -> str:
 
 
 def create_token(
-    session: Session, *, name: str, role: Role, created_by_id: int | None
+    session: Session,
+    *,
+    user: User,
+    name: str,
+    lifetime_days: int = DEFAULT_LIFETIME_DAYS,
 ) -> tuple[ApiToken, str]:
-    """A new token; returns the record and the token itself, which is never shown again."""
-    if role not in TOKEN_ROLES:
+    """A new token acting as ``user``; returns the record and the token itself, shown once."""
+    if user.role not in TOKEN_ROLES:
         raise Invalid.field("role", "tokens act for finance, registrars or admins, not people")
+    if not user.active:
+        raise Invalid.field("user_id", "the account is disabled")
+    if not 1 <= lifetime_days <= MAX_LIFETIME_DAYS:
+        raise Invalid.field("lifetime_days", f"a token lives from 1 to {MAX_LIFETIME_DAYS} days")
     token = PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(
         name=name,
-        role=role,
+        user_id=user.id,
+        role=user.role,
         token_hash=_digest(token),
         prefix=token[: len(PREFIX) + 6],
-        created_by_id=created_by_id,
+        created_by_id=user.id,
+        expires_at=utc_now() + timedelta(days=lifetime_days),
     )
+    record.user = user
     session.add(record)
     session.flush()
     return record, token
 
 
+def token_problem(record: ApiToken) -> str | None:
+    """Why ``record`` is refused now, or ``None`` while it is good."""
+    user = record.user
+    if record.revoked_at is not None:
+        return "revoked"
+    if record.expires_at is None or record.expires_at <= utc_now():
+        return "expired"
+    if user is None or not user.active:
+        return "its account is disabled"
+    if user.role is not record.role:
+        return "its account has another role now"
+    return None
+
+
 def principal_for_token(session: Session, token: str) -> Principal | None:
-    """The principal a bearer token acts as, or ``None`` for an unknown or revoked token."""
+    """The account a bearer token acts as, or ``None`` for a token that is refused."""
     record = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
-    if record is None or record.revoked_at is not None:
+    if record is None or token_problem(record) is not None:
         return None
     record.last_used_at = utc_now()
-    return Principal(actor=record.actor, role=record.role, name=record.name)
+    user = record.user
+    return Principal(actor=user.actor, role=user.role, user_id=user.id, name=user.name)
 
 
 def revoke_token(session: Session, token_id: int) -> ApiToken | None:
@@ -54,3 +91,13 @@ def revoke_token(session: Session, token_id: int) -> ApiToken | None:
     if record is not None and record.revoked_at is None:
         record.revoked_at = utc_now()
     return record
+
+
+def revoke_tokens_of(session: Session, user_id: int) -> int:
+    """Revoke every live token of an account (it was disabled, or its role changed)."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utc_now())
+    )
+    return result.rowcount

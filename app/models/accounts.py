@@ -86,28 +86,50 @@ class UserSession(Base):
 
 
 class ApiToken(CreatedAt, Base):
-    """A token an integration sends as ``Authorization: Bearer``; stored only as a hash."""
+    """A token sent as ``Authorization: Bearer``; stored only as a hash.
+
+    It belongs to one account and acts as it: the account's role, its name in the audit trail
+    and in claim approvals. It dies with the account (disabled, role changed) and expires.
+    """
 
     __tablename__ = "api_tokens"
+    __table_args__ = (
+        # Tokens from before tokens had owners were revoked; every live one has an owner and an
+        # expiry.
+        CheckConstraint(
+            "revoked_at IS NOT NULL OR (user_id IS NOT NULL AND expires_at IS NOT NULL)",
+            name="live_token_has_owner_and_expiry",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: What the token is for ("student information system sync").
     name: Mapped[str] = mapped_column(String(200))
-    #: The role the token acts with (never graduate or employer: those are people).
+    #: The account the token acts as.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The owner's role when the token was made (never graduate or employer); a token whose
+    #: account has another role since is refused.
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
     #: SHA-256 of the token; the token itself is shown once, at creation.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: First characters of the token, to recognise it in lists.
     prefix: Mapped[str] = mapped_column(String(16))
-    #: The admin who created it.
+    #: Who created it: its owner (older tokens: the admin who made them).
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The token is refused from this instant on (UTC); set at creation.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When it was revoked (UTC); a revoked token is refused.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Last use (UTC).
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
     @property
     def actor(self) -> str:
+        """How the audit trail names what the token does: as its account."""
+        if self.user is not None:
+            return self.user.actor
         return f"token:{self.prefix}:{self.name}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.guarantee.terms import EmploymentType
@@ -31,6 +31,10 @@ class HireConfirmation(CreatedAt, Base):
     job_outcome_id: Mapped[int] = mapped_column(ForeignKey("job_outcomes.id"), index=True)
     #: Where the link was sent.
     sent_to: Mapped[str] = mapped_column(String(254))
+    #: Whether an answer to this request is trusted: it went to a contact the school vouched
+    #: for, or an employer account answered it. An untrusted answer is recorded and shown as
+    #: unverified, and changes nothing about the job (``app.services.confirmations``).
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=true())
     #: The link stops working after this instant (UTC).
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: When the employer answered (UTC); NULL while the link is unused.

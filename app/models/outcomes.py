@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.guarantee.terms import EmploymentType, JobFacts, OutcomeSource, OutcomeStatus
 from app.models.base import Base, CreatedAt, Currency, Money, UTCDateTime, enum_column, utc_now
 from app.models.enrollment import Graduation
 from app.models.people import Employer
+
+if TYPE_CHECKING:
+    from app.models.confirmations import HireConfirmation
 
 
 class JobOutcome(CreatedAt, Base):
@@ -55,11 +59,26 @@ class JobOutcome(CreatedAt, Base):
     status: Mapped[OutcomeStatus] = mapped_column(
         enum_column(OutcomeStatus, "outcome_status"), default=OutcomeStatus.REPORTED
     )
+    #: Why a registrar last disputed or corrected this job; NULL if none did.
+    revision_reason: Mapped[str | None] = mapped_column(Text)
+    #: The registrar who did (actor name).
+    revised_by: Mapped[str | None] = mapped_column(String(300))
     #: When this record last changed (UTC).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
     graduation: Mapped[Graduation] = relationship()
     employer: Mapped[Employer | None] = relationship()
+    #: The requests to the employer to confirm this job, oldest first.
+    confirmations: Mapped[list[HireConfirmation]] = relationship(
+        viewonly=True,
+        order_by="(HireConfirmation.answered_at, HireConfirmation.created_at, HireConfirmation.id)",
+    )
+
+    @property
+    def employer_answer(self) -> HireConfirmation | None:
+        """The employer's latest answer about this job (trusted or not), if any."""
+        answered = [row for row in self.confirmations if row.answered_at is not None]
+        return answered[-1] if answered else None
 
     def facts(self) -> JobFacts:
         """This job as plain values for the rules."""

@@ -46,3 +46,13 @@ class Employer(CreatedAt, Base):
     contact_email: Mapped[str] = mapped_column(String(254))
     #: Whether this employer is the school itself (CIRR counts its hires apart: 1C and 2A).
     is_school: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: When the school vouched for ``contact_email`` (UTC): recorded by staff, or verified by a
+    #: registrar. NULL for a contact a graduate typed, whose answers change nothing until then.
+    contact_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Who vouched for the contact (a registrar's actor name, or the import or demo).
+    contact_verified_by: Mapped[str | None] = mapped_column(String(300))
+
+    @property
+    def contact_verified(self) -> bool:
+        """Whether answers from ``contact_email`` are trusted."""
+        return self.contact_verified_at is not None

@@ -18,6 +18,7 @@ NAV = {
         ("Claims", "finance.queue"),
         ("Forecast", "finance.forecast"),
         ("Outcomes", "reports.outcomes"),
+        ("API tokens", "account.tokens"),
     ],
     "registrar": [
         ("Overview", "registrar.home"),
@@ -26,6 +27,7 @@ NAV = {
         ("Graduations", "registrar.graduations"),
         ("Import", "registrar.import_csv"),
         ("Outcomes", "reports.outcomes"),
+        ("API tokens", "account.tokens"),
     ],
     "admin": [
         ("Accounts", "admin.accounts"),
@@ -40,6 +42,7 @@ NAV = {
 def init_app(app: Flask) -> None:
     from app.auth import current_principal
     from app.pages import (
+        account,
         admin,
         auth,
         employer,
@@ -58,5 +61,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(current_principal=current_principal, nav_links=nav_links)
     formatting.init_app(app)
     app.register_blueprint(auth.blueprint)
-    for module in (graduate, search, pauses, employer, finance, registrar, admin, reports):
+    for module in (graduate, search, pauses, employer, finance, registrar, admin, account, reports):
         app.register_blueprint(module.blueprint)

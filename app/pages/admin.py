@@ -22,7 +22,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
 
 from app.auth import current_principal, requires
-from app.auth.access import TOKEN_ROLES, Permission
+from app.auth.access import Permission
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from app.database import db_session
 from app.models import Role, Student, User
@@ -116,24 +116,6 @@ class PasswordForm(PageForm):
     password_again = PasswordField(
         "The new password again",
         [DataRequired(), EqualTo("password", message="The two passwords differ.")],
-    )
-
-
-class TokenForm(PageForm):
-    name = StringField(
-        "What the token is for",
-        [DataRequired(), Length(max=200), plain_text],
-        filters=[strip],
-        description='For example "student information system sync".',
-    )
-    role = SelectField(
-        "Acts as",
-        choices=[
-            SelectChoice(role.value, _ROLE_LABELS[role])
-            for role in (Role.REGISTRAR, Role.FINANCE, Role.ADMIN)
-            if role in TOKEN_ROLES
-        ],
-        default=Role.REGISTRAR.value,
     )
 
 
@@ -311,32 +293,14 @@ def set_password(user_id: int):
 # -- API tokens --------------------------------------------------------------------------------
 
 
-@blueprint.route("/tokens", methods=["GET", "POST"])
+@blueprint.get("/tokens")
 @requires(Permission.MANAGE_ACCOUNTS)
 def tokens():
-    """Every API token; the form issues a new one, shown once on the page that follows."""
-    form = TokenForm()
-    if not form.is_submitted():
-        return _tokens_page(form, 200)
-    if not form.validate():
-        return _tokens_page(form, 400)
-    session = db_session()
-    try:
-        token, secret = accounts.issue_token(
-            session, current_principal(), name=form.name.data, role=Role(form.role.data)
-        )
-    except (Invalid, Conflict) as error:
-        return _tokens_page(form, refused(form, error, {}))
-    session.commit()
-    # Shown here and never again: the page must not be kept by a cache or the browser.
-    response = render_template("admin/token_created.html", token=token, secret=secret)
-    return response, 201, {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    """Every API token, with the account it acts as; any can be revoked here.
 
-
-def _tokens_page(form: TokenForm, status: int):
-    return render_template(
-        "admin/tokens.html", tokens=listings.api_tokens(db_session()), form=form
-    ), status
+    Admins make tokens for their own account only (``/account/tokens``), like everyone else.
+    """
+    return render_template("admin/tokens.html", tokens=listings.api_tokens(db_session()))
 
 
 @blueprint.post("/tokens/<int:token_id>/revoke")

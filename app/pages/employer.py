@@ -169,7 +169,13 @@ def answer_confirmation(confirmation_id: str):
         return _pending_page(confirmation_id, form)
     graduate = confirmation.job_outcome.graduation.enrollment.student.name
     try:
-        outcome = answer(session, confirmation, answered_by=principal.actor, **form.answer_fields())
+        outcome = answer(
+            session,
+            confirmation,
+            answered_by=principal.actor,
+            by_account=True,
+            **form.answer_fields(),
+        )
     except LinkProblem:  # answered by someone else meanwhile
         session.rollback()
         flash("This hire was answered already.", "error")

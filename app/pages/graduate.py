@@ -96,6 +96,7 @@ CONFIRMATIONS = {
     "confirmed": ("confirmed", "badge-good"),
     "disputed": ("disputed", "badge-bad"),
     "pending": ("waiting for the employer", "badge-warn"),
+    "unverified": ("answered from a contact the school has not verified yet", "badge-warn"),
     "expired": ("the employer did not answer", ""),
     "not_asked": ("not sent to an employer", ""),
 }
@@ -232,6 +233,8 @@ def _confirmation_state(line) -> str:
     confirmation = line.confirmation
     if confirmation is None:
         return "not_asked"
+    if confirmation.answered_at is not None and not confirmation.trusted:
+        return "unverified"  # recorded, changes nothing until the school checks the contact
     if confirmation.answer is ConfirmationAnswer.DENIED:
         return "disputed"
     if confirmation.expires_at < utc_now():

@@ -67,16 +67,17 @@ from app.guarantee.terms import (
     CirrIntent,
     EmploymentType,
     ExclusionReason,
+    OutcomeStatus,
     PauseReason,
     PayerType,
     WindowStart,
 )
-from app.models import Enrollment, Programme
+from app.models import Enrollment, JobOutcome, Programme
 from app.models.base import utc_now
 from app.pages import pauses as pause_pages
 from app.pages.fields import strip
 from app.pages.formatting import day, minor_units, words
-from app.services import exclusions, listings, pauses, records
+from app.services import evidence, exclusions, listings, pauses, records
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
 
@@ -331,6 +332,11 @@ class PolicyForm(PageForm):
         description="Illness, parental leave ...; empty or 0 when pauses are not allowed.",
     )
     notes = TextAreaField("Notes", [Optional(), Length(max=5000), plain_text], filters=[strip])
+    correction = BooleanField(
+        "This version corrects an earlier one",
+        description="Needed for a version effective before the newest one; no version may"
+        " govern a day on which an enrollment was signed already.",
+    )
 
     def validate_qualifying_types(self, field) -> None:
         if not field.data:
@@ -596,6 +602,7 @@ def publish_policy(programme_id: int):
             declined_offer_voids=form.declined_offer_voids.data,
             max_pause_days=form.max_pause_days.data or 0,
             notes=form.notes.data or None,
+            correction=form.correction.data,
         )
     except (Invalid, Conflict) as error:
         field_of = {"min_annual_salary_minor": "pay_floor", "refund_cap_minor": "refund_cap"}
@@ -603,7 +610,8 @@ def publish_policy(programme_id: int):
     _audit(
         "policy.published",
         f"policy:{policy.id}",
-        f"{programme.name} v{policy.version} from {policy.effective_from}",
+        f"{programme.name} v{policy.version} from {policy.effective_from}"
+        + (" (a correction)" if form.correction.data else ""),
     )
     session.commit()
     flash(
@@ -760,6 +768,7 @@ def _enrollment_page(
     *,
     pause_form: pause_pages.PauseForm | None = None,
     exclusion_form: pause_pages.ExclusionForm | None = None,
+    job_form: tuple[int, PageForm] | None = None,
 ):
     enrollment = records.get_or_404(db_session(), Enrollment, enrollment_id)
     if form is None:
@@ -771,6 +780,8 @@ def _enrollment_page(
         form=form,
         question_form=question_form or QuestionForm(formdata=None, prefix="question"),
         questions=search_log.questions_of(db_session(), enrollment.graduation),
+        jobs=_jobs_of(enrollment),
+        job_forms=_job_forms(enrollment, job_form),
         **pause_pages.enrollment_section(enrollment, pause_form, exclusion_form),
     ), status
 
@@ -874,6 +885,162 @@ def ask_question(enrollment_id: int):
     session.commit()
     flash("Question sent to the graduate.", "success")
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id, _anchor="questions"))
+
+
+# -- Job evidence: disputes, corrections, verified contacts -------------------------------------
+
+
+_JOB_STATUSES = [
+    SelectChoice("", "As it is"),
+    SelectChoice(OutcomeStatus.REPORTED.value, "Reported (counts until disputed)"),
+    SelectChoice(OutcomeStatus.CONFIRMED.value, "Confirmed (the school checked it)"),
+    SelectChoice(OutcomeStatus.DISPUTED.value, "Disputed (does not count)"),
+]
+
+
+class JobDisputeForm(PageForm):
+    reason = TextAreaField(
+        "Why the job did not happen as reported",
+        [InputRequired(message="Say why."), Length(max=2000), plain_text],
+        filters=[strip],
+    )
+
+
+class JobCorrectionForm(PageForm):
+    reason = TextAreaField(
+        "Why you correct it",
+        [InputRequired(message="Say why."), Length(max=2000), plain_text],
+        filters=[strip],
+        description="It stays on the job and in the audit log.",
+    )
+    status = SelectField("Status", choices=_JOB_STATUSES, validators=[Optional()])
+    start_date = DateField("First day of work (only if different)", validators=[Optional()])
+    employment_type = SelectField(
+        "Type of contract (only if different)",
+        choices=[SelectChoice("", "As it is")]
+        + [SelectChoice(kind.value, words(kind).capitalize()) for kind in EmploymentType],
+        validators=[Optional()],
+    )
+    in_field = SelectField(
+        "In the programme's field",
+        choices=[
+            SelectChoice("", "As it is"),
+            SelectChoice("yes", "Yes"),
+            SelectChoice("no", "No"),
+        ],
+        validators=[Optional()],
+    )
+    contract_months = IntegerField(
+        "Contract length in months (only if different)",
+        [Optional(), NumberRange(1, 600)],
+    )
+
+    def correction(self) -> evidence.JobCorrection:
+        return evidence.JobCorrection(
+            status=OutcomeStatus(self.status.data) if self.status.data else None,
+            start_date=self.start_date.data,
+            employment_type=(
+                EmploymentType(self.employment_type.data) if self.employment_type.data else None
+            ),
+            in_field={"yes": True, "no": False}.get(self.in_field.data or ""),
+            contract_months=self.contract_months.data,
+        )
+
+
+def _job_of(session, enrollment_id: int, outcome_id: int) -> JobOutcome:
+    """Job ``outcome_id`` of the enrollment's graduation, or 404."""
+    enrollment = records.get_or_404(session, Enrollment, enrollment_id)
+    outcome = records.get_or_404(session, JobOutcome, outcome_id)
+    if enrollment.graduation is None or outcome.graduation_id != enrollment.graduation.id:
+        raise NotFound("JobOutcome", outcome_id)
+    return outcome
+
+
+def _back_to_jobs(enrollment_id: int):
+    return redirect(url_for(".enrollment", enrollment_id=enrollment_id, _anchor="jobs"))
+
+
+@blueprint.post("/enrollments/<int:enrollment_id>/jobs/<int:outcome_id>/dispute")
+def dispute_job(enrollment_id: int, outcome_id: int):
+    """Record that a job did not happen as reported, with the reason: it stops counting."""
+    session = db_session()
+    outcome = _job_of(session, enrollment_id, outcome_id)
+    form = JobDisputeForm(prefix=f"dispute-{outcome.id}")
+    if not form.validate():
+        return _enrollment_page(enrollment_id, None, 400, job_form=(outcome.id, form))
+    try:
+        evidence.dispute_job(session, current_principal(), outcome.id, reason=form.reason.data)
+    except (Invalid, Conflict) as error:
+        status = refused(form, error, {})
+        return _enrollment_page(enrollment_id, None, status, job_form=(outcome.id, form))
+    session.commit()
+    flash(f"The job {outcome.title} is recorded as disputed.", "success")
+    return _back_to_jobs(enrollment_id)
+
+
+@blueprint.post("/enrollments/<int:enrollment_id>/jobs/<int:outcome_id>/correct")
+def correct_job(enrollment_id: int, outcome_id: int):
+    """Correct a job's facts or status, with the reason; the guarantee reads the correction."""
+    session = db_session()
+    outcome = _job_of(session, enrollment_id, outcome_id)
+    form = JobCorrectionForm(prefix=f"correct-{outcome.id}")
+    if not form.validate():
+        return _enrollment_page(enrollment_id, None, 400, job_form=(outcome.id, form))
+    try:
+        evidence.correct_job(
+            session, current_principal(), outcome.id, form.correction(), reason=form.reason.data
+        )
+    except (Invalid, Conflict) as error:
+        status = refused(form, error, {})
+        return _enrollment_page(enrollment_id, None, status, job_form=(outcome.id, form))
+    session.commit()
+    flash(f"The job {outcome.title} is corrected.", "success")
+    return _back_to_jobs(enrollment_id)
+
+
+@blueprint.post("/enrollments/<int:enrollment_id>/jobs/<int:outcome_id>/verify-contact")
+def verify_contact(enrollment_id: int, outcome_id: int):
+    """Vouch for the contact of the job's employer: its answers count from now on."""
+    session = db_session()
+    outcome = _job_of(session, enrollment_id, outcome_id)
+    if outcome.employer is None:
+        raise NotFound("Employer", outcome_id)
+    # The form names the address the registrar saw: a contact changed meanwhile is not verified.
+    try:
+        employer = evidence.verify_contact(
+            session,
+            current_principal(),
+            outcome.employer.id,
+            contact_email=request.form.get("contact_email", ""),
+        )
+    except Conflict as error:
+        session.rollback()
+        flash(f"Nothing verified: {error.message}.", "error")
+        return _enrollment_page(enrollment_id, None, 409)
+    session.commit()
+    flash(f"{employer.contact_email} is verified as {employer.name}'s contact.", "success")
+    return _back_to_jobs(enrollment_id)
+
+
+def _jobs_of(enrollment: Enrollment) -> list[JobOutcome]:
+    if enrollment.graduation is None:
+        return []
+    return evidence.jobs_of(db_session(), enrollment.graduation.id)
+
+
+def _job_forms(enrollment: Enrollment, failed: tuple[int, PageForm] | None) -> dict:
+    """Each job's dispute and correction forms, the failed one with what was typed."""
+    forms = {}
+    for outcome in _jobs_of(enrollment):
+        dispute = JobDisputeForm(formdata=None, prefix=f"dispute-{outcome.id}")
+        correct = JobCorrectionForm(formdata=None, prefix=f"correct-{outcome.id}")
+        if failed is not None and failed[0] == outcome.id:
+            if isinstance(failed[1], JobDisputeForm):
+                dispute = failed[1]
+            else:
+                correct = failed[1]
+        forms[outcome.id] = (dispute, correct)
+    return forms
 
 
 # -- Graduations -------------------------------------------------------------------------------

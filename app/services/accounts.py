@@ -6,10 +6,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import record
-from app.auth.access import Permission, Principal, authorize
+from app.auth.access import (
+    TOKEN_ROLES,
+    NotSignedIn,
+    Permission,
+    Principal,
+    authorize,
+    refuse,
+)
 from app.auth.passwords import hash_password, password_problems
 from app.auth.sessions import end_all_sessions
-from app.auth.tokens import create_token, revoke_token
+from app.auth.tokens import DEFAULT_LIFETIME_DAYS, create_token, revoke_token, revoke_tokens_of
 from app.models import ApiToken, Employer, Role, Student, User
 from app.services.errors import Conflict, Invalid, NotFound
 
@@ -84,6 +91,7 @@ def set_active(session: Session, principal: Principal, user_id: int, active: boo
     user.active = active
     if not active:
         end_all_sessions(session, user.id, "account disabled")
+        revoke_tokens_of(session, user.id)
     record(
         session,
         principal.actor,
@@ -115,6 +123,7 @@ def change_role(
     before = user.role
     user.role, user.student_id, user.employer_id = role, student_id, employer_id
     end_all_sessions(session, user.id, "role changed")
+    revoke_tokens_of(session, user.id)
     record(
         session,
         principal.actor,
@@ -140,17 +149,61 @@ def set_password(session: Session, principal: Principal, user_id: int, password:
     return user
 
 
-def issue_token(session: Session, principal: Principal, *, name: str, role: Role):
-    """A new API token; the token itself is returned once and never stored."""
-    authorize(principal, Permission.MANAGE_ACCOUNTS)
-    token, secret = create_token(session, name=name, role=role, created_by_id=principal.user_id)
-    record(session, principal.actor, "token.created", f"token:{token.id}", f"{role.value} {name}")
+def _may_hold_tokens(principal: Principal) -> None:
+    if not principal.authenticated:
+        raise NotSignedIn()
+    if principal.role not in TOKEN_ROLES or principal.user_id is None:
+        refuse(principal, "hold API tokens")
+
+
+def issue_token(
+    session: Session,
+    principal: Principal,
+    *,
+    name: str,
+    lifetime_days: int = DEFAULT_LIFETIME_DAYS,
+):
+    """A new API token of the signed-in staff member's own account, acting as them.
+
+    Nobody makes a token for someone else, admins included: a token acts as its account, so
+    holding another person's token would let one person act (and approve) as two.
+    The token itself is returned once and never stored.
+    """
+    _may_hold_tokens(principal)
+    user = _account(session, principal.user_id)
+    token, secret = create_token(session, user=user, name=name, lifetime_days=lifetime_days)
+    record(
+        session,
+        principal.actor,
+        "token.created",
+        f"token:{token.id}",
+        f"{token.role.value} {name}, expires {token.expires_at:%Y-%m-%d}",
+    )
     return token, secret
 
 
+def tokens_of(session: Session, principal: Principal) -> list[ApiToken]:
+    """The signed-in staff member's own tokens, newest first."""
+    _may_hold_tokens(principal)
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == principal.user_id)
+            .order_by(ApiToken.id.desc())
+        )
+    )
+
+
 def withdraw_token(session: Session, principal: Principal, token_id: int) -> ApiToken:
-    """Revoke an API token; it is refused from the next request on."""
-    authorize(principal, Permission.MANAGE_ACCOUNTS)
+    """Revoke an API token: an admin any, anyone else their own; refused from the next request.
+
+    Someone else's token is as unknown to a non-admin as a token that does not exist.
+    """
+    if not principal.can(Permission.MANAGE_ACCOUNTS):
+        _may_hold_tokens(principal)
+        owner = session.scalar(select(ApiToken.user_id).where(ApiToken.id == token_id))
+        if owner is None or owner != principal.user_id:
+            raise NotFound("ApiToken", token_id)
     token = revoke_token(session, token_id)
     if token is None:
         raise NotFound("ApiToken", token_id)

@@ -2,6 +2,14 @@
 
 The link carries a random confirmation id signed with itsdangerous under a salt of its own;
 the id is stored, so a link works once and can be checked against the job it names.
+
+An answer is trusted when the link went to a contact the school vouched for (recorded by staff
+or verified by a registrar) or an employer account gave it. An untrusted answer (the contact a
+graduate typed, not verified yet) is recorded and shown everywhere as unverified, and changes
+nothing: not the job's status, not its facts, not the guarantee. So a graduate who typed an
+address they read can neither confirm their own job nor deny one the school recorded and make
+themselves owed; a registrar who trusts the answer verifies the contact and records a dispute
+or correction (``app.services.evidence``).
 """
 
 from __future__ import annotations
@@ -17,11 +25,13 @@ from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.auth.access import Permission, Principal, authorize, refuse
+from app.guarantee.contacts import mailbox_of
 from app.guarantee.terms import EmploymentType, OutcomeStatus
 from app.mail import send_email
 from app.models import ConfirmationAnswer, HireConfirmation, JobOutcome
 from app.models.base import utc_now
 from app.services.errors import Conflict, NotFound
+from refunds import claims as refund_claims
 
 SALT = "hire-confirmation"
 LINK_LIFETIME = timedelta(days=14)
@@ -61,10 +71,17 @@ def request_confirmation(session: Session, outcome: JobOutcome) -> HireConfirmat
         job_outcome_id=outcome.id,
         sent_to=outcome.employer.contact_email,
         expires_at=utc_now() + LINK_LIFETIME,
+        trusted=outcome.employer.contact_verified and not _graduates_own(outcome),
     )
     session.add(confirmation)
     session.flush()
     return confirmation
+
+
+def _graduates_own(outcome: JobOutcome) -> bool:
+    # Even a verified contact cannot vouch for a job when the link would reach the graduate.
+    student_email = outcome.graduation.enrollment.student.email
+    return mailbox_of(outcome.employer.contact_email) == mailbox_of(student_email)
 
 
 def send_confirmation_email(confirmation: HireConfirmation) -> bool:
@@ -167,13 +184,15 @@ def answer(
     *,
     confirmed: bool,
     answered_by: str,
+    by_account: bool = False,
     start_date: date | None = None,
     employment_type: EmploymentType | None = None,
     comment: str | None = None,
 ) -> JobOutcome:
-    """Record the employer's answer on the job: confirmed (with corrections) or disputed.
+    """Record the employer's answer: ``confirm_hire`` or ``deny_hire``.
 
-    Locks the confirmation so that two answers to one link cannot both land.
+    ``by_account``: an employer account answered (trusted whatever the contact). Locks the
+    confirmation so that two answers to one link cannot both land.
     """
     locked = session.scalar(
         select(HireConfirmation)
@@ -183,35 +202,105 @@ def answer(
     )
     if locked.answered_at is not None:
         raise LinkProblem("This link was used already.", gone=True)
-    outcome = locked.job_outcome
-    locked.answered_at = utc_now()
-    locked.answered_by = answered_by
-    locked.comment = comment
+    if by_account:
+        locked.trusted = True
     if confirmed:
-        locked.answer = ConfirmationAnswer.CONFIRMED
-        if start_date and start_date != outcome.start_date:
-            locked.corrected_start_date = start_date
-            outcome.start_date = start_date
-        if employment_type and employment_type is not outcome.employment_type:
-            locked.corrected_employment_type = employment_type
-            outcome.employment_type = employment_type
-        outcome.status = OutcomeStatus.CONFIRMED
-    else:
-        locked.answer = ConfirmationAnswer.DENIED
-        outcome.status = OutcomeStatus.DISPUTED
+        return confirm_hire(
+            session,
+            locked,
+            answered_by=answered_by,
+            start_date=start_date,
+            employment_type=employment_type,
+            comment=comment,
+        )
+    return deny_hire(session, locked, answered_by=answered_by, comment=comment)
+
+
+def _answered(confirmation: HireConfirmation, answer: ConfirmationAnswer, by: str, comment):
+    confirmation.answered_at = utc_now()
+    confirmation.answered_by = by
+    confirmation.answer = answer
+    confirmation.comment = comment
+
+
+def _audit_answer(session: Session, confirmation: HireConfirmation) -> None:
+    action = f"hire.{confirmation.answer.value}"
+    if not confirmation.trusted:
+        action += "_unverified"
     record(
         session,
-        answered_by,
-        f"hire.{locked.answer.value}",
-        f"job_outcome:{outcome.id}",
-        comment,
+        confirmation.answered_by,
+        action,
+        f"job_outcome:{confirmation.job_outcome_id}",
+        confirmation.comment,
     )
-    session.flush()
-    if confirmed:
-        # A confirmed (or corrected) job may now qualify: a flagged claim goes to review.
-        from refunds.claims import review_after_job_report
 
-        review_after_job_report(
-            session, outcome.graduation_id, outcome_id=outcome.id, actor=answered_by
+
+def confirm_hire(
+    session: Session,
+    confirmation: HireConfirmation,
+    *,
+    answered_by: str,
+    start_date: date | None = None,
+    employment_type: EmploymentType | None = None,
+    comment: str | None = None,
+) -> JobOutcome:
+    """The employer confirms the hire (a locked, unanswered request), with any corrections.
+
+    Trusted: the job becomes confirmed and takes the corrections. Untrusted: the answer and the
+    corrections it proposes are kept on the request, and the job is left as it was.
+    """
+    outcome = confirmation.job_outcome
+    _answered(confirmation, ConfirmationAnswer.CONFIRMED, answered_by, comment)
+    if start_date and start_date != outcome.start_date:
+        confirmation.corrected_start_date = start_date
+    if employment_type and employment_type is not outcome.employment_type:
+        confirmation.corrected_employment_type = employment_type
+    if confirmation.trusted:
+        if confirmation.corrected_start_date:
+            outcome.start_date = confirmation.corrected_start_date
+        if confirmation.corrected_employment_type:
+            outcome.employment_type = confirmation.corrected_employment_type
+        outcome.status = OutcomeStatus.CONFIRMED
+    _audit_answer(session, confirmation)
+    session.flush()
+    if confirmation.trusted:
+        # A confirmed (or corrected) job may now qualify: a flagged claim goes to review.
+        refund_claims.after_evidence_change(
+            session,
+            outcome.graduation_id,
+            outcome_id=outcome.id,
+            actor=answered_by,
+            reason=f"the employer corrected job {outcome.id}",
+        )
+    return outcome
+
+
+def deny_hire(
+    session: Session,
+    confirmation: HireConfirmation,
+    *,
+    answered_by: str,
+    comment: str | None = None,
+) -> JobOutcome:
+    """The employer says the hire is not right (a locked, unanswered request).
+
+    Trusted: the job becomes disputed and stops counting. Untrusted: the denial is kept and
+    shown as unverified; the job still counts as it did.
+    """
+    outcome = confirmation.job_outcome
+    _answered(confirmation, ConfirmationAnswer.DENIED, answered_by, comment)
+    if confirmation.trusted:
+        outcome.status = OutcomeStatus.DISPUTED
+    _audit_answer(session, confirmation)
+    session.flush()
+    if confirmation.trusted:
+        # The job no longer counts: a claim withdrawn because of it reopens.
+        refund_claims.after_evidence_change(
+            session,
+            outcome.graduation_id,
+            outcome_id=outcome.id,
+            actor=answered_by,
+            reason=f"the employer denied job {outcome.id}",
         )
     return outcome

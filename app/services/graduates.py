@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.auth.access import Permission, Principal, authorize, refuse
+from app.guarantee.contacts import contact_problem
 from app.guarantee.rules import window_start
 from app.guarantee.terms import EmploymentType, OutcomeSource, PolicyTerms
-from app.models import Employer, Enrollment, Graduation, HireConfirmation, JobOutcome
+from app.models import Employer, Enrollment, Graduation, HireConfirmation, JobOutcome, User
 from app.services.confirmations import request_confirmation
 from app.services.errors import Invalid
 from app.services.guarantee import GuaranteeView, OutcomeVerdict, evaluate_guarantee
@@ -177,7 +178,9 @@ def report_own_job(
 ) -> ReportedJob:
     """Record a job (or accepted offer) the graduate reports on their own graduation.
 
-    A new employer is recorded first (or the one with the same name and contact found). When
+    A new employer is recorded first (or the one with the same name and contact found), its
+    contact unverified; the contact may not be an address the graduate can read
+    (``app.guarantee.contacts``). When
     the job names an employer, a confirmation request is added; the caller commits, then sends
     its email (``send_confirmation_email``).
     """
@@ -185,6 +188,11 @@ def report_own_job(
     if new_employer is not None:
         if employer_id is not None:
             raise Invalid.field("employer_id", "choose an employer or name a new one, not both")
+        problem = contact_problem(
+            new_employer.contact_email, _own_addresses(session, principal, graduation)
+        )
+        if problem is not None:
+            raise Invalid.field("new_employer_email", problem)
         employer_id = _find_or_create_employer(session, new_employer).id
     outcome = report_job_outcome(
         session,
@@ -203,6 +211,11 @@ def report_own_job(
     return ReportedJob(outcome, request_confirmation(session, outcome))
 
 
+def _own_addresses(session: Session, principal: Principal, graduation: Graduation) -> list[str]:
+    account = session.get(User, principal.user_id) if principal.user_id else None
+    return [graduation.enrollment.student.email, account.email if account else ""]
+
+
 def _find_or_create_employer(session: Session, new: NewEmployer) -> Employer:
     # Two graduates hired by the same company should not make two records of it.
     contact_email = new.contact_email.strip().lower()
@@ -217,4 +230,7 @@ def _find_or_create_employer(session: Session, new: NewEmployer) -> Employer:
     )
     if existing is not None:
         return existing
-    return create_employer(session, name=new.name.strip(), contact_email=contact_email)
+    # A contact the graduate typed is not trusted until a registrar verifies it.
+    return create_employer(
+        session, name=new.name.strip(), contact_email=contact_email, contact_verified_by=None
+    )

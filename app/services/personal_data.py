@@ -261,7 +261,7 @@ def erase_student(session: Session, principal: Principal, student_id: int, reaso
     session.execute(
         update(JobOutcome)
         .where(JobOutcome.id.in_(outcome_ids))
-        .values(title=ERASED_TEXT)
+        .values(title=ERASED_TEXT, revision_reason=None)
         .execution_options(synchronize_session=False)
     )
     session.execute(

@@ -34,7 +34,9 @@ from app.models import (
     Student,
     TuitionPayment,
 )
+from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid, NotFound
+from refunds import claims as refund_claims
 
 Model = TypeVar("Model", bound=Base)
 
@@ -82,10 +84,20 @@ def publish_policy(
     *,
     effective_from: date,
     qualifying_types: list[EmploymentType] | None = None,
+    correction: bool = False,
     **terms: Any,
 ) -> GuaranteePolicy:
-    """Publish the programme's next policy version; earlier versions stay as they were."""
+    """Publish the programme's next policy version; earlier versions stay as they were.
+
+    A version never changes the terms of an enrollment already recorded, nor makes two
+    enrollments signed the same day differ by when each was recorded:
+    - one effective before the newest existing version is refused (``Conflict``) unless it is
+      explicitly a ``correction`` (of a version published with the wrong terms, say);
+    - any version is refused when an enrollment was signed on a day it would govern (from its
+      ``effective_from`` up to the next existing version's): those are bound to another one.
+    """
     programme = get_or_404(session, Programme, programme_id)
+    _check_policy_dates(session, programme.id, effective_from, correction)
     latest = session.scalar(
         select(func.max(GuaranteePolicy.version)).where(
             GuaranteePolicy.programme_id == programme.id
@@ -102,6 +114,44 @@ def publish_policy(
         **terms,
     )
     return _add(session, policy, "another version was published at the same time; try again")
+
+
+def _check_policy_dates(
+    session: Session, programme_id: int, effective_from: date, correction: bool
+) -> None:
+    newest = session.scalar(
+        select(GuaranteePolicy)
+        .where(GuaranteePolicy.programme_id == programme_id)
+        .order_by(GuaranteePolicy.effective_from.desc(), GuaranteePolicy.version.desc())
+        .limit(1)
+    )
+    if newest is not None and effective_from < newest.effective_from and not correction:
+        raise Conflict(
+            f"version {newest.version} is effective from {newest.effective_from.isoformat()}:"
+            " a version effective before it is refused unless it is marked a correction",
+            "effective_from",
+        )
+    # The days the new version would govern: up to the next version already effective after it.
+    next_from = session.scalar(
+        select(func.min(GuaranteePolicy.effective_from)).where(
+            GuaranteePolicy.programme_id == programme_id,
+            GuaranteePolicy.effective_from > effective_from,
+        )
+    )
+    governed = select(Enrollment.signed_on).where(
+        Enrollment.programme_id == programme_id, Enrollment.signed_on >= effective_from
+    )
+    if next_from is not None:
+        governed = governed.where(Enrollment.signed_on < next_from)
+    signed_on = session.scalar(governed.order_by(Enrollment.signed_on).limit(1))
+    if signed_on is not None:
+        until = f" and before {next_from.isoformat()}" if next_from is not None else ""
+        raise Conflict(
+            f"an enrollment signed on {signed_on.isoformat()} is bound to another version"
+            f" already: a new version may only govern days (from {effective_from.isoformat()}"
+            f"{until}) on which no enrollment was signed yet",
+            "effective_from",
+        )
 
 
 def policy_in_force(session: Session, programme_id: int, on: date) -> GuaranteePolicy | None:
@@ -123,11 +173,30 @@ def create_student(session: Session, *, name: str, email: str, country: str) -> 
     return _add(session, student, f"a student with email {email} exists already", "email")
 
 
+#: Who vouches for an employer contact recorded by the school's own staff or systems.
+SCHOOL_RECORD = "school record"
+
+
 def create_employer(
-    session: Session, *, name: str, contact_email: str, is_school: bool = False
+    session: Session,
+    *,
+    name: str,
+    contact_email: str,
+    is_school: bool = False,
+    contact_verified_by: str | None = SCHOOL_RECORD,
 ) -> Employer:
-    """Record an employer; ``is_school`` marks the school itself."""
-    employer = Employer(name=name, contact_email=contact_email.lower(), is_school=is_school)
+    """Record an employer; ``is_school`` marks the school itself.
+
+    Its contact is verified when the school records it (``contact_verified_by`` names who did);
+    ``None`` for a contact a graduate typed, unverified until a registrar verifies it.
+    """
+    employer = Employer(
+        name=name,
+        contact_email=contact_email.lower(),
+        is_school=is_school,
+        contact_verified_at=utc_now() if contact_verified_by else None,
+        contact_verified_by=contact_verified_by,
+    )
     return _add(session, employer, "duplicate")
 
 
@@ -274,9 +343,7 @@ def report_job_outcome(
     )
     _add(session, outcome, "the job outcome conflicts with an existing record")
     # A qualifying job reported after the graduate was flagged stops the claim for review.
-    from refunds.claims import review_after_job_report  # refunds builds on these records
-
-    review_after_job_report(
+    refund_claims.review_after_job_report(
         session, graduation.id, outcome_id=outcome.id, actor=f"system:report:{source.value}"
     )
     return outcome

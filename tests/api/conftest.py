@@ -84,9 +84,9 @@ class StaffClient(FlaskClient):
 
 @pytest.fixture
 def staff_tokens(session) -> dict[Role, str]:
-    """A bearer token of each staff role."""
+    """A bearer token of each staff role, each of a staff account of its own."""
     return {
-        role: create_token(session, name=f"tests {role.value}", role=role, created_by_id=None)[1]
+        role: create_token(session, user=factories.UserFactory(role=role), name="tests")[1]
         for role in (Role.FINANCE, Role.REGISTRAR, Role.ADMIN)
     }
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app.auth.tokens import PREFIX, create_token
+from app.auth.tokens import create_token
 from app.guarantee.terms import OutcomeStatus
 from app.models import AuditEvent, Role
 from refunds import claims
@@ -53,15 +53,16 @@ def app(app):
 
 @dataclass(frozen=True)
 class Person:
-    """A member of finance calling the API with a finance token of their own."""
+    """A member of finance calling the API with a token of their own account."""
 
     name: str
+    email: str
     token: str
 
     @property
     def actor(self) -> str:
-        """The actor the app must record: derived from the token, never from a request's body."""
-        return f"token:{self.token[: len(PREFIX) + 6]}:{self.name}"
+        """The actor the app must record: the token's account, never a request's body."""
+        return f"finance:{self.email}"
 
     @property
     def headers(self) -> dict[str, str]:
@@ -69,8 +70,9 @@ class Person:
 
 
 def finance_person(session, name: str) -> Person:
-    record, token = create_token(session, name=name, role=Role.FINANCE, created_by_id=None)
-    person = Person(name=name, token=token)
+    user = UserFactory(role=Role.FINANCE, email=f"{name}@school.example", name=name)
+    record, token = create_token(session, user=user, name=f"{name}'s scripts")
+    person = Person(name=name, email=user.email, token=token)
     assert record.actor == person.actor
     return person
 
@@ -328,7 +330,7 @@ def test_decision_by_a_registrar_token_is_403_and_writes_only_the_refusal(
     client, row_counts, session, audit_survives_rollback, decision
 ):
     registrar, token = create_token(
-        session, name="registry sync", role=Role.REGISTRAR, created_by_id=None
+        session, user=UserFactory(role=Role.REGISTRAR), name="registry sync"
     )
     claim = ready_claim(session, decision)
     before, rows = snapshot(session, claim.id), row_counts()
@@ -380,8 +382,12 @@ def test_a_signed_in_person_decides_as_themselves(anonymous_client, session):
     )
     assert signed_in.status_code == 302
     claim = claim_in()
+    queue_page = anonymous_client.get("/finance").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', queue_page).group(1)
 
-    response = anonymous_client.post(f"/api/v1/claims/{claim.id}/approve", json={})
+    response = anonymous_client.post(
+        f"/api/v1/claims/{claim.id}/approve", json={}, headers={"X-CSRFToken": csrf}
+    )
 
     assert response.status_code == 200
     assert trail(session, claim.id)[-1] == (S.APPROVED, f"finance:{person.email}")

@@ -41,6 +41,8 @@ def _signed_in_graduate(app, graduation) -> FlaskClient:
         data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": csrf_token(client)},
     )
     assert response.status_code == 302
+    # A browser session sends its CSRF token with every API write.
+    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client, "/me")
     return client
 
 

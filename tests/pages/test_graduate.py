@@ -10,10 +10,12 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 
+from app.auth.access import Principal
 from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus
 from app.models import AuditEvent, Employer, HireConfirmation, JobOutcome, Role
 from app.models.base import utc_now
 from app.pages.formatting import day
+from app.services.evidence import verify_contact
 from refunds.states import ClaimState
 from tests.factories import (
     AuditedRefundClaimFactory,
@@ -159,6 +161,10 @@ def test_report_qualifying_job_emails_employer_who_confirms_with_a_new_start_dat
         client.get("/me").get_data(as_text=True)
     )
 
+    # The contact the graduate typed counts once a registrar has checked it is Acme's.
+    assert not outcome.employer.contact_verified
+    registrar = Principal("registrar:r@school.example", Role.REGISTRAR)
+    verify_contact(session, registrar, outcome.employer_id, contact_email="hiring@acme.example")
     employer = app.test_client()  # the employer's own browser: nobody signed in
     link = mailbox.link_path(message)
     form_page = employer.get(link).get_data(as_text=True)

@@ -225,6 +225,30 @@ def test_a_policy_without_qualifying_types_or_with_a_zero_window_is_refused(
     assert count(session, GuaranteePolicy) == 0
 
 
+def test_a_backdated_policy_version_is_refused_next_to_its_date_unless_a_correction(
+    client, session, registrar
+):
+    programme = ProgrammeFactory()
+    GuaranteePolicyFactory(programme=programme, version=1, effective_from=date(2025, 6, 1))
+    form = {
+        "effective_from": "2025-03-01",
+        "window_months": "6",
+        "qualifying_types": ["full_time_permanent"],
+        "min_contract_months": "6",
+        "claim_deadline_days": "60",
+    }
+    path = f"/registrar/programmes/{programme.id}/policies"
+
+    backdated = post(client, path, form)
+    corrected = post(client, path, {**form, "correction": "y"})
+
+    assert backdated.status_code == 409
+    error = text_of(backdated).split('id="effective_from-error">')[1].split("</p>")[0]
+    assert "marked a correction" in error
+    assert corrected.status_code == 302
+    assert count(session, GuaranteePolicy) == 2
+
+
 def test_enrolling_when_no_policy_is_in_force_shows_the_reason_on_the_signing_date(
     client, session, registrar
 ):

@@ -65,7 +65,12 @@ def graduate(session):
     student = graduation.enrollment.student
     account = UserFactory(role=Role.GRADUATE, student=student, email=student.email)
     session.add(UserSession(id="live-session-id-of-the-graduate", user_id=account.id))
-    outcome = JobOutcomeFactory(graduation=graduation, title="Lead data scientist at a clinic")
+    outcome = JobOutcomeFactory(
+        graduation=graduation,
+        title="Lead data scientist at a clinic",
+        revision_reason=f"{student.name} showed the signed contract",
+        revised_by="registrar:r@school.example",
+    )
     session.add(
         HireConfirmation(
             id="secret-confirmation-id",
@@ -184,7 +189,10 @@ def _everything_as_text(session) -> str:
             rows.append(json.dumps({k: str(v) for k, v in vars(row).items() if k[0] != "_"}))
     from app.models import JobOutcome
 
-    rows += [outcome.title for outcome in session.scalars(select(JobOutcome))]
+    rows += [
+        f"{outcome.title} {outcome.revision_reason}"
+        for outcome in session.scalars(select(JobOutcome))
+    ]
     return "\n".join(rows)
 
 

@@ -62,6 +62,10 @@ class Settings:
     #: Time of day (UTC, HH:MM) at which reminders are emailed; an hour after the sweep unless
     #: set, so that the claims it flags are announced the same day.
     reminder_time: str = "03:00"
+    #: Seconds between the scheduler's checks that it still holds its lock (at most 60).
+    scheduler_heartbeat_seconds: int = 30
+    #: ``/readyz`` fails when no scheduler has beaten for this many seconds.
+    scheduler_heartbeat_stale_seconds: int = 120
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -149,5 +153,11 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         employer_reminder_limit=_whole_number(env, "EMPLOYER_REMINDER_LIMIT", 2, minimum=0),
         reminder_time=_time_of_day(
             env, "REMINDER_TIME", _an_hour_after(_time_of_day(env, "SWEEP_TIME", "02:00"))
+        ),
+        scheduler_heartbeat_seconds=_whole_number(
+            env, "SCHEDULER_HEARTBEAT_SECONDS", 30, minimum=1, maximum=60
+        ),
+        scheduler_heartbeat_stale_seconds=_whole_number(
+            env, "SCHEDULER_HEARTBEAT_STALE_SECONDS", 120, minimum=2, maximum=86400
         ),
     )

@@ -66,6 +66,9 @@ class Settings:
     scheduler_heartbeat_seconds: int = 30
     #: ``/readyz`` fails when no scheduler has beaten for this many seconds.
     scheduler_heartbeat_stale_seconds: int = 120
+    #: Largest request body accepted (bytes), pages and API alike; the CSV import has its own,
+    #: larger bound (``IMPORT_MAX_BYTES``, 5 MiB).
+    max_request_bytes: int = 1024 * 1024
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -153,6 +156,9 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         employer_reminder_limit=_whole_number(env, "EMPLOYER_REMINDER_LIMIT", 2, minimum=0),
         reminder_time=_time_of_day(
             env, "REMINDER_TIME", _an_hour_after(_time_of_day(env, "SWEEP_TIME", "02:00"))
+        ),
+        max_request_bytes=_whole_number(
+            env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
         ),
         scheduler_heartbeat_seconds=_whole_number(
             env, "SCHEDULER_HEARTBEAT_SECONDS", 30, minimum=1, maximum=60

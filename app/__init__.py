@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_settings
 
@@ -31,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_FROM=settings.mail_from,
         BASE_URL=settings.base_url,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        PROXY_COUNT=settings.proxy_count,
         # Flask has defaults for these, so they are set here rather than "if missing".
         SESSION_COOKIE_NAME="jg_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -39,6 +42,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    if app.config["PROXY_COUNT"]:
+        # Behind trusted proxies the client's address and scheme are theirs to report: rate
+        # limits and the audit log then see the real client, not the proxy.
+        proxies = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

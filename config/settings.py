@@ -69,6 +69,12 @@ class Settings:
     #: Largest request body accepted (bytes), pages and API alike; the CSV import has its own,
     #: larger bound (``IMPORT_MAX_BYTES``, 5 MiB).
     max_request_bytes: int = 1024 * 1024
+    #: Where rate limits count: ``memory://`` (one process: fine for ``make run``) or a store
+    #: every instance shares, such as ``redis://127.0.0.1:6379``.
+    ratelimit_storage_uri: str = "memory://"
+    #: Reverse proxies in front of the service that set ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` (0: none, the client's own address is used).
+    proxy_count: int = 0
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -160,6 +166,8 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         max_request_bytes=_whole_number(
             env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
         ),
+        ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        proxy_count=_whole_number(env, "PROXY_COUNT", 0, minimum=0, maximum=5),
         scheduler_heartbeat_seconds=_whole_number(
             env, "SCHEDULER_HEARTBEAT_SECONDS", 30, minimum=1, maximum=60
         ),

@@ -16,7 +16,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from app.auth.tokens import create_token
-from app.models import Role
+from app.models import Role, SchedulerHeartbeat
+from app.models.base import utc_now
 from app.services.confirmations import link_token, request_confirmation
 from tests.factories import (
     TEST_PASSWORD,
@@ -105,6 +106,7 @@ MATRIX = {
     ("GET", "/finance/forecast"):                               "302 403 403 403 403 200 200 403 403",
     ("GET", "/finance/forecast.csv"):                           "302 403 403 403 403 200 200 403 403",
     ("GET", "/healthz"):                                        "200 200 200 200 200 200 200 200 200",
+    ("GET", "/readyz"):                                         "200 200 200 200 200 200 200 200 200",
     ("GET", "/me"):                                             "302 200 200 403 403 403 403 403 403",
     ("GET", "/me/jobs/new"):                                    "302 200 200 403 403 403 403 403 403",
     ("POST", "/me/graduations/<int:graduation_id>/pauses"):     "302 400 403 403 403 403 403 403 403",
@@ -159,6 +161,8 @@ def world(session, app):
     confirmation = request_confirmation(session, outcome)
     claim = AuditedRefundClaimFactory(graduation=graduation_a, enrollment=graduation_a.enrollment)
     pause = SearchPauseFactory(graduation=graduation_a)  # begun long ago: it cannot be called off
+    now = utc_now()
+    session.add(SchedulerHeartbeat(scheduler="matrix", lock_taken_at=now, beat_at=now))
     users = {
         "graduate_a": UserFactory(role=Role.GRADUATE, student=graduation_a.enrollment.student),
         "graduate_b": UserFactory(role=Role.GRADUATE, student=graduation_b.enrollment.student),

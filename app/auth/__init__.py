@@ -30,7 +30,7 @@ csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[])
 
 #: Paths whose callers are programs, answered in JSON.
-API_PREFIXES = ("/api/", "/stripe/", "/healthz")
+API_PREFIXES = ("/api/", "/stripe/", "/healthz", "/readyz", "/metrics")
 
 
 def is_api_request() -> bool:

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -308,3 +309,25 @@ def test_a_scheduler_whose_lock_connection_is_ended_stops_running_jobs_and_waits
     ]
     assert first.process.poll() is None, "the first should wait for the lock, not exit"
     assert heartbeats(engine)[first_name].beat_at < taken_over_at
+
+
+def test_readyz_goes_red_once_the_scheduler_stops_beating(committed_database, start_scheduler):
+    url, _engine = committed_database
+    from app import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    app.config["SETTINGS"] = replace(app.config["SETTINGS"], scheduler_heartbeat_stale_seconds=3)
+    client = app.test_client()
+    try:
+        assert client.get("/readyz").status_code == 503  # no scheduler yet
+        scheduler = start_scheduler("scheduler", SCHEDULER_HEARTBEAT_SECONDS="1")
+        wait_for(lambda: client.get("/readyz").status_code == 200, "readyz to turn green")
+
+        scheduler.kill()
+        stopped_at = time.monotonic()
+        wait_for(lambda: client.get("/readyz").status_code == 503, "readyz to turn red", 10)
+
+        assert time.monotonic() - stopped_at >= 1.5  # not before the heartbeat went stale
+        assert client.get("/readyz").json["scheduler"].startswith("heartbeat stale")
+    finally:
+        app.extensions["database"].engine.dispose()

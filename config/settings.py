@@ -1,7 +1,7 @@
 """Every setting the service reads, its environment variable and its default.
 
-Secrets (``SECRET_KEY``, ``STRIPE_API_KEY``, ``STRIPE_WEBHOOK_SECRET``) only ever come from the
-environment. The README lists each variable below.
+Secrets (``SECRET_KEY``, ``STRIPE_API_KEY``, ``STRIPE_WEBHOOK_SECRET``, ``METRICS_TOKEN``) only
+ever come from the environment. The README lists each variable below.
 """
 
 from __future__ import annotations
@@ -75,6 +75,11 @@ class Settings:
     #: Reverse proxies in front of the service that set ``X-Forwarded-For`` and
     #: ``X-Forwarded-Proto`` (0: none, the client's own address is used).
     proxy_count: int = 0
+    #: ``text`` (plain lines) or ``json`` (one JSON object per line, one line per request with
+    #: its request id, user, route, status and duration).
+    log_format: str = "text"
+    #: Bearer token a Prometheus scraper sends to ``/metrics``; unset, ``/metrics`` is off.
+    metrics_token: str | None = None
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -116,6 +121,14 @@ def _whole_number(env, name: str, default: int, *, minimum: int, maximum: int = 
             f"{name} must be a whole number from {minimum} to {maximum}, not {value!r}"
         )
     return int(value)
+
+
+def _one_of(env, name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first by default) from ``env[name]``; else a clear error."""
+    value = (env.get(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise RuntimeError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _days_list(env, name: str, default: str) -> tuple[int, ...]:
@@ -168,6 +181,8 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         ),
         ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
         proxy_count=_whole_number(env, "PROXY_COUNT", 0, minimum=0, maximum=5),
+        log_format=_one_of(env, "LOG_FORMAT", ("text", "json")),
+        metrics_token=env.get("METRICS_TOKEN") or None,
         scheduler_heartbeat_seconds=_whole_number(
             env, "SCHEDULER_HEARTBEAT_SECONDS", 30, minimum=1, maximum=60
         ),

@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
+from app.observability import request_id_of
 from jobs import tasks
 from jobs.leadership import ADVISORY_LOCK_KEY, Leadership, single_scheduler_lock
 
@@ -48,7 +49,8 @@ def run_job(leadership: Leadership, job: str, task: Callable[[Flask], object], a
         return None
     error: BaseException | None = None
     try:
-        return task(app)
+        with request_id_of(f"job-{job}-{run_id}"):  # on every log line the run writes
+            return task(app)
     except BaseException as failure:
         error = failure
         raise

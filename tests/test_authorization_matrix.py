@@ -107,6 +107,7 @@ MATRIX = {
     ("GET", "/finance/forecast.csv"):                           "302 403 403 403 403 200 200 403 403",
     ("GET", "/healthz"):                                        "200 200 200 200 200 200 200 200 200",
     ("GET", "/readyz"):                                         "200 200 200 200 200 200 200 200 200",
+    ("GET", "/metrics"):                                        "401 401 401 401 401 401 401 401 401",
     ("GET", "/me"):                                             "302 200 200 403 403 403 403 403 403",
     ("GET", "/me/jobs/new"):                                    "302 200 200 403 403 403 403 403 403",
     ("POST", "/me/graduations/<int:graduation_id>/pauses"):     "302 400 403 403 403 403 403 403 403",
@@ -154,6 +155,7 @@ _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 def world(session, app):
     """The records the routes are called on, and an account of every kind."""
     app.config["STRIPE_WEBHOOK_SECRET"] = "whsec_matrix"
+    app.config["METRICS_TOKEN"] = "metrics-matrix"  # only the scraper holds it: nobody here
     graduation_a, graduation_b = GraduationFactory(), GraduationFactory()
     employer_x, employer_y = EmployerFactory(), EmployerFactory()
     payment = TuitionPaymentFactory(enrollment=graduation_a.enrollment)

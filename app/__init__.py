@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         BASE_URL=settings.base_url,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
         PROXY_COUNT=settings.proxy_count,
         LOG_FORMAT=settings.log_format,
         METRICS_TOKEN=settings.metrics_token,

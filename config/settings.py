@@ -72,6 +72,8 @@ class Settings:
     #: Where rate limits count: ``memory://`` (one process: fine for ``make run``) or a store
     #: every instance shares, such as ``redis://127.0.0.1:6379``.
     ratelimit_storage_uri: str = "memory://"
+    #: Prefix of the rate limits' keys, for deployments (or test runs) sharing one store.
+    ratelimit_key_prefix: str = ""
     #: Reverse proxies in front of the service that set ``X-Forwarded-For`` and
     #: ``X-Forwarded-Proto`` (0: none, the client's own address is used).
     proxy_count: int = 0
@@ -180,6 +182,7 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
             env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
         ),
         ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        ratelimit_key_prefix=env.get("RATELIMIT_KEY_PREFIX", ""),
         proxy_count=_whole_number(env, "PROXY_COUNT", 0, minimum=0, maximum=5),
         log_format=_one_of(env, "LOG_FORMAT", ("text", "json")),
         metrics_token=env.get("METRICS_TOKEN") or None,

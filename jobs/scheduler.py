@@ -1,4 +1,5 @@
-"""The scheduler process: APScheduler 3's ``BlockingScheduler``, never inside a web worker.
+"""The scheduler process: APScheduler 3's ``BackgroundScheduler`` watched by the main thread,
+never inside a web worker.
 
 Only one runs jobs at a time: on PostgreSQL it holds an advisory lock, on SQLite a lock file
 beside the database; a second scheduler waits for the lock instead of running the jobs twice.
@@ -10,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import UTC
 
-from apscheduler.schedulers import SchedulerNotRunningError
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
@@ -58,13 +58,13 @@ def run_job(leadership: Leadership, job: str, task: Callable[[Flask], object], a
         leadership.end_run(run_id, error)
 
 
-def build_scheduler(app: Flask, leadership: Leadership) -> BlockingScheduler:
+def build_scheduler(app: Flask, leadership: Leadership) -> BackgroundScheduler:
     """The scheduler with its four jobs, from the app's settings, each run under
     ``leadership``, and the heartbeat that checks the lock between them."""
     settings = app.config["SETTINGS"]
     hour, minute = (int(part) for part in settings.sweep_time.split(":"))
     reminder_hour, reminder_minute = (int(part) for part in settings.reminder_time.split(":"))
-    scheduler = BlockingScheduler(job_defaults=JOB_DEFAULTS, timezone=UTC)
+    scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone=UTC)
 
     def add(job: str, task, trigger, name: str) -> None:
         scheduler.add_job(run_job, trigger, args=[leadership, job, task, app], id=job, name=name)
@@ -115,25 +115,26 @@ def lead(app: Flask, leadership: Leadership) -> bool:
         name="sweep and reminders at start",
     )
 
-    def stop_starting_jobs() -> None:
-        # A job already running finishes on its own; no new one starts.
-        with suppress(SchedulerNotRunningError):
-            scheduler.shutdown(wait=False)
-
-    leadership.on_lost = stop_starting_jobs
+    lost = threading.Event()
+    leadership.on_lost = lost.set
     if not leadership.beat():
         return True
     log.info("scheduler started: %s", ", ".join(job.name for job in scheduler.get_jobs()))
+    scheduler.start()
     try:
-        scheduler.start()
+        # The main thread only waits, so a signal always lands here (APScheduler's own loop
+        # would swallow a Ctrl-C that arrived while it handed a job over).
+        while not lost.wait(timeout=1):
+            pass
     except (KeyboardInterrupt, SystemExit):
         # Let a running job finish while the lock is still held, or a second scheduler
         # could start the same job beside it.
-        if scheduler.running:
-            scheduler.shutdown()
+        scheduler.shutdown()
         log.info("scheduler stopped")
         return False
-    return leadership.lost
+    # Lost: no new job starts (each checks the lock first); one already running finishes.
+    scheduler.shutdown(wait=False)
+    return True
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
@@ -55,7 +55,7 @@ def task_of(job) -> object:
 
 
 @contextmanager
-def started_paused(scheduler: BlockingScheduler) -> Iterator[dict]:
+def started_paused(scheduler: BackgroundScheduler) -> Iterator[dict]:
     """Start ``scheduler`` paused in a thread, so its jobs are really added but never run."""
     thread = threading.Thread(target=scheduler.start, kwargs={"paused": True})
     thread.start()
@@ -89,10 +89,10 @@ def test_build_scheduler_gives_every_job_the_explicit_defaults(scheduled_app, le
             assert job.misfire_grace_time >= 3600, job.id
 
 
-def test_build_scheduler_is_a_blocking_scheduler_in_utc(scheduled_app, leadership):
+def test_build_scheduler_is_a_background_scheduler_in_utc(scheduled_app, leadership):
     scheduler = build_scheduler(scheduled_app, leadership)
 
-    assert isinstance(scheduler, BlockingScheduler)
+    assert isinstance(scheduler, BackgroundScheduler)
     assert scheduler.timezone.utcoffset(SUNDAY_AFTERNOON) == timedelta(0)
     for job in scheduler.get_jobs():
         assert job.trigger.timezone.utcoffset(SUNDAY_AFTERNOON) == timedelta(0), job.id

@@ -29,7 +29,7 @@ from flask import Flask
 from sqlalchemy import Connection, make_url, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.database import make_engine
+from app.database import database, make_engine
 from app.models.base import utc_now
 from jobs.models import SchedulerHeartbeat, SchedulerJobRun
 
@@ -94,7 +94,8 @@ class Leadership:
                 return None
         return row
 
-    def _lose(self, why: str) -> None:
+    def lose(self, why: str) -> None:
+        """Take the lock as lost: no job starts here any more, and ``on_lost`` is called."""
         if not self._lost.is_set():
             self._lost.set()
             log.error("scheduler lock lost (%s): no job starts here until it is taken again", why)
@@ -106,59 +107,50 @@ class Leadership:
         if self.lost:
             return None
         if self._connection is None:
-            with self.app.app_context():
-                from app.database import database
-
-                with database().session() as session:
-                    run = SchedulerJobRun(job=job, scheduler=self.name, started_at=utc_now())
-                    session.add(run)
-                    session.commit()
-                    return run.id
+            with self.app.app_context(), database().session() as session:
+                run = SchedulerJobRun(job=job, scheduler=self.name, started_at=utc_now())
+                session.add(run)
+                session.commit()
+                return run.id
         row = self._on_lock_connection(
             "INSERT INTO scheduler_job_runs (job, scheduler, started_at) "
             f"SELECT :job, :name, clock_timestamp() WHERE {_HOLDS_LOCK} RETURNING id",
             {"job": job, "name": self.name},
         )
         if row is None:
-            self._lose(f"before the {job} job")
+            self.lose(f"before the {job} job")
             return None
         return row[0]
 
     def end_run(self, run_id: int, error: BaseException | None) -> None:
         """Record how run ``run_id`` ended (on the app's own connections: even with the lock
         lost meanwhile, the run happened)."""
-        with self.app.app_context():
-            from app.database import database
-
-            with database().session() as session:
-                session.execute(
-                    update(SchedulerJobRun)
-                    .where(SchedulerJobRun.id == run_id)
-                    .values(
-                        finished_at=utc_now(),
-                        succeeded=error is None,
-                        error=None if error is None else f"{type(error).__name__}: {error}"[:2000],
-                    )
+        with self.app.app_context(), database().session() as session:
+            session.execute(
+                update(SchedulerJobRun)
+                .where(SchedulerJobRun.id == run_id)
+                .values(
+                    finished_at=utc_now(),
+                    succeeded=error is None,
+                    error=None if error is None else f"{type(error).__name__}: {error}"[:2000],
                 )
-                session.commit()
+            )
+            session.commit()
 
     def beat(self) -> bool:
         """Check the lock and record the heartbeat; ``False`` (and the lock lost) if gone."""
         if self.lost:
             return False
         if self._connection is None:
-            with self.app.app_context():
-                from app.database import database
-
-                with database().session() as session:
-                    session.merge(
-                        SchedulerHeartbeat(
-                            scheduler=self.name,
-                            lock_taken_at=self.lock_taken_at,
-                            beat_at=utc_now(),
-                        )
+            with self.app.app_context(), database().session() as session:
+                session.merge(
+                    SchedulerHeartbeat(
+                        scheduler=self.name,
+                        lock_taken_at=self.lock_taken_at,
+                        beat_at=utc_now(),
                     )
-                    session.commit()
+                )
+                session.commit()
             return True
         row = self._on_lock_connection(
             "INSERT INTO scheduler_heartbeats (scheduler, lock_taken_at, beat_at) "
@@ -168,7 +160,7 @@ class Leadership:
             {"name": self.name, "taken": self.lock_taken_at},
         )
         if row is None:
-            self._lose("at the heartbeat")
+            self.lose("at the heartbeat")
             return False
         return True
 

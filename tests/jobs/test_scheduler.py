@@ -296,7 +296,7 @@ def test_run_job_records_a_run_that_fails_and_lets_the_error_through(
 def test_run_job_runs_nothing_once_the_lock_is_lost(scheduled_app, leadership, session):
     stopped = []
     leadership.on_lost = lambda: stopped.append(True)
-    leadership._lose("in a test")
+    leadership.lose("in a test")
     ran = []
 
     assert run_job(leadership, "sweep", ran.append, scheduled_app) is None

@@ -142,6 +142,9 @@ def main() -> None:
     from app import create_app
 
     app = create_app()
+    # Two lines per run of every job, the heartbeat's too, would drown the log: each run is in
+    # scheduler_job_runs, and a job's failure is still logged as an error.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     while True:
         with single_scheduler_lock(app) as leadership:

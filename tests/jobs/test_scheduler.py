@@ -56,16 +56,14 @@ def task_of(job) -> object:
 
 @contextmanager
 def started_paused(scheduler: BackgroundScheduler) -> Iterator[dict]:
-    """Start ``scheduler`` paused in a thread, so its jobs are really added but never run."""
-    thread = threading.Thread(target=scheduler.start, kwargs={"paused": True})
-    thread.start()
+    """Start ``scheduler`` paused (its own thread), so its jobs are really added but never run."""
+    scheduler.start(paused=True)
     try:
-        wait_for(lambda: scheduler.running, "the scheduler to start")
+        assert scheduler.running
         yield {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
+    assert not scheduler.running
 
 
 def fire_times(trigger, count: int, after: datetime) -> list[datetime]:

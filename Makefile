@@ -10,6 +10,7 @@ DEMO_STRIPE_PORT ?= 12111
 DEMO_SMTP_PORT ?= 8025
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 CHROMIUM := /usr/bin/chromium
+HAPROXY := /usr/sbin/haproxy
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 SQLITE_TEST_URL := sqlite:///$(CURDIR)/instance/test-suite.sqlite3
 
@@ -30,6 +31,12 @@ $(CHROMIUM):
 	@echo "== installing Debian's Chromium for the browser tests"
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+# The scale-out test puts Debian's HAProxy in front of two web instances.
+$(HAPROXY):
+	@echo "== installing Debian's HAProxy for the scale-out test"
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq haproxy
 
 ## Set up, migrate, load the demo school when the database is empty, and serve it with the
 ## scheduler beside it. Without STRIPE_API_KEY a local Stripe-compatible server is the provider;
@@ -54,7 +61,7 @@ run: install
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
 
 ## The whole suite on SQLite, then again on PostgreSQL.
-test: install $(CHROMIUM)
+test: install $(CHROMIUM) $(HAPROXY)
 	@$(MAKE) --no-print-directory test-sqlite
 	@if $(BIN)/python -m tests.database_check "$(TEST_DATABASE_URL)"; then \
 		$(MAKE) --no-print-directory test-postgres; \

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_settings
 
@@ -30,6 +30,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         SMTP_STARTTLS=settings.smtp_starttls,
         MAIL_FROM=settings.mail_from,
         BASE_URL=settings.base_url,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
+        PROXY_COUNT=settings.proxy_count,
+        LOG_FORMAT=settings.log_format,
+        METRICS_TOKEN=settings.metrics_token,
         # Flask has defaults for these, so they are set here rather than "if missing".
         SESSION_COOKIE_NAME="jg_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -38,22 +44,28 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if app.config["PROXY_COUNT"]:
+        # Behind trusted proxies the client's address and scheme are theirs to report: rate
+        # limits and the audit log then see the real client, not the proxy.
+        proxies = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    from app import observability
+
+    observability.configure_logging(app.config["LOG_FORMAT"])
 
     from app.database import Database
 
     Database(app.config["DATABASE_URL"]).init_app(app)
 
-    from app import api, auth, cli, demo, health, pages
+    from app import api, auth, cli, demo, health, metrics, pages
     from jobs import commands
 
+    observability.init_app(app)  # first: it times and names every request
     auth.init_app(app)
     api.init_app(app)
     pages.init_app(app)
     health.init_app(app)
+    metrics.init_app(app)
     cli.init_app(app)
     demo.init_app(app)
     commands.init_app(app)

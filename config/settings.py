@@ -1,7 +1,7 @@
 """Every setting the service reads, its environment variable and its default.
 
-Secrets (``SECRET_KEY``, ``STRIPE_API_KEY``, ``STRIPE_WEBHOOK_SECRET``) only ever come from the
-environment. The README lists each variable below.
+Secrets (``SECRET_KEY``, ``STRIPE_API_KEY``, ``STRIPE_WEBHOOK_SECRET``, ``METRICS_TOKEN``) only
+ever come from the environment. The README lists each variable below.
 """
 
 from __future__ import annotations
@@ -62,6 +62,26 @@ class Settings:
     #: Time of day (UTC, HH:MM) at which reminders are emailed; an hour after the sweep unless
     #: set, so that the claims it flags are announced the same day.
     reminder_time: str = "03:00"
+    #: Seconds between the scheduler's checks that it still holds its lock (at most 60).
+    scheduler_heartbeat_seconds: int = 30
+    #: ``/readyz`` fails when no scheduler has beaten for this many seconds.
+    scheduler_heartbeat_stale_seconds: int = 120
+    #: Largest request body accepted (bytes), pages and API alike; the CSV import has its own,
+    #: larger bound (``IMPORT_MAX_BYTES``, 5 MiB).
+    max_request_bytes: int = 1024 * 1024
+    #: Where rate limits count: ``memory://`` (one process: fine for ``make run``) or a store
+    #: every instance shares, such as ``redis://127.0.0.1:6379``.
+    ratelimit_storage_uri: str = "memory://"
+    #: Prefix of the rate limits' keys, for deployments (or test runs) sharing one store.
+    ratelimit_key_prefix: str = ""
+    #: Reverse proxies in front of the service that set ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` (0: none, the client's own address is used).
+    proxy_count: int = 0
+    #: ``text`` (plain lines) or ``json`` (one JSON object per line, one line per request with
+    #: its request id, user, route, status and duration).
+    log_format: str = "text"
+    #: Bearer token a Prometheus scraper sends to ``/metrics``; unset, ``/metrics`` is off.
+    metrics_token: str | None = None
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -103,6 +123,14 @@ def _whole_number(env, name: str, default: int, *, minimum: int, maximum: int = 
             f"{name} must be a whole number from {minimum} to {maximum}, not {value!r}"
         )
     return int(value)
+
+
+def _one_of(env, name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first by default) from ``env[name]``; else a clear error."""
+    value = (env.get(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise RuntimeError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _days_list(env, name: str, default: str) -> tuple[int, ...]:
@@ -149,5 +177,19 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         employer_reminder_limit=_whole_number(env, "EMPLOYER_REMINDER_LIMIT", 2, minimum=0),
         reminder_time=_time_of_day(
             env, "REMINDER_TIME", _an_hour_after(_time_of_day(env, "SWEEP_TIME", "02:00"))
+        ),
+        max_request_bytes=_whole_number(
+            env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
+        ),
+        ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        ratelimit_key_prefix=env.get("RATELIMIT_KEY_PREFIX", ""),
+        proxy_count=_whole_number(env, "PROXY_COUNT", 0, minimum=0, maximum=5),
+        log_format=_one_of(env, "LOG_FORMAT", ("text", "json")),
+        metrics_token=env.get("METRICS_TOKEN") or None,
+        scheduler_heartbeat_seconds=_whole_number(
+            env, "SCHEDULER_HEARTBEAT_SECONDS", 30, minimum=1, maximum=60
+        ),
+        scheduler_heartbeat_stale_seconds=_whole_number(
+            env, "SCHEDULER_HEARTBEAT_STALE_SECONDS", 120, minimum=2, maximum=86400
         ),
     )

@@ -1,32 +1,32 @@
-"""The scheduler process: APScheduler 3's ``BlockingScheduler``, never inside a web worker.
+"""The scheduler process: APScheduler 3's ``BackgroundScheduler`` watched by the main thread,
+never inside a web worker.
 
-Only one runs jobs at a time: on PostgreSQL it holds an advisory lock for its whole life, on
-SQLite a lock file beside the database; a second scheduler waits for the lock instead of
-running the jobs twice.
+Only one runs jobs at a time: on PostgreSQL it holds an advisory lock, on SQLite a lock file
+beside the database; a second scheduler waits for the lock instead of running the jobs twice.
+The holder checks the lock before every job and in a heartbeat (``jobs.leadership``); when it
+finds the lock lost it stops starting jobs and waits for the lock again.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import signal
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable
 from datetime import UTC
-from pathlib import Path
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
-from sqlalchemy import make_url, text
 
-from app.database import make_engine
+from app.observability import request_id_of
 from jobs import tasks
+from jobs.leadership import ADVISORY_LOCK_KEY, Leadership, single_scheduler_lock
 
 log = logging.getLogger(__name__)
 
-#: The advisory lock's key: any constant the other processes on the database don't use.
-ADVISORY_LOCK_KEY = 0x4A4F4253  # "JOBS"
+__all__ = ["ADVISORY_LOCK_KEY", "build_scheduler", "main", "run_job", "single_scheduler_lock"]
 
 JOB_DEFAULTS = {
     "coalesce": True,  # a backlog of missed runs is run once
@@ -35,117 +35,120 @@ JOB_DEFAULTS = {
 }
 
 
-@contextmanager
-def single_scheduler_lock(app: Flask):
-    """Hold the lock that makes this the only scheduler running jobs; wait for it if taken."""
-    url = app.config["DATABASE_URL"]
-    if url.startswith("postgresql"):
-        engine = make_engine(url, pool_size=1)
-        try:
-            with engine.connect() as connection:
-                got = connection.execute(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                ).scalar()
-                if not got:
-                    log.warning("another scheduler holds the lock; waiting for it")
-                    connection.execute(
-                        text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                    )
-                connection.commit()
-                log.info("scheduler lock taken")
-                try:
-                    yield
-                finally:
-                    connection.execute(
-                        text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                    )
-                    connection.commit()
-        finally:
-            # Also when the scheduler fails: a pooled connection left open leaks until exit.
-            engine.dispose()
-    else:
-        lock_path = _sqlite_lock_path(url, Path(app.instance_path))
-        with lock_path.open("w") as lock_file:
-            try:
-                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                log.warning("another scheduler holds %s; waiting for it", lock_path)
-                fcntl.flock(lock_file, fcntl.LOCK_EX)
-            log.info("scheduler lock taken")
-            yield
-
-
-def _sqlite_lock_path(url: str, instance_path: Path) -> Path:
-    # Beside the database file, so that schedulers of one database exclude each other and
-    # schedulers of different databases don't.
-    database = make_url(url).database
-    if not database or database == ":memory:":
-        return instance_path / "scheduler.lock"
-    return Path(f"{database}.scheduler.lock")
-
-
 def _stop_on_sigterm(*_args) -> None:
     # ``kill`` (and ``make run``'s shutdown) sends SIGTERM: stop as on Ctrl-C, letting a running
     # job finish while the lock is held.
     raise SystemExit(0)
 
 
-def build_scheduler(app: Flask) -> BlockingScheduler:
-    """The scheduler with its four jobs, from the app's settings."""
+def run_job(leadership: Leadership, job: str, task: Callable[[Flask], object], app: Flask):
+    """Run ``task`` as ``job`` if this scheduler still holds the lock, recording the run."""
+    run_id = leadership.begin_run(job)
+    if run_id is None:
+        log.warning("%s not run: this scheduler no longer holds the lock", job)
+        return None
+    error: BaseException | None = None
+    try:
+        with request_id_of(f"job-{job}-{run_id}"):  # on every log line the run writes
+            return task(app)
+    except BaseException as failure:
+        error = failure
+        raise
+    finally:
+        leadership.end_run(run_id, error)
+
+
+def build_scheduler(app: Flask, leadership: Leadership) -> BackgroundScheduler:
+    """The scheduler with its four jobs, from the app's settings, each run under
+    ``leadership``, and the heartbeat that checks the lock between them."""
     settings = app.config["SETTINGS"]
     hour, minute = (int(part) for part in settings.sweep_time.split(":"))
     reminder_hour, reminder_minute = (int(part) for part in settings.reminder_time.split(":"))
-    scheduler = BlockingScheduler(job_defaults=JOB_DEFAULTS, timezone=UTC)
-    scheduler.add_job(
+    scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone=UTC)
+
+    def add(job: str, task, trigger, name: str) -> None:
+        scheduler.add_job(run_job, trigger, args=[leadership, job, task, app], id=job, name=name)
+
+    add(
+        "sweep",
         tasks.run_sweep,
         CronTrigger(hour=hour, minute=minute, timezone=UTC),
-        args=[app],
-        id="sweep",
-        name="daily guarantee sweep",
+        "daily guarantee sweep",
     )
-    scheduler.add_job(
+    add(
+        "executor",
         tasks.run_executor,
         IntervalTrigger(seconds=settings.executor_interval_seconds, timezone=UTC),
-        args=[app],
-        id="executor",
-        name="refund executor",
+        "refund executor",
     )
-    scheduler.add_job(
+    add(
+        "reconciliation",
         tasks.run_reconciliation,
         CronTrigger(hour=(hour + 1) % 24, minute=minute, timezone=UTC),
-        args=[app],
-        id="reconciliation",
-        name="daily reconciliation",
+        "daily reconciliation",
     )
-    scheduler.add_job(
+    add(
+        "reminders",
         tasks.run_reminders,
         CronTrigger(hour=reminder_hour, minute=reminder_minute, timezone=UTC),
-        args=[app],
-        id="reminders",
-        name="daily reminder emails",
+        "daily reminder emails",
+    )
+    scheduler.add_job(
+        leadership.beat,
+        IntervalTrigger(seconds=settings.scheduler_heartbeat_seconds, timezone=UTC),
+        id="heartbeat",
+        name="scheduler heartbeat",
     )
     return scheduler
 
 
+def lead(app: Flask, leadership: Leadership) -> bool:
+    """Run the jobs while this process holds the lock: ``True`` when the lock was lost (the
+    caller waits for it again), ``False`` when stopped by a signal."""
+    scheduler = build_scheduler(app, leadership)
+    # Catch up at start: a sweep that was missed while nothing ran loses nobody; the
+    # reminders run after it, in the same job, so they see the claims it flagged.
+    scheduler.add_job(
+        run_job,
+        args=[leadership, "sweep-at-start", tasks.run_catch_up, app],
+        id="sweep-at-start",
+        name="sweep and reminders at start",
+    )
+
+    lost = threading.Event()
+    leadership.on_lost = lost.set
+    if not leadership.beat():
+        return True
+    log.info("scheduler started: %s", ", ".join(job.name for job in scheduler.get_jobs()))
+    scheduler.start()
+    try:
+        # The main thread only waits, so a signal always lands here (APScheduler's own loop
+        # would swallow a Ctrl-C that arrived while it handed a job over).
+        while not lost.wait(timeout=1):
+            pass
+    except (KeyboardInterrupt, SystemExit):
+        # Let a running job finish while the lock is still held, or a second scheduler
+        # could start the same job beside it.
+        scheduler.shutdown()
+        log.info("scheduler stopped")
+        return False
+    # Lost: no new job starts (each checks the lock first); one already running finishes.
+    scheduler.shutdown(wait=False)
+    return True
+
+
 def main() -> None:
-    """Run the scheduler until interrupted."""
+    """Run the scheduler until interrupted; after losing the lock, wait for it again."""
     from app import create_app
 
     app = create_app()
+    # Two lines per run of every job, the heartbeat's too, would drown the log: each run is in
+    # scheduler_job_runs, and a job's failure is still logged as an error.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    with single_scheduler_lock(app):
-        scheduler = build_scheduler(app)
-        # Catch up at start: a sweep that was missed while nothing ran loses nobody; the
-        # reminders run after it, in the same job, so they see the claims it flagged.
-        scheduler.add_job(
-            tasks.run_catch_up, args=[app], id="sweep-at-start", name="sweep and reminders at start"
-        )
-        log.info("scheduler started: %s", ", ".join(job.name for job in scheduler.get_jobs()))
-        try:
-            scheduler.start()
-        except (KeyboardInterrupt, SystemExit):
-            # Let a running job finish while the lock is still held, or a second scheduler
-            # could start the same job beside it.
-            if scheduler.running:
-                scheduler.shutdown()
-            log.info("scheduler stopped")
+    while True:
+        with single_scheduler_lock(app) as leadership:
+            lost = lead(app, leadership)
+        if not lost:
+            return
+        log.warning("waiting to take the scheduler lock again")

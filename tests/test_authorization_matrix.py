@@ -16,7 +16,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from app.auth.tokens import create_token
-from app.models import Role
+from app.models import Role, SchedulerHeartbeat
+from app.models.base import utc_now
 from app.services.confirmations import link_token, request_confirmation
 from refunds.models import RecoveryItem
 from tests.factories import (
@@ -114,6 +115,8 @@ MATRIX = {
     ("GET", "/finance/forecast"):                               "302 403 403 403 403 200 200 403 403",
     ("GET", "/finance/forecast.csv"):                           "302 403 403 403 403 200 200 403 403",
     ("GET", "/healthz"):                                        "200 200 200 200 200 200 200 200 200",
+    ("GET", "/readyz"):                                         "200 200 200 200 200 200 200 200 200",
+    ("GET", "/metrics"):                                        "401 401 401 401 401 401 401 401 401",
     ("GET", "/me"):                                             "302 200 200 403 403 403 403 403 403",
     ("GET", "/me/jobs/new"):                                    "302 200 200 403 403 403 403 403 403",
     ("POST", "/me/graduations/<int:graduation_id>/pauses"):     "302 400 403 403 403 403 403 403 403",
@@ -164,6 +167,7 @@ _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 def world(session, app):
     """The records the routes are called on, and an account of every kind."""
     app.config["STRIPE_WEBHOOK_SECRET"] = "whsec_matrix"
+    app.config["METRICS_TOKEN"] = "metrics-matrix"  # only the scraper holds it: nobody here
     graduation_a, graduation_b = GraduationFactory(), GraduationFactory()
     employer_x, employer_y = EmployerFactory(), EmployerFactory()
     payment = TuitionPaymentFactory(enrollment=graduation_a.enrollment)
@@ -175,6 +179,8 @@ def world(session, app):
         claim_id=claim.id, job_outcome_id=outcome.id, reason="matrix", opened_by="system:test"
     )
     session.add(recovery)
+    now = utc_now()
+    session.add(SchedulerHeartbeat(scheduler="matrix", lock_taken_at=now, beat_at=now))
     users = {
         "graduate_a": UserFactory(role=Role.GRADUATE, student=graduation_a.enrollment.student),
         "graduate_b": UserFactory(role=Role.GRADUATE, student=graduation_b.enrollment.student),

@@ -17,7 +17,9 @@ blueprint = Blueprint("stripe_webhook", __name__)
 
 @blueprint.post("/stripe/webhook")
 def stripe_webhook():
-    """400 without a valid Stripe-Signature; 200 once handled (a repeat is a 200 doing nothing)."""
+    """400 without a valid Stripe-Signature or without an event id and type; 200 once handled
+    (a repeat, or an event the service cannot use, is a 200 recorded with its reason); 503
+    while the provider cannot be reached, so that the event is delivered again."""
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     signature = request.headers.get("Stripe-Signature")
     if not secret:
@@ -39,6 +41,8 @@ def stripe_webhook():
         event_id, event_type = event["id"], event["type"]
         if not isinstance(event_id, str) or not isinstance(event_type, str):
             raise ValueError("event id and type are strings")
+        if not 0 < len(event_id) <= 255 or not 0 < len(event_type) <= 100:
+            raise ValueError("event id (at most 255 characters) and type (100) are not empty")
     except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as error:
         return {"code": 400, "status": "Bad Request", "message": f"invalid event: {error}"}, 400
     session = db_session()

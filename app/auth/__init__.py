@@ -3,6 +3,9 @@
 - People sign in with a session (``app.auth.sessions``); integrations send an API token
   (``Authorization: Bearer jg_...``, ``app.auth.tokens``).
 - ``requires(permission)`` guards a view; services check what depends on the record.
+- Authentication before a body is read: an anonymous request with a body is refused (401, or
+  the sign-in page) before anything parses it, except where anyone may post (signing in and
+  out, an employer's emailed link, the provider's signed webhook).
 - CSRF protection on every form (Flask-WTF). The API's state-changing requests made with a
   signed-in browser session must send the session's CSRF token in an ``X-CSRFToken`` header
   (``protect_api_sessions``); requests with ``Authorization: Bearer`` are exempt (a cross-site
@@ -30,7 +33,7 @@ csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[])
 
 #: Paths whose callers are programs, answered in JSON.
-API_PREFIXES = ("/api/", "/stripe/", "/healthz")
+API_PREFIXES = ("/api/", "/stripe/", "/healthz", "/readyz", "/metrics")
 
 #: Methods that change something: a browser session must prove the page sent them.
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -95,6 +98,23 @@ def protect_api_sessions():
     return None
 
 
+#: The views anyone may send a body to.
+OPEN_TO_ANONYMOUS_BODIES = frozenset(
+    {"pages.sign_in", "pages.sign_out", "employer.confirm", "stripe_webhook.stripe_webhook"}
+)
+
+
+def _authenticate_before_the_body() -> None:
+    # Runs before CSRFProtect and every view, which read the body: an anonymous caller cannot
+    # make the service read (up to MAX_CONTENT_LENGTH) what it would refuse anyway.
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint is None:
+        return
+    if request.endpoint in OPEN_TO_ANONYMOUS_BODIES:
+        return
+    if current_principal() is ANONYMOUS:
+        raise NotSignedIn()
+
+
 def _security_headers(response):
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -131,6 +151,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SIGN_IN_RATE_LIMIT", "10 per minute")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     sessions.init_app(app)
+    app.before_request(_authenticate_before_the_body)  # before CSRFProtect's own hook
     csrf.init_app(app)
     limiter.init_app(app)
     app.before_request(protect_api_sessions)

@@ -68,3 +68,8 @@ __all__ += [
     "SearchPause",
     "SentMessage",
 ]
+
+# The scheduler's own records live with the jobs package.
+from jobs.models import SchedulerHeartbeat, SchedulerJobRun  # noqa: E402
+
+__all__ += ["SchedulerHeartbeat", "SchedulerJobRun"]

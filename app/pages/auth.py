@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
+from math import ceil
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -32,9 +33,17 @@ HOME = {
     Role.ADMIN: "admin.accounts",
 }
 
-#: Failed sign-ins for one email, within the window, after which it is refused for a while.
+#: Failed sign-ins for one email from one address, within the window, after which that address
+#: is refused for that email. Whoever fails from their own address locks only themselves out:
+#: the owner, signing in from elsewhere, is not.
 LOCKOUT_FAILURES = 10
 LOCKOUT_WINDOW = timedelta(minutes=15)
+#: Failed sign-ins for one email from every address, within the window, after which each
+#: attempt waits after the latest failure: 1 s, then 2, 4, 8, ... at most ``MAX_DELAY``. A
+#: guesser spread over many addresses gets about one try a minute; the owner waits a minute at
+#: most, however many addresses the guesser has.
+DELAY_AFTER_FAILURES = 20
+MAX_DELAY = timedelta(seconds=60)
 
 FAILED = "That email and password don't match an active account."
 
@@ -73,10 +82,11 @@ def sign_in():
     if form.validate_on_submit():
         session = db_session()
         email = form.email.data.strip().lower()
-        if _locked_out(session, email):
-            record(session, "anonymous", "sign_in.refused", f"email:{email}", "too many failures")
+        refusal = _refusal(session, email, request.remote_addr)
+        if refusal is not None:
+            record(session, "anonymous", "sign_in.refused", f"email:{email}", refusal)
             session.commit()
-            flash("Too many failed attempts for this account. Try again in 15 minutes.", "error")
+            flash(refusal, "error")
             return render_template("auth/sign_in.html", form=form), 429
         user = session.scalar(select(User).where(User.email == email))
         if (
@@ -98,18 +108,40 @@ def sign_in():
     return render_template("auth/sign_in.html", form=form), status
 
 
-def _locked_out(session, email: str) -> bool:
-    since = utc_now() - LOCKOUT_WINDOW
-    failures = session.scalar(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.action == "sign_in.failed",
-            AuditEvent.target == f"email:{email}",
-            AuditEvent.at >= since,
-        )
+def _refusal(session, email: str, address: str | None) -> str | None:
+    """Why a sign-in to ``email`` from ``address`` is refused now (saying how long to wait);
+    ``None`` when it may be tried."""
+    now = utc_now()
+    failed = (
+        AuditEvent.action == "sign_in.failed",
+        AuditEvent.target == f"email:{email}",
+        AuditEvent.at >= now - LOCKOUT_WINDOW,
     )
-    return failures >= LOCKOUT_FAILURES
+    from_here = session.scalar(
+        select(func.count()).select_from(AuditEvent).where(*failed, _same_address(address))
+    )
+    if from_here >= LOCKOUT_FAILURES:
+        minutes = int(LOCKOUT_WINDOW.total_seconds() // 60)
+        return f"Too many failed attempts for this account. Try again in {minutes} minutes."
+    everywhere, latest = session.execute(
+        select(func.count(), func.max(AuditEvent.at)).where(*failed)
+    ).one()
+    if everywhere < DELAY_AFTER_FAILURES:
+        return None
+    delay = min(timedelta(seconds=2 ** (everywhere - DELAY_AFTER_FAILURES)), MAX_DELAY)
+    latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
+    wait = latest + delay - now
+    if wait <= timedelta(0):
+        return None
+    seconds = max(1, ceil(wait.total_seconds()))
+    return (
+        "Too many failed attempts for this account. "
+        f"Try again in {seconds} second{'' if seconds == 1 else 's'}."
+    )
+
+
+def _same_address(address: str | None):
+    return AuditEvent.ip_address.is_(None) if address is None else AuditEvent.ip_address == address
 
 
 @blueprint.post("/sign-out")

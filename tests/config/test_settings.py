@@ -88,3 +88,57 @@ def test_a_bad_reminder_setting_stops_start_up_naming_the_variable(tmp_path, nam
     with pytest.raises(RuntimeError, match=name) as raised:
         load_settings(tmp_path, {"SECRET_KEY": "x", name: value})
     assert repr(value) in str(raised.value)
+
+
+def test_production_settings_default_to_a_single_process_development_setup(tmp_path):
+    settings = load_settings(tmp_path, {"SECRET_KEY": "x"})
+    assert settings.ratelimit_storage_uri == "memory://"
+    assert settings.proxy_count == 0
+    assert settings.max_request_bytes == 1024 * 1024
+    assert settings.log_format == "text"
+    assert settings.metrics_token is None
+    assert (settings.scheduler_heartbeat_seconds, settings.scheduler_heartbeat_stale_seconds) == (
+        30,
+        120,
+    )
+
+
+def test_production_settings_are_read_from_the_environment(tmp_path):
+    settings = load_settings(
+        tmp_path,
+        {
+            "SECRET_KEY": "x",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+            "PROXY_COUNT": "1",
+            "MAX_REQUEST_BYTES": "2048",
+            "LOG_FORMAT": "JSON",
+            "METRICS_TOKEN": "scrape-me",
+            "SCHEDULER_HEARTBEAT_SECONDS": "10",
+            "SCHEDULER_HEARTBEAT_STALE_SECONDS": "45",
+        },
+    )
+    assert settings.ratelimit_storage_uri == "redis://127.0.0.1:6379"
+    assert settings.proxy_count == 1
+    assert settings.max_request_bytes == 2048
+    assert settings.log_format == "json"
+    assert settings.metrics_token == "scrape-me"
+    assert (settings.scheduler_heartbeat_seconds, settings.scheduler_heartbeat_stale_seconds) == (
+        10,
+        45,
+    )
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("PROXY_COUNT", "-1"),
+        ("PROXY_COUNT", "9"),
+        ("MAX_REQUEST_BYTES", "10"),
+        ("LOG_FORMAT", "xml"),
+        ("SCHEDULER_HEARTBEAT_SECONDS", "0"),
+        ("SCHEDULER_HEARTBEAT_SECONDS", "61"),
+    ],
+)
+def test_a_bad_production_setting_stops_start_up_naming_the_variable(tmp_path, name, value):
+    with pytest.raises(RuntimeError, match=name):
+        load_settings(tmp_path, {"SECRET_KEY": "x", name: value})

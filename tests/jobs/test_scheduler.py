@@ -12,16 +12,18 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
+from sqlalchemy import select
 
 from app import create_app
-from jobs import scheduler as scheduler_module
+from jobs import leadership as leadership_module
 from jobs import tasks
-from jobs.scheduler import build_scheduler, single_scheduler_lock
+from jobs.leadership import Leadership
+from jobs.scheduler import build_scheduler, run_job, single_scheduler_lock
 from tests.jobs.conftest import wait_for
 
 SUNDAY_AFTERNOON = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
@@ -40,18 +42,28 @@ def scheduled_app(app) -> Flask:
     return app
 
 
+@pytest.fixture
+def leadership(scheduled_app) -> Leadership:
+    """The lock as a SQLite scheduler holds it (a file lock cannot be lost)."""
+    return Leadership(scheduled_app, "scheduler-under-test")
+
+
+def task_of(job) -> object:
+    """The task a scheduled job runs under the lock."""
+    assert job.func is run_job
+    return job.args[2]
+
+
 @contextmanager
-def started_paused(scheduler: BlockingScheduler) -> Iterator[dict]:
-    """Start ``scheduler`` paused in a thread, so its jobs are really added but never run."""
-    thread = threading.Thread(target=scheduler.start, kwargs={"paused": True})
-    thread.start()
+def started_paused(scheduler: BackgroundScheduler) -> Iterator[dict]:
+    """Start ``scheduler`` paused (its own thread), so its jobs are really added but never run."""
+    scheduler.start(paused=True)
     try:
-        wait_for(lambda: scheduler.running, "the scheduler to start")
+        assert scheduler.running
         yield {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
+    assert not scheduler.running
 
 
 def fire_times(trigger, count: int, after: datetime) -> list[datetime]:
@@ -64,31 +76,36 @@ def fire_times(trigger, count: int, after: datetime) -> list[datetime]:
     return times
 
 
-def test_build_scheduler_gives_every_job_the_explicit_defaults(scheduled_app):
-    scheduler = build_scheduler(scheduled_app)
+def test_build_scheduler_gives_every_job_the_explicit_defaults(scheduled_app, leadership):
+    scheduler = build_scheduler(scheduled_app, leadership)
 
     with started_paused(scheduler) as jobs:
-        assert set(jobs) == {"sweep", "executor", "reconciliation", "reminders"}
+        assert set(jobs) == {"sweep", "executor", "reconciliation", "reminders", "heartbeat"}
         for job in jobs.values():
             assert job.coalesce is True, job.id
             assert job.max_instances == 1, job.id
             assert job.misfire_grace_time >= 3600, job.id
 
 
-def test_build_scheduler_is_a_blocking_scheduler_in_utc(scheduled_app):
-    scheduler = build_scheduler(scheduled_app)
+def test_build_scheduler_is_a_background_scheduler_in_utc(scheduled_app, leadership):
+    scheduler = build_scheduler(scheduled_app, leadership)
 
-    assert isinstance(scheduler, BlockingScheduler)
+    assert isinstance(scheduler, BackgroundScheduler)
     assert scheduler.timezone.utcoffset(SUNDAY_AFTERNOON) == timedelta(0)
     for job in scheduler.get_jobs():
         assert job.trigger.timezone.utcoffset(SUNDAY_AFTERNOON) == timedelta(0), job.id
-        assert job.args == (scheduled_app,), job.id
+        if job.id != "heartbeat":
+            assert job.args == (leadership, job.id, task_of(job), scheduled_app), job.id
 
 
-def test_build_scheduler_sweeps_daily_at_the_configured_sweep_time_in_utc(scheduled_app):
-    [job] = [job for job in build_scheduler(scheduled_app).get_jobs() if job.id == "sweep"]
+def test_build_scheduler_sweeps_daily_at_the_configured_sweep_time_in_utc(
+    scheduled_app, leadership
+):
+    [job] = [
+        job for job in build_scheduler(scheduled_app, leadership).get_jobs() if job.id == "sweep"
+    ]
 
-    assert job.func is tasks.run_sweep
+    assert task_of(job) is tasks.run_sweep
     assert isinstance(job.trigger, CronTrigger)
     assert fire_times(job.trigger, 2, after=SUNDAY_AFTERNOON) == [
         datetime(2026, 3, 2, 14, 30, tzinfo=UTC),
@@ -96,28 +113,40 @@ def test_build_scheduler_sweeps_daily_at_the_configured_sweep_time_in_utc(schedu
     ]
 
 
-def test_build_scheduler_runs_the_executor_every_executor_interval_seconds(scheduled_app):
-    [job] = [job for job in build_scheduler(scheduled_app).get_jobs() if job.id == "executor"]
+def test_build_scheduler_runs_the_executor_every_executor_interval_seconds(
+    scheduled_app, leadership
+):
+    [job] = [
+        job for job in build_scheduler(scheduled_app, leadership).get_jobs() if job.id == "executor"
+    ]
 
-    assert job.func is tasks.run_executor
+    assert task_of(job) is tasks.run_executor
     assert isinstance(job.trigger, IntervalTrigger)
     assert job.trigger.interval == timedelta(seconds=45)
 
 
-def test_build_scheduler_reconciles_once_a_day(scheduled_app):
-    [job] = [job for job in build_scheduler(scheduled_app).get_jobs() if job.id == "reconciliation"]
+def test_build_scheduler_reconciles_once_a_day(scheduled_app, leadership):
+    [job] = [
+        job
+        for job in build_scheduler(scheduled_app, leadership).get_jobs()
+        if job.id == "reconciliation"
+    ]
 
-    assert job.func is tasks.run_reconciliation
+    assert task_of(job) is tasks.run_reconciliation
     first, second, third = fire_times(job.trigger, 3, after=SUNDAY_AFTERNOON)
     assert second - first == third - second == timedelta(days=1)
 
 
 def test_build_scheduler_sends_reminders_daily_at_the_configured_reminder_time_in_utc(
-    scheduled_app,
+    scheduled_app, leadership
 ):
-    [job] = [job for job in build_scheduler(scheduled_app).get_jobs() if job.id == "reminders"]
+    [job] = [
+        job
+        for job in build_scheduler(scheduled_app, leadership).get_jobs()
+        if job.id == "reminders"
+    ]
 
-    assert job.func is tasks.run_reminders
+    assert task_of(job) is tasks.run_reminders
     assert isinstance(job.trigger, CronTrigger)
     assert fire_times(job.trigger, 2, after=SUNDAY_AFTERNOON) == [
         datetime(2026, 3, 1, 16, 5, tzinfo=UTC),
@@ -150,7 +179,7 @@ def lock_app(request, tmp_path, database_url, monkeypatch) -> Flask:
             pytest.skip("the advisory lock needs TEST_DATABASE_URL on PostgreSQL")
         url = database_url
         # Advisory locks are database-wide: a key of our own keeps other runs out of the way.
-        monkeypatch.setattr(scheduler_module, "ADVISORY_LOCK_KEY", uuid.uuid4().int % 2**62)
+        monkeypatch.setattr(leadership_module, "ADVISORY_LOCK_KEY", uuid.uuid4().int % 2**31)
     else:
         url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
     app = Flask(__name__, instance_path=str(tmp_path))
@@ -222,3 +251,68 @@ def test_single_scheduler_lock_is_released_when_the_scheduler_fails(lock_app, ca
     finally:
         holder.stop()
     assert "waiting for it" not in caplog.text
+
+
+# --- every job runs under the lock, and its run is recorded ---------------------------------
+
+
+def recorded_runs(session) -> list:
+    from jobs.models import SchedulerJobRun
+
+    return list(session.scalars(select(SchedulerJobRun).order_by(SchedulerJobRun.id)))
+
+
+def test_run_job_records_a_run_that_succeeds(scheduled_app, leadership, session):
+    assert run_job(leadership, "executor", lambda app: f"ran in {app.name}", scheduled_app) == (
+        f"ran in {scheduled_app.name}"
+    )
+
+    [run] = recorded_runs(session)
+    assert (run.job, run.scheduler, run.succeeded, run.error) == (
+        "executor",
+        "scheduler-under-test",
+        True,
+        None,
+    )
+    assert run.started_at <= run.finished_at
+
+
+def test_run_job_records_a_run_that_fails_and_lets_the_error_through(
+    scheduled_app, leadership, session
+):
+    def failing(_app):
+        raise RuntimeError("provider down")
+
+    with pytest.raises(RuntimeError, match="provider down"):
+        run_job(leadership, "reconciliation", failing, scheduled_app)
+
+    [run] = recorded_runs(session)
+    assert (run.succeeded, run.error) == (False, "RuntimeError: provider down")
+    assert run.finished_at is not None
+
+
+def test_run_job_runs_nothing_once_the_lock_is_lost(scheduled_app, leadership, session):
+    stopped = []
+    leadership.on_lost = lambda: stopped.append(True)
+    leadership.lose("in a test")
+    ran = []
+
+    assert run_job(leadership, "sweep", ran.append, scheduled_app) is None
+
+    assert ran == []
+    assert recorded_runs(session) == []
+    assert stopped == [True]
+    assert leadership.beat() is False
+
+
+def test_the_heartbeat_records_when_the_lock_was_last_found_held(leadership, session):
+    from jobs.leadership import latest_heartbeat
+
+    assert latest_heartbeat(session) is None
+    assert leadership.beat() is True
+    first = latest_heartbeat(session).beat_at
+    assert leadership.beat() is True
+
+    beat = latest_heartbeat(session)
+    assert beat.scheduler == "scheduler-under-test"
+    assert beat.lock_taken_at <= first <= beat.beat_at

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import sessionmaker
 
 from app.models.base import utc_now
-from jobs.scheduler import ADVISORY_LOCK_KEY
+from jobs.leadership import lock_holder_pids
+from jobs.models import SchedulerHeartbeat, SchedulerJobRun
 from refunds.models import RefundClaim
 from refunds.states import ClaimState
 from tests import factories
@@ -101,15 +103,12 @@ def start_scheduler(committed_database, tmp_path) -> Iterator:
 
 def scheduler_lock_is_free(url: str, engine) -> bool:
     """Whether nobody holds the scheduler lock the processes take. On SQLite the lock file sits
-    beside this test's own database, so only PostgreSQL's database-wide advisory key can be
-    held by a scheduler outside the test."""
+    beside this test's own database; on PostgreSQL the advisory lock is keyed on the test's own
+    schema."""
     if not url.startswith("postgresql"):
         return True
     with engine.connect() as connection:
-        free = connection.scalar(text(f"SELECT pg_try_advisory_lock({ADVISORY_LOCK_KEY})"))
-        if free:
-            connection.execute(text(f"SELECT pg_advisory_unlock({ADVISORY_LOCK_KEY})"))
-        return free
+        return lock_holder_pids(connection) == []
 
 
 @pytest.fixture
@@ -244,3 +243,91 @@ def test_the_scheduler_sends_the_reminders_due_at_start_after_its_sweep(
     assert subjects[near].startswith("Your job guarantee deadline is in ")
     assert subjects[behind] == "You are behind on your job search (week 3 of your window)"
     assert scheduler.interrupt() == 0
+
+
+# --- leadership that cannot split (PostgreSQL) -----------------------------------------------
+
+#: Schedulers that check their lock every second and run the (idle) executor every second.
+EVERY_SECOND = {
+    "SCHEDULER_HEARTBEAT_SECONDS": "1",
+    "EXECUTOR_INTERVAL_SECONDS": "1",
+    "STRIPE_API_KEY": "sk_test_unused",  # no refund is due: the provider is never called
+    "STRIPE_API_BASE": "http://127.0.0.1:9",
+}
+
+
+def job_runs(engine) -> list[SchedulerJobRun]:
+    with sessionmaker(engine, expire_on_commit=False)() as session:
+        return list(session.scalars(select(SchedulerJobRun).order_by(SchedulerJobRun.id)))
+
+
+def heartbeats(engine) -> dict[str, SchedulerHeartbeat]:
+    with sessionmaker(engine, expire_on_commit=False)() as session:
+        return {beat.scheduler: beat for beat in session.scalars(select(SchedulerHeartbeat))}
+
+
+def test_a_scheduler_whose_lock_connection_is_ended_stops_running_jobs_and_waits_again(
+    committed_database, start_scheduler
+):
+    url, engine = committed_database
+    if not url.startswith("postgresql"):
+        pytest.skip("pg_terminate_backend ends a PostgreSQL connection; a file lock is not lost")
+    one, other = start_scheduler("one", **EVERY_SECOND), start_scheduler("other", **EVERY_SECOND)
+    wait_for(
+        lambda: any("scheduler lock taken" in p.log for p in (one, other)), "a scheduler's lock"
+    )
+    first, second = (one, other) if "scheduler lock taken" in one.log else (other, one)
+    second.wait_for_log("waiting for it")
+    wait_for(lambda: sum(run.job == "executor" for run in job_runs(engine)) >= 2, "two runs")
+    [first_name] = heartbeats(engine)
+
+    with engine.connect() as connection:
+        [pid] = lock_holder_pids(connection)
+        assert connection.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    second.wait_for_log("scheduler lock taken")
+    first.wait_for_log("scheduler lock lost")
+    first.wait_for_log("waiting to take the scheduler lock again")
+    assert first.wait_for_log("lock; waiting for it")
+    wait_for(lambda: len(heartbeats(engine)) == 2, "the second's heartbeat")
+    [second_name] = set(heartbeats(engine)) - {first_name}
+    wait_for(
+        lambda: sum(run.scheduler == second_name for run in job_runs(engine)) >= 3,
+        "the second's runs",
+    )
+    time.sleep(1.5)  # a heartbeat and an executor run more, were the first still running jobs
+
+    runs = job_runs(engine)
+    taken_over_at = heartbeats(engine)[second_name].lock_taken_at
+    assert {run.scheduler for run in runs} == {first_name, second_name}
+    # Exactly one scheduler started jobs at any moment: every run of the first started before
+    # the second took the lock, every run of the second after.
+    assert all(run.started_at < taken_over_at for run in runs if run.scheduler == first_name)
+    assert all(run.started_at >= taken_over_at for run in runs if run.scheduler == second_name)
+    assert all(run.succeeded for run in runs if run.finished_at is not None), [
+        run.error for run in runs
+    ]
+    assert first.process.poll() is None, "the first should wait for the lock, not exit"
+    assert heartbeats(engine)[first_name].beat_at < taken_over_at
+
+
+def test_readyz_goes_red_once_the_scheduler_stops_beating(committed_database, start_scheduler):
+    url, _engine = committed_database
+    from app import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    app.config["SETTINGS"] = replace(app.config["SETTINGS"], scheduler_heartbeat_stale_seconds=3)
+    client = app.test_client()
+    try:
+        assert client.get("/readyz").status_code == 503  # no scheduler yet
+        scheduler = start_scheduler("scheduler", SCHEDULER_HEARTBEAT_SECONDS="1")
+        wait_for(lambda: client.get("/readyz").status_code == 200, "readyz to turn green")
+
+        scheduler.kill()
+        stopped_at = time.monotonic()
+        wait_for(lambda: client.get("/readyz").status_code == 503, "readyz to turn red", 10)
+
+        assert time.monotonic() - stopped_at >= 1.5  # not before the heartbeat went stale
+        assert client.get("/readyz").json["scheduler"].startswith("heartbeat stale")
+    finally:
+        app.extensions["database"].engine.dispose()

@@ -112,6 +112,50 @@ def test_webhook_with_a_signed_but_malformed_body_is_400(client, session, provid
     assert processed(session) == 0
 
 
+def test_webhook_with_an_event_id_too_long_to_record_is_400(client, session, provider):
+    response = deliver(client, event("refund.updated", {"id": "re_x"}, event_id="evt_" + "x" * 300))
+    assert response.status_code == 400
+    assert processed(session) == 0
+
+
+UNUSABLE = {
+    "no object id": (event("refund.updated", {"object": "refund"}), "data.object.id is missing"),
+    "object id not a string": (event("refund.failed", {"id": 42}), "data.object.id is missing"),
+    "data a string": (
+        {"id": "evt_data_string", "type": "refund.updated", "data": "re_123"},
+        "data.object is missing",
+    ),
+    "no data": ({"id": "evt_no_data", "type": "charge.refunded"}, "data.object is missing"),
+    "payment intent not an id": (
+        event("charge.refunded", {"id": "ch_x", "payment_intent": 7}),
+        "payment_intent is not an id",
+    ),
+    "refund the provider does not know": (
+        event("refund.updated", {"id": "re_nobody_made_this"}),
+        "the provider refused 're_nobody_made_this'",
+    ),
+}
+
+
+@pytest.mark.parametrize("news, reason", UNUSABLE.values(), ids=UNUSABLE.keys())
+def test_a_signed_event_the_service_cannot_use_is_recorded_and_acknowledged_with_its_reason(
+    client, session, provider, caplog, news, reason
+):
+    response = deliver(client, news)
+
+    assert response.status_code == 200, response.json
+    assert response.json["outcome"].startswith("unusable: ")
+    assert reason in response.json["outcome"]
+    [record] = session.scalars(select(ProcessedWebhookEvent))
+    assert (record.event_id, record.outcome) == (news["id"], response.json["outcome"])
+    assert f"webhook event {news['id']}" in caplog.text and reason in caplog.text
+    # Delivered again, it is a duplicate: nothing more is done.
+    again = deliver(client, news)
+    assert again.status_code == 200
+    assert again.json["outcome"] == "duplicate: already handled"
+    assert processed(session) == 1
+
+
 def test_webhook_before_the_executor_recorded_the_refund_adopts_it(
     client, session, session_factory, provider, approved_claim, stripe_proxy, localstripe_client
 ):

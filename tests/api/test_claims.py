@@ -680,3 +680,69 @@ def test_late_job_report_racing_the_executor_leaves_a_claim_that_started_paying_
     claim = reload(session, claim.id)
     assert claim.state is S.PAYING
     assert refund_states(session, claim.id) == [R.PENDING, R.PENDING]
+
+
+# --- approval rounds and recovery, through the API ---------------------------------------------
+
+
+def test_after_a_late_job_and_its_dispute_both_people_approve_again_in_the_new_round(
+    client, session, ada, grace
+):
+    claim = claim_in(payments=LARGE)
+    approve = f"/api/v1/claims/{claim.id}/approve"
+    assert (
+        client.post(approve, json={}, headers=ada.headers).json["state"]
+        == "awaiting_second_approval"
+    )
+    job = client.post("/api/v1/job-outcomes", json=job_report(claim))
+    assert reload(session, claim.id).state is S.IN_REVIEW
+    disputed = client.post(
+        f"/api/v1/job-outcomes/{job.json['id']}/dispute", json={"reason": "the employer denied it"}
+    )
+    assert disputed.status_code == 200
+
+    first = client.post(approve, json={}, headers=grace.headers)
+    second = client.post(approve, json={}, headers=ada.headers)  # Ada approved in round 1 only
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json["state"] == "approved"
+    assert second.json["approval_round"] == 2
+    assert [(a["actor"], a["round"]) for a in second.json["approvals"]] == [
+        (ada.actor, 1),
+        (grace.actor, 2),
+        (ada.actor, 2),
+    ]
+
+
+def test_a_payment_recorded_after_flagging_is_in_the_amount_approved(client, session, ada):
+    claim = claim_in(payments=(100_000, 100_000, 100_000))
+    TuitionPaymentFactory(enrollment=claim.enrollment, amount_minor=100_000)
+
+    response = client.post(f"/api/v1/claims/{claim.id}/approve", json={}, headers=ada.headers)
+
+    assert response.json["amount_minor"] == 400_000
+    assert [r["amount_minor"] for r in response.json["refunds"]] == [100_000] * 4
+
+
+def test_a_job_reported_after_payment_is_listed_for_finance_to_recover(client, session, ada):
+    claim = claim_in(S.REFUNDED)
+
+    client.post("/api/v1/job-outcomes", json=job_report(claim))
+    listed = client.get("/api/v1/recovery-items", headers=ada.headers)
+    [item] = listed.json
+    closed = client.post(
+        f"/api/v1/recovery-items/{item['id']}/resolve",
+        json={"resolution": "the graduate repays by transfer"},
+        headers=ada.headers,
+    )
+
+    assert item["claim_id"] == claim.id and item["resolved_at"] is None
+    assert reload(session, claim.id).state is S.REFUNDED  # nothing clawed back by itself
+    assert closed.status_code == 200 and closed.json["resolved_by"] == ada.actor
+    assert client.get("/api/v1/recovery-items", headers=ada.headers).json == []
+    again = client.post(
+        f"/api/v1/recovery-items/{item['id']}/resolve",
+        json={"resolution": "again"},
+        headers=ada.headers,
+    )
+    assert again.status_code == 409

@@ -316,3 +316,15 @@ def test_the_heartbeat_records_when_the_lock_was_last_found_held(leadership, ses
     beat = latest_heartbeat(session)
     assert beat.scheduler == "scheduler-under-test"
     assert beat.lock_taken_at <= first <= beat.beat_at
+
+
+def test_the_scheduler_reconciles_with_the_provider_before_it_sweeps_at_start(monkeypatch):
+    # After a crash or a restored backup, what the provider made is recorded before anything
+    # is judged again.
+    ran: list[str] = []
+    for job in ("run_reconciliation", "run_sweep", "run_reminders"):
+        monkeypatch.setattr(tasks, job, lambda _app, job=job: ran.append(job))
+
+    tasks.run_catch_up(object())
+
+    assert ran == ["run_reconciliation", "run_sweep", "run_reminders"]

@@ -408,3 +408,23 @@ def test_a_decision_without_a_csrf_token_is_400(client, session, signed_in):
 
     assert response.status_code == 400
     assert snapshot(session, claim.id) == before
+
+
+def test_the_approver_sees_that_the_amount_changed_since_the_claim_was_flagged(
+    client, session, signed_in
+):
+    claim = claim_in(payments=(100_000, 200_000))
+    TuitionPaymentFactory(
+        enrollment=claim.enrollment,
+        amount_minor=100_000,
+        paid_at=datetime(2024, 6, 20, 9, 30, tzinfo=UTC),
+    )
+
+    _, body = page(client, f"/finance/claims/{claim.id}")
+
+    assert "data-amount-changed" in body
+    assert "€4,000.00" in body and "€3,000.00 the claim was flagged for" in body
+    response = decide(client, claim, "approve", {"reason": ""})
+    assert response.status_code == 303
+    session.expire_all()
+    assert session.get(RefundClaim, claim.id).amount_minor == 400_000

@@ -105,7 +105,9 @@ class Curve:
 
     def median_days(self) -> int | None:
         """The first day by which half had found a qualifying job; ``None`` if never."""
-        return next((day for day, s in zip(self.days, self.survival) if s <= 0.5), None)
+        return next(
+            (day for day, s in zip(self.days, self.survival, strict=True) if s <= 0.5), None
+        )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ Definitions:
   of their guarantee window. The search *ends* on the start of their first qualifying job (a job
   that starts before the window counts as day 0). It is *censored*, not ended, on the deadline
   (a later job does not count), and on the day the forecast is made for a graduate still in the
-  window. A job counts from the day it is on record (``job_known_on``), so a forecast made at a
+  window. The forecast takes every job on record (as the worst case does); the backtest counts
+  a job only from the day it was on record (``job_known_on``), so that a forecast made at a
   past date uses only what was known then.
 - **Placement curve**: the Kaplan-Meier estimate (statsmodels' ``SurvfuncRight``) of the share of
   graduates still without a qualifying job after ``d`` days, with Greenwood's pointwise 95%
@@ -32,7 +33,7 @@ Definitions:
   recomputations, each from the history resampled graduate by graduate, as Poisson weights),
   with a fixed seed so that a page shows the same figures twice.
 - **Backtest**: at the first day of each past month, the expected liability of the windows
-  closing that month, computed from what was known that day, against what those graduates were
+  closing that month, computed from what was on record that day, against what those graduates were
   actually owed (no qualifying job started by their deadline, as the records stand today). The
   **error** is the sum of the absolute differences over the sum of what was owed.
 """
@@ -77,6 +78,9 @@ class SearchRecord:
     job_on: date | None = None
     #: The day that job was on record; ``None``: its start.
     job_known_on: date | None = None
+    #: Whether an open claim counts the graduate already (the forecast leaves them to it; their
+    #: search still makes the curves).
+    open_claim: bool = False
 
 
 @dataclass(frozen=True)
@@ -405,10 +409,14 @@ def expected_liability(
     """
     months = list(months)
     history = _history(records)
+    # Today's forecast takes every job on record, as the worst case does; only the backtest
+    # limits itself to what was on record on each day it forecasts from.
+    history.job_known_on = np.zeros_like(history.job_known_on)
     if not records or not months:
         return ExpectedLiability(as_of, [], {})
     end = (months[-1] + relativedelta(months=1)).toordinal()
-    in_scope = history.deadlines < end
+    unclaimed = np.array([not r.open_claim for r in records], dtype=bool)
+    in_scope = (history.deadlines < end) & unclaimed
     found, curves, _ = _forecast(
         history, as_of, in_scope, draws, as_of.toordinal() if seed is None else seed
     )

@@ -85,6 +85,7 @@ def init_app(app: Flask) -> None:
     from app.api import (
         claims,
         enrollments,
+        liability,
         outcomes,
         pauses,
         people,
@@ -94,12 +95,16 @@ def init_app(app: Flask) -> None:
 
     for module in (programmes, people, enrollments, pauses, outcomes, claims):
         api.register_blueprint(module.blueprint)
+    api.register_blueprint(liability.blueprint)
+    csrf_exempt = [liability]
     app.register_blueprint(stripe_webhook.blueprint)
     from app.auth import csrf
 
     # The JSON API takes JSON bodies only (which a cross-site form cannot send) and the
     # webhook is signed: neither uses CSRF tokens.
     for module in (programmes, people, enrollments, pauses, outcomes, claims, stripe_webhook):
+        csrf.exempt(module.blueprint)
+    for module in csrf_exempt:
         csrf.exempt(module.blueprint)
 
     assets = Blueprint("api_docs_assets", __name__)

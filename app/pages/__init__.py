@@ -17,6 +17,7 @@ NAV = {
     "finance": [
         ("Claims", "finance.queue"),
         ("Forecast", "finance.forecast"),
+        ("Expected liability", "liability.expected"),
         ("Outcomes", "reports.outcomes"),
     ],
     "registrar": [
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
         employer,
         finance,
         graduate,
+        liability,
         pauses,
         registrar,
         reports,
@@ -60,3 +62,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.blueprint)
     for module in (graduate, search, pauses, employer, finance, registrar, admin, reports):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(liability.blueprint)

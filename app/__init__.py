@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SMTP_STARTTLS=settings.smtp_starttls,
         MAIL_FROM=settings.mail_from,
         BASE_URL=settings.base_url,
+        PUBLIC_REPORT_THRESHOLD=settings.public_report_threshold,
         # Flask has defaults for these, so they are set here rather than "if missing".
         SESSION_COOKIE_NAME="jg_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -50,7 +50,8 @@ def generated_history(
 ) -> list[SearchRecord]:
     """Covered graduates whose windows started uniformly over the two years before ``today``,
     each finding a qualifying job on a day drawn from the known curve (``None`` once past the
-    horizon), put on record up to ``reporting_lag_days`` later."""
+    horizon), put on record up to ``reporting_lag_days`` later; a job not on record by
+    ``today`` is not in the records."""
     chance = daily_placement_chance() if chance is None else chance
     rng = random.Random(seed)
     records = []
@@ -64,6 +65,9 @@ def generated_history(
                 break
         job_on = start + timedelta(days=job_day) if job_day <= 400 else None
         known = job_on + timedelta(days=rng.randrange(reporting_lag_days + 1)) if job_on else None
+        if known is not None and known > today:
+            # Not on record yet: the records are read on ``today``.
+            job_on = known = None
         records.append(
             SearchRecord(
                 programme_id=programme_id,

@@ -62,6 +62,8 @@ class Settings:
     #: Time of day (UTC, HH:MM) at which reminders are emailed; an hour after the sweep unless
     #: set, so that the claims it flags are announced the same day.
     reminder_time: str = "03:00"
+    #: The public outcomes page shows no figure resting on fewer graduates than this.
+    public_report_threshold: int = 10
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -149,5 +151,8 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         employer_reminder_limit=_whole_number(env, "EMPLOYER_REMINDER_LIMIT", 2, minimum=0),
         reminder_time=_time_of_day(
             env, "REMINDER_TIME", _an_hour_after(_time_of_day(env, "SWEEP_TIME", "02:00"))
+        ),
+        public_report_threshold=_whole_number(
+            env, "PUBLIC_REPORT_THRESHOLD", 10, minimum=2, maximum=1000
         ),
     )

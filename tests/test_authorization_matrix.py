@@ -136,6 +136,8 @@ MATRIX = {
     ("GET", "/registrar/programmes/<int:programme_id>"):        "302 403 403 403 403 200 200 200 403",
     ("POST", "/registrar/programmes/<int:programme_id>/policies"): "302 403 403 403 403 403 403 400 403",
     ("POST", "/registrar/students"):                            "302 403 403 403 403 403 403 400 403",
+    ("GET", "/outcomes"):                                       "200 200 200 200 200 200 200 200 200",
+    ("GET", "/outcomes/<id:programme_id>"):                     "200 200 200 200 200 200 200 200 200",
     ("GET", "/reports/outcomes"):                               "302 403 403 403 403 200 200 200 200",
     ("GET", "/reports/outcomes.csv"):                           "302 403 403 403 403 200 200 200 200",
     ("GET", "/reports/outcomes/graduates"):                     "302 403 403 403 403 200 200 200 200",

@@ -7,12 +7,13 @@ total the sum of its programmes). Rules:
 
 - **Primary**: a count of 1 to ``threshold - 1`` people is not shown (a zero identifies nobody
   and is shown).
-- **Complementary**: then, as long as some hidden count could be worked out exactly from the
-  shown ones and the relations (knowing that counts are never negative and that a hidden count
-  may be one under the threshold), another count of a relation it is in is hidden too: the
-  smallest non-zero one, preferring a programme's figure to a total. Whether a hidden count can
-  be worked out is decided by linear programming: its least and greatest possible values under
-  the relations (scipy's ``linprog``) must differ.
+- **Complementary**: then no relation may have exactly one hidden member (it would be the total
+  less the rest): another member is hidden, the smallest non-zero one, preferring a programme's
+  figure to a total. And as long as some hidden count could still be worked out exactly from
+  several relations together (knowing that counts are never negative and that a small one is
+  between 1 and ``threshold - 1``), another count related to it is hidden too. Whether a hidden
+  count can be worked out is decided by linear programming: its least and greatest possible
+  values under the relations (scipy's ``linprog``) must differ.
 
 Rates and medians are not cells: a page shows a rate only when its numerator and denominator
 cells are both shown, and a median only when it rests on at least ``threshold`` people.
@@ -124,9 +125,21 @@ def suppress(
     hidden = set(primary)
 
     def cost(cell):
+        # A total last; zeros next to last (a hidden zero beside a zero total is given away
+        # anyway); otherwise the smallest count.
         return (is_total(cell), cells[cell] == 0, cells[cell], repr(cell))
 
     while True:
+        # First the plain subtraction: a relation with one hidden member gives it away.
+        single = False
+        for relation in relations:
+            members = relation.members
+            if sum(member in hidden for member in members) == 1:
+                hidden.add(min((m for m in members if m not in hidden), key=cost))
+                single = True
+        if single:
+            continue
+        # Then whatever linear reasoning over several relations could still pin down.
         exposed = recoverable(cells, relations, hidden, primary, threshold)
         if not exposed:
             return hidden

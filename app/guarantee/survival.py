@@ -81,6 +81,8 @@ class SearchRecord:
     #: Whether an open claim counts the graduate already (the forecast leaves them to it; their
     #: search still makes the curves).
     open_claim: bool = False
+    #: The graduation's record id, so a report can tell whose search it is; not used here.
+    key: int | None = None
 
 
 @dataclass(frozen=True)

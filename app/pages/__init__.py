@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
         graduate,
         liability,
         pauses,
+        public,
         registrar,
         reports,
         search,
@@ -63,3 +64,4 @@ def init_app(app: Flask) -> None:
     for module in (graduate, search, pauses, employer, finance, registrar, admin, reports):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(liability.blueprint)
+    app.register_blueprint(public.blueprint)

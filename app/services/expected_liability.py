@@ -85,10 +85,11 @@ def _qualifying(windows):
     )
 
 
-def search_records(session: Session) -> list[SearchRecord]:
+def search_records(session: Session, graduation_ids=None) -> list[SearchRecord]:
     """Every covered graduate's search, in one statement: opted in, not excluded, with their
     window (pauses included), refundable amount, first qualifying job and the day a qualifying
-    job was first on record, and whether an open claim counts them already."""
+    job was first on record, and whether an open claim counts them already. ``graduation_ids``
+    (a list or a SELECT of ids) narrows it to those graduations."""
     windows = _windows()
     first_job = (
         select(func.min(JobOutcome.start_date))
@@ -112,6 +113,7 @@ def search_records(session: Session) -> list[SearchRecord]:
     )
     statement = (
         select(
+            windows.c.graduation_id,
             Enrollment.programme_id,
             windows.c.currency,
             _refundable(windows).label("amount_minor"),
@@ -125,6 +127,8 @@ def search_records(session: Session) -> list[SearchRecord]:
         .join(GuaranteePolicy, GuaranteePolicy.id == windows.c.policy_id)
         .order_by(windows.c.graduation_id)
     )
+    if graduation_ids is not None:
+        statement = statement.where(windows.c.graduation_id.in_(graduation_ids))
     return [
         SearchRecord(
             programme_id=programme_id,
@@ -135,8 +139,10 @@ def search_records(session: Session) -> list[SearchRecord]:
             job_on=_day(job_on) if job_on is not None else None,
             job_known_on=recorded.date() if recorded is not None else None,
             open_claim=bool(claimed),
+            key=graduation_id,
         )
         for (
+            graduation_id,
             programme_id,
             currency,
             amount,

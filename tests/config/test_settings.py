@@ -88,3 +88,14 @@ def test_a_bad_reminder_setting_stops_start_up_naming_the_variable(tmp_path, nam
     with pytest.raises(RuntimeError, match=name) as raised:
         load_settings(tmp_path, {"SECRET_KEY": "x", name: value})
     assert repr(value) in str(raised.value)
+
+
+def test_public_report_threshold_defaults_to_ten_and_is_read_from_the_environment(tmp_path):
+    env = {"SECRET_KEY": "k"}
+    assert load_settings(tmp_path, env).public_report_threshold == 10
+    assert (
+        load_settings(tmp_path, {**env, "PUBLIC_REPORT_THRESHOLD": "5"}).public_report_threshold
+        == 5
+    )
+    with pytest.raises(RuntimeError, match="PUBLIC_REPORT_THRESHOLD"):
+        load_settings(tmp_path, {**env, "PUBLIC_REPORT_THRESHOLD": "1"})

@@ -41,6 +41,11 @@ def today(monkeypatch):
 
 @pytest.fixture
 def cohort(session):
+    """The cohort of ``seed_cohort``."""
+    return seed_cohort()
+
+
+def seed_cohort():
     """Data science (EUR): 12 placed in full-time jobs on day 20 (€50,000 to €61,000), 10 still
     seeking (owed, 4 of them refunded), 2 non-reporting (owed). Web development (GBP): 11 placed
     on day 40, 3 still seeking. Students are named ``Student <n>``."""

@@ -177,21 +177,25 @@ _NEVER = date.max.toordinal()
 
 
 def _history(records: Sequence[SearchRecord]) -> _History:
-    half_years = sorted({HalfYear.containing(r.window_start) for r in records})
-    half_index = {half: index for index, half in enumerate(half_years)}
+    starts = np.array([r.window_start.toordinal() for r in records], dtype=np.int64)
+    # Each record's half-year as year * 2 + half - 1, then as an index into ``half_years``.
+    codes = np.array(
+        [r.window_start.year * 2 + (r.window_start.month > 6) for r in records], dtype=np.int64
+    )
+    unique_codes, halves = np.unique(codes, return_inverse=True)
+    job_on = [r.job_on for r in records]
     return _History(
         programmes=np.array([r.programme_id for r in records], dtype=np.int64),
-        halves=np.array(
-            [half_index[HalfYear.containing(r.window_start)] for r in records], dtype=np.int64
-        ),
-        half_years=half_years,
-        starts=np.array([r.window_start.toordinal() for r in records], dtype=np.int64),
+        halves=halves.reshape(-1).astype(np.int64),
+        half_years=[HalfYear(int(code) // 2, int(code) % 2 + 1) for code in unique_codes],
+        starts=starts,
         deadlines=np.array([r.deadline.toordinal() for r in records], dtype=np.int64),
-        job_on=np.array(
-            [r.job_on.toordinal() if r.job_on else _NEVER for r in records], dtype=np.int64
-        ),
+        job_on=np.array([d.toordinal() if d else _NEVER for d in job_on], dtype=np.int64),
         job_known_on=np.array(
-            [(r.job_known_on or r.job_on or date.max).toordinal() for r in records],
+            [
+                (r.job_known_on or d).toordinal() if d else _NEVER
+                for r, d in zip(records, job_on, strict=True)
+            ],
             dtype=np.int64,
         ),
         currencies=[r.currency for r in records],

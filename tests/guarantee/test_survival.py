@@ -208,3 +208,11 @@ def test_backtest_on_the_known_curve_is_close_and_mostly_inside_its_intervals():
     # The worst case is far off: the expected figure is the better estimate of what was owed.
     worst = sum(abs(r.worst_case_minor - r.actual_minor) for r in rows)
     assert sum(abs(r.expected_minor - r.actual_minor) for r in rows) < worst / 2
+
+
+def test_the_interval_is_the_same_every_time_for_the_same_day():
+    records = generated_history(800, today=TODAY)
+    months = [TODAY.replace(day=1) + relativedelta(months=n) for n in range(3)]
+    first = expected_liability(records, TODAY, months, draws=30)
+    assert expected_liability(records, TODAY, months, draws=30).rows == first.rows
+    assert any(row.lower_minor < row.upper_minor for row in first.rows)

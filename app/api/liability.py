@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.api import ApiBlueprint
-from app.api.schemas import GuaranteeQuery
 from app.auth import requires
 from app.auth.access import Permission
 from app.database import db_session
 from app.models.base import utc_now
-from app.services.expected_liability import liability_report
+from app.services.expected_liability import EARLIEST_DAY, LATEST_DAY, liability_report
 
 blueprint = ApiBlueprint(
     "liability_api",
@@ -18,6 +17,13 @@ blueprint = ApiBlueprint(
     url_prefix="/api/v1",
     description="Expected refund liability, its interval, the worst case and the backtest.",
 )
+
+
+class LiabilityQuery(Schema):
+    as_of = fields.Date(
+        validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY),
+        metadata={"description": "The day to forecast on; today (UTC) by default."},
+    )
 
 
 class MonthOut(Schema):
@@ -63,7 +69,7 @@ class LiabilityOut(Schema):
 
 @blueprint.get("/liability")
 @requires(Permission.READ_CLAIMS)
-@blueprint.arguments(GuaranteeQuery, location="query", as_kwargs=True)
+@blueprint.arguments(LiabilityQuery, location="query", as_kwargs=True)
 @blueprint.response(200, LiabilityOut)
 def expected_liability(as_of=None):
     """Expected refunds per month and currency on ``as_of`` (today by default), with the 95%

@@ -16,6 +16,7 @@ from app.auth import requires
 from app.auth.access import Permission
 from app.database import db_session
 from app.guarantee.survival import Curve
+from app.models.base import utc_now
 from app.pages.finance import _forecast_day
 from app.pages.formatting import csv_download, major_units
 from app.services import expected_liability as liability_service
@@ -116,11 +117,22 @@ def curve_path(curve: Curve, last_day: int) -> tuple[str, str]:
     return " ".join(line), " ".join(upper + list(reversed(lower)))
 
 
+def _day() -> tuple[date, str | None]:
+    """The ``as_of`` day (the forecast page's parameter), within the days a forecast covers."""
+    as_of, error = _forecast_day()
+    if not error and not liability_service.EARLIEST_DAY <= as_of <= liability_service.LATEST_DAY:
+        return utc_now().date(), (
+            f"{as_of.isoformat()} is outside {liability_service.EARLIEST_DAY.year}"
+            f"-{liability_service.LATEST_DAY.year}: showing today's forecast."
+        )
+    return as_of, error
+
+
 @blueprint.get("/liability")
 @requires(Permission.READ_CLAIMS)
 def expected():
     """The expected liability per month and currency, its backtest and the placement curves."""
-    as_of, error = _forecast_day()
+    as_of, error = _day()
     if error:
         flash(error, "error")
     report = liability_service.liability_report(db_session(), as_of)
@@ -182,7 +194,7 @@ CSV_COLUMNS = [
 @requires(Permission.READ_CLAIMS)
 def expected_csv():
     """The backtested months (``kind`` backtest, with what was owed), then the months forecast."""
-    as_of, error = _forecast_day()
+    as_of, error = _day()
     if error:
         return Response(error, status=400, mimetype="text/plain")
     report = liability_service.liability_report(db_session(), as_of)

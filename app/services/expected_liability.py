@@ -34,11 +34,14 @@ from app.services.forecast import (
     forecast_months,
     open_claims_by_state,
 )
+from refunds.models import RefundClaim
 
 # The sweep's SQL twins of the window rule (``app.guarantee.rules``), which its property test
 # proves agree with the rule: the forecast selects by the very same expressions.
-from refunds.models import RefundClaim
 from refunds.sweep import _refundable, _windows, _WindowStart
+
+#: The days a liability can be forecast on: the backtest and the horizon stay within the calendar.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 @dataclass(frozen=True)

@@ -103,3 +103,8 @@ def test_expected_liability_with_a_bad_day_is_refused_with_the_reason(client, si
     api = client.get("/api/v1/liability?as_of=soon")
     assert api.status_code == 422
     assert "as_of" in api.get_json()["errors"]["query"]
+    # Days whose horizon or backtest would leave the calendar.
+    for day in ("0001-01-01", "9999-12-31"):
+        assert client.get(f"/finance/liability?as_of={day}").status_code == 400
+        assert client.get(f"/finance/liability.csv?as_of={day}").status_code == 400
+        assert client.get(f"/api/v1/liability?as_of={day}").status_code == 422

@@ -210,6 +210,9 @@ def test_a_bad_period_or_programme_is_refused(client, cohort):
     assert bad.status_code == 400
     assert "is not a half-year" in bad.get_data(as_text=True)
     assert client.get("/outcomes/999999?period=2026-H1").status_code == 404
+    assert client.get("/outcomes/99999999999999999999").status_code == 404
+    for edge in ("0001-H1", "9999-H2"):
+        assert client.get(f"/outcomes?period={edge}").status_code == 200
     empty = client.get("/outcomes?period=2019-H1")
     assert empty.status_code == 200
     assert "No graduates to report" in empty.get_data(as_text=True)

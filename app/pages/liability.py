@@ -18,7 +18,7 @@ from app.database import db_session
 from app.guarantee.survival import Curve
 from app.models.base import utc_now
 from app.pages.finance import _forecast_day
-from app.pages.formatting import csv_download, major_units
+from app.pages.formatting import csv_download, major_units, money
 from app.services import expected_liability as liability_service
 
 blueprint = Blueprint("liability", __name__, url_prefix="/finance")
@@ -63,10 +63,10 @@ def month_marks(report: liability_service.LiabilityReport, currency: str) -> lis
     for index, row in enumerate([*past, *coming]):
         actual = getattr(row, "actual_minor", None)
         title = (
-            f"{row.month:%B %Y}: expected {_money(row.expected_minor, currency)}"
-            f" ({_money(row.lower_minor, currency)} to {_money(row.upper_minor, currency)}),"
-            f" worst case {_money(row.worst_case_minor, currency)}"
-            + (f", owed {_money(actual, currency)}" if actual is not None else "")
+            f"{row.month:%B %Y}: expected {money(row.expected_minor, currency)}"
+            f" ({money(row.lower_minor, currency)} to {money(row.upper_minor, currency)}),"
+            f" worst case {money(row.worst_case_minor, currency)}"
+            + (f", owed {money(actual, currency)}" if actual is not None else "")
         )
         x = 8 + SLOT * index
         marks.append(
@@ -83,12 +83,6 @@ def month_marks(report: liability_service.LiabilityReport, currency: str) -> lis
             )
         )
     return marks
-
-
-def _money(amount_minor: int, currency: str) -> str:
-    from app.pages.formatting import money
-
-    return money(amount_minor, currency)
 
 
 def curve_path(curve: Curve, last_day: int) -> tuple[str, str]:

@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         PROXY_COUNT=settings.proxy_count,
         LOG_FORMAT=settings.log_format,
         METRICS_TOKEN=settings.metrics_token,
+        PUBLIC_REPORT_THRESHOLD=settings.public_report_threshold,
         # Flask has defaults for these, so they are set here rather than "if missing".
         SESSION_COOKIE_NAME="jg_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -82,6 +82,8 @@ class Settings:
     log_format: str = "text"
     #: Bearer token a Prometheus scraper sends to ``/metrics``; unset, ``/metrics`` is off.
     metrics_token: str | None = None
+    #: The public outcomes page shows no figure resting on fewer graduates than this.
+    public_report_threshold: int = 10
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -191,5 +193,8 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         ),
         scheduler_heartbeat_stale_seconds=_whole_number(
             env, "SCHEDULER_HEARTBEAT_STALE_SECONDS", 120, minimum=2, maximum=86400
+        ),
+        public_report_threshold=_whole_number(
+            env, "PUBLIC_REPORT_THRESHOLD", 10, minimum=2, maximum=1000
         ),
     )

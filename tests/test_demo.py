@@ -15,6 +15,7 @@ from app.models.base import utc_now
 from app.services.claim_review import review_flagged_claims
 from app.services.guarantee import evaluate_guarantee
 from app.services.outcomes_report import outcomes_report
+from app.services.public_outcomes import public_report
 from app.services.reminders import send_reminders
 from app.services.search import compliance_for
 from refunds.sweep import sweep
@@ -139,3 +140,19 @@ def test_demo_cohort_report_figures_as_checked_by_hand(session):
     assert (report.totals.enrolled, report.totals.graduated) == (16, 15)
     assert report.totals.employed_in_field_rate.numerator == 7
     assert report.totals.employed_in_field_rate.denominator == 13
+
+
+def test_demo_public_outcomes_hide_the_small_cohorts_figures(session):
+    today = date(2026, 11, 22)
+    load_demo_school(session, today)
+    staff = outcomes_report(session, HalfYear(2025, 2), today)
+
+    public = public_report(session, HalfYear(2025, 2), today, threshold=10)
+
+    ai = next(p for p in public.programmes if p.name == "AI Engineer (Master's)")
+    staff_ai = next(p for p in staff.programmes if p.name == "AI Engineer (Master's)").figures
+    assert ai.figures.counts["1A"] is None  # 2 graduates
+    shown = {name: value for name, value in ai.figures.counts.items() if value is not None}
+    assert all(value == 0 or value >= 10 for value in shown.values())
+    assert shown.get("enrolled", staff_ai.enrolled) == staff_ai.enrolled
+    assert ai.median_salary_minor is None  # four salaries

@@ -85,6 +85,7 @@ def init_app(app: Flask) -> None:
     from app.api import (
         claims,
         enrollments,
+        liability,
         outcomes,
         pauses,
         people,
@@ -94,6 +95,8 @@ def init_app(app: Flask) -> None:
 
     for module in (programmes, people, enrollments, pauses, outcomes, claims):
         api.register_blueprint(module.blueprint)
+    api.register_blueprint(liability.blueprint)
+    csrf_exempt = [liability]
     app.register_blueprint(stripe_webhook.blueprint)
     from app.auth import csrf
 
@@ -101,6 +104,8 @@ def init_app(app: Flask) -> None:
     # by ``app.auth.protect_api_sessions`` (X-CSRFToken header), tokens need none, and the
     # webhook is signed.
     for module in (programmes, people, enrollments, pauses, outcomes, claims, stripe_webhook):
+        csrf.exempt(module.blueprint)
+    for module in csrf_exempt:
         csrf.exempt(module.blueprint)
 
     assets = Blueprint("api_docs_assets", __name__)

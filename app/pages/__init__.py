@@ -17,6 +17,7 @@ NAV = {
     "finance": [
         ("Claims", "finance.queue"),
         ("Forecast", "finance.forecast"),
+        ("Expected liability", "liability.expected"),
         ("Outcomes", "reports.outcomes"),
         ("API tokens", "account.tokens"),
     ],
@@ -48,7 +49,9 @@ def init_app(app: Flask) -> None:
         employer,
         finance,
         graduate,
+        liability,
         pauses,
+        public,
         registrar,
         reports,
         search,
@@ -63,3 +66,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.blueprint)
     for module in (graduate, search, pauses, employer, finance, registrar, admin, account, reports):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(liability.blueprint)
+    app.register_blueprint(public.blueprint)

@@ -86,6 +86,10 @@ class GraduateRow:
     counted: CohortRow
     #: For an excluded graduate, why: their intent, or the excluded outcome and its day.
     why_excluded: str | None = None
+    #: The intent recorded at enrollment, and the documented excluded outcome that took an
+    #: excluded graduate out (``None`` when their intent did, or they are not excluded).
+    intent: CirrIntent = CirrIntent.IN_FIELD_JOB
+    exclusion_reason: ExclusionReason | None = None
 
     @property
     def provisional(self) -> bool:
@@ -258,8 +262,25 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
             if status is CirrStatus.EXCLUDED
             else None
         )
+        reason = (
+            exclusions[graduation.id][1]
+            if status is CirrStatus.EXCLUDED
+            and enrollment.cirr_intent is CirrIntent.IN_FIELD_JOB
+            and graduation.id in exclusions
+            else None
+        )
         rows.append(
-            _row(enrollment, as_of, status, source, job_used, graduation, counted, why_excluded=why)
+            _row(
+                enrollment,
+                as_of,
+                status,
+                source,
+                job_used,
+                graduation,
+                counted,
+                why_excluded=why,
+                exclusion_reason=reason,
+            )
         )
     rows.sort(key=lambda row: (row.programme_name, row.student_name, row.enrollment_id))
 
@@ -294,7 +315,15 @@ def _why_excluded(intent: CirrIntent, exclusion: tuple[date, ExclusionReason] | 
 
 
 def _row(
-    enrollment, as_of, status, source, job_used, graduation, counted, why_excluded=None
+    enrollment,
+    as_of,
+    status,
+    source,
+    job_used,
+    graduation,
+    counted,
+    why_excluded=None,
+    exclusion_reason=None,
 ) -> GraduateRow:
     return GraduateRow(
         enrollment_id=enrollment.id,
@@ -311,6 +340,8 @@ def _row(
         job=job_used,
         counted=counted,
         why_excluded=why_excluded,
+        intent=enrollment.cirr_intent,
+        exclusion_reason=exclusion_reason,
     )
 
 

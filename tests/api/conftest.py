@@ -65,7 +65,8 @@ def records(session) -> dict[str, int]:
 
 
 class StaffClient(FlaskClient):
-    """A test client that calls the API as staff: finance for claims, a registrar otherwise.
+    """A test client that calls the API as staff: finance for claims and the expected liability,
+    a registrar otherwise.
 
     A request that sets its own ``Authorization`` header (or ``anonymous=True``) is sent as is.
     """
@@ -76,7 +77,7 @@ class StaffClient(FlaskClient):
         path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
         headers = dict(kwargs.pop("headers", None) or {})
         if not anonymous and "Authorization" not in headers:
-            finance = ("/claims", "/recovery-items")
+            finance = ("/claims", "/recovery-items", "/liability")
             role = Role.FINANCE if any(p in str(path) for p in finance) else Role.REGISTRAR
             headers["Authorization"] = f"Bearer {self.tokens[role]}"
         return super().open(*args, headers=headers, **kwargs)

@@ -142,3 +142,14 @@ def test_production_settings_are_read_from_the_environment(tmp_path):
 def test_a_bad_production_setting_stops_start_up_naming_the_variable(tmp_path, name, value):
     with pytest.raises(RuntimeError, match=name):
         load_settings(tmp_path, {"SECRET_KEY": "x", name: value})
+
+
+def test_public_report_threshold_defaults_to_ten_and_is_read_from_the_environment(tmp_path):
+    env = {"SECRET_KEY": "k"}
+    assert load_settings(tmp_path, env).public_report_threshold == 10
+    assert (
+        load_settings(tmp_path, {**env, "PUBLIC_REPORT_THRESHOLD": "5"}).public_report_threshold
+        == 5
+    )
+    with pytest.raises(RuntimeError, match="PUBLIC_REPORT_THRESHOLD"):
+        load_settings(tmp_path, {**env, "PUBLIC_REPORT_THRESHOLD": "1"})

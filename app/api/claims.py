@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.api import ApiBlueprint
 from app.api.fields import Id, Text
-from app.api.listing import page_of
+from app.api.listing import page_of, paged
 from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import db_session
@@ -75,7 +75,7 @@ class ClaimDetailOut(ClaimOut):
 
 class ClaimQuery(Schema):
     state = fields.Enum(ClaimState, by_value=True)
-    graduation_id = Id()
+    graduation_id = Id(strict=False)
 
 
 class DecisionIn(Schema):
@@ -98,7 +98,7 @@ class ManualSettlementIn(DecisionIn):
 @blueprint.get("/claims")
 @requires(Permission.READ_CLAIMS)
 @blueprint.arguments(ClaimQuery, location="query", as_kwargs=True)
-@blueprint.response(200, ClaimOut(many=True))
+@blueprint.response(200, paged(ClaimOut))
 @blueprint.paginate()
 def list_claims(pagination_parameters, state=None, graduation_id=None):
     """The claims queue, oldest first."""

@@ -19,23 +19,56 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: database encoding can store it.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
+#: A character text may hold: neither a control character (tab, line feed and carriage
+#: return are allowed) nor half a surrogate pair. Written for both Python and ECMA-262 (the
+#: regular expressions of JSON Schema).
+_TEXT_CHARACTER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]"
+#: Text as the document declares it: such characters only, at least one of them not blank.
+TEXT_PATTERN = rf"^{_TEXT_CHARACTER}*[^\x00-\x1f\x7f\ud800-\udfff\s]{_TEXT_CHARACTER}*$"
+#: A search term: the same characters, blank allowed.
+SEARCH_PATTERN = rf"^{_TEXT_CHARACTER}*$"
+
+
+class Pattern(validate.Regexp):
+    """A regular expression the whole value must match, documented as the schema's ``pattern``.
+
+    marshmallow's ``Regexp`` matches at the start only, and Python's ``$`` matches before a
+    final line feed: here the whole value must match, as JSON Schema reads ``pattern``.
+    """
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
 
 class Text(fields.String):
     """A string, stripped, never blank, without control characters, at most ``max_length``.
 
-    ``min_length=0`` allows blank, for an optional search term.
+    ``min_length=0`` allows blank, for an optional search term. The length and the characters
+    are checked before stripping, as the document states them: what it calls valid is accepted.
     """
 
     def __init__(self, max_length: int = 200, min_length: int = 1, **kwargs):
-        super().__init__(validate=validate.Length(min=min_length, max=max_length), **kwargs)
+        pattern = TEXT_PATTERN if min_length else SEARCH_PATTERN
+        super().__init__(
+            validate=[
+                validate.Length(min=min_length, max=max_length),
+                Pattern(pattern, error="Must not be blank or contain control characters."),
+            ],
+            **kwargs,
+        )
+        self.max_length = max_length
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs)
         if _CONTROL.search(text):
             raise ValidationError("Must not contain control characters.")
         if _SURROGATE.search(text):
             raise ValidationError("Must not contain unpaired surrogates.")
-        return text
+        if len(text) > self.max_length:
+            raise ValidationError(f"Longer than maximum length {self.max_length}.")
+        return text.strip()
 
 
 class Email(fields.Email):
@@ -52,32 +85,49 @@ class Email(fields.Email):
         )
 
 
-class CurrencyCode(fields.String):
-    """An ISO 4217 currency code; lower case is accepted and upper-cased."""
+#: Every ISO 4217 currency code and ISO 3166-1 alpha-2 country code, as the document lists them.
+CURRENCY_CODES = sorted(currency.alpha_3 for currency in pycountry.currencies)
+COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        # Match before upper-casing: "ß".upper() is "SS".
-        code = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not re.fullmatch(r"[A-Za-z]{3}", code):
-            raise ValidationError("Not an ISO 4217 currency code.")
-        code = code.upper()
-        if pycountry.currencies.get(alpha_3=code) is None:
-            raise ValidationError("Not an ISO 4217 currency code.")
-        return code
+
+class CurrencyCode(fields.String):
+    """An ISO 4217 currency code, in capitals as the standard writes it (``EUR``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            validate=validate.OneOf(CURRENCY_CODES, error="Not an ISO 4217 currency code."),
+            **kwargs,
+        )
 
 
 class CountryCode(fields.String):
-    """An ISO 3166-1 alpha-2 country code; lower case is accepted and upper-cased."""
+    """An ISO 3166-1 alpha-2 country code, in capitals as the standard writes it (``GB``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            validate=validate.OneOf(COUNTRY_CODES, error="Not an ISO 3166-1 alpha-2 country code."),
+            **kwargs,
+        )
+
+
+class AnyCaseCurrencyCode(CurrencyCode):
+    """A currency code in any case, upper-cased: for the cells of a CSV file."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        # Match before upper-casing: "ß".upper() is "SS", South Sudan.
-        code = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not re.fullmatch(r"[A-Za-z]{2}", code):
-            raise ValidationError("Not an ISO 3166-1 alpha-2 country code.")
-        code = code.upper()
-        if pycountry.countries.get(alpha_2=code) is None:
-            raise ValidationError("Not an ISO 3166-1 alpha-2 country code.")
-        return code
+        return _upper_ascii(super()._deserialize(value, attr, data, **kwargs))
+
+
+class AnyCaseCountryCode(CountryCode):
+    """A country code in any case, upper-cased: for the cells of a CSV file."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return _upper_ascii(super()._deserialize(value, attr, data, **kwargs))
+
+
+def _upper_ascii(code: str) -> str:
+    # Only ASCII letters are upper-cased: "ß".upper() is "SS", South Sudan.
+    code = code.strip()
+    return code.upper() if code.isascii() else code
 
 
 class UTCInstant(fields.AwareDateTime):

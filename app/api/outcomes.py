@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.api import ApiBlueprint
-from app.api.listing import page_of
+from app.api.listing import page_of, paged
 from app.api.schemas import JobOutcomeIn, JobOutcomeOut, JobOutcomeQuery
 from app.auth import current_principal, requires
 from app.auth.access import Permission
@@ -24,7 +24,7 @@ blueprint = ApiBlueprint(
 @blueprint.get("/job-outcomes")
 @requires(Permission.READ_RECORDS)
 @blueprint.arguments(JobOutcomeQuery, location="query", as_kwargs=True)
-@blueprint.response(200, JobOutcomeOut(many=True))
+@blueprint.response(200, paged(JobOutcomeOut))
 @blueprint.paginate()
 def list_job_outcomes(
     pagination_parameters, graduation_id=None, employer_id=None, status=None, employment_type=None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.api import ApiBlueprint
-from app.api.listing import contains, page_of
+from app.api.listing import contains, page_of, paged
 from app.api.schemas import (
     EmployerIn,
     EmployerOut,
@@ -28,7 +28,7 @@ blueprint = ApiBlueprint(
 @blueprint.get("/students")
 @requires(Permission.READ_RECORDS)
 @blueprint.arguments(StudentQuery, location="query", as_kwargs=True)
-@blueprint.response(200, StudentOut(many=True))
+@blueprint.response(200, paged(StudentOut))
 @blueprint.paginate()
 def list_students(pagination_parameters, email=None, country=None):
     """List students, by name."""
@@ -64,7 +64,7 @@ def get_student(student_id):
 @blueprint.get("/employers")
 @requires(Permission.READ_RECORDS)
 @blueprint.arguments(EmployerQuery, location="query", as_kwargs=True)
-@blueprint.response(200, EmployerOut(many=True))
+@blueprint.response(200, paged(EmployerOut))
 @blueprint.paginate()
 def list_employers(pagination_parameters, name=None):
     """List employers, by name."""

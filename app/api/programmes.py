@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.api import ApiBlueprint
-from app.api.listing import contains, page_of
+from app.api.listing import contains, page_of, paged
 from app.api.schemas import PolicyIn, PolicyOut, ProgrammeIn, ProgrammeOut, ProgrammeQuery
 from app.auth import requires
 from app.auth.access import Permission
@@ -21,7 +21,7 @@ blueprint = ApiBlueprint(
 @blueprint.get("/programmes")
 @requires(Permission.READ_RECORDS)
 @blueprint.arguments(ProgrammeQuery, location="query", as_kwargs=True)
-@blueprint.response(200, ProgrammeOut(many=True))
+@blueprint.response(200, paged(ProgrammeOut))
 @blueprint.paginate()
 def list_programmes(pagination_parameters, name=None, currency=None):
     """List programmes, by name."""
@@ -56,7 +56,7 @@ def get_programme(programme_id):
 
 @blueprint.get("/programmes/<id:programme_id>/policies")
 @requires(Permission.READ_RECORDS)
-@blueprint.response(200, PolicyOut(many=True))
+@blueprint.response(200, paged(PolicyOut))
 @blueprint.paginate()
 def list_policies(programme_id, pagination_parameters):
     """List a programme's policy versions, oldest first."""

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api.fields import CountryCode, CurrencyCode, Email, Id, MinorUnits, Text, UTCInstant
+from app.api.fields import (
+    CountryCode,
+    CurrencyCode,
+    Email,
+    Id,
+    MinorUnits,
+    Pattern,
+    Text,
+    UTCInstant,
+)
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import (
     CirrIntent,
@@ -177,9 +186,7 @@ class PaymentIn(Schema):
     stripe_payment_intent_id = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Regexp(
-            r"^pi_[A-Za-z0-9_]{1,250}\Z", error="Not a Stripe PaymentIntent id."
-        ),
+        validate=Pattern(r"^pi_[A-Za-z0-9_]{1,250}$", error="Not a Stripe PaymentIntent id."),
     )
 
 

@@ -18,6 +18,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
+from app.api.problems import problem
 from app.auth import sessions
 from app.auth.access import ANONYMOUS, Forbidden, NotSignedIn, Permission, Principal, authorize
 from app.auth.tokens import principal_for_token
@@ -105,10 +106,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(NotSignedIn)
     def not_signed_in(_error):
         if is_api_request():
-            return (
-                {"code": 401, "status": "Unauthorized", "message": "sign in or send an API token"},
+            return problem(
                 401,
-                {"WWW-Authenticate": 'Bearer realm="job-guarantee"'},
+                "sign in or send an API token",
+                headers={"WWW-Authenticate": 'Bearer realm="job-guarantee"'},
             )
         return redirect(url_for("pages.sign_in", next=request.full_path.rstrip("?")))
 
@@ -116,5 +117,5 @@ def init_app(app: Flask) -> None:
     def forbidden(error: Forbidden):
         db_session().rollback()
         if is_api_request():
-            return {"code": 403, "status": "Forbidden", "message": "you may not do this"}, 403
+            return problem(403, "you may not do this")
         return render_template("errors/403.html"), 403

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -84,7 +83,7 @@ def grace(session) -> Person:
 
 
 def pagination(response) -> dict:
-    return json.loads(response.headers["X-Pagination"])
+    return response.json["pagination"]
 
 
 def claim_in(state=S.FLAGGED, payments=SMALL, refunds=None) -> RefundClaim:
@@ -134,8 +133,26 @@ def test_list_claims_filters_by_state_oldest_first(client, session):
     response = client.get("/api/v1/claims?state=flagged")
 
     assert response.status_code == 200
-    assert [row["id"] for row in response.json] == flagged
-    assert {row["state"] for row in response.json} == {"flagged"}
+    assert [row["id"] for row in response.json["items"]] == flagged
+    assert {row["state"] for row in response.json["items"]} == {"flagged"}
+
+
+def test_list_claims_of_one_graduation(client, session):
+    claims = [claim_in() for _ in range(3)]
+
+    response = client.get(f"/api/v1/claims?graduation_id={claims[1].graduation_id}")
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json["items"]] == [claims[1].id]
+
+
+def test_list_claims_of_an_unknown_graduation_is_empty(client, session):
+    claim_in()
+
+    response = client.get("/api/v1/claims?graduation_id=2147483647")
+
+    assert response.status_code == 200
+    assert response.json["items"] == []
 
 
 def test_list_claims_paginates(client, session):
@@ -144,8 +161,8 @@ def test_list_claims_paginates(client, session):
     first = client.get("/api/v1/claims?page_size=2")
     second = client.get("/api/v1/claims?page_size=2&page=2")
 
-    assert [row["id"] for row in first.json] == ids[:2]
-    assert [row["id"] for row in second.json] == ids[2:]
+    assert [row["id"] for row in first.json["items"]] == ids[:2]
+    assert [row["id"] for row in second.json["items"]] == ids[2:]
     assert pagination(first)["total"] == 3
     assert pagination(first)["next_page"] == 2
     assert client.get("/api/v1/claims?page_size=2&page=3").status_code == 404
@@ -428,7 +445,7 @@ def test_decision_racing_a_concurrent_write_is_409_and_writes_nothing(
     )
 
     assert response.status_code == 409
-    assert "while you were changing it" in response.json["message"]
+    assert "while you were changing it" in response.json["detail"]
     assert snapshot(session, claim.id) == before
 
 

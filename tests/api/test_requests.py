@@ -3,8 +3,6 @@ nothing written."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.api.routes import GET_ROUTES, POST_ROUTES, Route
@@ -71,10 +69,12 @@ def test_reading_with_an_unknown_id_in_the_path_is_404(client, route, records):
 
 
 def list_routes(client, records) -> list[Route]:
-    """The GET routes that page their answer (they send ``X-Pagination``)."""
-    return [
-        route for route in GET_ROUTES if "X-Pagination" in client.get(route.url(records)).headers
-    ]
+    """The GET routes that page their answer (their body has ``items`` and ``pagination``)."""
+    return [route for route in GET_ROUTES if is_page(client.get(route.url(records)).json)]
+
+
+def is_page(body) -> bool:
+    return isinstance(body, dict) and set(body) == {"items", "pagination"}
 
 
 def test_every_collection_is_paginated(client, records):
@@ -104,8 +104,22 @@ def test_the_first_page_of_an_empty_collection_is_200_and_empty(client):
     response = client.get("/api/v1/programmes")
 
     assert response.status_code == 200
-    assert response.json == []
-    assert json.loads(response.headers["X-Pagination"]) == {"total": 0, "total_pages": 0}
+    assert response.json == {
+        "items": [],
+        "pagination": {
+            "page": 1,
+            "page_size": 10,
+            "total": 0,
+            "total_pages": 0,
+            "first_page": 1,
+            "last_page": 1,
+            "previous_page": None,
+            "next_page": None,
+            "previous": None,
+            "next": None,
+        },
+    }
+    assert "X-Pagination" not in response.headers
 
 
 @pytest.mark.parametrize(
@@ -128,9 +142,17 @@ def test_bad_pagination_is_422_naming_the_parameter(client, records, query, fiel
         assert list(response.json["errors"]["query"]) == [field]
 
 
-def test_error_bodies_say_code_and_status(client):
+def test_error_bodies_are_problem_details(client):
     response = client.get("/api/v1/students/999999")
 
     assert response.status_code == 404
-    assert response.json["code"] == 404
-    assert response.json["status"] == "Not Found"
+    assert response.mimetype == "application/problem+json"
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": response.json["detail"],
+        "instance": "/api/v1/students/999999",
+        "code": 404,
+    }
+    assert "999999" in response.json["detail"]

@@ -203,11 +203,8 @@ def init_app(app: Flask) -> None:
             "type": "apiKey",
             "in": "cookie",
             "name": app.config.get("SESSION_COOKIE_NAME", "session"),
-            "description": "A signed-in person's session, as the pages use it.",
+            "description": "A signed-in person's session, as the pages and Swagger UI use it.",
         },
-    )
-    api.register_converter(
-        IdConverter, lambda _converter: {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     )
     app.extensions["job_guarantee_api"] = api
 
@@ -223,6 +220,8 @@ def init_app(app: Flask) -> None:
 
     for module in (programmes, people, enrollments, pauses, outcomes, claims):
         api.register_blueprint(module.blueprint)
+    # flask-smorest's pagination header schema: the page's metadata is in the body instead.
+    api.spec.components.schemas.pop("PaginationMetadata", None)
     # Tags by record (set on each operation), not by blueprint.
     api.spec._tags[:] = [
         {"name": name, "description": description} for name, description in TAGS.items()

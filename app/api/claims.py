@@ -146,7 +146,7 @@ def review_claim(claim_id, **decision):
 
 @blueprint.post("/claims/<id:claim_id>/approve")
 @requires(Permission.DECIDE_CLAIMS)
-@blueprint.arguments(ApprovalIn, as_kwargs=True)
+@blueprint.arguments(ApprovalIn, as_kwargs=True, required=False)
 @blueprint.response(200, ClaimDetailOut)
 @blueprint.alt_response(409, description=STATE_CONFLICT)
 def approve_claim(claim_id, **decision):

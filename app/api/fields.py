@@ -19,14 +19,17 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: database encoding can store it.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
-#: A character text may hold: neither a control character (tab, line feed and carriage
-#: return are allowed) nor half a surrogate pair. Written for both Python and ECMA-262 (the
-#: regular expressions of JSON Schema).
-_TEXT_CHARACTER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]"
+#: A character text may hold: not a control character (tab, line feed and carriage return are
+#: allowed). Written for both Python and ECMA-262 (the regular expressions of JSON Schema).
+_TEXT_CHARACTER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 #: Text as the document declares it: such characters only, at least one of them not blank.
-TEXT_PATTERN = rf"^{_TEXT_CHARACTER}*[^\x00-\x1f\x7f\ud800-\udfff\s]{_TEXT_CHARACTER}*$"
+#: (Half a surrogate pair is refused too, but no valid UTF-8 text holds one, and a pattern
+#: naming them is one that some JSON Schema validators cannot compile.)
+TEXT_PATTERN = rf"^{_TEXT_CHARACTER}*[^\x00-\x1f\x7f\s]{_TEXT_CHARACTER}*$"
 #: A search term: the same characters, blank allowed.
 SEARCH_PATTERN = rf"^{_TEXT_CHARACTER}*$"
+#: One line of text: no control character at all, not blank.
+ONE_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
 
 
 class Pattern(validate.Regexp):
@@ -45,12 +48,15 @@ class Pattern(validate.Regexp):
 class Text(fields.String):
     """A string, stripped, never blank, without control characters, at most ``max_length``.
 
-    ``min_length=0`` allows blank, for an optional search term. The length and the characters
-    are checked before stripping, as the document states them: what it calls valid is accepted.
+    ``min_length=0`` allows blank, for an optional search term; ``one_line`` refuses tabs and
+    line breaks too. The length and the characters are checked before stripping, as the
+    document states them: what it calls valid is accepted.
     """
 
-    def __init__(self, max_length: int = 200, min_length: int = 1, **kwargs):
-        pattern = TEXT_PATTERN if min_length else SEARCH_PATTERN
+    def __init__(
+        self, max_length: int = 200, min_length: int = 1, one_line: bool = False, **kwargs
+    ):
+        pattern = ONE_LINE_PATTERN if one_line else TEXT_PATTERN if min_length else SEARCH_PATTERN
         super().__init__(
             validate=[
                 validate.Length(min=min_length, max=max_length),
@@ -59,9 +65,12 @@ class Text(fields.String):
             **kwargs,
         )
         self.max_length = max_length
+        self.one_line = one_line
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
+        if self.one_line and re.search(r"[\t\n\r]", text):
+            raise ValidationError("Write it on one line.")
         if _CONTROL.search(text):
             raise ValidationError("Must not contain control characters.")
         if _SURROGATE.search(text):
@@ -143,6 +152,24 @@ class UTCInstant(fields.AwareDateTime):
         except OverflowError as error:
             # 0001-01-01T00:00+01:00 is a valid ISO 8601 instant before the first UTC one.
             raise ValidationError("Out of the range of representable instants.") from error
+
+
+class StrictBoolean(fields.Boolean):
+    """``true`` or ``false`` in a JSON body, nothing else: not 0, 1, "yes" or "true"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class QueryBoolean(fields.Boolean):
+    """``true`` or ``false`` in a query string, as the document writes a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value not in ("true", "false"):
+            raise self.make_error("invalid", input=value)
+        return value == "true"
 
 
 def Id(*, strict: bool = True, **kwargs) -> fields.Integer:  # noqa: N802 - a field type

@@ -11,6 +11,8 @@ from app.api.fields import (
     Id,
     MinorUnits,
     Pattern,
+    QueryBoolean,
+    StrictBoolean,
     Text,
     UTCInstant,
 )
@@ -62,13 +64,13 @@ class PolicyIn(Schema):
     min_contract_months = fields.Integer(
         strict=True, load_default=6, validate=validate.Range(0, 120)
     )
-    requires_in_field = fields.Boolean(load_default=True)
+    requires_in_field = StrictBoolean(load_default=True)
     min_annual_salary_minor = MinorUnits(load_default=None, allow_none=True)
     claim_deadline_days = fields.Integer(
         strict=True, load_default=60, validate=validate.Range(0, 3650)
     )
     refund_cap_minor = MinorUnits(load_default=None, allow_none=True)
-    deduct_scholarships = fields.Boolean(load_default=True)
+    deduct_scholarships = StrictBoolean(load_default=True)
     weekly_applications = fields.Integer(
         strict=True,
         load_default=0,
@@ -96,7 +98,7 @@ class PolicyIn(Schema):
         validate=validate.Range(1, 90),
         metadata={"description": "Days a graduate has to log an offer; null: no obligation."},
     )
-    declined_offer_voids = fields.Boolean(
+    declined_offer_voids = StrictBoolean(
         load_default=False,
         metadata={"description": "Whether declining a qualifying offer voids the claim."},
     )
@@ -159,7 +161,7 @@ class StudentQuery(Schema):
 class EmployerIn(Schema):
     name = Text(required=True)
     contact_email = Email(required=True)
-    is_school = fields.Boolean(
+    is_school = StrictBoolean(
         load_default=False,
         metadata={"description": "The school itself (its hires count apart in outcome reports)."},
     )
@@ -206,7 +208,7 @@ class EnrollmentIn(Schema):
     student_id = Id(required=True)
     programme_id = Id(required=True)
     signed_on = fields.Date(required=True)
-    guarantee_opt_in = fields.Boolean(required=True)
+    guarantee_opt_in = StrictBoolean(required=True)
     scholarship_minor = MinorUnits(allow_zero=True, load_default=0)
     cirr_intent = _enum(
         CirrIntent,
@@ -242,7 +244,7 @@ class EnrollmentOut(Schema):
 class EnrollmentQuery(Schema):
     student_id = Id(strict=False)
     programme_id = Id(strict=False)
-    guarantee_opt_in = fields.Boolean()
+    guarantee_opt_in = QueryBoolean()
 
 
 class GraduationIn(Schema):
@@ -271,7 +273,7 @@ class JobOutcomeIn(Schema):
     employer_id = Id(load_default=None, allow_none=True)
     title = Text(required=True)
     employment_type = _enum(EmploymentType, required=True)
-    in_field = fields.Boolean(required=True)
+    in_field = StrictBoolean(required=True)
     start_date = fields.Date(required=True)
     contract_months = fields.Integer(
         strict=True, load_default=None, allow_none=True, validate=validate.Range(1, 600)
@@ -378,6 +380,7 @@ class ExclusionIn(Schema):
     occurred_on = fields.Date(required=True, metadata={"description": "The day it began."})
     evidence = Text(
         max_length=500,
+        one_line=True,
         required=True,
         metadata={"description": "The document it rests on: a letter, a record, a certificate."},
     )

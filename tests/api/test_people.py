@@ -184,3 +184,22 @@ def test_a_record_written_through_the_api_is_in_the_audit_log_with_its_actor(cli
     [event] = session.scalars(select(AuditEvent).where(AuditEvent.action.like("api.%")))
     assert event.action == "api.people_create_student"
     assert event.actor.startswith("token:") and event.target == "/api/v1/students"
+
+
+def test_create_student_strips_the_name_whose_length_counts_as_sent(client, refused):
+    stripped = client.post("/api/v1/students", json={**STUDENT, "name": "  Ada Lovelace  "})
+    too_long = refused("POST", "/api/v1/students", json={**STUDENT, "name": " " * 5 + "x" * 196})
+
+    assert stripped.status_code == 201
+    assert stripped.json["name"] == "Ada Lovelace"
+    # The document counts the characters sent, as the API does: 201 is more than 200.
+    assert too_long.status_code == 422
+    assert list(too_long.json["errors"]["json"]) == ["name"]
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes", None])
+def test_create_employer_with_is_school_not_a_json_boolean_is_422(refused, value):
+    response = refused("POST", "/api/v1/employers", json={**EMPLOYER, "is_school": value})
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["json"]) == ["is_school"]

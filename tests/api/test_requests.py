@@ -156,3 +156,50 @@ def test_error_bodies_are_problem_details(client):
         "code": 404,
     }
     assert "999999" in response.json["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("DELETE", "/api/v1/students", {"GET", "POST"}),
+        ("PUT", "/api/v1/claims/1", {"GET"}),
+        ("PATCH", "/api/v1/claims/1/approve", {"POST"}),
+    ],
+)
+def test_a_method_the_resource_does_not_have_is_405_with_allow(client, method, url, allowed):
+    response = client.open(url, method=method, json={})
+
+    assert response.status_code == 405
+    assert allowed <= {name.strip() for name in response.headers["Allow"].split(",")}
+    assert response.json["status"] == 405
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+def test_a_body_that_is_not_json_is_415_and_writes_nothing(refused, content_type):
+    response = refused(
+        "POST",
+        "/api/v1/students",
+        data=b"name=Ada&email=ada@example.org",
+        content_type=content_type,
+    )
+
+    assert response.status_code == 415
+    assert response.mimetype == "application/problem+json"
+
+
+def test_asking_for_a_type_the_api_does_not_serve_is_406(client):
+    refused = client.get("/api/v1/students", headers={"Accept": "text/html"})
+    served = client.get("/api/v1/students", headers={"Accept": "text/html, application/json;q=0.5"})
+
+    assert refused.status_code == 406
+    assert refused.json["status"] == 406
+    assert served.status_code == 200
+
+
+def test_a_write_with_an_empty_body_reads_as_no_fields(client):
+    response = client.post("/api/v1/students")
+
+    assert response.status_code == 422
+    assert set(response.json["errors"]["json"]) == {"name", "email", "country"}

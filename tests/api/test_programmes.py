@@ -391,3 +391,15 @@ def test_enroll_before_any_policy_is_in_force_is_422_on_signed_on(client, sessio
 
     assert response.status_code == 422
     assert list(response.json["errors"]["json"]) == ["signed_on"]
+
+
+def test_the_next_page_address_keeps_the_filters(client, session):
+    for name in ("Data Science", "Data Engineering", "Web"):
+        ProgrammeFactory(name=name)
+
+    first = client.get("/api/v1/programmes?name=data&page_size=1")
+    second = client.get(pagination(first)["next"])
+
+    assert pagination(first)["next"] == "/api/v1/programmes?name=data&page=2&page_size=1"
+    assert [row["name"] for row in second.json["items"]] == ["Data Science"]
+    assert pagination(second)["next"] is None

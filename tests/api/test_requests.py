@@ -203,3 +203,19 @@ def test_a_write_with_an_empty_body_reads_as_no_fields(client):
 
     assert response.status_code == 422
     assert set(response.json["errors"]["json"]) == {"name", "email", "country"}
+
+
+def test_no_credentials_is_401_saying_how_to_authenticate(anonymous_client):
+    response = anonymous_client.get("/api/v1/students")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.json["status"] == 401
+
+
+@pytest.mark.parametrize("value", ["1", "0", "yes", "True", ""])
+def test_a_boolean_filter_other_than_true_or_false_is_422(client, value):
+    response = client.get("/api/v1/enrollments", query_string={"guarantee_opt_in": value})
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["query"]) == ["guarantee_opt_in"]

@@ -118,6 +118,8 @@ class ApiBlueprint(flask_smorest.Blueprint):
 
 
 def _document_operation(rule: str, view, methods) -> None:
+    """Name and tag the operation of ``view``, and declare the refusals any operation can
+    answer (a rule's own 409 or 422 is declared on its view)."""
     doc = view.__dict__.setdefault("_apidoc", {})
     declared = set(doc.get("response", {}).get("responses", {}))
     manual = doc.setdefault("manual_doc", {})

@@ -57,6 +57,7 @@ def list_enrollments(
 @requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(EnrollmentIn, as_kwargs=True)
 @blueprint.response(201, EnrollmentOut)
+@blueprint.alt_response(409, description="The enrollment conflicts with one on record.")
 def create_enrollment(**fields):
     """Enroll a student; the enrollment is bound to the policy version in force on ``signed_on``."""
     session = db_session()

@@ -45,6 +45,7 @@ def list_job_outcomes(
 @blueprint.post("/job-outcomes")
 @blueprint.arguments(JobOutcomeIn, as_kwargs=True)
 @blueprint.response(201, JobOutcomeOut)
+@blueprint.alt_response(409, description="The job outcome conflicts with one on record.")
 def report_job_outcome(**fields):
     """Record a job a graduate took.
 

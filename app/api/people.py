@@ -78,6 +78,7 @@ def list_employers(pagination_parameters, name=None):
 @requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(EmployerIn, as_kwargs=True)
 @blueprint.response(201, EmployerOut)
+@blueprint.alt_response(409, description="The employer conflicts with one on record.")
 def create_employer(**fields):
     """Record an employer."""
     session = db_session()

@@ -73,6 +73,7 @@ def list_policies(programme_id, pagination_parameters):
 @requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(PolicyIn, as_kwargs=True)
 @blueprint.response(201, PolicyOut)
+@blueprint.alt_response(409, description="Another version was published at the same time.")
 def publish_policy(programme_id, **terms):
     """Publish the programme's next policy version.
 

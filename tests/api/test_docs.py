@@ -248,3 +248,13 @@ def test_codes_are_listed_as_the_standards_write_them(openapi):
     assert {"EUR", "GBP", "USD"} <= set(currencies) and "eur" not in currencies
     assert {"GB", "FR", "SS"} <= set(countries) and all(len(code) == 2 for code in countries)
     assert "pattern" in schemas["StudentIn"]["properties"]["name"]
+
+
+def test_every_write_declares_its_conflict(openapi):
+    writes = [
+        (path, operation) for path, method, operation in operations(openapi) if method == "post"
+    ]
+
+    assert writes
+    for path, operation in writes:
+        assert "409" in operation["responses"], path

@@ -27,7 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
-from app.api.fields import MAX_MINOR_UNITS, Email, Text
+from app.api.fields import (
+    MAX_MINOR_UNITS,
+    AnyCaseCountryCode,
+    AnyCaseCurrencyCode,
+    Email,
+    Text,
+)
 from app.api.schemas import PaymentIn, StudentIn
 from app.guarantee.terms import CirrIntent, PayerType
 from app.models import Enrollment, Programme, Student, TuitionPayment
@@ -154,8 +160,16 @@ class EnrollmentRow(Schema):
     expected_graduation_on = fields.Date(load_default=None, allow_none=True)
 
 
+class StudentRow(StudentIn):
+    """``StudentIn``, the country in any case."""
+
+    country = AnyCaseCountryCode(required=True)
+
+
 class PaymentRow(PaymentIn):
     """``PaymentIn``, naming the enrollment by student and programme."""
+
+    currency = AnyCaseCurrencyCode(required=True)
 
     student_email = Email(required=True)
     programme = Text(required=True)
@@ -266,7 +280,7 @@ class _Kind:
 
 class _Students(_Kind):
     columns = ("name", "email", "country")
-    schema = StudentIn()
+    schema = StudentRow()
 
     def __init__(self, session: Session):
         super().__init__(session)

@@ -1,24 +1,29 @@
 """The JSON API under ``/api/v1`` and its OpenAPI document at ``/api/openapi.json``.
 
 Views parse with marshmallow, call a service and serialise; service errors become 404, 409 and
-422 responses here, in one place. Error bodies follow flask-smorest's shape:
-``{"code": 422, "status": "...", "message": "...", "errors": {"json": {"field": ["why"]}}}``.
+422 responses here, in one place. Every error is an RFC 9457 problem details object
+(``app/api/problems.py``). The document names each operation (``listClaims``), tags it by the
+record it concerns, declares every refusal it can answer and the bearer token scheme.
 """
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
 
 import flask_smorest
 import flask_swagger_ui
 from flask import Blueprint, Flask, request, send_from_directory
 from flask_smorest import Api, abort
+from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from webargs.flaskparser import FlaskParser
 from werkzeug import exceptions
 from werkzeug.routing import IntegerConverter, ValidationError
 
+from app.api.listing import page_metadata
+from app.api.problems import PROBLEM_CONTENT_TYPE, ProblemSchema, problem
 from app.database import db_session
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.records import MAX_ID
@@ -59,10 +64,111 @@ class ArgumentsParser(FlaskParser):
             abort(400, exc=error, messages={"json": ["Invalid JSON body."]})
 
 
+#: The media types the API answers in: JSON, and problem details for its errors.
+SERVED_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
+
+#: What each tag of the document holds: one per record.
+TAGS = {
+    "programmes": "Programmes and their guarantee policy versions.",
+    "policies": "Guarantee policy versions.",
+    "students": "Students.",
+    "employers": "Employers.",
+    "enrollments": "Enrollments and their tuition payments.",
+    "graduations": "Graduations, the guarantee they open, pauses of the search and exclusions.",
+    "job-outcomes": "Jobs graduates took after qualifying.",
+    "claims": "Refund claims: flagged by the sweep, decided by finance, paid by the executor.",
+    "recovery-items": "Paid refunds a qualifying job reported afterwards contradicts.",
+    "liability": "The expected refund liability, from the school's own placement history.",
+}
+
+
+def operation_id(function_name: str) -> str:
+    """The operationId of a view: its name in lower camel case (``list_claims``: ``listClaims``)."""
+    first, *rest = function_name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
 class ApiBlueprint(flask_smorest.Blueprint):
-    """A blueprint of the API: flask-smorest's, parsing with ``ArgumentsParser``."""
+    """A blueprint of the API: flask-smorest's, parsing with ``ArgumentsParser``.
+
+    Each operation it registers is named after its view (``operationId``), tagged by the record
+    under ``/api/v1`` it concerns, and declares the refusals every operation can answer.
+    """
 
     ARGUMENTS_PARSER = ArgumentsParser()
+
+    def _set_pagination_metadata(self, page_params, result, headers):
+        # The page's metadata goes in the body, beside its items: see app/api/listing.py.
+        metadata = page_metadata(page_params.page, page_params.page_size, page_params.item_count)
+        return {"items": result, "pagination": metadata}, headers
+
+    def _document_pagination_metadata(self, spec, resp_doc):
+        # Nothing in the headers: the page's schema (``paged``) documents it.
+        return None
+
+    def alt_response(self, status_code, response=None, **kwargs):
+        # An error response without a schema of its own is a problem details object.
+        if response is None and kwargs.get("schema") is None and int(status_code) >= 400:
+            kwargs["schema"] = ProblemSchema
+            kwargs.setdefault("content_type", PROBLEM_CONTENT_TYPE)
+        return super().alt_response(status_code, response, **kwargs)
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, *args, **kwargs):
+        if view_func is not None and not isinstance(view_func, type):
+            _document_operation(rule, view_func, kwargs.get("methods", ("GET",)))
+        return super().add_url_rule(rule, endpoint, view_func, *args, **kwargs)
+
+
+def _document_operation(rule: str, view, methods) -> None:
+    """Name and tag the operation of ``view``, and declare the refusals any operation can
+    answer (a rule's own 409 or 422 is declared on its view)."""
+    doc = view.__dict__.setdefault("_apidoc", {})
+    declared = set(doc.get("response", {}).get("responses", {}))
+    manual = doc.setdefault("manual_doc", {})
+    manual.setdefault("operationId", operation_id(view.__name__))
+    manual.setdefault("tags", [rule.strip("/").split("/")[0]])
+    refusals = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 406: "NOT_ACCEPTABLE"}
+    if "<" in rule or "pagination" in doc:
+        refusals[404] = "NOT_FOUND"
+    if "POST" in methods:
+        refusals[400] = "BAD_REQUEST"
+        refusals[415] = "UNSUPPORTED_MEDIA_TYPE"
+    responses = manual.setdefault("responses", {})
+    for code, name in refusals.items():
+        if code not in declared:
+            responses.setdefault(str(code), name)
+
+
+class JobGuaranteeApi(Api):
+    """flask-smorest's ``Api``, whose errors are problem details (RFC 9457)."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        # flask-smorest's responses of every status, served as problem details.
+        for status in HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def handle_http_exception(self, error):
+        if not request.path.startswith("/api/"):
+            return super().handle_http_exception(error)
+        db_session().rollback()
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors", data.get("messages"))
+        # 405's Allow, 401's WWW-Authenticate: the headers the status calls for.
+        headers = {
+            name: value for name, value in error.get_headers() if name.lower() != "content-type"
+        }
+        headers.update(data.get("headers") or {})
+        detail = data.get("message") or error.description
+        return problem(error.code or 500, detail, errors, headers)
 
 
 def init_app(app: Flask) -> None:
@@ -75,10 +181,34 @@ def init_app(app: Flask) -> None:
     # Swagger UI's files are served from this service, not a CDN: the docs work offline.
     app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/api/docs/assets/")
     app.url_map.converters["id"] = IdConverter
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "info": {
+                "description": "The school's records, the guarantee and refund claims. "
+                "Errors are RFC 9457 problem details; lists carry their page in the body."
+            },
+            "security": [{"bearerToken": []}, {"sessionCookie": []}],
+        },
+    )
 
-    api = Api(app)
-    api.register_converter(
-        IdConverter, lambda _converter: {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    api = JobGuaranteeApi(app)
+    api.spec.components.security_scheme(
+        "bearerToken",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token made on the admin page: ``Authorization: Bearer jg_...``.",
+        },
+    )
+    api.spec.components.security_scheme(
+        "sessionCookie",
+        {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": app.config.get("SESSION_COOKIE_NAME", "session"),
+            "description": "A signed-in person's session, as the pages and Swagger UI use it.",
+        },
     )
     app.extensions["job_guarantee_api"] = api
 
@@ -97,6 +227,12 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(module.blueprint)
     api.register_blueprint(liability.blueprint)
     csrf_exempt = [liability]
+    # flask-smorest's pagination header schema: the page's metadata is in the body instead.
+    api.spec.components.schemas.pop("PaginationMetadata", None)
+    # Tags by record (set on each operation), not by blueprint.
+    api.spec._tags[:] = [
+        {"name": name, "description": description} for name, description in TAGS.items()
+    ]
     app.register_blueprint(stripe_webhook.blueprint)
     from app.auth import csrf
 
@@ -116,6 +252,21 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(assets)
     _register_error_handlers(app)
+
+    @app.before_request
+    def negotiate():
+        # What the API cannot serve or read is refused before any view runs.
+        if not request.path.startswith("/api/v1/"):
+            return None
+        accept = request.accept_mimetypes
+        if accept and accept.best_match(SERVED_TYPES) is None:
+            return problem(406, "This API answers in application/json only.")
+        has_body = bool(request.content_length) or "chunked" in request.headers.get(
+            "Transfer-Encoding", ""
+        )
+        if request.method in {"POST", "PUT", "PATCH"} and has_body and not request.is_json:
+            return problem(415, "Send the body as application/json.")
+        return None
 
     @app.after_request
     def audit_api_writes(response):
@@ -137,10 +288,7 @@ def init_app(app: Flask) -> None:
 def _register_error_handlers(app: Flask) -> None:
     def error(code: int, status: str, message: str, errors: dict | None = None):
         db_session().rollback()
-        body = {"code": code, "status": status, "message": message}
-        if errors is not None:
-            body["errors"] = {"json": errors}
-        return body, code
+        return problem(code, message, {"json": errors} if errors is not None else None)
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):

@@ -7,8 +7,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from app.api import ApiBlueprint
-from app.api.fields import Id, Text
-from app.api.listing import page_of
+from app.api.fields import Id, QueryBoolean, Text
+from app.api.listing import page_of, paged
 from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import db_session
@@ -57,7 +57,7 @@ class RecoveryItemOut(Schema):
 
 
 class RecoveryQuery(Schema):
-    open = fields.Boolean(
+    open = QueryBoolean(
         load_default=True, metadata={"description": "Only the items finance has not closed."}
     )
 
@@ -104,7 +104,7 @@ class ClaimDetailOut(ClaimOut):
 
 class ClaimQuery(Schema):
     state = fields.Enum(ClaimState, by_value=True)
-    graduation_id = Id()
+    graduation_id = Id(strict=False)
 
 
 class DecisionIn(Schema):
@@ -127,7 +127,7 @@ class ManualSettlementIn(DecisionIn):
 @blueprint.get("/claims")
 @requires(Permission.READ_CLAIMS)
 @blueprint.arguments(ClaimQuery, location="query", as_kwargs=True)
-@blueprint.response(200, ClaimOut(many=True))
+@blueprint.response(200, paged(ClaimOut))
 @blueprint.paginate()
 def list_claims(pagination_parameters, state=None, graduation_id=None):
     """The claims queue, oldest first."""
@@ -175,7 +175,7 @@ def review_claim(claim_id, **decision):
 
 @blueprint.post("/claims/<id:claim_id>/approve")
 @requires(Permission.DECIDE_CLAIMS)
-@blueprint.arguments(ApprovalIn, as_kwargs=True)
+@blueprint.arguments(ApprovalIn, as_kwargs=True, required=False)
 @blueprint.response(200, ClaimDetailOut)
 @blueprint.alt_response(409, description=STATE_CONFLICT)
 def approve_claim(claim_id, **decision):
@@ -233,7 +233,7 @@ def settle_claim_manually(claim_id, **decision):
 @blueprint.get("/recovery-items")
 @requires(Permission.READ_CLAIMS)
 @blueprint.arguments(RecoveryQuery, location="query", as_kwargs=True)
-@blueprint.response(200, RecoveryItemOut(many=True))
+@blueprint.response(200, paged(RecoveryItemOut))
 @blueprint.paginate()
 def list_recovery_items(pagination_parameters, open=True):  # noqa: A002 - the query's name
     """Paid claims a qualifying job reported afterwards contradicts, oldest first."""

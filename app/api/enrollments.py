@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.api import ApiBlueprint
-from app.api.listing import page_of
+from app.api.listing import page_of, paged
 from app.api.schemas import (
     EnrollmentIn,
     EnrollmentOut,
@@ -37,7 +37,7 @@ blueprint = ApiBlueprint(
 @blueprint.get("/enrollments")
 @requires(Permission.READ_RECORDS)
 @blueprint.arguments(EnrollmentQuery, location="query", as_kwargs=True)
-@blueprint.response(200, EnrollmentOut(many=True))
+@blueprint.response(200, paged(EnrollmentOut))
 @blueprint.paginate()
 def list_enrollments(
     pagination_parameters, student_id=None, programme_id=None, guarantee_opt_in=None
@@ -57,6 +57,7 @@ def list_enrollments(
 @requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(EnrollmentIn, as_kwargs=True)
 @blueprint.response(201, EnrollmentOut)
+@blueprint.alt_response(409, description="The enrollment conflicts with one on record.")
 def create_enrollment(**fields):
     """Enroll a student; the enrollment is bound to the policy version in force on ``signed_on``."""
     session = db_session()
@@ -75,7 +76,7 @@ def get_enrollment(enrollment_id):
 
 @blueprint.get("/enrollments/<id:enrollment_id>/payments")
 @requires(Permission.READ_RECORDS)
-@blueprint.response(200, PaymentOut(many=True))
+@blueprint.response(200, paged(PaymentOut))
 @blueprint.paginate()
 def list_payments(enrollment_id, pagination_parameters):
     """List an enrollment's tuition payments, oldest first."""
@@ -104,7 +105,7 @@ def record_payment(enrollment_id, **fields):
 @blueprint.get("/graduations")
 @requires(Permission.READ_RECORDS)
 @blueprint.arguments(GraduationQuery, location="query", as_kwargs=True)
-@blueprint.response(200, GraduationOut(many=True))
+@blueprint.response(200, paged(GraduationOut))
 @blueprint.paginate()
 def list_graduations(
     pagination_parameters,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.api import ApiBlueprint
-from app.api.listing import page_of
+from app.api.listing import page_of, paged
 from app.api.schemas import (
     JobCorrectionIn,
     JobDisputeIn,
@@ -31,7 +31,7 @@ blueprint = ApiBlueprint(
 @blueprint.get("/job-outcomes")
 @requires(Permission.READ_RECORDS)
 @blueprint.arguments(JobOutcomeQuery, location="query", as_kwargs=True)
-@blueprint.response(200, JobOutcomeOut(many=True))
+@blueprint.response(200, paged(JobOutcomeOut))
 @blueprint.paginate()
 def list_job_outcomes(
     pagination_parameters, graduation_id=None, employer_id=None, status=None, employment_type=None
@@ -52,6 +52,7 @@ def list_job_outcomes(
 @blueprint.post("/job-outcomes")
 @blueprint.arguments(JobOutcomeIn, as_kwargs=True)
 @blueprint.response(201, JobOutcomeOut)
+@blueprint.alt_response(409, description="The job outcome conflicts with one on record.")
 def report_job_outcome(**fields):
     """Record a job a graduate took.
 
@@ -91,6 +92,7 @@ def get_job_outcome(outcome_id):
 @requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(JobDisputeIn, as_kwargs=True)
 @blueprint.response(200, JobOutcomeOut)
+@blueprint.alt_response(409, description="The job's refund claim changed meanwhile; try again.")
 def dispute_job_outcome(outcome_id, reason):
     """Record that a job did not happen as reported, with the reason: it stops counting."""
     session = db_session()
@@ -103,6 +105,7 @@ def dispute_job_outcome(outcome_id, reason):
 @requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(JobCorrectionIn, as_kwargs=True)
 @blueprint.response(200, JobOutcomeOut)
+@blueprint.alt_response(409, description="The job's refund claim changed meanwhile; try again.")
 def correct_job_outcome(outcome_id, reason, **facts):
     """Correct a job's facts or status, with the reason; the guarantee reads the correction."""
     session = db_session()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.api import ApiBlueprint
-from app.api.listing import contains, page_of
+from app.api.listing import contains, page_of, paged
 from app.api.schemas import (
     ContactVerificationIn,
     EmployerIn,
@@ -29,7 +29,7 @@ blueprint = ApiBlueprint(
 @blueprint.get("/students")
 @requires(Permission.READ_RECORDS)
 @blueprint.arguments(StudentQuery, location="query", as_kwargs=True)
-@blueprint.response(200, StudentOut(many=True))
+@blueprint.response(200, paged(StudentOut))
 @blueprint.paginate()
 def list_students(pagination_parameters, email=None, country=None):
     """List students, by name."""
@@ -65,7 +65,7 @@ def get_student(student_id):
 @blueprint.get("/employers")
 @requires(Permission.READ_RECORDS)
 @blueprint.arguments(EmployerQuery, location="query", as_kwargs=True)
-@blueprint.response(200, EmployerOut(many=True))
+@blueprint.response(200, paged(EmployerOut))
 @blueprint.paginate()
 def list_employers(pagination_parameters, name=None):
     """List employers, by name."""
@@ -79,6 +79,7 @@ def list_employers(pagination_parameters, name=None):
 @requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(EmployerIn, as_kwargs=True)
 @blueprint.response(201, EmployerOut)
+@blueprint.alt_response(409, description="The employer conflicts with one on record.")
 def create_employer(**fields):
     """Record an employer; the school vouches for the contact it records (verified)."""
     session = db_session()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.api import ApiBlueprint
-from app.api.listing import contains, page_of
+from app.api.listing import contains, page_of, paged
 from app.api.schemas import PolicyIn, PolicyOut, ProgrammeIn, ProgrammeOut, ProgrammeQuery
 from app.audit import record
 from app.auth import current_principal, requires
@@ -22,7 +22,7 @@ blueprint = ApiBlueprint(
 @blueprint.get("/programmes")
 @requires(Permission.READ_RECORDS)
 @blueprint.arguments(ProgrammeQuery, location="query", as_kwargs=True)
-@blueprint.response(200, ProgrammeOut(many=True))
+@blueprint.response(200, paged(ProgrammeOut))
 @blueprint.paginate()
 def list_programmes(pagination_parameters, name=None, currency=None):
     """List programmes, by name."""
@@ -57,7 +57,7 @@ def get_programme(programme_id):
 
 @blueprint.get("/programmes/<id:programme_id>/policies")
 @requires(Permission.READ_RECORDS)
-@blueprint.response(200, PolicyOut(many=True))
+@blueprint.response(200, paged(PolicyOut))
 @blueprint.paginate()
 def list_policies(programme_id, pagination_parameters):
     """List a programme's policy versions, oldest first."""
@@ -74,7 +74,11 @@ def list_policies(programme_id, pagination_parameters):
 @requires(Permission.WRITE_RECORDS)
 @blueprint.arguments(PolicyIn, as_kwargs=True)
 @blueprint.response(201, PolicyOut)
-@blueprint.alt_response(409, description="The version would govern days already bound.")
+@blueprint.alt_response(
+    409,
+    description="The version would govern days already bound, or another version was published"
+    " at the same time.",
+)
 def publish_policy(programme_id, **terms):
     """Publish the programme's next policy version.
 

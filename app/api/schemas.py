@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api.fields import CountryCode, CurrencyCode, Email, Id, MinorUnits, Text, UTCInstant
+from app.api.fields import (
+    CountryCode,
+    CurrencyCode,
+    Email,
+    Id,
+    MinorUnits,
+    Pattern,
+    QueryBoolean,
+    StrictBoolean,
+    Text,
+    UTCInstant,
+)
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import (
     CirrIntent,
@@ -53,13 +64,13 @@ class PolicyIn(Schema):
     min_contract_months = fields.Integer(
         strict=True, load_default=6, validate=validate.Range(0, 120)
     )
-    requires_in_field = fields.Boolean(load_default=True)
+    requires_in_field = StrictBoolean(load_default=True)
     min_annual_salary_minor = MinorUnits(load_default=None, allow_none=True)
     claim_deadline_days = fields.Integer(
         strict=True, load_default=60, validate=validate.Range(0, 3650)
     )
     refund_cap_minor = MinorUnits(load_default=None, allow_none=True)
-    deduct_scholarships = fields.Boolean(load_default=True)
+    deduct_scholarships = StrictBoolean(load_default=True)
     weekly_applications = fields.Integer(
         strict=True,
         load_default=0,
@@ -87,7 +98,7 @@ class PolicyIn(Schema):
         validate=validate.Range(1, 90),
         metadata={"description": "Days a graduate has to log an offer; null: no obligation."},
     )
-    declined_offer_voids = fields.Boolean(
+    declined_offer_voids = StrictBoolean(
         load_default=False,
         metadata={"description": "Whether declining a qualifying offer voids the claim."},
     )
@@ -98,7 +109,7 @@ class PolicyIn(Schema):
         metadata={"description": "Most paused days that extend the window; 0: no pauses."},
     )
     notes = Text(max_length=5000, load_default=None, allow_none=True)
-    correction = fields.Boolean(
+    correction = StrictBoolean(
         load_default=False,
         metadata={
             "description": "Marks a version effective before the newest one as a correction;"
@@ -158,7 +169,7 @@ class StudentQuery(Schema):
 class EmployerIn(Schema):
     name = Text(required=True)
     contact_email = Email(required=True)
-    is_school = fields.Boolean(
+    is_school = StrictBoolean(
         load_default=False,
         metadata={"description": "The school itself (its hires count apart in outcome reports)."},
     )
@@ -199,9 +210,7 @@ class PaymentIn(Schema):
     stripe_payment_intent_id = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Regexp(
-            r"^pi_[A-Za-z0-9_]{1,250}\Z", error="Not a Stripe PaymentIntent id."
-        ),
+        validate=Pattern(r"^pi_[A-Za-z0-9_]{1,250}$", error="Not a Stripe PaymentIntent id."),
     )
 
 
@@ -221,7 +230,7 @@ class EnrollmentIn(Schema):
     student_id = Id(required=True)
     programme_id = Id(required=True)
     signed_on = fields.Date(required=True)
-    guarantee_opt_in = fields.Boolean(required=True)
+    guarantee_opt_in = StrictBoolean(required=True)
     scholarship_minor = MinorUnits(allow_zero=True, load_default=0)
     cirr_intent = _enum(
         CirrIntent,
@@ -257,7 +266,7 @@ class EnrollmentOut(Schema):
 class EnrollmentQuery(Schema):
     student_id = Id(strict=False)
     programme_id = Id(strict=False)
-    guarantee_opt_in = fields.Boolean()
+    guarantee_opt_in = QueryBoolean()
 
 
 class GraduationIn(Schema):
@@ -286,7 +295,7 @@ class JobOutcomeIn(Schema):
     employer_id = Id(load_default=None, allow_none=True)
     title = Text(required=True)
     employment_type = _enum(EmploymentType, required=True)
-    in_field = fields.Boolean(required=True)
+    in_field = StrictBoolean(required=True)
     start_date = fields.Date(required=True)
     contract_months = fields.Integer(
         strict=True, load_default=None, allow_none=True, validate=validate.Range(1, 600)
@@ -370,7 +379,7 @@ class JobCorrectionIn(Schema):
     status = _enum(OutcomeStatus, load_default=None)
     start_date = fields.Date(load_default=None)
     employment_type = _enum(EmploymentType, load_default=None)
-    in_field = fields.Boolean(load_default=None)
+    in_field = StrictBoolean(load_default=None)
     contract_months = fields.Integer(
         strict=True, load_default=None, validate=validate.Range(1, 600)
     )
@@ -450,6 +459,7 @@ class ExclusionIn(Schema):
     occurred_on = fields.Date(required=True, metadata={"description": "The day it began."})
     evidence = Text(
         max_length=500,
+        one_line=True,
         required=True,
         metadata={"description": "The document it rests on: a letter, a record, a certificate."},
     )

@@ -24,6 +24,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect, validate_csrf
 from wtforms import ValidationError
 
+from app.api.problems import problem
 from app.auth import sessions
 from app.auth.access import ANONYMOUS, Forbidden, NotSignedIn, Permission, Principal, authorize
 from app.auth.tokens import principal_for_token
@@ -76,12 +77,14 @@ def requires(permission: Permission):
 
 def protect_api_sessions():
     """Refuse a state-changing API request authenticated only by a browser session cookie
-    unless it carries that session's CSRF token (400): another site's page could make the
+    unless it carries that session's CSRF token (403): another site's page could make the
     browser send the cookie, never the token. Bearer-token requests and anonymous ones (which
     the view answers with 401) pass through.
     """
     if request.method not in STATE_CHANGING_METHODS or not request.path.startswith("/api/"):
         return None
+    if request.routing_exception is not None:
+        return None  # an unknown path or a method the route does not take: 404 or 405 first
     if request.headers.get("Authorization", "").startswith("Bearer "):
         return None
     if not current_user.is_authenticated:
@@ -94,7 +97,7 @@ def protect_api_sessions():
             f"{error} A signed-in browser session must send its CSRF token in the X-CSRFToken"
             " header; integrations send Authorization: Bearer <token>."
         )
-        return {"code": 400, "status": "Bad Request", "message": message}, 400
+        return problem(403, message)
     return None
 
 
@@ -160,10 +163,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(NotSignedIn)
     def not_signed_in(_error):
         if is_api_request():
-            return (
-                {"code": 401, "status": "Unauthorized", "message": "sign in or send an API token"},
+            return problem(
                 401,
-                {"WWW-Authenticate": 'Bearer realm="job-guarantee"'},
+                "sign in or send an API token",
+                headers={"WWW-Authenticate": 'Bearer realm="job-guarantee"'},
             )
         return redirect(url_for("pages.sign_in", next=request.full_path.rstrip("?")))
 
@@ -171,5 +174,5 @@ def init_app(app: Flask) -> None:
     def forbidden(error: Forbidden):
         db_session().rollback()
         if is_api_request():
-            return {"code": 403, "status": "Forbidden", "message": "you may not do this"}, 403
+            return problem(403, "you may not do this")
         return render_template("errors/403.html"), 403

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,7 +87,7 @@ def grace(session) -> Person:
 
 
 def pagination(response) -> dict:
-    return json.loads(response.headers["X-Pagination"])
+    return response.json["pagination"]
 
 
 def claim_in(state=S.FLAGGED, payments=SMALL, refunds=None) -> RefundClaim:
@@ -138,8 +137,26 @@ def test_list_claims_filters_by_state_oldest_first(client, session):
     response = client.get("/api/v1/claims?state=flagged")
 
     assert response.status_code == 200
-    assert [row["id"] for row in response.json] == flagged
-    assert {row["state"] for row in response.json} == {"flagged"}
+    assert [row["id"] for row in response.json["items"]] == flagged
+    assert {row["state"] for row in response.json["items"]} == {"flagged"}
+
+
+def test_list_claims_of_one_graduation(client, session):
+    claims = [claim_in() for _ in range(3)]
+
+    response = client.get(f"/api/v1/claims?graduation_id={claims[1].graduation_id}")
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json["items"]] == [claims[1].id]
+
+
+def test_list_claims_of_an_unknown_graduation_is_empty(client, session):
+    claim_in()
+
+    response = client.get("/api/v1/claims?graduation_id=2147483647")
+
+    assert response.status_code == 200
+    assert response.json["items"] == []
 
 
 def test_list_claims_paginates(client, session):
@@ -148,8 +165,8 @@ def test_list_claims_paginates(client, session):
     first = client.get("/api/v1/claims?page_size=2")
     second = client.get("/api/v1/claims?page_size=2&page=2")
 
-    assert [row["id"] for row in first.json] == ids[:2]
-    assert [row["id"] for row in second.json] == ids[2:]
+    assert [row["id"] for row in first.json["items"]] == ids[:2]
+    assert [row["id"] for row in second.json["items"]] == ids[2:]
     assert pagination(first)["total"] == 3
     assert pagination(first)["next_page"] == 2
     assert client.get("/api/v1/claims?page_size=2&page=3").status_code == 404
@@ -443,7 +460,7 @@ def test_decision_racing_a_concurrent_write_is_409_and_writes_nothing(
     )
 
     assert response.status_code == 409
-    assert "while you were changing it" in response.json["message"]
+    assert "while you were changing it" in response.json["detail"]
     assert snapshot(session, claim.id) == before
 
 
@@ -729,7 +746,7 @@ def test_a_job_reported_after_payment_is_listed_for_finance_to_recover(client, s
 
     client.post("/api/v1/job-outcomes", json=job_report(claim))
     listed = client.get("/api/v1/recovery-items", headers=ada.headers)
-    [item] = listed.json
+    [item] = listed.json["items"]
     closed = client.post(
         f"/api/v1/recovery-items/{item['id']}/resolve",
         json={"resolution": "the graduate repays by transfer"},
@@ -739,7 +756,7 @@ def test_a_job_reported_after_payment_is_listed_for_finance_to_recover(client, s
     assert item["claim_id"] == claim.id and item["resolved_at"] is None
     assert reload(session, claim.id).state is S.REFUNDED  # nothing clawed back by itself
     assert closed.status_code == 200 and closed.json["resolved_by"] == ada.actor
-    assert client.get("/api/v1/recovery-items", headers=ada.headers).json == []
+    assert client.get("/api/v1/recovery-items", headers=ada.headers).json["items"] == []
     again = client.post(
         f"/api/v1/recovery-items/{item['id']}/resolve",
         json={"resolution": "again"},

@@ -160,3 +160,101 @@ def test_healthz_says_ok(client):
 
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok"}
+
+
+def operations(openapi) -> list[tuple[str, str, dict]]:
+    return [
+        (path, method, operation)
+        for path, item in openapi["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def test_every_operation_has_a_stable_camel_case_id_a_summary_and_the_tag_of_its_record(openapi):
+    ids = []
+    for path, method, operation in operations(openapi):
+        assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", operation["operationId"]), (path, method)
+        assert operation["summary"].strip(), (path, method)
+        assert operation["tags"] == [path.split("/")[3]], (path, method)
+        ids.append(operation["operationId"])
+    assert len(ids) == len(set(ids))
+    assert {"listClaims", "getClaim", "approveClaim", "listStudents", "getGuarantee"} <= set(ids)
+    assert {tag["name"] for tag in openapi["tags"]} == {
+        operation["tags"][0] for _path, _method, operation in operations(openapi)
+    }
+
+
+def test_the_document_declares_bearer_tokens_so_swagger_can_authorize(openapi):
+    schemes = openapi["components"]["securitySchemes"]
+
+    assert schemes["bearerToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schemes["bearerToken"]["description"],
+    }
+    assert {"bearerToken": []} in openapi["security"]
+
+
+def test_every_error_response_is_a_problem_details_object(openapi):
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, method, operation in operations(openapi):
+        for code, response in operation["responses"].items():
+            if code.startswith("2"):
+                continue
+            if "$ref" in response:
+                response = openapi["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+            assert response["content"] == {"application/problem+json": {"schema": problem}}, (
+                path,
+                method,
+                code,
+            )
+        for code in ("401", "403", "406"):
+            assert code in operation["responses"], (path, method, code)
+        if method == "post":
+            assert {"400", "415", "422"} <= set(operation["responses"]), (path, method)
+    assert set(openapi["components"]["schemas"]["Problem"]["required"]) == {
+        "type",
+        "title",
+        "status",
+        "detail",
+        "instance",
+        "code",
+    }
+
+
+def test_every_list_answers_a_page_of_items_with_its_pagination_in_the_body(openapi):
+    lists = [
+        (path, operation)
+        for path, method, operation in operations(openapi)
+        if any(parameter["name"] == "page" for parameter in operation.get("parameters", []))
+    ]
+
+    assert len(lists) == 10
+    for path, operation in lists:
+        ok = operation["responses"]["200"]
+        assert "headers" not in ok, path
+        page = ok["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        schema = openapi["components"]["schemas"][page]
+        assert set(schema["properties"]) == {"items", "pagination"}, path
+        assert schema["properties"]["pagination"] == {"$ref": "#/components/schemas/PaginationOut"}
+
+
+def test_codes_are_listed_as_the_standards_write_them(openapi):
+    schemas = openapi["components"]["schemas"]
+
+    currencies = schemas["ProgrammeIn"]["properties"]["currency"]["enum"]
+    countries = schemas["StudentIn"]["properties"]["country"]["enum"]
+    assert {"EUR", "GBP", "USD"} <= set(currencies) and "eur" not in currencies
+    assert {"GB", "FR", "SS"} <= set(countries) and all(len(code) == 2 for code in countries)
+    assert "pattern" in schemas["StudentIn"]["properties"]["name"]
+
+
+def test_every_write_declares_its_conflict(openapi):
+    writes = [
+        (path, operation) for path, method, operation in operations(openapi) if method == "post"
+    ]
+
+    assert writes
+    for path, operation in writes:
+        assert "409" in operation["responses"], path

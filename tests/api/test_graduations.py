@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -20,7 +19,7 @@ from tests.factories import (
 
 
 def pagination(response) -> dict:
-    return json.loads(response.headers["X-Pagination"])
+    return response.json["pagination"]
 
 
 def test_create_graduation_returns_it_with_its_student_and_programme(client, session):
@@ -136,7 +135,7 @@ def test_list_graduations_latest_qualification_first_with_pagination(client, ses
 
     response = client.get("/api/v1/graduations?page_size=2")
 
-    assert [row["qualified_on"] for row in response.json] == ["2025-03-31", "2025-02-28"]
+    assert [row["qualified_on"] for row in response.json["items"]] == ["2025-03-31", "2025-02-28"]
     assert pagination(response)["total"] == 3
 
 
@@ -147,7 +146,7 @@ def test_list_graduations_filters_by_programme(client, session):
     response = client.get(f"/api/v1/graduations?programme_id={mine.enrollment.programme_id}")
 
     assert response.status_code == 200
-    assert [row["id"] for row in response.json] == [mine.id]
+    assert [row["id"] for row in response.json["items"]] == [mine.id]
 
 
 def test_list_graduations_filters_by_student(client, session):
@@ -157,7 +156,7 @@ def test_list_graduations_filters_by_student(client, session):
     response = client.get(f"/api/v1/graduations?student_id={mine.enrollment.student_id}")
 
     assert response.status_code == 200
-    assert [row["id"] for row in response.json] == [mine.id]
+    assert [row["id"] for row in response.json["items"]] == [mine.id]
 
 
 def test_list_graduations_filters_by_qualification_dates_inclusive(client, session):
@@ -168,9 +167,9 @@ def test_list_graduations_filters_by_qualification_dates_inclusive(client, sessi
     after = client.get("/api/v1/graduations?qualified_from=2025-03-02")
     before = client.get("/api/v1/graduations?qualified_to=2025-01-01")
 
-    assert [row["qualified_on"] for row in response.json] == ["2025-03-01", "2025-02-01"]
-    assert [row["qualified_on"] for row in after.json] == ["2025-04-01"]
-    assert [row["qualified_on"] for row in before.json] == ["2025-01-01"]
+    assert [row["qualified_on"] for row in response.json["items"]] == ["2025-03-01", "2025-02-01"]
+    assert [row["qualified_on"] for row in after.json["items"]] == ["2025-04-01"]
+    assert [row["qualified_on"] for row in before.json["items"]] == ["2025-01-01"]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
@@ -12,7 +11,7 @@ from tests.factories import EmployerFactory, GraduationFactory, JobOutcomeFactor
 
 
 def pagination(response) -> dict:
-    return json.loads(response.headers["X-Pagination"])
+    return response.json["pagination"]
 
 
 def job(graduation, employer, **changes) -> dict:
@@ -25,7 +24,7 @@ def job(graduation, employer, **changes) -> dict:
         "start_date": "2025-10-01",
         "contract_months": 12,
         "annual_salary_minor": 4_500_000,
-        "salary_currency": "eur",
+        "salary_currency": "EUR",
         "source": "employer",
         **changes,
     }
@@ -122,7 +121,7 @@ def test_list_job_outcomes_latest_start_first_with_pagination(client, session):
 
     response = client.get("/api/v1/job-outcomes?page_size=2&page=1")
 
-    assert [row["start_date"] for row in response.json] == ["2025-12-01", "2025-11-01"]
+    assert [row["start_date"] for row in response.json["items"]] == ["2025-12-01", "2025-11-01"]
     assert pagination(response)["total"] == 3
 
 
@@ -132,7 +131,7 @@ def test_list_job_outcomes_filters_by_graduation(client, session):
 
     response = client.get(f"/api/v1/job-outcomes?graduation_id={mine.graduation_id}")
 
-    assert [row["id"] for row in response.json] == [mine.id]
+    assert [row["id"] for row in response.json["items"]] == [mine.id]
 
 
 def test_list_job_outcomes_filters_by_employer(client, session):
@@ -141,7 +140,7 @@ def test_list_job_outcomes_filters_by_employer(client, session):
 
     response = client.get(f"/api/v1/job-outcomes?employer_id={mine.employer_id}")
 
-    assert [row["id"] for row in response.json] == [mine.id]
+    assert [row["id"] for row in response.json["items"]] == [mine.id]
 
 
 def test_list_job_outcomes_filters_by_status(client, session):
@@ -150,7 +149,7 @@ def test_list_job_outcomes_filters_by_status(client, session):
 
     response = client.get("/api/v1/job-outcomes?status=disputed")
 
-    assert [row["id"] for row in response.json] == [disputed.id]
+    assert [row["id"] for row in response.json["items"]] == [disputed.id]
 
 
 def test_list_job_outcomes_filters_by_employment_type(client, session):
@@ -159,7 +158,7 @@ def test_list_job_outcomes_filters_by_employment_type(client, session):
 
     response = client.get("/api/v1/job-outcomes?employment_type=freelance")
 
-    assert [row["id"] for row in response.json] == [freelance.id]
+    assert [row["id"] for row in response.json["items"]] == [freelance.id]
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,7 @@ def test_two_enrollments_signed_the_same_day_keep_the_same_terms(client, session
     second = enroll(client, programme.id, "2025-03-15")
 
     assert backdated.status_code == 409
-    assert "marked a correction" in backdated.json["message"]
+    assert "marked a correction" in backdated.json["detail"]
     assert list(backdated.json["errors"]["json"]) == ["effective_from"]
     assert second.json["policy_id"] == first.json["policy_id"]
 
@@ -71,7 +71,7 @@ def test_a_correction_that_would_govern_a_signed_enrollment_is_409(client, sessi
     )
 
     assert response.status_code == 409
-    assert "2025-03-15" in response.json["message"]
+    assert "2025-03-15" in response.json["detail"]
 
 
 def test_a_correction_over_days_nobody_signed_on_is_published_and_audited(client, session):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.factories import (
@@ -12,14 +10,14 @@ from tests.factories import (
     StudentFactory,
 )
 
-PROGRAMME = {"name": "AI Engineer", "currency": "eur", "tuition_list_price_minor": 600_000}
+PROGRAMME = {"name": "AI Engineer", "currency": "EUR", "tuition_list_price_minor": 600_000}
 
 
 def pagination(response) -> dict:
-    return json.loads(response.headers["X-Pagination"])
+    return response.json["pagination"]
 
 
-def test_create_programme_returns_it_with_the_currency_upper_cased(client):
+def test_create_programme_returns_it(client):
     response = client.post("/api/v1/programmes", json=PROGRAMME)
 
     assert response.status_code == 201
@@ -30,7 +28,7 @@ def test_create_programme_returns_it_with_the_currency_upper_cased(client):
     assert client.get(f"/api/v1/programmes/{body['id']}").json == body
 
 
-def test_list_programmes_pages_by_name_with_an_x_pagination_header(client, session):
+def test_list_programmes_pages_by_name_with_the_page_in_the_body(client, session):
     for name in ("Cloud", "Android", "Backend"):
         ProgrammeFactory(name=name)
 
@@ -38,17 +36,23 @@ def test_list_programmes_pages_by_name_with_an_x_pagination_header(client, sessi
     second = client.get("/api/v1/programmes?page_size=2&page=2")
 
     assert first.status_code == second.status_code == 200
-    assert [row["name"] for row in first.json] == ["Android", "Backend"]
-    assert [row["name"] for row in second.json] == ["Cloud"]
+    assert [row["name"] for row in first.json["items"]] == ["Android", "Backend"]
+    assert [row["name"] for row in second.json["items"]] == ["Cloud"]
     assert pagination(first) == {
         "total": 3,
         "total_pages": 2,
         "first_page": 1,
         "last_page": 2,
         "page": 1,
+        "page_size": 2,
+        "previous_page": None,
         "next_page": 2,
+        "previous": None,
+        "next": "/api/v1/programmes?page=2&page_size=2",
     }
     assert pagination(second)["previous_page"] == 1
+    assert pagination(second)["previous"] == "/api/v1/programmes?page=1&page_size=2"
+    assert pagination(second)["next"] is None
 
 
 def test_list_programmes_filters_by_part_of_the_name_in_any_case(client, session):
@@ -57,7 +61,7 @@ def test_list_programmes_filters_by_part_of_the_name_in_any_case(client, session
 
     response = client.get("/api/v1/programmes?name=SCIEN")
 
-    assert [row["name"] for row in response.json] == ["Data Scientist"]
+    assert [row["name"] for row in response.json["items"]] == ["Data Scientist"]
     assert pagination(response)["total"] == 1
 
 
@@ -65,19 +69,19 @@ def test_list_programmes_name_filter_takes_percent_and_underscore_literally(clie
     ProgrammeFactory(name="100% Python")
     ProgrammeFactory(name="1000 Python")
 
-    assert [row["name"] for row in client.get("/api/v1/programmes?name=0%25").json] == [
+    assert [row["name"] for row in client.get("/api/v1/programmes?name=0%25").json["items"]] == [
         "100% Python"
     ]
-    assert client.get("/api/v1/programmes?name=_").json == []
+    assert client.get("/api/v1/programmes?name=_").json["items"] == []
 
 
 def test_list_programmes_filters_by_currency(client, session):
     ProgrammeFactory(name="In euros", currency="EUR")
     ProgrammeFactory(name="In pounds", currency="GBP")
 
-    response = client.get("/api/v1/programmes?currency=gbp")
+    response = client.get("/api/v1/programmes?currency=GBP")
 
-    assert [row["name"] for row in response.json] == ["In pounds"]
+    assert [row["name"] for row in response.json["items"]] == ["In pounds"]
 
 
 def test_list_programmes_with_a_control_character_in_the_name_filter_is_422(client):
@@ -86,6 +90,15 @@ def test_list_programmes_with_a_control_character_in_the_name_filter_is_422(clie
 
     assert response.status_code == 422
     assert "name" in response.json["errors"]["query"]
+
+
+@pytest.mark.parametrize("currency", ["gbp", "", " GBP"])
+def test_list_programmes_with_a_currency_filter_not_as_iso_writes_it_is_422(client, currency):
+    # The document lists the codes as ISO 4217 writes them: anything else is not one of them.
+    response = client.get("/api/v1/programmes", query_string={"currency": currency})
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["query"]) == ["currency"]
 
 
 def test_list_programmes_with_a_bad_currency_filter_is_422(client):
@@ -117,6 +130,8 @@ def test_create_programme_with_a_taken_name_is_409_and_writes_nothing(client, se
         ("currency", "ABC"),
         ("currency", "EURO"),
         ("currency", "ßd"),
+        ("currency", "eur"),
+        ("currency", " EUR"),
         ("currency", None),
         ("tuition_list_price_minor", 0),
         ("tuition_list_price_minor", -1),
@@ -244,7 +259,7 @@ def test_list_policies_of_a_programme_oldest_version_first(client, session):
     response = client.get(f"/api/v1/programmes/{programme.id}/policies?page_size=2")
 
     assert response.status_code == 200
-    assert [row["version"] for row in response.json] == [1, 2]
+    assert [row["version"] for row in response.json["items"]] == [1, 2]
     assert pagination(response)["total"] == 3
 
 
@@ -376,3 +391,15 @@ def test_enroll_before_any_policy_is_in_force_is_422_on_signed_on(client, sessio
 
     assert response.status_code == 422
     assert list(response.json["errors"]["json"]) == ["signed_on"]
+
+
+def test_the_next_page_address_keeps_the_filters(client, session):
+    for name in ("Data Science", "Data Engineering", "Web"):
+        ProgrammeFactory(name=name)
+
+    first = client.get("/api/v1/programmes?name=data&page_size=1")
+    second = client.get(pagination(first)["next"])
+
+    assert pagination(first)["next"] == "/api/v1/programmes?name=data&page=2&page_size=1"
+    assert [row["name"] for row in second.json["items"]] == ["Data Science"]
+    assert pagination(second)["next"] is None

@@ -3,8 +3,6 @@ nothing written."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.api.routes import GET_ROUTES, POST_ROUTES, Route
@@ -71,10 +69,12 @@ def test_reading_with_an_unknown_id_in_the_path_is_404(client, route, records):
 
 
 def list_routes(client, records) -> list[Route]:
-    """The GET routes that page their answer (they send ``X-Pagination``)."""
-    return [
-        route for route in GET_ROUTES if "X-Pagination" in client.get(route.url(records)).headers
-    ]
+    """The GET routes that page their answer (their body has ``items`` and ``pagination``)."""
+    return [route for route in GET_ROUTES if is_page(client.get(route.url(records)).json)]
+
+
+def is_page(body) -> bool:
+    return isinstance(body, dict) and set(body) == {"items", "pagination"}
 
 
 def test_every_collection_is_paginated(client, records):
@@ -104,8 +104,22 @@ def test_the_first_page_of_an_empty_collection_is_200_and_empty(client):
     response = client.get("/api/v1/programmes")
 
     assert response.status_code == 200
-    assert response.json == []
-    assert json.loads(response.headers["X-Pagination"]) == {"total": 0, "total_pages": 0}
+    assert response.json == {
+        "items": [],
+        "pagination": {
+            "page": 1,
+            "page_size": 10,
+            "total": 0,
+            "total_pages": 0,
+            "first_page": 1,
+            "last_page": 1,
+            "previous_page": None,
+            "next_page": None,
+            "previous": None,
+            "next": None,
+        },
+    }
+    assert "X-Pagination" not in response.headers
 
 
 @pytest.mark.parametrize(
@@ -128,9 +142,80 @@ def test_bad_pagination_is_422_naming_the_parameter(client, records, query, fiel
         assert list(response.json["errors"]["query"]) == [field]
 
 
-def test_error_bodies_say_code_and_status(client):
+def test_error_bodies_are_problem_details(client):
     response = client.get("/api/v1/students/999999")
 
     assert response.status_code == 404
-    assert response.json["code"] == 404
-    assert response.json["status"] == "Not Found"
+    assert response.mimetype == "application/problem+json"
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": response.json["detail"],
+        "instance": "/api/v1/students/999999",
+        "code": 404,
+    }
+    assert "999999" in response.json["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("DELETE", "/api/v1/students", {"GET", "POST"}),
+        ("PUT", "/api/v1/claims/1", {"GET"}),
+        ("PATCH", "/api/v1/claims/1/approve", {"POST"}),
+    ],
+)
+def test_a_method_the_resource_does_not_have_is_405_with_allow(client, method, url, allowed):
+    response = client.open(url, method=method, json={})
+
+    assert response.status_code == 405
+    assert allowed <= {name.strip() for name in response.headers["Allow"].split(",")}
+    assert response.json["status"] == 405
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+def test_a_body_that_is_not_json_is_415_and_writes_nothing(refused, content_type):
+    response = refused(
+        "POST",
+        "/api/v1/students",
+        data=b"name=Ada&email=ada@example.org",
+        content_type=content_type,
+    )
+
+    assert response.status_code == 415
+    assert response.mimetype == "application/problem+json"
+
+
+def test_asking_for_a_type_the_api_does_not_serve_is_406(client):
+    refused = client.get("/api/v1/students", headers={"Accept": "text/html"})
+    served = client.get("/api/v1/students", headers={"Accept": "text/html, application/json;q=0.5"})
+
+    assert refused.status_code == 406
+    assert refused.json["status"] == 406
+    assert served.status_code == 200
+
+
+def test_a_write_with_an_empty_body_reads_as_no_fields(client):
+    response = client.post("/api/v1/students")
+
+    assert response.status_code == 422
+    assert set(response.json["errors"]["json"]) == {"name", "email", "country"}
+
+
+def test_no_credentials_is_401_saying_how_to_authenticate(anonymous_client):
+    response = anonymous_client.get("/api/v1/students")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.json["status"] == 401
+
+
+@pytest.mark.parametrize("value", ["1", "0", "yes", "True", ""])
+def test_a_boolean_filter_other_than_true_or_false_is_422(client, value):
+    response = client.get("/api/v1/enrollments", query_string={"guarantee_opt_in": value})
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["query"]) == ["guarantee_opt_in"]

@@ -292,7 +292,14 @@ def test_graduate_opening_another_graduates_guarantee_or_claim_is_refused_and_se
         f"/api/v1/graduations/{owner.graduation_id}/guarantee", "owners-guarantee-refused"
     )
     assert api.status == 403
-    assert api.json() == {"code": 403, "status": "Forbidden", "message": "you may not do this"}
+    assert api.json() == {
+        "type": "about:blank",
+        "title": "Forbidden",
+        "status": 403,
+        "detail": "you may not do this",
+        "instance": f"/api/v1/graduations/{owner.graduation_id}/guarantee",
+        "code": 403,
+    }
     shown = [page.content()]
 
     claim_page = window.visit(f"/finance/claims/{owner_claim_id}", "owners-claim-refused")

@@ -39,8 +39,8 @@ def test_an_empty_cross_site_form_post_with_a_finance_session_approves_nothing(
     json_post = client.post(f"/api/v1/claims/{claim.id}/approve", json={"reason": "looks right"})
 
     for response in (form_post, json_post):
-        assert response.status_code == 400
-        assert "CSRF token" in response.json["message"]
+        assert response.status_code == 403
+        assert "CSRF token" in response.json["detail"]
     session.expire_all()
     assert session.get(RefundClaim, claim.id).state is ClaimState.FLAGGED
     assert approvals(session, claim.id) == 0
@@ -56,7 +56,7 @@ def test_a_wrong_csrf_token_is_refused_too(client, session, sign_in):
         headers={"X-CSRFToken": "not-the-token"},
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert approvals(session, claim.id) == 0
 
 

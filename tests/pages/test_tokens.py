@@ -80,7 +80,7 @@ def test_one_person_with_two_tokens_cannot_approve_a_large_claim_twice(client, s
     assert approved.status_code == 200, approved.json
     assert approved.json["state"] == "awaiting_second_approval"
     assert again.status_code == 409
-    assert "approved this claim already" in again.json["message"]
+    assert "approved this claim already" in again.json["detail"]
     session.expire_all()
     actors = session.scalars(select(ClaimApproval.actor).where(ClaimApproval.claim_id == claim.id))
     assert list(actors) == [f"finance:{ada.email}"]

@@ -303,14 +303,14 @@ def owed_with_closed_claim(as_of: date):
     )
 
 
-def _owed(as_of: date):
-    """The SELECT of every graduation owed a refund on ``as_of``, claim or not, and its
-    windows subquery."""
-    windows = _windows()
-    qualifying_job = exists().where(
+def qualifying_job_in(windows):
+    """``app.guarantee.rules.job_qualifies`` in SQL, for a job outcome of a row of ``windows``
+    (``_windows()``): counted status, started on or after qualifying, a type the policy accepts,
+    in field if required, long enough, paid enough. The deadline bound is the caller's (the
+    sweep bounds it by the deadline; the expected liability censors there instead)."""
+    return and_(
         JobOutcome.graduation_id == windows.c.graduation_id,
         JobOutcome.status.in_(sorted(COUNTED_STATUSES)),
-        JobOutcome.start_date <= windows.c.deadline,
         JobOutcome.start_date >= windows.c.qualified_on,
         case(
             {kind.value: windows.c[f"accepts_{kind.value}"] for kind in EmploymentType},
@@ -333,6 +333,15 @@ def _owed(as_of: date):
                 JobOutcome.annual_salary_minor >= windows.c.min_annual_salary_minor,
             ),
         ),
+    )
+
+
+def _owed(as_of: date):
+    """The SELECT of every graduation owed a refund on ``as_of``, claim or not, and its
+    windows subquery."""
+    windows = _windows()
+    qualifying_job = exists().where(
+        qualifying_job_in(windows), JobOutcome.start_date <= windows.c.deadline
     )
     owed = select(
         windows.c.graduation_id,

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.guarantee.rules import COUNTED_STATUSES
 from app.guarantee.survival import (
     BACKTEST_MONTHS,
     BOOTSTRAP_DRAWS,
@@ -25,7 +24,6 @@ from app.guarantee.survival import (
     backtest_errors,
     expected_liability,
 )
-from app.guarantee.terms import OPEN_ENDED_TYPES, EmploymentType
 from app.models import Enrollment, GuaranteePolicy, JobOutcome, Programme
 from app.services.forecast import (
     HORIZON_MONTHS,
@@ -38,7 +36,7 @@ from refunds.models import RefundClaim
 
 # The sweep's SQL twins of the window rule (``app.guarantee.rules``), which its property test
 # proves agree with the rule: the forecast selects by the very same expressions.
-from refunds.sweep import _refundable, _windows, _WindowStart
+from refunds.sweep import _refundable, _windows, _WindowStart, qualifying_job_in
 
 #: The days a liability can be forecast on: the backtest and the horizon stay within the calendar.
 EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
@@ -56,38 +54,6 @@ class LiabilityReport:
     programme_names: dict[int, str]
 
 
-def _qualifying(windows):
-    """The qualifying-job test of ``refunds.sweep.owed_without_claim`` without its deadline bound
-    (the survival functions censor at the deadline): type accepted by the policy, in field if
-    required, long enough, paid enough, not disputed, not before qualifying."""
-    return and_(
-        JobOutcome.graduation_id == windows.c.graduation_id,
-        JobOutcome.status.in_(sorted(COUNTED_STATUSES)),
-        JobOutcome.start_date >= windows.c.qualified_on,
-        case(
-            {kind.value: windows.c[f"accepts_{kind.value}"] for kind in EmploymentType},
-            value=JobOutcome.employment_type,
-        )
-        == 1,
-        or_(not_(windows.c.requires_in_field), JobOutcome.in_field.is_(True)),
-        or_(
-            JobOutcome.employment_type.in_(sorted(OPEN_ENDED_TYPES)),
-            and_(
-                JobOutcome.contract_months.is_not(None),
-                JobOutcome.contract_months >= windows.c.min_contract_months,
-            ),
-        ),
-        or_(
-            windows.c.min_annual_salary_minor.is_(None),
-            and_(
-                JobOutcome.annual_salary_minor.is_not(None),
-                JobOutcome.salary_currency == windows.c.currency,
-                JobOutcome.annual_salary_minor >= windows.c.min_annual_salary_minor,
-            ),
-        ),
-    )
-
-
 def search_records(session: Session, graduation_ids=None) -> list[SearchRecord]:
     """Every covered graduate's search, in one statement: opted in, not excluded, with their
     window (pauses included), refundable amount, first qualifying job and the day a qualifying
@@ -96,13 +62,13 @@ def search_records(session: Session, graduation_ids=None) -> list[SearchRecord]:
     windows = _windows()
     first_job = (
         select(func.min(JobOutcome.start_date))
-        .where(_qualifying(windows))
+        .where(qualifying_job_in(windows))
         .scalar_subquery()
         .label("job_on")
     )
     first_recorded = (
         select(func.min(JobOutcome.created_at))
-        .where(_qualifying(windows))
+        .where(qualifying_job_in(windows))
         .scalar_subquery()
         .label("job_recorded_at")
     )

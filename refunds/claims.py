@@ -18,6 +18,7 @@ from app.guarantee.evaluation import Refundable, evaluate_guarantee, refundable_
 from app.guarantee.rules import GuaranteeState
 from app.models import Enrollment, TuitionPayment
 from app.models.base import utc_now
+from app.observability import current_request_id
 from refunds.amounts import describe_money
 from refunds.gateway import GatewayError, PaymentGateway
 from refunds.models import ClaimApproval, ClaimTransition, RecoveryItem, Refund, RefundClaim
@@ -274,12 +275,14 @@ def _write_refunds(session: Session, claim: RefundClaim, refundable: Refundable)
                     amount_minor=share.amount_minor,
                     currency=currencies[share.payment_id],
                     idempotency_key=_idempotency_key(claim.id, share.payment_id, 1),
+                    request_id=current_request_id.get(),
                 )
             )
         elif refund.state is RefundState.CANCELED and refund.attempts == 0:
             # Approved again after a review: the refund that was called off is revived, for
             # the amount derived now (nothing of it was ever sent).
             _reset_refund(refund, share.amount_minor)
+            refund.request_id = current_request_id.get()
         else:
             raise Conflict(f"payment {share.payment_id} has a {refund.state.value} refund already")
     session.flush()
@@ -511,6 +514,7 @@ def retry_failed(
     for refund in _refunds(session, claim):
         if refund.state is RefundState.FAILED:
             _reset_refund(refund, refund.amount_minor)
+            refund.request_id = current_request_id.get()
     transition(session, claim, S.PAYING, actor=actor, reason=reason)
     return claim
 

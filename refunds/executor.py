@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import TuitionPayment
 from app.models.base import utc_now
+from app.observability import request_id_of
 from refunds.amounts import describe_money
 from refunds.claims import lock_claim, lock_refund, settle_from_refunds, transition
 from refunds.gateway import (
@@ -84,6 +86,7 @@ class _Taken:
     idempotency_key: str
     attempts: int
     metadata: dict[str, str]
+    request_id: str | None
 
 
 def _due(now: datetime):
@@ -137,6 +140,7 @@ def _take_next(session: Session, now: datetime, lease: timedelta) -> _Taken | No
                 idempotency_key=refund.idempotency_key,
                 attempts=refund.attempts,
                 metadata=metadata_for(refund),
+                request_id=refund.request_id,
             )
     return None
 
@@ -225,23 +229,33 @@ def execute_refunds(
             taken = _take_next(session, now(), lease)
         if taken is None:
             break
-        provider, adopted, error = None, False, None
-        try:
-            provider, adopted = _send(gateway, taken)
-        except PermanentGatewayError as caught:
-            error = caught
-            # Before a refund is failed for good, the provider is asked once more: a refund
-            # it made while answering with an error is the row's, not a failure.
-            provider = _made_anyway(gateway, taken)
-            adopted = provider is not None
-            log.warning("refund %s attempt %s: %s", taken.refund_id, taken.attempts, caught)
-            result.errors.append(f"refund {taken.refund_id}: {caught}")
-        except TransientGatewayError as caught:
-            error = caught
-            log.warning("refund %s attempt %s: %s", taken.refund_id, taken.attempts, caught)
-            result.errors.append(f"refund {taken.refund_id}: {caught}")
-        with session_factory() as session:
-            _record(session, taken, now(), provider, error)
+        with request_id_of(taken.request_id) if taken.request_id else nullcontext():
+            provider, adopted, error = None, False, None
+            try:
+                provider, adopted = _send(gateway, taken)
+            except PermanentGatewayError as caught:
+                error = caught
+                # Before a refund is failed for good, the provider is asked once more: a refund
+                # it made while answering with an error is the row's, not a failure.
+                provider = _made_anyway(gateway, taken)
+                adopted = provider is not None
+                log.warning("refund %s attempt %s: %s", taken.refund_id, taken.attempts, caught)
+                result.errors.append(f"refund {taken.refund_id}: {caught}")
+            except TransientGatewayError as caught:
+                error = caught
+                log.warning("refund %s attempt %s: %s", taken.refund_id, taken.attempts, caught)
+                result.errors.append(f"refund {taken.refund_id}: {caught}")
+            with session_factory() as session:
+                _record(session, taken, now(), provider, error)
+            if provider is not None:
+                log.info(
+                    "refund %s of claim %s: %s %s, %s at the provider",
+                    taken.refund_id,
+                    taken.claim_id,
+                    "adopted" if adopted else "sent",
+                    provider.id,
+                    provider.status,
+                )
         if provider is not None:
             result.adopted += adopted
             result.sent += not adopted

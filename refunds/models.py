@@ -166,6 +166,9 @@ class Refund(CreatedAt, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: Bank transfer reference when finance settled it by hand.
     manual_reference: Mapped[str | None] = mapped_column(String(200))
+    #: The id of the request (or job run) that approved it: the executor sends it under the same
+    #: id, so one search of the logs follows an approval to the provider.
+    request_id: Mapped[str | None] = mapped_column(String(64))
     #: When this row last changed (UTC).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 

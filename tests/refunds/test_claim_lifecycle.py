@@ -359,3 +359,45 @@ def test_a_refund_answered_with_a_card_error_but_made_is_adopted_by_the_executor
     assert result.adopted == 1
     assert state_of(session, claim) is S.REFUNDED
     assert len(held_at_provider(session, localstripe_client, claim)) == 1
+
+
+# --- one id from the approval to the provider ----------------------------------------------------
+
+
+class SeesRequestIds:
+    """The real gateway, noting the request id current when each refund is created."""
+
+    def __init__(self, real):
+        self.real, self.seen = real, []
+
+    def create_refund(self, **kwargs):
+        from app.observability import current_request_id
+
+        self.seen.append(current_request_id.get())
+        return self.real.create_refund(**kwargs)
+
+    def list_refunds(self, payment_intent_id):
+        return self.real.list_refunds(payment_intent_id)
+
+    def get_refund(self, refund_id):
+        return self.real.get_refund(refund_id)
+
+    def get_payment(self, payment_intent_id):
+        return self.real.get_payment(payment_intent_id)
+
+
+def test_the_executor_sends_a_refund_under_the_id_of_the_request_that_approved_it(
+    session, session_factory, owed_graduate, gateway
+):
+    from app.observability import request_id_of
+
+    claim = flag(session, owed_graduate((100_000, 50_000)))
+    with request_id_of("req-approve-7"):
+        approve(session, claim, ADA, gateway)
+    watching = SeesRequestIds(gateway)
+
+    with request_id_of("job-executor-1"):
+        execute_refunds(session_factory, watching)
+
+    assert watching.seen == ["req-approve-7", "req-approve-7"]
+    assert {r.request_id for r in session.scalars(select(Refund))} == {"req-approve-7"}

@@ -208,10 +208,10 @@ def _paused():
     )
 
 
-def _windows():
+def _windows(graduation_ids=None):
     """Each opted-in graduation not excluded, with its policy's terms, deadline (extended by
     its paused days, up to the policy's limit: ``app.guarantee.rules.paused_days``) and net
-    tuition paid."""
+    tuition paid; only those of ``graduation_ids`` (a SELECT of ids) when given."""
     accepted = _accepted_types()
     paused = _paused()
     paid = (
@@ -261,6 +261,7 @@ def _windows():
             Enrollment.guarantee_opt_in.is_(True),
             # A documented excluded outcome takes the graduate out of the guarantee.
             ~exists().where(ExcludedOutcome.graduation_id == Graduation.id),
+            true() if graduation_ids is None else Graduation.id.in_(graduation_ids),
         )
         .subquery("windows")
     )
@@ -291,14 +292,15 @@ def owed_without_claim(as_of: date):
 def owed_with_closed_claim(as_of: date):
     """SELECT of the claims closed on the facts (withdrawn, or rejected while the graduate was
     not owed) whose graduate the rule says is owed on ``as_of``: the facts changed since."""
-    owed = _owed(as_of)[0].subquery("owed")
+    closed = (RefundClaim.state.in_([ClaimState.WITHDRAWN, ClaimState.REJECTED])) & (
+        RefundClaim.closed_while_owed.is_not(True)
+    )
+    # Judged only for the graduations of closed claims (few): not a second pass over everyone.
+    owed = _owed(as_of, select(RefundClaim.graduation_id).where(closed))[0].subquery("owed")
     return (
         select(RefundClaim.id)
         .join(owed, owed.c.enrollment_id == RefundClaim.enrollment_id)
-        .where(
-            RefundClaim.state.in_([ClaimState.WITHDRAWN, ClaimState.REJECTED]),
-            RefundClaim.closed_while_owed.is_not(True),
-        )
+        .where(closed)
         .order_by(RefundClaim.id)
     )
 
@@ -336,10 +338,10 @@ def qualifying_job_in(windows):
     )
 
 
-def _owed(as_of: date):
-    """The SELECT of every graduation owed a refund on ``as_of``, claim or not, and its
-    windows subquery."""
-    windows = _windows()
+def _owed(as_of: date, graduation_ids=None):
+    """The SELECT of every graduation owed a refund on ``as_of`` (of ``graduation_ids``, when
+    given), claim or not, and its windows subquery."""
+    windows = _windows(graduation_ids)
     qualifying_job = exists().where(
         qualifying_job_in(windows), JobOutcome.start_date <= windows.c.deadline
     )

@@ -187,11 +187,13 @@ def approve(
     )
     needs_second = refundable.amount_minor > dual_approval_threshold_minor
     if needs_second and not current:
-        target = S.AWAITING_SECOND_APPROVAL
-        if claim.state is S.AWAITING_SECOND_APPROVAL:
-            # A second approval round on a claim that was waiting already (legacy data).
-            transition(session, claim, S.IN_REVIEW, actor=actor, reason="a new approval round")
-        transition(session, claim, target, actor=actor, reason=f"first of two approvals: {reason}")
+        transition(
+            session,
+            claim,
+            S.AWAITING_SECOND_APPROVAL,
+            actor=actor,
+            reason=f"first of two approvals: {reason}",
+        )
         return claim
     transition(session, claim, S.APPROVED, actor=actor, reason=reason)
     _write_refunds(session, claim, refundable)

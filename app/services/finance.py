@@ -27,7 +27,7 @@ from app.models import (
 )
 from app.services.guarantee import GuaranteeView, OutcomeVerdict, Refundable, evaluate_guarantee
 from app.services.records import get_or_404
-from refunds.claims import DECIDABLE
+from refunds.claims import DECIDABLE, OWED
 from refunds.models import ClaimApproval, ClaimTransition, RecoveryItem, Refund, RefundClaim
 from refunds.states import TRANSITIONS, ClaimState, RefundState
 
@@ -267,6 +267,11 @@ class ClaimEvidence:
     def paid_minor(self) -> int:
         return sum(share.payment.amount_minor for share in self.payments)
 
+    @property
+    def refund_minor(self) -> int:
+        """The refund the table shows: as written at approval, or as the records give today."""
+        return sum(share.share_minor or 0 for share in self.payments)
+
 
 def claim_evidence(
     session: Session, claim_id: int, *, actor: str, threshold_minor: int, today: date
@@ -318,7 +323,9 @@ def claim_evidence(
         approvals=approvals,
         refunds=refunds,
         transitions=transitions,
-        actions=claim_actions(claim, actor, approvals, transitions, threshold_minor),
+        actions=claim_actions(
+            claim, actor, approvals, transitions, threshold_minor, owed=guarantee_owed(guarantee)
+        ),
         recovery_items=list(
             session.scalars(
                 select(RecoveryItem)
@@ -361,8 +368,13 @@ def claim_actions(
     approvals: Iterable[ClaimApproval],
     transitions: list[ClaimTransition],
     threshold_minor: int,
+    *,
+    owed: bool = True,
 ) -> ClaimActions:
-    """What ``actor`` may do to ``claim`` now; the services check all of it again."""
+    """What ``actor`` may do to ``claim`` now; the services check all of it again.
+
+    ``owed``: the records say the graduate is owed (approve, not withdraw) or not (withdraw).
+    """
     state = claim.state
     moves = TRANSITIONS[state]
     approved_already = actor in {
@@ -374,10 +386,10 @@ def claim_actions(
     )
     rejected_it = is_appeal and rejected_by == actor
     return ClaimActions(
-        approve=state in DECIDABLE and not approved_already,
+        approve=state in DECIDABLE and not approved_already and owed,
         reject=state in DECIDABLE,
         review=S.IN_REVIEW in moves and not rejected_it,
-        withdraw=S.WITHDRAWN in moves,
+        withdraw=S.WITHDRAWN in moves and not owed,
         retry=state is S.FAILED,
         settle=state is S.FAILED,
         approved_already=approved_already,
@@ -385,6 +397,11 @@ def claim_actions(
         is_appeal=is_appeal,
         rejected_it=rejected_it,
     )
+
+
+def guarantee_owed(guarantee: GuaranteeView) -> bool:
+    """Whether the records say the graduate is owed a refund (``refunds.claims.OWED``)."""
+    return guarantee.status.state in OWED
 
 
 def names_of(session: Session, actors: Iterable[str]) -> dict[str, str]:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from app.guarantee.terms import EmploymentType, PayerType
+from app.guarantee.terms import EmploymentType, OutcomeStatus, PayerType
 from app.models import Role
 from refunds import claims
 from refunds.models import ClaimApproval, ClaimTransition, Refund, RefundClaim
@@ -192,7 +192,8 @@ def test_claim_page_of_an_unknown_claim_is_404(client, signed_in):
 @pytest.mark.parametrize(
     ("state", "refunds", "shown", "hidden"),
     [
-        (S.FLAGGED, (), {"approve", "reject", "review", "withdraw"}, {"retry", "settle"}),
+        # Owed by the records: approve, not withdraw (withdrawing is for facts that say not owed).
+        (S.FLAGGED, (), {"approve", "reject", "review"}, {"withdraw", "retry", "settle"}),
         (S.REJECTED, (), {"review"}, {"approve", "reject", "withdraw", "retry", "settle"}),
         (
             S.FAILED,
@@ -219,6 +220,16 @@ def test_claim_page_offers_only_the_decisions_its_state_allows(
         assert f'/finance/claims/{claim.id}/{action}"' in body
     for action in hidden:
         assert f'/finance/claims/{claim.id}/{action}"' not in body
+
+
+def test_a_claim_whose_graduate_has_a_qualifying_job_offers_withdraw_not_approve(client, signed_in):
+    claim = claim_in()
+    JobOutcomeFactory(graduation=claim.graduation, status=OutcomeStatus.CONFIRMED)
+
+    _, body = page(client, f"/finance/claims/{claim.id}")
+
+    assert f'/finance/claims/{claim.id}/withdraw"' in body
+    assert f'/finance/claims/{claim.id}/approve"' not in body
 
 
 # --- deciding --------------------------------------------------------------------------------

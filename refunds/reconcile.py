@@ -165,12 +165,12 @@ ADOPTABLE = (RefundState.PENDING, RefundState.SUBMITTING, RefundState.FAILED)
 
 
 def _check_payment(payment, refund, at_provider, report) -> None:
-    live = [r for r in at_provider if r.status not in ("failed", "canceled")]
+    moved = live(at_provider)
     strangers = [
         r
-        for r in live
+        for r in moved
         if refund.provider_refund_id is not None
-        and r.metadata.get("claim_id") == str(refund.claim_id)
+        and names_claim(r, refund.claim_id)
         and r.id != refund.provider_refund_id
     ]
     for stranger in strangers:
@@ -178,7 +178,7 @@ def _check_payment(payment, refund, at_provider, report) -> None:
             f"payment {payment.id}: provider refund {stranger.id} for claim {refund.claim_id}"
             f" is not the one recorded ({refund.provider_refund_id}): a duplicate to recover"
         )
-    refunded = sum(r.amount_minor for r in live)
+    refunded = sum(r.amount_minor for r in moved)
     if refunded > payment.amount_minor:
         report.unresolved.append(
             f"payment {payment.id}: {refunded} refunded at the provider, more than the"

@@ -30,6 +30,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import db_session
+from app.guarantee.rules import CLAIM_DUE_SOON_DAYS, ClaimDeadlineStanding
 from app.models.base import utc_now
 from app.pages import search as search_pages
 from app.pages.formatting import csv_download, major_units
@@ -37,6 +38,7 @@ from app.services import finance
 from app.services import forecast as forecast_service
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.text_search import MAX_SEARCH
 from refunds import claims
 from refunds.models import RecoveryItem, RefundClaim
 from refunds.provider import configured_gateway
@@ -93,34 +95,168 @@ FILTERS = {
 }
 
 
+#: The query parameters that choose the queue's claims and order (``page`` aside).
+QUEUE_PARAMETERS = ("state", "programme", "currency", "deadline", "q", "sort", "order")
+#: The orders a list can take.
+ORDERS = ("asc", "desc")
+
+
+@dataclass(frozen=True)
+class QueueRequest:
+    """The queue's query parameters, checked: what to show, and what was refused and why."""
+
+    query: finance.QueueQuery
+    #: The values kept, by parameter name, to carry into links (pages, sorting, export).
+    params: dict[str, str]
+    #: One sentence per parameter refused (and ignored).
+    errors: list[str]
+
+
+def _queue_request(session: Session) -> QueueRequest:
+    """Read the queue's query parameters; a value that is not one of the choices is ignored,
+    with a message saying so, rather than guessed at."""
+    args, params, errors = request.args, {}, []
+
+    def choice(name: str, allowed, default: str | None, refusal: str) -> str | None:
+        value = args.get(name, "")
+        if not value:
+            return default
+        if value not in allowed:
+            errors.append(refusal.format(value=value[:40]))
+            return default
+        params[name] = value
+        return value
+
+    state = choice(
+        "state",
+        FILTERS,
+        NEEDS_ACTION,
+        "There is no claim state called “{value}”: showing the claims needing action.",
+    )
+    programmes = {str(programme_id) for programme_id, _ in finance.queue_programmes(session)}
+    programme = choice("programme", programmes, None, "There is no programme “{value}”.")
+    currency = choice(
+        "currency", finance.queue_currencies(session), None, "No claim is in “{value}”."
+    )
+    deadline = choice(
+        "deadline",
+        {standing.value for standing in ClaimDeadlineStanding},
+        None,
+        "“{value}” is not a claim-deadline state (open, due_soon or past).",
+    )
+    sort = choice(
+        "sort",
+        {key.value for key in finance.QueueSort},
+        finance.QueueSort.OPENED.value,
+        "The queue cannot be sorted by “{value}”.",
+    )
+    order = choice("order", ORDERS, "asc", "The order “{value}” is neither asc nor desc.")
+    search = args.get("q", "").strip()
+    if len(search) > MAX_SEARCH or not search.isprintable():
+        errors.append(f"Search for at most {MAX_SEARCH} printable characters.")
+        search = ""
+    elif search:
+        params["q"] = search
+    query = finance.QueueQuery(
+        states=FILTERS[state],
+        programme_id=int(programme) if programme else None,
+        currency=currency,
+        standing=ClaimDeadlineStanding(deadline) if deadline else None,
+        search=search,
+        sort=finance.QueueSort(sort),
+        descending=order == "desc",
+    )
+    return QueueRequest(query, params, errors)
+
+
 @blueprint.get("")
 @requires(Permission.READ_CLAIMS)
 def queue():
-    """The claims queue, by state (those needing action by default), oldest first."""
+    """The claims queue, by state (those needing action by default), oldest first; searched,
+    filtered and sorted by the query parameters, every one of them checked."""
     session = db_session()
-    selected = request.args.get("state", NEEDS_ACTION)
-    status = 200
-    if selected not in FILTERS:
-        flash(
-            f"There is no claim state called “{selected}”: showing the claims needing action.",
-            "error",
-        )
-        selected, status = NEEDS_ACTION, 400
-    states = FILTERS[selected]
-    page = finance.claims_queue(
-        session, states, request.args.get("page", 1, type=int), per_page=PER_PAGE
-    )
+    asked = _queue_request(session)
+    for error in asked.errors:
+        flash(error, "error")
+    today = utc_now().date()
+    page = finance.claims_queue(session, asked.query, today, _page_number(), per_page=PER_PAGE)
     counts = finance.count_by_state(session)
     return render_template(
         "finance/queue.html",
-        selected=selected,
+        selected=asked.params.get("state", NEEDS_ACTION),
+        params=asked.params,
+        sort=asked.query.sort.value,
+        descending=asked.query.descending,
         page=page,
         counts=counts,
+        programmes=finance.queue_programmes(session),
+        currencies=finance.queue_currencies(session),
+        standings=list(ClaimDeadlineStanding),
+        due_soon_days=CLAIM_DUE_SOON_DAYS,
+        sorts=SORTS,
         needs_action=finance.NEEDS_ACTION,
         needs_action_count=sum(counts[state] for state in finance.NEEDS_ACTION),
         failed=finance.failed_claims(session) if counts[ClaimState.FAILED] else [],
         recoveries=finance.open_recovery_items(session),
-    ), status
+    ), (400 if asked.errors else 200)
+
+
+#: The queue's sort keys, as the sort control names them.
+SORTS = {
+    finance.QueueSort.OPENED.value: "Flagged on",
+    finance.QueueSort.CLAIM_DEADLINE.value: "Claim deadline",
+    finance.QueueSort.AMOUNT.value: "Amount",
+    finance.QueueSort.NAME.value: "Graduate",
+}
+
+
+def _page_number() -> int:
+    # Past the last page shows the last; a number too long to be a page shows the first.
+    text = request.args.get("page", "1")
+    return int(text) if text.isdigit() and len(text) <= 9 else 1
+
+
+@blueprint.get("/claims.csv")
+@requires(Permission.READ_CLAIMS)
+def queue_csv():
+    """The claims the queue's query parameters select, all of them, in the queue's order."""
+    session = db_session()
+    asked = _queue_request(session)
+    if asked.errors:
+        return Response(" ".join(asked.errors), status=400, mimetype="text/plain")
+    today = utc_now().date()
+    header = [
+        "claim_id",
+        "graduate",
+        "email",
+        "programme",
+        "state",
+        "amount_minor",
+        "amount",
+        "currency",
+        "guarantee_deadline",
+        "claim_deadline",
+        "claim_deadline_state",
+        "flagged_on",
+    ]
+    lines = [
+        [
+            row.claim_id,
+            row.graduate,
+            row.email,
+            row.programme,
+            row.state.value,
+            row.amount_minor,
+            major_units(row.amount_minor, row.currency),
+            row.currency,
+            row.deadline.isoformat(),
+            row.claim_deadline.isoformat(),
+            row.standing.value if row.standing else "",
+            row.flagged_on.isoformat(),
+        ]
+        for row in finance.queue_export(session, asked.query, today)
+    ]
+    return csv_download([header, *lines], f"claims-{today.isoformat()}.csv")
 
 
 # --- one claim ---------------------------------------------------------------------------------

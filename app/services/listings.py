@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from math import ceil
 from typing import Generic, TypeVar
 
 from sqlalchemy import BigInteger, Select, cast, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from app.models import (
     ApiToken,
@@ -21,11 +22,13 @@ from app.models import (
     Enrollment,
     Graduation,
     Programme,
+    Role,
     Student,
     TuitionPayment,
     User,
 )
 from app.services.guarantee import GuaranteeView, evaluate_guarantee
+from app.services.text_search import matching
 
 Row = TypeVar("Row")
 
@@ -62,11 +65,19 @@ def _count(session: Session, statement: Select) -> int:
 
 
 def _page(session: Session, statement: Select, number: int, size: int, *, rows: bool = False):
-    number = max(1, number)
+    # A page past the last shows the last: an OFFSET past the table is no answer (and one past
+    # a bigint is a database error).
     total = _count(session, statement)
+    number = min(max(1, number), max(1, ceil(total / size)))
     limited = statement.limit(size).offset((number - 1) * size)
     items = list(session.execute(limited) if rows else session.scalars(limited))
     return Page(items=items, number=number, size=size, total=total)
+
+
+def _ordered(keys, descending: bool) -> list:
+    # Rows without a value (no sign-in yet, no expected graduation) come last either way, on
+    # PostgreSQL and SQLite alike.
+    return [(key.desc() if descending else key.asc()).nulls_last() for key in keys]
 
 
 # -- The registrar's records -------------------------------------------------------------------
@@ -146,44 +157,99 @@ class EnrollmentRow:
     payments: int
 
 
+class EnrollmentSort(StrEnum):
+    """What the enrollments list can be sorted by."""
+
+    SIGNED = "signed"
+    NAME = "name"
+    EXPECTED_GRADUATION = "expected_graduation"
+
+
+class EnrollmentStatus(StrEnum):
+    """Where an enrollment stands, for the list's filter."""
+
+    STUDYING = "studying"
+    GRADUATED = "graduated"
+
+
+@dataclass(frozen=True)
+class EnrollmentQuery:
+    """Which enrollments the list shows and in what order; every filter optional."""
+
+    programme_id: int | None = None
+    status: EnrollmentStatus | None = None
+    #: Only those who opted in to the guarantee (True) or did not (False).
+    opted_in: bool | None = None
+    #: Part of the student's name or email, any case, accents or not.
+    search: str = ""
+    sort: EnrollmentSort = EnrollmentSort.SIGNED
+    descending: bool = True
+
+
 def enrollments_page(
-    session: Session, number: int, *, programme_id: int | None = None, size: int = PAGE_SIZE
+    session: Session, number: int, query: EnrollmentQuery | None = None, *, size: int = PAGE_SIZE
 ) -> Page[EnrollmentRow]:
-    """Enrollments, newest signed first, with their payment totals; optionally of one programme."""
-    paid = (
-        select(
-            TuitionPayment.enrollment_id,
-            # SUM of a bigint is a numeric on PostgreSQL; money stays an integer.
-            cast(func.sum(TuitionPayment.amount_minor), BigInteger).label("paid_minor"),
-            func.count().label("payments"),
-        )
-        .group_by(TuitionPayment.enrollment_id)
-        .subquery()
-    )
+    """The enrollments ``query`` selects, in its order, with their payment totals.
+
+    One statement for the page's enrollments (student, programme, policy and graduation joined
+    in), one for the count, and one for the payments of that page's enrollments only: the totals
+    are not aggregated over every payment of the school to show twenty-five rows.
+    """
+    query = query or EnrollmentQuery()
     statement = (
-        select(
-            Enrollment,
-            func.coalesce(paid.c.paid_minor, 0),
-            func.coalesce(paid.c.payments, 0),
-        )
-        .outerjoin(paid, paid.c.enrollment_id == Enrollment.id)
+        select(Enrollment)
+        .join(Student, Student.id == Enrollment.student_id)
+        .outerjoin(Graduation, Graduation.enrollment_id == Enrollment.id)
         .options(
-            joinedload(Enrollment.student),
+            contains_eager(Enrollment.student),
+            contains_eager(Enrollment.graduation),
             joinedload(Enrollment.programme),
             joinedload(Enrollment.policy),
-            joinedload(Enrollment.graduation),
         )
-        .order_by(Enrollment.signed_on.desc(), Enrollment.id.desc())
     )
-    if programme_id is not None:
-        statement = statement.where(Enrollment.programme_id == programme_id)
-    page = _page(session, statement, number, size, rows=True)
+    if query.programme_id is not None:
+        statement = statement.where(Enrollment.programme_id == query.programme_id)
+    if query.status is EnrollmentStatus.GRADUATED:
+        statement = statement.where(Graduation.id.is_not(None))
+    elif query.status is EnrollmentStatus.STUDYING:
+        statement = statement.where(Graduation.id.is_(None))
+    if query.opted_in is not None:
+        statement = statement.where(Enrollment.guarantee_opt_in.is_(query.opted_in))
+    if query.search.strip():
+        statement = statement.where(matching(query.search, Student.name, Student.email))
+    key = {
+        EnrollmentSort.SIGNED: Enrollment.signed_on,
+        EnrollmentSort.NAME: Student.name,
+        EnrollmentSort.EXPECTED_GRADUATION: Enrollment.expected_graduation_on,
+    }[query.sort]
+    statement = statement.order_by(*_ordered((key, Enrollment.id), query.descending))
+    page = _page(session, statement, number, size)
+    paid = _paid_by_enrollment(session, [enrollment.id for enrollment in page.items])
     return Page(
-        items=[EnrollmentRow(row[0], int(row[1]), int(row[2])) for row in page.items],
+        items=[
+            EnrollmentRow(enrollment, *paid.get(enrollment.id, (0, 0))) for enrollment in page.items
+        ],
         number=page.number,
         size=page.size,
         total=page.total,
     )
+
+
+def _paid_by_enrollment(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """``{enrollment id: (paid in minor units, number of payments)}`` for ``ids``."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            TuitionPayment.enrollment_id,
+            # SUM of a bigint is a numeric on PostgreSQL; money stays an integer.
+            cast(func.sum(TuitionPayment.amount_minor), BigInteger),
+            func.count(),
+        )
+        .where(TuitionPayment.enrollment_id.in_(ids))
+        .group_by(TuitionPayment.enrollment_id)
+    )
+    return {enrollment_id: (int(paid), int(count)) for enrollment_id, paid, count in rows}
 
 
 @dataclass(frozen=True)
@@ -229,9 +295,48 @@ def graduations_page(
 # -- Accounts, tokens and the audit log --------------------------------------------------------
 
 
-def accounts_page(session: Session, number: int, size: int = 50) -> Page[User]:
-    """Accounts by email."""
-    return _page(session, select(User).order_by(User.email), number, size)
+class AccountSort(StrEnum):
+    """What the accounts list can be sorted by."""
+
+    EMAIL = "email"
+    NAME = "name"
+    ROLE = "role"
+    LAST_SIGN_IN = "last_sign_in"
+
+
+@dataclass(frozen=True)
+class AccountQuery:
+    """Which accounts the list shows and in what order; every filter optional."""
+
+    role: Role | None = None
+    active: bool | None = None
+    #: Part of the account's name or email, any case, accents or not.
+    search: str = ""
+    sort: AccountSort = AccountSort.EMAIL
+    descending: bool = False
+
+
+def accounts_page(
+    session: Session, number: int, query: AccountQuery | None = None, size: int = 50
+) -> Page[User]:
+    """The accounts ``query`` selects, in its order, each with its student or employer loaded
+    in the same statement (the list names them)."""
+    query = query or AccountQuery()
+    statement = select(User).options(joinedload(User.student), joinedload(User.employer))
+    if query.role is not None:
+        statement = statement.where(User.role == query.role)
+    if query.active is not None:
+        statement = statement.where(User.active.is_(query.active))
+    if query.search.strip():
+        statement = statement.where(matching(query.search, User.name, User.email))
+    key = {
+        AccountSort.EMAIL: User.email,
+        AccountSort.NAME: User.name,
+        AccountSort.ROLE: User.role,
+        AccountSort.LAST_SIGN_IN: User.last_sign_in_at,
+    }[query.sort]
+    statement = statement.order_by(*_ordered((key, User.id), query.descending))
+    return _page(session, statement, number, size)
 
 
 def api_tokens(session: Session) -> list[ApiToken]:

@@ -11,8 +11,9 @@ from app.database import db_session
 from app.guarantee.terms import CirrIntent, PayerType
 from app.models import Enrollment, JobOutcome
 from app.pages import pauses as pause_pages
-from app.pages.fields import PageForm, page_number, refused
+from app.pages.fields import PageForm, refused
 from app.pages.formatting import day
+from app.pages.list_args import ListArgs
 from app.pages.registrar import audit, blueprint
 from app.pages.registrar.forms import (
     CIRR_INTENTS,
@@ -108,16 +109,56 @@ def _enrollments_page(
     if enrollment_form is None:
         enrollment_form = EnrollmentForm(formdata=None, prefix="enrollment")
         programme_choices(enrollment_form, programmes)
-    programme_id = request.args.get("programme", type=int)
-    page = listings.enrollments_page(session, page_number(), programme_id=programme_id)
+    args, query = _enrollments_query(programmes)
+    for error in args.errors:
+        flash(error, "error")
+    page = listings.enrollments_page(session, args.page(), query, size=PER_PAGE)
     return render_template(
         "registrar/enrollments.html",
         page=page,
         programmes=programmes,
-        programme_id=programme_id,
+        programme_id=query.programme_id,
+        params=args.params,
+        query=query,
+        sorts=ENROLLMENT_SORTS,
         student_form=student_form or StudentForm(formdata=None, prefix="student"),
         enrollment_form=enrollment_form,
-    ), status
+    ), (400 if args.errors and status == 200 else status)
+
+
+#: Enrollments per page of the list.
+PER_PAGE = listings.PAGE_SIZE
+#: The enrollments list's sort keys, as its sort control names them.
+ENROLLMENT_SORTS = {
+    listings.EnrollmentSort.SIGNED.value: "Signed on",
+    listings.EnrollmentSort.NAME.value: "Student's name",
+    listings.EnrollmentSort.EXPECTED_GRADUATION.value: "Expected graduation",
+}
+#: The guarantee filter's values: opted in or not.
+OPT_IN = {"opted_in": True, "not_opted_in": False}
+
+
+def _enrollments_query(programmes) -> tuple[ListArgs, listings.EnrollmentQuery]:
+    """The list's query parameters, checked (a wrong one ignored, and said so)."""
+    args = ListArgs()
+    programme = args.choice(
+        "programme", {str(programme.id) for programme in programmes}, None, "programme"
+    )
+    status = args.choice(
+        "status", {status.value for status in listings.EnrollmentStatus}, None, "status"
+    )
+    opt_in = args.choice("guarantee", OPT_IN, None, "guarantee choice")
+    search = args.search()
+    sort = args.choice("sort", ENROLLMENT_SORTS, listings.EnrollmentSort.SIGNED.value, "sort")
+    query = listings.EnrollmentQuery(
+        programme_id=int(programme) if programme else None,
+        status=listings.EnrollmentStatus(status) if status else None,
+        opted_in=OPT_IN[opt_in] if opt_in else None,
+        search=search,
+        sort=listings.EnrollmentSort(sort),
+        descending=args.order("desc"),
+    )
+    return args, query
 
 
 @blueprint.get("/enrollments/<int:enrollment_id>")

@@ -1,7 +1,7 @@
 """What the staff pages list: pages of records with their totals, counts and recent activity.
 
 Read-only queries shaped for people reading a screen; nothing here changes a record. Rules are
-not re-implemented: a graduation's status comes from ``evaluate_guarantee``.
+not re-implemented: a graduation's status comes from ``app.guarantee.evaluation``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Generic, TypeVar
 from sqlalchemy import BigInteger, Select, cast, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from app.guarantee.evaluation import guarantee_statuses
+from app.guarantee.rules import GuaranteeStatus
 from app.models import (
     ApiToken,
     AuditEvent,
@@ -27,7 +29,6 @@ from app.models import (
     TuitionPayment,
     User,
 )
-from app.services.guarantee import GuaranteeView, evaluate_guarantee
 from app.services.text_search import matching
 
 Row = TypeVar("Row")
@@ -277,10 +278,10 @@ def _paid_by_enrollment(session: Session, ids: list[int]) -> dict[int, tuple[int
 
 @dataclass(frozen=True)
 class GraduationRow:
-    """A graduation and its guarantee as the rule judges it today."""
+    """A graduation and its guarantee status as the rule judges it today."""
 
     graduation: Graduation
-    guarantee: GuaranteeView
+    status: GuaranteeStatus
 
 
 def graduations_page(
@@ -291,24 +292,25 @@ def graduations_page(
     programme_id: int | None = None,
     size: int = PAGE_SIZE,
 ) -> Page[GraduationRow]:
-    """Graduations, latest qualified first, each with its guarantee status on ``as_of``."""
+    """Graduations, latest qualified first, each with its guarantee status on ``as_of``: the
+    statuses of the page read together (``guarantee_statuses``), not one graduation at a
+    time."""
     statement = (
         select(Graduation)
         .join(Graduation.enrollment)
         .options(
             joinedload(Graduation.enrollment).joinedload(Enrollment.student),
             joinedload(Graduation.enrollment).joinedload(Enrollment.programme),
+            joinedload(Graduation.enrollment).joinedload(Enrollment.policy),
         )
         .order_by(Graduation.qualified_on.desc(), Graduation.id.desc())
     )
     if programme_id is not None:
         statement = statement.where(Enrollment.programme_id == programme_id)
     page = _page(session, statement, number, size)
+    statuses = guarantee_statuses(session, page.items, as_of)
     return Page(
-        items=[
-            GraduationRow(graduation, evaluate_guarantee(session, graduation.id, as_of))
-            for graduation in page.items
-        ],
+        items=[GraduationRow(graduation, statuses[graduation.id]) for graduation in page.items],
         number=page.number,
         size=page.size,
         total=page.total,

@@ -8,11 +8,15 @@ from datetime import date
 import pytest
 from sqlalchemy import event
 
+from app.guarantee.evaluation import evaluate_guarantee, guarantee_statuses
 from app.models import Role
 from tests.factories import (
     EnrollmentFactory,
+    ExcludedOutcomeFactory,
     GraduationFactory,
     GuaranteePolicyFactory,
+    JobOutcomeFactory,
+    SearchPauseFactory,
     StudentFactory,
     TuitionPaymentFactory,
     UserFactory,
@@ -245,5 +249,54 @@ def test_accounts_run_as_many_statements_for_twenty_rows_as_for_two(
     small = statements_for(client, session, "/admin/accounts?q=many")
     monkeypatch.setattr("app.pages.admin.ACCOUNTS_PER_PAGE", 20)
     large = statements_for(client, session, "/admin/accounts?q=many")
+
+    assert large == small
+
+
+# --- graduations ------------------------------------------------------------------------------
+
+
+def varied_graduations() -> list:
+    """Graduations in every situation the status depends on."""
+    qualified = date(2025, 6, 2)
+    plain = GraduationFactory(qualified_on=qualified)
+    placed = GraduationFactory(qualified_on=qualified)
+    JobOutcomeFactory(graduation=placed, start_date=date(2025, 9, 1))
+    out_of_field = GraduationFactory(qualified_on=qualified)
+    JobOutcomeFactory(graduation=out_of_field, in_field=False)
+    paused = GraduationFactory(qualified_on=qualified, enrollment__policy__max_pause_days=30)
+    SearchPauseFactory(graduation=paused)
+    SearchPauseFactory(graduation=paused, starts_on=date(2025, 11, 1), ends_on=date(2025, 11, 30))
+    excluded = GraduationFactory(qualified_on=qualified)
+    ExcludedOutcomeFactory(graduation=excluded)
+    not_covered = GraduationFactory(qualified_on=qualified, enrollment__guarantee_opt_in=False)
+    recent = GraduationFactory(qualified_on=date(2026, 11, 2))
+    return [plain, placed, out_of_field, paused, excluded, not_covered, recent]
+
+
+@pytest.mark.parametrize("as_of", [date(2025, 12, 1), date(2026, 2, 1), date(2026, 12, 5)])
+def test_the_pages_statuses_are_what_evaluate_guarantee_says(session, as_of):
+    graduations = varied_graduations()
+
+    statuses = guarantee_statuses(session, graduations, as_of)
+
+    assert statuses == {
+        graduation.id: evaluate_guarantee(session, graduation.id, as_of).status
+        for graduation in graduations
+    }
+    assert len({status.state for status in statuses.values()}) >= 3  # the cases differ
+
+
+def test_graduations_run_as_many_statements_for_twenty_rows_as_for_two(
+    client, session, registrar, monkeypatch
+):
+    for _ in range(3):
+        varied_graduations()
+    path = "/registrar/graduations"
+
+    monkeypatch.setattr("app.pages.registrar.graduations.PER_PAGE", 2)
+    small = statements_for(client, session, path)
+    monkeypatch.setattr("app.pages.registrar.graduations.PER_PAGE", 20)
+    large = statements_for(client, session, path)
 
     assert large == small

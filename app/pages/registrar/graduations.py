@@ -41,11 +41,15 @@ def graduations():
     return redirect(url_for(".graduations"))
 
 
+#: Graduations per page of the list.
+PER_PAGE = listings.PAGE_SIZE
+
+
 def _graduations_page(form: GraduationForm, status: int):
     session = db_session()
     programme_id = request.args.get("programme", type=int)
     page = listings.graduations_page(
-        session, page_number(), as_of=utc_now().date(), programme_id=programme_id
+        session, page_number(), as_of=utc_now().date(), programme_id=programme_id, size=PER_PAGE
     )
     return render_template(
         "registrar/graduations.html",

@@ -38,6 +38,7 @@ from app.services import finance
 from app.services import forecast as forecast_service
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.records import MAX_ID
 from app.services.text_search import MAX_SEARCH
 from refunds import claims
 from refunds.models import RecoveryItem, RefundClaim
@@ -193,6 +194,8 @@ def queue():
         currencies=finance.queue_currencies(session),
         standings=list(ClaimDeadlineStanding),
         due_soon_days=CLAIM_DUE_SOON_DAYS,
+        can_decide=current_principal().can(Permission.DECIDE_CLAIMS),
+        bulk_reviewable=BULK_REVIEWABLE,
         sorts=SORTS,
         needs_action=finance.NEEDS_ACTION,
         needs_action_count=sum(counts[state] for state in finance.NEEDS_ACTION),
@@ -257,6 +260,72 @@ def queue_csv():
         for row in finance.queue_export(session, asked.query, today)
     ]
     return csv_download([header, *lines], f"claims-{today.isoformat()}.csv")
+
+
+# --- sending several claims to review at once ----------------------------------------------------
+
+#: The claims the queue offers to send to review together: those awaiting a first or second
+#: approval. (An appeal, or a claim already approved, is decided one at a time on its page.)
+BULK_REVIEWABLE = frozenset({ClaimState.FLAGGED, ClaimState.AWAITING_SECOND_APPROVAL})
+#: The most claims one bulk review takes: a page of the queue.
+BULK_LIMIT = 200
+
+
+def _picked_claims() -> tuple[list[tuple[int, int]], str | None]:
+    """The ``claim`` values of the bulk form, each ``<id>:<version>`` as the queue showed it;
+    with a sentence when they are missing or malformed."""
+    values = request.form.getlist("claim")
+    if not values:
+        return [], "Tick the claims to send to review."
+    if len(values) > BULK_LIMIT:
+        return [], f"Send at most {BULK_LIMIT} claims to review at once."
+    picked = []
+    for value in values:
+        claim_id, _, version = value.partition(":")
+        if not (claim_id.isdigit() and version.isdigit() and len(value) <= 30):
+            return [], "The form's claims are not as the queue wrote them: reload it."
+        picked.append((int(claim_id), int(version)))
+    return picked, None
+
+
+@blueprint.post("/claims/review")
+@requires(Permission.DECIDE_CLAIMS)
+def review_several():
+    """Send the ticked claims to review with one reason, all or none: a claim that changed
+    since the queue was read (or cannot go to review) leaves every claim as it was."""
+    picked, error = _picked_claims()
+    reason = request.form.get("reason", "").strip()
+    if error is None and not reason:
+        error = "Give a reason: the graduates read it on their page."
+    elif error is None and len(reason) > 2000:
+        error = "Keep the reason under 2,000 characters."
+    if error:
+        flash(f"Nothing was changed. {error}", "error")
+        return redirect(url_for("finance.queue"), 303)
+    session = db_session()
+    actor = current_principal().actor
+    for claim_id, version in picked:
+        claim = session.get(RefundClaim, claim_id) if claim_id <= MAX_ID else None
+        failure = None
+        if claim is None:
+            failure = f"there is no claim {claim_id}"
+        elif claim.state not in BULK_REVIEWABLE:
+            failure = f"claim {claim_id} is {claim.state.value}: decide it on its own page"
+        else:
+            try:
+                claims.start_review(
+                    session, claim_id, actor=actor, reason=reason, expected_version=version
+                )
+            except (Conflict, NotFound, StaleDataError):
+                failure = f"claim {claim_id} changed since the queue was read"
+        if failure:
+            session.rollback()
+            flash(f"Nothing was changed: {failure}. Check the queue and try again.", "error")
+            return redirect(url_for("finance.queue"), 303)
+    session.commit()
+    count = len(picked)
+    flash(f"{count} claim{'s' if count != 1 else ''} sent to review.", "success")
+    return redirect(url_for("finance.queue", state=ClaimState.IN_REVIEW.value), 303)
 
 
 # --- one claim ---------------------------------------------------------------------------------

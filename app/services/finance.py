@@ -61,6 +61,8 @@ class QueueRow:
     amount_minor: int
     currency: str
     state: ClaimState
+    #: The claim's version when read: a decision taken from the list carries it.
+    version: int
     #: Against the claim deadline, for a claim still awaiting a decision; ``None`` otherwise.
     standing: ClaimDeadlineStanding | None = None
 
@@ -140,6 +142,7 @@ def _queue_rows():
             RefundClaim.amount_minor,
             RefundClaim.currency,
             RefundClaim.state,
+            RefundClaim.version,
         )
         .join(Enrollment, Enrollment.id == RefundClaim.enrollment_id)
         .join(Student, Student.id == Enrollment.student_id)

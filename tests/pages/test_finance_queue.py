@@ -19,6 +19,7 @@ from app.services import finance
 from refunds.claims import DECIDABLE
 from refunds.states import ClaimState
 from tests.factories import AuditedRefundClaimFactory, ProgrammeFactory, UserFactory
+from tests.pages.conftest import post_form
 
 S = ClaimState
 TODAY = utc_now().date()
@@ -328,3 +329,75 @@ def test_the_queue_runs_as_many_statements_for_two_rows_as_for_twenty(
     large = statements_for(client, engine, "/finance?sort=claim_deadline")
 
     assert large == small
+
+
+# --- sending several claims to review -----------------------------------------------------------
+
+
+def send_to_review(client, picks: list[str], reason: str = "Employer letters to check"):
+    return post_form(
+        client, "/finance/claims/review", {"claim": picks, "reason": reason}, token_from="/finance"
+    )
+
+
+def test_ticked_claims_go_to_review_together(client, session, signed_in):
+    first, second, untouched = a_claim(), a_claim(state=S.AWAITING_SECOND_APPROVAL), a_claim()
+
+    response = send_to_review(client, [f"{first.id}:1", f"{second.id}:1"])
+
+    assert response.status_code == 303 and "state=in_review" in response.headers["Location"]
+    session.expire_all()
+    assert (first.state, second.state, untouched.state) == (S.IN_REVIEW, S.IN_REVIEW, S.FLAGGED)
+    [trail] = [t for t in first.transitions if t.to_state is S.IN_REVIEW]
+    assert trail.reason == "Employer letters to check" and trail.actor == signed_in.actor
+
+
+def test_the_queue_offers_the_checkbox_only_for_claims_that_can_go_to_review(client, signed_in):
+    flagged, failed = a_claim(), a_claim(state=S.FAILED)
+
+    _, body = listed(client)
+
+    assert f'value="{flagged.id}:1"' in body and f'value="{failed.id}:1"' not in body
+    assert "Send the ticked claims to review" in body
+
+
+@pytest.mark.parametrize(
+    ("picks", "reason", "message"),
+    [
+        ([], "why", "Tick the claims"),
+        (["{ok}:1"], "", "Give a reason"),
+        (["{ok}:1", "abc"], "why", "not as the queue wrote them"),
+        (["{ok}:1", "{stale}:7"], "why", "changed since the queue was read"),
+        (["{ok}:1", "{failed}:1"], "why", "decide it on its own page"),
+        (["{ok}:1", "99999999999999999999:1"], "why", "there is no claim"),
+    ],
+)
+def test_a_bulk_review_with_any_bad_claim_changes_nothing(
+    client, session, signed_in, picks, reason, message
+):
+    ok, stale, failed = a_claim(), a_claim(), a_claim(state=S.FAILED)
+    ids = {"ok": ok.id, "stale": stale.id, "failed": failed.id}
+
+    response = send_to_review(client, [pick.format(**ids) for pick in picks], reason)
+
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Nothing was changed" in page and message in page
+    session.expire_all()
+    assert (ok.state, stale.state, failed.state) == (S.FLAGGED, S.FLAGGED, S.FAILED)
+
+
+def test_only_finance_sends_claims_to_review(client, session, sign_in):
+    claim = a_claim()
+    sign_in(UserFactory(role=Role.REGISTRAR))
+
+    response = post_form(
+        client,
+        "/finance/claims/review",
+        {"claim": [f"{claim.id}:1"], "reason": "x"},
+        token_from="/registrar",
+    )
+
+    assert response.status_code == 403
+    session.expire_all()
+    assert claim.state is S.FLAGGED

@@ -34,12 +34,12 @@ from app.guarantee.rules import CLAIM_DUE_SOON_DAYS, ClaimDeadlineStanding
 from app.models.base import utc_now
 from app.pages import search as search_pages
 from app.pages.formatting import csv_download, major_units
+from app.pages.list_args import ListArgs
 from app.services import finance
 from app.services import forecast as forecast_service
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.records import MAX_ID
-from app.services.text_search import MAX_SEARCH
 from refunds import claims
 from refunds.models import RecoveryItem, RefundClaim
 from refunds.provider import configured_gateway
@@ -96,68 +96,24 @@ FILTERS = {
 }
 
 
-#: The query parameters that choose the queue's claims and order (``page`` aside).
-QUEUE_PARAMETERS = ("state", "programme", "currency", "deadline", "q", "sort", "order")
-#: The orders a list can take.
-ORDERS = ("asc", "desc")
-
-
-@dataclass(frozen=True)
-class QueueRequest:
-    """The queue's query parameters, checked: what to show, and what was refused and why."""
-
-    query: finance.QueueQuery
-    #: The values kept, by parameter name, to carry into links (pages, sorting, export).
-    params: dict[str, str]
-    #: One sentence per parameter refused (and ignored).
-    errors: list[str]
-
-
-def _queue_request(session: Session) -> QueueRequest:
+def _queue_request(session: Session) -> tuple[ListArgs, finance.QueueQuery]:
     """Read the queue's query parameters; a value that is not one of the choices is ignored,
     with a message saying so, rather than guessed at."""
-    args, params, errors = request.args, {}, []
-
-    def choice(name: str, allowed, default: str | None, refusal: str) -> str | None:
-        value = args.get(name, "")
-        if not value:
-            return default
-        if value not in allowed:
-            errors.append(refusal.format(value=value[:40]))
-            return default
-        params[name] = value
-        return value
-
-    state = choice(
-        "state",
-        FILTERS,
-        NEEDS_ACTION,
-        "There is no claim state called “{value}”: showing the claims needing action.",
-    )
+    args = ListArgs()
+    state = args.choice("state", FILTERS, NEEDS_ACTION, "claim state called")
     programmes = {str(programme_id) for programme_id, _ in finance.queue_programmes(session)}
-    programme = choice("programme", programmes, None, "There is no programme “{value}”.")
-    currency = choice(
-        "currency", finance.queue_currencies(session), None, "No claim is in “{value}”."
-    )
-    deadline = choice(
+    programme = args.choice("programme", programmes, None, "programme")
+    currency = args.choice("currency", finance.queue_currencies(session), None, "claim in")
+    deadline = args.choice(
         "deadline",
         {standing.value for standing in ClaimDeadlineStanding},
         None,
-        "“{value}” is not a claim-deadline state (open, due_soon or past).",
+        "claim-deadline state (open, due_soon or past) called",
     )
-    sort = choice(
-        "sort",
-        {key.value for key in finance.QueueSort},
-        finance.QueueSort.OPENED.value,
-        "The queue cannot be sorted by “{value}”.",
+    sort = args.choice(
+        "sort", {key.value for key in finance.QueueSort}, finance.QueueSort.OPENED.value, "sort"
     )
-    order = choice("order", ORDERS, "asc", "The order “{value}” is neither asc nor desc.")
-    search = args.get("q", "").strip()
-    if len(search) > MAX_SEARCH or not search.isprintable():
-        errors.append(f"Search for at most {MAX_SEARCH} printable characters.")
-        search = ""
-    elif search:
-        params["q"] = search
+    search = args.search()
     query = finance.QueueQuery(
         states=FILTERS[state],
         programme_id=int(programme) if programme else None,
@@ -165,9 +121,9 @@ def _queue_request(session: Session) -> QueueRequest:
         standing=ClaimDeadlineStanding(deadline) if deadline else None,
         search=search,
         sort=finance.QueueSort(sort),
-        descending=order == "desc",
+        descending=args.order("asc"),
     )
-    return QueueRequest(query, params, errors)
+    return args, query
 
 
 @blueprint.get("")
@@ -176,18 +132,18 @@ def queue():
     """The claims queue, by state (those needing action by default), oldest first; searched,
     filtered and sorted by the query parameters, every one of them checked."""
     session = db_session()
-    asked = _queue_request(session)
-    for error in asked.errors:
+    args, query = _queue_request(session)
+    for error in args.errors:
         flash(error, "error")
     today = utc_now().date()
-    page = finance.claims_queue(session, asked.query, today, _page_number(), per_page=PER_PAGE)
+    page = finance.claims_queue(session, query, today, args.page(), per_page=PER_PAGE)
     counts = finance.count_by_state(session)
     return render_template(
         "finance/queue.html",
-        selected=asked.params.get("state", NEEDS_ACTION),
-        params=asked.params,
-        sort=asked.query.sort.value,
-        descending=asked.query.descending,
+        selected=args.params.get("state", NEEDS_ACTION),
+        params=args.params,
+        sort=query.sort.value,
+        descending=query.descending,
         page=page,
         counts=counts,
         programmes=finance.queue_programmes(session),
@@ -201,7 +157,7 @@ def queue():
         needs_action_count=sum(counts[state] for state in finance.NEEDS_ACTION),
         failed=finance.failed_claims(session) if counts[ClaimState.FAILED] else [],
         recoveries=finance.open_recovery_items(session),
-    ), (400 if asked.errors else 200)
+    ), (400 if args.errors else 200)
 
 
 #: The queue's sort keys, as the sort control names them.
@@ -213,20 +169,14 @@ SORTS = {
 }
 
 
-def _page_number() -> int:
-    # Past the last page shows the last; a number too long to be a page shows the first.
-    text = request.args.get("page", "1")
-    return int(text) if text.isdigit() and len(text) <= 9 else 1
-
-
 @blueprint.get("/claims.csv")
 @requires(Permission.READ_CLAIMS)
 def queue_csv():
     """The claims the queue's query parameters select, all of them, in the queue's order."""
     session = db_session()
-    asked = _queue_request(session)
-    if asked.errors:
-        return Response(" ".join(asked.errors), status=400, mimetype="text/plain")
+    args, query = _queue_request(session)
+    if args.errors:
+        return Response(" ".join(args.errors), status=400, mimetype="text/plain")
     today = utc_now().date()
     header = [
         "claim_id",
@@ -257,7 +207,7 @@ def queue_csv():
             row.standing.value if row.standing else "",
             row.flagged_on.isoformat(),
         ]
-        for row in finance.queue_export(session, asked.query, today)
+        for row in finance.queue_export(session, query, today)
     ]
     return csv_download([header, *lines], f"claims-{today.isoformat()}.csv")
 

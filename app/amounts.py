@@ -102,13 +102,15 @@ def _plain(text: str, currency: str, locale: str) -> str:
         return f"{whole}{fraction}"
     if is_decimal and get_currency_precision(currency) == 3:
         return f"{whole}.{fraction}"
+    thousands = whole + fraction
+    decimals = format_decimal(Decimal(f"{whole}.{fraction}"), format="0.00", locale=locale)
     raise AmountError(
         gettext(
             "%(text)s could be read two ways: write %(thousands)s for thousands, or %(decimals)s"
             " with the decimals.",
             text=text,
-            thousands=f"{whole}{fraction}",
-            decimals=format_decimal(Decimal(f"{whole}.{fraction}"), format="0.00", locale=locale),
+            thousands=thousands,
+            decimals=decimals,
         )
     )
 

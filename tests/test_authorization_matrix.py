@@ -46,6 +46,8 @@ PRINCIPALS = (
 # fmt: off
 MATRIX = {
     ("GET", "/"):                                               "302 302 302 302 302 302 302 302 302",
+    ("GET", "/account/preferences"):                            "302 200 200 200 200 200 200 200 200",
+    ("POST", "/account/preferences"):                           "302 400 400 400 400 400 400 400 400",
     ("GET", "/account/tokens"):                                 "302 403 403 403 403 200 200 200 200",
     ("POST", "/account/tokens"):                                "302 403 403 403 403 400 400 400 400",
     ("POST", "/account/tokens/<int:token_id>/revoke"):          "302 403 403 403 403 404 404 302 302",

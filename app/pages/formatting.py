@@ -79,13 +79,18 @@ def spreadsheet_cell(value):
 
 
 def csv_download(lines: Iterable[Iterable], filename: str) -> Response:
-    """``lines`` as a CSV file to download (RFC 4180 line ends), every cell spreadsheet-safe."""
+    """``lines`` as a CSV file to download (RFC 4180 line ends), every cell spreadsheet-safe.
+
+    UTF-8 with a byte order mark: without one, Excel reads the file as the computer's legacy
+    encoding and "Chloé" comes out as "ChloÃ©".
+    """
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
     # Names and job titles are typed by people, graduates included: never formulas.
     writer.writerows([spreadsheet_cell(cell) for cell in line] for line in lines)
     return Response(
-        out.getvalue(),
+        out.getvalue().encode("utf-8"),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -12,4 +12,4 @@ def test_a_download_is_utf8_with_a_byte_order_mark_and_spreadsheet_safe(app):
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 only after this mark
     assert body.decode("utf-8-sig") == "name,title\r\nChloé Dupré,'=HYPERLINK()\r\n"
-    assert response.mimetype == "text/csv" and response.charset == "utf-8"
+    assert response.content_type == "text/csv; charset=utf-8"

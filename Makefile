@@ -24,7 +24,14 @@ $(INSTALLED): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(INSTALLED)
+# The translations: each language's .po files, merged into the messages.mo Flask-Babel reads.
+CATALOGUES := $(wildcard app/translations/*/LC_MESSAGES/*.po)
+COMPILED := app/translations/fr/LC_MESSAGES/messages.mo
+
+$(COMPILED): $(CATALOGUES) $(INSTALLED)
+	$(BIN)/python -m app.catalogue compile
+
+install: $(INSTALLED) $(COMPILED)
 
 # The browser tests drive Debian's Chromium (never a downloaded browser).
 $(CHROMIUM):

@@ -37,6 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOG_FORMAT=settings.log_format,
         METRICS_TOKEN=settings.metrics_token,
         PUBLIC_REPORT_THRESHOLD=settings.public_report_threshold,
+        DEFAULT_LOCALE=settings.default_locale,
+        DEFAULT_TIMEZONE=settings.default_timezone,
         # Flask has defaults for these, so they are set here rather than "if missing".
         SESSION_COOKIE_NAME="jg_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -58,11 +60,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     Database(app.config["DATABASE_URL"]).init_app(app)
 
-    from app import api, auth, cli, demo, health, metrics, pages
+    from app import api, auth, cli, demo, health, i18n, metrics, pages
     from jobs import commands
 
     observability.init_app(app)  # first: it times and names every request
     auth.init_app(app)
+    i18n.init_app(app)
     api.init_app(app)
     pages.init_app(app)
     health.init_app(app)

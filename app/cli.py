@@ -40,11 +40,14 @@ def import_command(kind: str, file: Path) -> None:
     unless every row is valid, and then all rows are written in one transaction.
     """
     try:
-        rows = imports.read_csv(file.read_bytes(), kind)
+        csv_file = imports.read_csv_file(file.read_bytes(), kind)
     except OSError as error:
         raise click.FileError(str(file), error.strerror) from error
     except imports.ImportFileError as error:
         raise click.ClickException(f"{file}: {error}") from error
+    for warning in csv_file.warnings:
+        click.echo(f"{file}: warning: {warning}", err=True)
+    rows = csv_file.rows
     track = _progress_bar if len(rows) > PROGRESS_BAR_ABOVE_ROWS else imports.untracked
     session = db_session()
     report = imports.import_rows(session, kind, rows, track=track)

@@ -1,6 +1,7 @@
 """Bulk import of students, enrollments, payments and graduations from CSV files.
 
-``read_csv`` turns a file into rows numbered by the line each starts on; ``import_rows`` checks
+``read_csv_file`` turns a file (as spreadsheets save it: UTF-8 or Windows-1252, commas,
+semicolons or tabs) into rows numbered by the line each starts on; ``import_rows`` checks
 every row and, only when none has a problem, writes them all through the record services. The
 ``flask import KIND FILE`` command wraps the two; a page can do the same.
 
@@ -59,7 +60,7 @@ def untracked(items: Sequence[Item], label: str) -> AbstractContextManager[Itera
 
 
 class ImportFileError(Exception):
-    """The file cannot be read as rows of its kind: empty, not UTF-8, or a wrong header."""
+    """The file cannot be read as rows of its kind: empty, unreadable text, or a wrong header."""
 
 
 @dataclass(frozen=True)
@@ -511,20 +512,43 @@ def columns_of(kind: str) -> str:
 # -- Reading and importing -------------------------------------------------------------------
 
 
-def read_csv(data: bytes, kind: str) -> list[SourceRow]:
-    """The rows of a CSV file of ``kind``, each numbered by the line it starts on.
+#: What spreadsheets put between values: English Excel a comma, French Excel a semicolon.
+DELIMITERS = (",", ";", "\t")
+_UTF8_BOM = b"\xef\xbb\xbf"
+#: A character UTF-8 writes in two to four bytes: a file holding one is UTF-8 (or broken).
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 
-    The file is UTF-8, with or without a byte order mark; its first line names the columns
-    (in any order and case); blank lines are skipped but counted. Raises ``ImportFileError``
-    when the file is not UTF-8, has no header or no rows, or its header is wrong.
+
+@dataclass(frozen=True)
+class CsvFile:
+    """A CSV file as read: its rows, how it was written, and what the reader should check."""
+
+    rows: list[SourceRow]
+    encoding: str
+    delimiter: str
+    warnings: tuple[str, ...] = ()
+
+
+def read_csv(data: bytes, kind: str) -> list[SourceRow]:
+    """The rows of a CSV file of ``kind``, each numbered by the line it starts on (see
+    ``read_csv_file``)."""
+    return read_csv_file(data, kind).rows
+
+
+def read_csv_file(data: bytes, kind: str) -> CsvFile:
+    """A CSV file of ``kind`` as spreadsheets save it, read into rows numbered by their line.
+
+    The file is UTF-8 (with or without a byte order mark) or, as Excel saves "CSV" in Western
+    Europe, Windows-1252 (read with a warning to check the accents); its values are separated by
+    commas, semicolons (French Excel) or tabs, whichever its header line uses. The first line
+    names the columns (in any order and case); blank lines are skipped but counted. Raises
+    ``ImportFileError``, naming the line, when the file cannot be read, has no header or no
+    rows, or its header is wrong.
     """
     spec = _kind(kind)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ImportFileError(f"line {line} is not UTF-8 text; save the file as UTF-8") from error
-    reader = csv.reader(io.StringIO(text, newline=""))
+    text, encoding = _decoded(data)
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows: list[SourceRow] = []
     next_line = 1
@@ -556,7 +580,40 @@ def read_csv(data: bytes, kind: str) -> list[SourceRow]:
         )
     if not rows:
         raise ImportFileError("the file has a header but no rows")
-    return rows
+    warnings = ()
+    if encoding == "windows-1252":
+        warnings = (
+            "the file is not UTF-8: it was read as Windows-1252, the way Excel saves CSV in "
+            "Western Europe; check that names with accents read right",
+        )
+    return CsvFile(rows, encoding, delimiter, warnings)
+
+
+def _decoded(data: bytes) -> tuple[str, str]:
+    """The file's text and its encoding: UTF-8 (a byte order mark dropped) or Windows-1252."""
+    marked_utf8 = data.startswith(_UTF8_BOM)
+    body = data.removeprefix(_UTF8_BOM)
+    try:
+        return body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as error:
+        utf8_error = error
+    if not marked_utf8 and not _UTF8_SEQUENCE.search(body):
+        # No character of more than one byte anywhere: a file Excel saved as Windows-1252.
+        try:
+            return body.decode("windows-1252"), "windows-1252"
+        except UnicodeDecodeError as error:
+            utf8_error = error  # a byte Windows-1252 leaves undefined
+    line = body[: utf8_error.start].count(b"\n") + 1
+    raise ImportFileError(
+        f"line {line} is not UTF-8 text (byte 0x{body[utf8_error.start]:02x}); save the file "
+        "as CSV UTF-8"
+    ) from utf8_error
+
+
+def _delimiter(text: str) -> str:
+    """The separator the header line uses most: a comma, a semicolon or a tab."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    return max(DELIMITERS, key=header.count)
 
 
 def import_rows(

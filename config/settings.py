@@ -11,6 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import available_timezones
 
 
 def _default_database_url(instance_path: Path) -> str:
@@ -84,6 +85,11 @@ class Settings:
     metrics_token: str | None = None
     #: The public outcomes page shows no figure resting on fewer graduates than this.
     public_report_threshold: int = 10
+    #: Locale of people who chose none and whose browser asks for no supported one
+    #: (``en_GB``, ``en_US``, ``en_CA``, ``fr_FR``, ``fr_CA``).
+    default_locale: str = "en_GB"
+    #: Time zone of people who chose none and whose country says none (an IANA name).
+    default_timezone: str = "Europe/Paris"
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -132,6 +138,26 @@ def _one_of(env, name: str, choices: tuple[str, ...]) -> str:
     value = (env.get(name) or choices[0]).strip().lower()
     if value not in choices:
         raise RuntimeError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+#: The locales the pages are written for (``app.i18n.LOCALES`` names them).
+LOCALES = ("en_GB", "en_US", "en_CA", "fr_FR", "fr_CA")
+
+
+def _locale(env, name: str, default: str) -> str:
+    """A supported locale such as ``fr_FR`` (``fr-FR`` accepted); else a clear error."""
+    value = (env.get(name) or default).strip().replace("-", "_")
+    if value not in LOCALES:
+        raise RuntimeError(f"{name} must be one of {', '.join(LOCALES)}, not {value!r}")
+    return value
+
+
+def _time_zone(env, name: str, default: str) -> str:
+    """An IANA time zone name such as ``Europe/Paris``; else a clear error."""
+    value = (env.get(name) or default).strip()
+    if value not in available_timezones():
+        raise RuntimeError(f"{name} must be an IANA time zone such as Europe/Paris, not {value!r}")
     return value
 
 
@@ -197,4 +223,6 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         public_report_threshold=_whole_number(
             env, "PUBLIC_REPORT_THRESHOLD", 10, minimum=2, maximum=1000
         ),
+        default_locale=_locale(env, "DEFAULT_LOCALE", "en_GB"),
+        default_timezone=_time_zone(env, "DEFAULT_TIMEZONE", "Europe/Paris"),
     )

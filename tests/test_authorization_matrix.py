@@ -46,6 +46,8 @@ PRINCIPALS = (
 # fmt: off
 MATRIX = {
     ("GET", "/"):                                               "302 302 302 302 302 302 302 302 302",
+    ("GET", "/account/preferences"):                            "302 200 200 200 200 200 200 200 200",
+    ("POST", "/account/preferences"):                           "302 400 400 400 400 400 400 400 400",
     ("GET", "/account/tokens"):                                 "302 403 403 403 403 200 200 200 200",
     ("POST", "/account/tokens"):                                "302 403 403 403 403 400 400 400 400",
     ("POST", "/account/tokens/<int:token_id>/revoke"):          "302 403 403 403 403 404 404 302 302",
@@ -127,6 +129,9 @@ MATRIX = {
     ("POST", "/me/graduations/<int:graduation_id>/pauses"):     "302 400 403 403 403 403 403 403 403",
     ("POST", "/me/pauses/<int:pause_id>/cancel"):               "302 409 403 403 403 403 403 403 403",
     ("POST", "/me/jobs/new"):                                   "302 400 400 403 403 403 403 403 403",
+    ("GET", "/me/jobs/<int:outcome_id>/edit"):                  "302 200 403 403 403 403 403 403 403",
+    ("POST", "/me/jobs/<int:outcome_id>/edit"):                 "302 400 403 403 403 403 403 403 403",
+    ("POST", "/me/jobs/<int:outcome_id>/withdraw"):             "302 400 403 403 403 403 403 403 403",
     ("GET", "/me/search/new"):                                  "302 200 200 403 403 403 403 403 403",
     ("POST", "/me/search/new"):                                 "302 400 400 403 403 403 403 403 403",
     ("POST", "/me/search/offers/decide"):                       "302 400 400 403 403 403 403 403 403",

@@ -96,6 +96,47 @@ def test_import_students_writes_every_row(session, csv_file, run_import):
     ]
 
 
+STUDENTS_AS_TYPED = [
+    ("name", "email", "country"),
+    ("Chloé Dupré", "chloe@example.fr", "FR"),
+    ("Zoë Ångström, PhD", "zoe@example.se", "SE"),
+    ("François Lefèvre", "francois@example.ca", "CA"),
+]
+
+
+@pytest.mark.parametrize(
+    ("how", "content"),
+    [
+        # English Excel, "CSV UTF-8": commas and a byte order mark.
+        (
+            "utf-8 with BOM, commas",
+            "\ufeff"
+            + "".join(
+                ",".join(f'"{cell}"' if "," in cell else cell for cell in row) + "\r\n"
+                for row in STUDENTS_AS_TYPED
+            ),
+        ),
+        # French Excel, "CSV (séparateur: point-virgule)": semicolons in Windows-1252.
+        ("windows-1252, semicolons", "".join(";".join(row) + "\r\n" for row in STUDENTS_AS_TYPED)),
+        ("utf-8, tabs", "".join("\t".join(row) + "\n" for row in STUDENTS_AS_TYPED)),
+    ],
+)
+def test_a_file_saved_by_french_or_english_excel_imports_the_same_rows(
+    session, tmp_path, run_import, how, content
+):
+    path = tmp_path / "students.csv"
+    path.write_bytes(content.encode("windows-1252" if "1252" in how else "utf-8"))
+
+    result = run_import("students", path)
+
+    assert result.exit_code == 0, result.output
+    assert ("read as Windows-1252" in result.output) == ("1252" in how)
+    imported = session.scalars(select(Student).where(Student.email.like("%@example.%"))).all()
+    assert sorted((s.name, s.email, s.country) for s in imported) == sorted(
+        (name, email, country) for name, email, country in STUDENTS_AS_TYPED[1:]
+    )
+
+
 def test_import_enrollments_binds_each_row_to_the_policy_in_force_on_signing(
     session, csv_file, run_import, data_science
 ):
@@ -594,7 +635,18 @@ def test_import_unknown_kind_is_refused(csv_file, run_import):
         ),
         (b"name,email,country,email\n", "line 1: repeated column(s): email"),
         (b"name,email,country,\n", "line 1: column(s) 4 have no name"),
-        (b"name,email,country\nZo\xeb,zoe@example.org,SE\n", "line 2 is not UTF-8 text"),
+        # UTF-8 ("é" on line 2) with a stray byte on line 3: broken, not Windows-1252.
+        (
+            b"name,email,country\nCl\xc3\xa9a,clea@example.org,FR\nZo\xeb,zoe@example.org,SE\n",
+            "line 3 is not UTF-8 text (byte 0xeb)",
+        ),
+        # The same after a byte order mark, which says UTF-8 and takes three bytes.
+        (
+            b"\xef\xbb\xbfname,email,country\nZo\xeb,zoe@example.org,SE\n",
+            "line 2 is not UTF-8 text (byte 0xeb)",
+        ),
+        # A byte Windows-1252 leaves undefined, in a file with no UTF-8 character.
+        (b"name,email,country\nAda,ada@example.org,GB\nZo\x81,z@example.org,SE\n", "line 3"),
     ],
 )
 def test_import_unreadable_file_is_refused_with_a_message(

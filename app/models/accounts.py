@@ -54,6 +54,10 @@ class User(CreatedAt, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Last successful sign-in (UTC).
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The locale the person chose (``fr_CA`` ...); NULL: their browser's, else the school's.
+    locale: Mapped[str | None] = mapped_column(String(10))
+    #: The IANA time zone the person reads times in; NULL: their country's, else the school's.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     student: Mapped[Student | None] = relationship()
     employer: Mapped[Employer | None] = relationship()

@@ -51,6 +51,7 @@ def init_app(app: Flask) -> None:
         graduate,
         liability,
         pauses,
+        preferences,
         public,
         registrar,
         reports,
@@ -68,3 +69,4 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.blueprint)
     app.register_blueprint(liability.blueprint)
     app.register_blueprint(public.blueprint)
+    app.register_blueprint(preferences.blueprint)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal
 
 import pycountry
 from flask import request
@@ -14,9 +13,10 @@ from marshmallow import validate as marshmallow_validate
 from wtforms import SelectChoice, StringField, ValidationError
 from wtforms.validators import Optional
 
+from app.amounts import AmountError, parse_amount
 from app.api.fields import MAX_MINOR_UNITS
 from app.database import db_session
-from app.pages.formatting import minor_units, typed_salary
+from app.pages.formatting import reader_locale, typed_salary
 from app.services.errors import Conflict, Invalid, ServiceError
 
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
@@ -55,7 +55,6 @@ class SalaryFields:
 # -- Fields and validators ---------------------------------------------------------------------
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,4})?")
 
 
 def plain_text(_form, field) -> None:
@@ -90,7 +89,8 @@ def country_code(_form, field) -> None:
 
 
 class MoneyField(StringField):
-    """An amount typed in the currency's main unit; ``minor`` holds it in minor units.
+    """An amount typed in the currency's main unit as the reader writes numbers (``6 500,00``,
+    ``6,500.00``, ``6500.00``: ``app.amounts``); ``minor`` holds it in minor units.
 
     The currency is the form's ``amount_currency``: known only once the rest of the form is
     read (the programme chosen, the currency typed), so the conversion runs after validation.
@@ -106,20 +106,13 @@ class MoneyField(StringField):
         self.minor = None
         if validation_stopped or self.errors or not self.data:
             return
-        if not _AMOUNT.fullmatch(self.data):
-            raise ValidationError(
-                "Write the amount in digits with a decimal point, such as 6500.00 "
-                "(no spaces, commas or currency signs)."
-            )
         currency = form.amount_currency
         if currency is None:
             return  # the currency's own error says what to fix
         try:
-            minor = minor_units(Decimal(self.data), currency)
-        except ValueError as error:
+            minor = parse_amount(self.data, currency, reader_locale(), allow_zero=self.allow_zero)
+        except AmountError as error:
             raise ValidationError(str(error)) from error
-        if minor < (0 if self.allow_zero else 1):
-            raise ValidationError("Enter an amount above zero.")
         if minor > MAX_MINOR_UNITS:
             raise ValidationError("That amount is larger than the service accepts.")
         self.minor = minor

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from babel.dates import format_date, format_time
 from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, Response
+from flask_babel import get_locale
 
+from app.amounts import AmountError, parse_amount
+from app.i18n import current_time_zone
+
+#: The locale of text written outside any request or job (a CLI's output).
 LOCALE = "en_GB"
+
+
+def reader_locale() -> str:
+    """The locale of whoever reads what is being written (``fr_CA`` ...)."""
+    locale = get_locale()
+    return str(locale) if locale is not None else LOCALE
 
 
 def major_units(amount_minor: int, currency: str) -> Decimal:
@@ -30,14 +41,11 @@ def minor_units(amount: Decimal, currency: str) -> int:
     return int(minor)
 
 
-#: What people put inside typed amounts: spaces and thousands separators.
-_SPACES_AND_SEPARATORS = re.compile(r"[\s,'_]")
-
-
 def typed_salary(amount_field, currency_field, maximum_minor: int) -> tuple[bool, int | None]:
     """Read an optional yearly salary typed in a form: ``(valid, minor units or None)``.
 
-    Errors go on the form's fields, as WTForms validators put them.
+    The amount is read as the reader writes numbers (``app.amounts``). Errors go on the form's
+    fields, as WTForms validators put them.
     """
     text = amount_field.data
     if not text:
@@ -48,21 +56,14 @@ def typed_salary(amount_field, currency_field, maximum_minor: int) -> tuple[bool
         currency_field.errors.append("Give the currency of the salary.")
         return False, None
     try:
-        amount = Decimal(_SPACES_AND_SEPARATORS.sub("", text))
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite():
-        amount_field.errors.append("Enter an amount such as 42000 or 42000.50.")
+        minor = parse_amount(text, currency_field.data, reader_locale())
+    except AmountError as error:
+        amount_field.errors.append(str(error))
         return False, None
-    try:
-        minor = minor_units(amount, currency_field.data)
-    except ValueError:
-        amount_field.errors.append("Too many decimal places for this currency.")
+    if minor > maximum_minor:
+        amount_field.errors.append("That amount is larger than the service accepts.")
         return False, None
-    if not 0 < minor <= maximum_minor:
-        amount_field.errors.append("Enter an amount above zero.")
-        return False, None
-    return True, int(minor)
+    return True, minor
 
 
 #: What makes a spreadsheet read a cell as a formula when it opens a CSV file.
@@ -78,32 +79,45 @@ def spreadsheet_cell(value):
 
 
 def csv_download(lines: Iterable[Iterable], filename: str) -> Response:
-    """``lines`` as a CSV file to download (RFC 4180 line ends), every cell spreadsheet-safe."""
+    """``lines`` as a CSV file to download (RFC 4180 line ends), every cell spreadsheet-safe.
+
+    UTF-8 with a byte order mark: without one, Excel reads the file as the computer's legacy
+    encoding and "Chloé" comes out as "ChloÃ©".
+    """
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
     # Names and job titles are typed by people, graduates included: never formulas.
     writer.writerows([spreadsheet_cell(cell) for cell in line] for line in lines)
     return Response(
-        out.getvalue(),
+        out.getvalue().encode("utf-8"),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
 def money(amount_minor: int | None, currency: str) -> str:
-    """``650000, "EUR"`` -> ``€6,500.00``: the currency's symbol, thousands separators."""
+    """``650000, "EUR"`` -> ``€6,500.00`` (en_GB), ``6 500,00 €`` (fr_FR): as the reader writes."""
     if amount_minor is None:
         return "—"
-    return format_currency(major_units(amount_minor, currency), currency, locale=LOCALE)
+    return format_currency(major_units(amount_minor, currency), currency, locale=reader_locale())
 
 
 def day(value: date | datetime | None) -> str:
-    """``2026-02-28`` -> ``28 Feb 2026``."""
+    """``2026-02-28`` -> ``28 Feb 2026`` (``28 févr. 2026`` ...); an instant in the reader's time
+    zone, named: ``28 Feb 2026, 19:00 (Paris)``."""
     if value is None:
         return "—"
+    locale = reader_locale()
     if isinstance(value, datetime):
-        return value.strftime("%d %b %Y %H:%M UTC")
-    return value.strftime("%d %b %Y")
+        zone = current_time_zone()
+        local = value.astimezone(zone)
+        place = str(zone.key).rsplit("/", 1)[-1].replace("_", " ")
+        return (
+            f"{format_date(local.date(), 'medium', locale=locale)}, "
+            f"{format_time(local, 'short', locale=locale)} ({place})"
+        )
+    return format_date(value, "medium", locale=locale)
 
 
 def words(value) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 
+from babel.numbers import format_decimal
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -22,12 +24,12 @@ from app.auth import current_principal, limiter, requires
 from app.auth.access import Permission
 from app.database import db_session
 from app.guarantee.rules import GuaranteeState
-from app.guarantee.terms import EmploymentType, OutcomeStatus, WindowStart
+from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus, WindowStart
 from app.models import ConfirmationAnswer, MessageKind, MessageState
 from app.models.base import utc_now
 from app.pages import search as search_pages
 from app.pages.fields import SalaryFields, strip
-from app.pages.formatting import words
+from app.pages.formatting import major_units, reader_locale, words
 from app.services import graduates, reminders
 from app.services.confirmations import send_confirmation_email
 from app.services.errors import Conflict, Invalid
@@ -95,6 +97,7 @@ CLAIM_STATES = {
 CONFIRMATIONS = {
     "confirmed": ("confirmed", "badge-good"),
     "disputed": ("disputed", "badge-bad"),
+    "withdrawn": ("withdrawn by you", ""),
     "pending": ("waiting for the employer", "badge-warn"),
     "unverified": ("answered from a contact the school has not verified yet", "badge-warn"),
     "expired": ("the employer did not answer", ""),
@@ -121,19 +124,9 @@ def _employer_id(value):
     return int(value)
 
 
-class ReportJobForm(SalaryFields, FlaskForm):
-    """A job or an accepted offer, as the graduate reports it."""
+class JobFactsForm(SalaryFields, FlaskForm):
+    """What the graduate says of a job: its title, contract, field, first day and pay."""
 
-    graduation_id = IntegerField("Programme", validators=[InputRequired()])
-    employer_id = SelectField("Your employer", coerce=_employer_id, validate_choice=True)
-    new_employer_name = StringField(
-        "New employer's name",
-        filters=[strip],
-        validators=[Optional(), Length(max=200), _one_line_of_text],
-    )
-    new_employer_email = EmailField(
-        "Hiring contact's email", filters=[strip], validators=[Optional(), Length(max=254)]
-    )
     title = StringField(
         "Job title",
         filters=[strip],
@@ -157,15 +150,45 @@ class ReportJobForm(SalaryFields, FlaskForm):
         validators=[Optional(), NumberRange(min=1, max=600, message="Between 1 and 600 months.")],
     )
 
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return self._check_salary() and valid
+
+    def facts(self) -> graduates.JobFacts:
+        salary = self.salary_minor
+        return graduates.JobFacts(
+            title=self.title.data,
+            employment_type=EmploymentType(self.employment_type.data),
+            in_field=self.in_field.data == "yes",
+            start_date=self.start_date.data,
+            contract_months=self.contract_months.data,
+            annual_salary_minor=salary,
+            salary_currency=self.salary_currency.data if salary is not None else None,
+        )
+
+
+class ReportJobForm(JobFactsForm):
+    """A job or an accepted offer, as the graduate reports it."""
+
+    graduation_id = IntegerField("Programme", validators=[InputRequired()])
+    employer_id = SelectField("Your employer", coerce=_employer_id, validate_choice=True)
+    new_employer_name = StringField(
+        "New employer's name",
+        filters=[strip],
+        validators=[Optional(), Length(max=200), _one_line_of_text],
+    )
+    new_employer_email = EmailField(
+        "Hiring contact's email", filters=[strip], validators=[Optional(), Length(max=254)]
+    )
+
     def validate_new_employer_email(self, field):
         if field.data and not _EMAIL.fullmatch(field.data):
             raise ValidationError("Enter an email address like name@company.com.")
 
     def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
         # Run every cross-field check, so that each field shows its error at once.
-        checks = [self._check_employer(), self._check_salary()]
-        return valid and all(checks)
+        valid = super().validate(extra_validators)
+        return self._check_employer() and valid
 
     def _check_employer(self) -> bool:
         chosen = self.employer_id.data is not None
@@ -220,7 +243,18 @@ def home():
         claim_states=CLAIM_STATES,
         confirmations=CONFIRMATIONS,
         confirmation_of=_confirmation_state,
+        can_correct=_can_correct,
         employment_types=list(EmploymentType),
+    )
+
+
+def _can_correct(line) -> bool:
+    """Whether the graduate may still correct or withdraw this job (nobody answered for it)."""
+    outcome = line.outcome
+    return (
+        outcome.source is OutcomeSource.GRADUATE
+        and outcome.status is OutcomeStatus.REPORTED
+        and not any(confirmation.answered_at for confirmation in outcome.confirmations)
     )
 
 
@@ -228,6 +262,8 @@ def _confirmation_state(line) -> str:
     """Where the employer's confirmation of one reported job stands."""
     if line.outcome.status is OutcomeStatus.CONFIRMED:
         return "confirmed"
+    if graduates.withdrawn_by_graduate(line.outcome):
+        return "withdrawn"
     if line.outcome.status is OutcomeStatus.DISPUTED:
         return "disputed"
     confirmation = line.confirmation
@@ -277,18 +313,11 @@ def _job_fields(form: ReportJobForm) -> dict:
         new_employer = graduates.NewEmployer(
             form.new_employer_name.data, form.new_employer_email.data
         )
-    salary = form.salary_minor
     return {
         "graduation_id": form.graduation_id.data,
         "employer_id": form.employer_id.data,
         "new_employer": new_employer,
-        "title": form.title.data,
-        "employment_type": EmploymentType(form.employment_type.data),
-        "in_field": form.in_field.data == "yes",
-        "start_date": form.start_date.data,
-        "contract_months": form.contract_months.data,
-        "annual_salary_minor": salary,
-        "salary_currency": form.salary_currency.data if salary is not None else None,
+        **asdict(form.facts()),
     }
 
 
@@ -343,3 +372,75 @@ def messages():
         message_kinds=MESSAGE_KINDS,
         max_attempts=reminders.MAX_ATTEMPTS,
     )
+
+
+class WithdrawJobForm(FlaskForm):
+    reason = StringField(
+        "Why you withdraw it",
+        filters=[strip],
+        validators=[InputRequired("Say why."), Length(max=500), _one_line_of_text],
+        description="For example: the offer was withdrawn, or I reported it by mistake.",
+    )
+
+
+@blueprint.route("/me/jobs/<int:outcome_id>/edit", methods=["GET", "POST"])
+@requires(Permission.OWN_GUARANTEE)
+def correct_job(outcome_id: int):
+    """Correct or withdraw a job the graduate reported, until the employer answers for it."""
+    session = db_session()
+    principal = current_principal()
+    try:
+        outcome = graduates.own_editable_job(session, principal, outcome_id)
+    except Conflict as error:
+        session.rollback()
+        return render_template("graduate/job_not_changed.html", reason=error.message), 409
+    form = JobFactsForm(obj=outcome)
+    if request.method == "GET":
+        form.in_field.data = "yes" if outcome.in_field else "no"
+        form.employment_type.data = outcome.employment_type.value
+        form.annual_salary.data = _typed(outcome.annual_salary_minor, outcome.salary_currency)
+    if form.validate_on_submit():
+        try:
+            graduates.correct_own_job(session, principal, outcome.id, form.facts())
+        except (Invalid, Conflict) as error:
+            session.rollback()
+            _show_service_errors(form, error)
+        else:
+            session.commit()
+            flash(f"Your job {outcome.title} is corrected.", "success")
+            return redirect(url_for("graduate.home", _anchor="jobs"))
+    status = 400 if request.method == "POST" else 200
+    withdraw = WithdrawJobForm(formdata=None)
+    return render_template(
+        "graduate/correct_job.html", form=form, outcome=outcome, withdraw=withdraw
+    ), status
+
+
+@blueprint.post("/me/jobs/<int:outcome_id>/withdraw")
+@requires(Permission.OWN_GUARANTEE)
+def withdraw_job(outcome_id: int):
+    """Withdraw a job the graduate reported (an offer that fell through)."""
+    session = db_session()
+    principal = current_principal()
+    try:
+        outcome = graduates.own_editable_job(session, principal, outcome_id)
+    except Conflict as error:
+        session.rollback()
+        return render_template("graduate/job_not_changed.html", reason=error.message), 409
+    withdraw = WithdrawJobForm()
+    if withdraw.validate_on_submit():
+        graduates.withdraw_own_job(session, principal, outcome.id, reason=withdraw.reason.data)
+        session.commit()
+        flash(f"Your job {outcome.title} is withdrawn: it no longer counts.", "success")
+        return redirect(url_for("graduate.home", _anchor="jobs"))
+    form = JobFactsForm(formdata=None, obj=outcome)
+    return render_template(
+        "graduate/correct_job.html", form=form, outcome=outcome, withdraw=withdraw
+    ), 400
+
+
+def _typed(amount_minor: int | None, currency: str | None) -> str | None:
+    """An amount as the reader would type it back (``42 000,50`` in French)."""
+    if amount_minor is None or currency is None:
+        return None
+    return format_decimal(major_units(amount_minor, currency), locale=reader_locale())

@@ -16,12 +16,14 @@ from app.audit import record
 from app.auth.access import Permission, Principal, authorize, refuse
 from app.guarantee.contacts import contact_problem
 from app.guarantee.rules import window_start
-from app.guarantee.terms import EmploymentType, OutcomeSource, PolicyTerms
+from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus, PolicyTerms
 from app.models import Employer, Enrollment, Graduation, HireConfirmation, JobOutcome, User
+from app.models.base import utc_now
 from app.services.confirmations import request_confirmation
-from app.services.errors import Invalid
+from app.services.errors import Conflict, Invalid, NotFound
 from app.services.guarantee import GuaranteeView, OutcomeVerdict, evaluate_guarantee
 from app.services.records import MAX_ID, create_employer, report_job_outcome
+from refunds import claims as refund_claims
 from refunds.models import RefundClaim
 
 
@@ -258,4 +260,105 @@ def _find_or_create_employer(session: Session, new: NewEmployer) -> Employer:
     # A contact the graduate typed is not trusted until a registrar verifies it.
     return create_employer(
         session, name=new.name.strip(), contact_email=contact_email, contact_verified_by=None
+    )
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """What a graduate says of a job they reported, as they correct it."""
+
+    title: str
+    employment_type: EmploymentType
+    in_field: bool
+    start_date: date
+    contract_months: int | None = None
+    annual_salary_minor: int | None = None
+    salary_currency: str | None = None
+
+
+def own_editable_job(session: Session, principal: Principal, outcome_id: int) -> JobOutcome:
+    """A job the graduate reported and may still change: nobody has answered for it yet.
+
+    Someone else's job is refused (403, audited, by ``own_graduation``); a job the
+    employer answered for, or the school checked, disputed or reported itself, is a 409 saying
+    whom to ask.
+    """
+    outcome = session.get(JobOutcome, outcome_id) if 0 < outcome_id <= MAX_ID else None
+    if outcome is None:
+        raise NotFound("JobOutcome", outcome_id)
+    own_graduation(session, principal, outcome.graduation_id)
+    if outcome.source is not OutcomeSource.GRADUATE:
+        raise Conflict("the school recorded this job; ask the school to change it", "id")
+    if any(confirmation.answered_at is not None for confirmation in outcome.confirmations):
+        raise Conflict("the employer has answered for this job; ask the school to change it", "id")
+    if outcome.status is not OutcomeStatus.REPORTED:
+        raise Conflict("the school has checked this job; ask the school to change it", "id")
+    return outcome
+
+
+def correct_own_job(
+    session: Session, principal: Principal, outcome_id: int, facts: JobFacts
+) -> JobOutcome:
+    """The graduate corrects a job they reported, until the employer answers (audited).
+
+    The employer's pending link shows the corrected facts; a claim in flight reacts as it does
+    to a new report.
+    """
+    outcome = own_editable_job(session, principal, outcome_id)
+    if (facts.annual_salary_minor is None) != (facts.salary_currency is None):
+        raise Invalid.field("salary_currency", "give the salary and its currency together")
+    wanted = {name: getattr(facts, name) for name in JobFacts.__dataclass_fields__}
+    changes = {name: value for name, value in wanted.items() if getattr(outcome, name) != value}
+    if not changes:
+        raise Invalid.field("title", "change at least one fact of the job")
+    for name, value in changes.items():
+        setattr(outcome, name, value)
+    outcome.revision_reason, outcome.revised_by = "corrected by the graduate", principal.actor
+    detail = ", ".join(
+        f"{name}={getattr(value, 'value', value)}" for name, value in changes.items()
+    )
+    record(session, principal.actor, "job.corrected", f"job_outcome:{outcome.id}", detail)
+    session.flush()
+    refund_claims.after_evidence_change(
+        session,
+        outcome.graduation_id,
+        outcome_id=outcome.id,
+        actor=principal.actor,
+        reason=f"job {outcome.id} corrected by the graduate",
+    )
+    return outcome
+
+
+def withdraw_own_job(
+    session: Session, principal: Principal, outcome_id: int, *, reason: str
+) -> JobOutcome:
+    """The graduate withdraws a job they reported (an offer fell through), until the employer
+    answers: it stops counting and stays on the record; the employer's link stops working."""
+    outcome = own_editable_job(session, principal, outcome_id)
+    why = " ".join(reason.split())
+    if not why:
+        raise Invalid.field("reason", "say why you withdraw it")
+    outcome.status = OutcomeStatus.DISPUTED
+    outcome.revision_reason = f"withdrawn by the graduate: {why}"
+    outcome.revised_by = principal.actor
+    now = utc_now()
+    for confirmation in outcome.confirmations:
+        if confirmation.answered_at is None and confirmation.expires_at > now:
+            confirmation.expires_at = now
+    record(session, principal.actor, "job.withdrawn", f"job_outcome:{outcome.id}", why)
+    session.flush()
+    refund_claims.after_evidence_change(
+        session,
+        outcome.graduation_id,
+        outcome_id=outcome.id,
+        actor=principal.actor,
+        reason=f"job {outcome.id} withdrawn by the graduate",
+    )
+    return outcome
+
+
+def withdrawn_by_graduate(outcome: JobOutcome) -> bool:
+    """Whether the graduate withdrew this job themselves."""
+    return outcome.status is OutcomeStatus.DISPUTED and (outcome.revision_reason or "").startswith(
+        "withdrawn by the graduate"
     )

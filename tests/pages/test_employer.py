@@ -62,7 +62,7 @@ def test_link_page_shows_only_name_title_start_and_contract(
 
     outcome = confirmation.job_outcome
     assert outcome.graduation.enrollment.student.name in page
-    assert "Backend developer" in page and "05 Jan 2026" in page
+    assert "Backend developer" in page and "5 Jan 2026" in page
     assert "full time permanent" in page
     assert "51,234" not in page and "€" not in page  # no salary, no refund amounts
     assert other.job_outcome.graduation.enrollment.student.name not in page

@@ -101,7 +101,7 @@ def test_queue_lists_claims_needing_action_with_formatted_amounts(client, signed
     assert "€6,500.00" in body
     assert flagged.enrollment.student.name in body
     assert flagged.enrollment.programme.name in body
-    assert "28 Feb 2026" in body and "01 Mar 2026" in body
+    assert "28 Feb 2026" in body and "1 Mar 2026" in body
     assert f"/finance/claims/{flagged.id}" in body
     assert f"/finance/claims/{rejected.id}" not in body
     assert "Needs action (1)" in body and "Rejected (1)" in body and "All (2)" in body

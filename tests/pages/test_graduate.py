@@ -265,7 +265,7 @@ def test_invalid_job_report_shows_each_error_next_to_its_field_and_writes_nothin
         ("title", "Enter the job title."),
         ("start_date", "Not a valid date value."),
         ("new_employer_email", "Enter an email address like name@company.com."),
-        ("annual_salary", "Enter an amount such as 42000 or 42000.50."),
+        ("annual_salary", "Write the amount in digits"),
     ]:
         assert f'id="{field}-error">{message}' in page, field
         assert f'aria-describedby="{field}-hint {field}-error"' in page or (

@@ -67,7 +67,7 @@ def test_expected_liability_page_shows_expected_interval_worst_case_and_curve(
 def test_expected_liability_csv_and_api_give_the_same_figures(client, sign_in, school):
     sign_in(UserFactory(role=Role.FINANCE))
 
-    text = client.get(f"/finance/liability.csv?as_of={AS_OF}").get_data(as_text=True)
+    text = client.get(f"/finance/liability.csv?as_of={AS_OF}").get_data().decode("utf-8-sig")
     api = client.get(f"/api/v1/liability?as_of={AS_OF}").get_json()
 
     rows = list(csv.DictReader(io.StringIO(text)))

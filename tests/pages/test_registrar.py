@@ -185,7 +185,7 @@ def test_registrar_records_a_programme_policies_enrollments_payment_and_graduati
         ({"name": "X", "currency": "EURO", "tuition": "100"}, "currency", "ISO 4217"),
         ({"name": "X", "currency": "EUR", "tuition": "6500.123"}, "tuition", "EUR amounts have 2"),
         ({"name": "X", "currency": "JPY", "tuition": "100.5"}, "tuition", "JPY amounts have no"),
-        ({"name": "X", "currency": "EUR", "tuition": "6,500"}, "tuition", "decimal point"),
+        ({"name": "X", "currency": "EUR", "tuition": "6.500"}, "tuition", "read two ways"),
         ({"name": "X", "currency": "EUR", "tuition": "0"}, "tuition", "above zero"),
     ],
 )

@@ -28,7 +28,7 @@ def finance(client, sign_in):
 
 
 def _csv(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    return list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
 
 
 def _named(page: str) -> set[str]:

@@ -75,13 +75,15 @@ def import_csv():
     kind = form.kind.data
     upload = form.file.data
     try:
-        rows = imports.read_csv(upload.read(), kind)
+        csv_file = imports.read_csv_file(upload.read(), kind)
     except imports.ImportFileError as error:
         form.file.errors.append(f"{str(error)[:1].upper()}{str(error)[1:]}.")
         return _import_page(form, status=400)
+    for warning in csv_file.warnings:
+        flash(f"{warning[:1].upper()}{warning[1:]}.", "warning")
     session = db_session()
     progress = CheckedRows()
-    report = imports.import_rows(session, kind, rows, track=progress)
+    report = imports.import_rows(session, kind, csv_file.rows, track=progress)
     if report.errors:
         session.rollback()
         return _import_page(form, report=report, checked=progress.checked, status=400)

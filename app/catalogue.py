@@ -1,0 +1,188 @@
+"""The translation catalogues: every message of the pages, forms and emails, in each language.
+
+The messages to translate are found in the code (``gettext``/``_``/``ngettext``/``lazy_gettext``
+in Python, ``_()`` and ``{% trans %}`` in templates). Each language keeps its translations in
+several ``.po`` files under ``app/translations/<language>/LC_MESSAGES/`` (one per part of the
+service, so that people translating different parts do not edit the same file); ``compile``
+merges them into the one ``messages.mo`` Flask-Babel reads, and ``make install`` runs it.
+
+``python -m app.catalogue check`` (and a test) fails when a message of the code has no
+translation, or when a template holds words outside any message (text nobody can translate).
+
+    python -m app.catalogue compile      # build messages.mo for every language
+    python -m app.catalogue check        # list what is missing; exit 1 if anything is
+    python -m app.catalogue missing fr   # the missing messages as a .po file to fill in
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+from jinja2 import Environment
+from jinja2.lexer import TOKEN_DATA
+
+ROOT = Path(__file__).resolve().parent
+TRANSLATIONS = ROOT / "translations"
+#: The languages the service is translated into (English is the code's own).
+LANGUAGES = ("fr",)
+
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
+METHODS = [
+    ("**/templates/**.html", "jinja2.ext:babel_extract"),
+    ("**/templates/**.txt", "jinja2.ext:babel_extract"),
+    ("**.py", "python"),
+]
+TEMPLATE_OPTIONS = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
+
+
+def code_messages() -> dict[str, list[str]]:
+    """Every message of the code, each with the places it is used (``file:line``)."""
+    found: dict[str, list[str]] = {}
+    options = {pattern: TEMPLATE_OPTIONS for pattern, method in METHODS if "jinja2" in method}
+    for filename, line, message, _comments, _context in extract_from_dir(
+        ROOT, METHODS, options, KEYWORDS, strip_comment_tags=True
+    ):
+        msgid = message[0] if isinstance(message, tuple) else message
+        if msgid:
+            found.setdefault(msgid, []).append(f"{filename}:{line}")
+    return found
+
+
+def source_files(language: str) -> list[Path]:
+    return sorted((TRANSLATIONS / language / "LC_MESSAGES").glob("*.po"))
+
+
+def merged(language: str) -> Catalog:
+    """The language's translations from all its ``.po`` files, as one catalogue."""
+    catalog = Catalog(locale=language, domain="messages")
+    for path in source_files(language):
+        with path.open("rb") as file:
+            for message in read_po(file, locale=language):
+                usable = message.id and message.string and not message.fuzzy
+                if usable and message.id not in catalog:
+                    catalog.add(message.id, message.string, flags=message.flags)
+    return catalog
+
+
+def compile_all() -> None:
+    """Write ``messages.mo`` of each language from its ``.po`` files."""
+    for language in LANGUAGES:
+        target = TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo"
+        with target.open("wb") as file:
+            write_mo(file, merged(language))
+
+
+def missing(language: str) -> dict[str, list[str]]:
+    """The messages of the code with no translation into ``language``, with where they are."""
+    catalog = merged(language)
+    return {
+        msgid: places
+        for msgid, places in code_messages().items()
+        if catalog.get(msgid) is None or not _translated(catalog.get(msgid))
+    }
+
+
+def conflicting(language: str) -> list[str]:
+    """Messages translated differently in two of the language's ``.po`` files."""
+    seen: dict[object, object] = {}
+    clashes = []
+    for path in source_files(language):
+        with path.open("rb") as file:
+            for message in read_po(file, locale=language):
+                if not message.id or not message.string:
+                    continue
+                if message.id in seen and seen[message.id] != message.string:
+                    clashes.append(f"{path.name}: {message.id!r}")
+                seen.setdefault(message.id, message.string)
+    return clashes
+
+
+#: Markup that holds no words to translate: comments and tags (their names and attributes).
+_MARKUP = re.compile(r"<!--.*?-->|<script.*?</script>|<style.*?</style>|<[^>]*>", re.S)
+#: Attributes people read, whose values must be translated like text.
+_READ_ATTRIBUTE = re.compile(r'(?:alt|title|placeholder|aria-label)="([^"]*)"')
+#: A word: letters, not entities (``&nbsp;``) nor what a template writes (``\0``).
+_WORD = re.compile(r"(?<![&\w])[^\W\d_]{2,}(?!;)")
+_EXPRESSION = "\0"
+
+
+def untranslated_text(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line, text)`` of each run of words in a template outside any translated message.
+
+    What the template writes (``{{ ... }}``) and the markup are not words; what ``_()`` and
+    ``{% trans %}`` hold is translated; anything else with letters is text nobody can translate.
+    """
+    source = path.read_text(encoding="utf-8")
+    environment = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)  # lexed only
+    tokens = [token for token in environment.lex(source) if token[1] != "whitespace"]
+    flat: list[str] = []
+    lines: list[int] = []
+    inside_trans = False
+    for index, (line, kind, value) in enumerate(tokens):
+        previous = tokens[index - 1][1] if index else None
+        if kind == "name" and previous == "block_begin" and value in ("trans", "endtrans"):
+            inside_trans = value == "trans"
+        piece = value if kind == TOKEN_DATA and not inside_trans else _EXPRESSION
+        if kind in (TOKEN_DATA, "variable_begin", "block_begin"):
+            flat.append(piece)
+            lines.extend(line + piece[:offset].count("\n") for offset in range(len(piece)))
+    text = "".join(flat)
+    readable = [(match.start(1), match.group(1)) for match in _READ_ATTRIBUTE.finditer(text)]
+    prose = _MARKUP.sub(lambda match: " " * len(match.group(0)), text)
+    found = [(match.start(), match.group(0)) for match in _WORD.finditer(prose)]
+    for start, value in readable:
+        found.extend((start + match.start(), match.group(0)) for match in _WORD.finditer(value))
+    reported: set[int] = set()
+    for start, word in sorted(found):
+        line = lines[start] if start < len(lines) else lines[-1]
+        if line not in reported:
+            reported.add(line)
+            yield line, word
+
+
+def _translated(message) -> bool:
+    string = message.string
+    if isinstance(string, tuple | list):
+        return all(string)
+    return bool(string)
+
+
+def _print_missing_po(language: str) -> None:
+    catalog = Catalog(locale=language)
+    for msgid, places in sorted(missing(language).items()):
+        catalog.add(msgid, locations=[tuple(place.rsplit(":", 1)) for place in places])
+    write_po(sys.stdout.buffer, catalog, omit_header=True, sort_output=True)
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "check"
+    if command == "compile":
+        compile_all()
+        return 0
+    if command == "missing":
+        _print_missing_po(argv[1] if len(argv) > 1 else LANGUAGES[0])
+        return 0
+    problems = 0
+    for language in LANGUAGES:
+        for msgid, places in sorted(missing(language).items()):
+            print(f"{language}: no translation of {msgid!r} ({places[0]})")
+            problems += 1
+        for clash in conflicting(language):
+            print(f"{language}: translated two ways: {clash}")
+            problems += 1
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        for line, text in untranslated_text(path):
+            print(f"{path.relative_to(ROOT)}:{line}: words outside a message: {text}")
+            problems += 1
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

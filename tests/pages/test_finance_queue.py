@@ -15,6 +15,7 @@ from sqlalchemy import event
 from app.guarantee.rules import ClaimDeadlineStanding, claim_deadline, claim_deadline_standing
 from app.models import Role
 from app.models.base import utc_now
+from app.pages.formatting import day as shown_day
 from app.services import finance
 from refunds.claims import DECIDABLE
 from refunds.states import ClaimState
@@ -86,7 +87,7 @@ def test_queue_shows_each_claims_deadline_and_marks_those_past_it(client, signed
     assert status == 200
     assert "Claim deadline" in body and "Guarantee deadline" in body
     for claim in (past, soon, far):
-        assert (claim.deadline + timedelta(days=30)).strftime("%d %b %Y") in body
+        assert shown_day(claim.deadline + timedelta(days=30)) in body
     past_row = body[body.index("Pat Past") - 200 : body.index(f"/finance/claims/{past.id}")]
     assert 'class="past-claim-deadline"' in past_row and "past claim deadline" in past_row
     soon_row = body[body.index("Sam Soon") : body.index(f"/finance/claims/{soon.id}")]
@@ -99,7 +100,7 @@ def test_a_decided_claim_shows_its_claim_deadline_without_a_state(client, signed
 
     _, body = listed(client, "?state=refunded")
 
-    assert (TODAY - timedelta(days=100)).strftime("%d %b %Y") in body
+    assert shown_day(TODAY - timedelta(days=100)) in body
     assert "past claim deadline" not in body
     assert f"/finance/claims/{refunded.id}" in body
 
@@ -264,7 +265,7 @@ def test_any_page_number_shows_a_page(client, signed_in, number):
 
 
 def rows_of(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    return list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
 
 
 def test_the_export_holds_every_claim_the_filters_select_spreadsheet_safe(client, signed_in):

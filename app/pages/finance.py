@@ -29,11 +29,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.auth import current_principal, requires
 from app.auth.access import Permission
-from app.database import db_session
+from app.database import database, db_session
 from app.models.base import utc_now
 from app.pages import search as search_pages
 from app.pages.formatting import csv_download, major_units
-from app.services import finance
+from app.services import claim_notices, finance
 from app.services import forecast as forecast_service
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
@@ -157,6 +157,8 @@ def _claim_page(claim_id: int, forms: dict[str, FlaskForm] | None = None, status
         forms=forms or {},
         can_decide=principal.can(Permission.DECIDE_CLAIMS),
         threshold_minor=_threshold(),
+        appeal_status=claim_notices.appeal_status,
+        appeal_words=claim_notices.APPEAL_WORDS,
     ), status
 
 
@@ -167,8 +169,14 @@ def _threshold() -> int:
 # --- decisions ---------------------------------------------------------------------------------
 
 
+#: The two notes of every decision: one for staff, one the graduate reads (page and email).
+INTERNAL_NOTE = "Internal note (staff only, never shown to the graduate)"
+GRADUATE_NOTE = "Note for the graduate (they read it on their page and in an email)"
+
+
 class DecisionForm(FlaskForm):
-    """What every decision carries: the version decided on, and why."""
+    """What every decision carries: the version decided on, why (for staff), and what the
+    graduate is told."""
 
     version = IntegerField(
         "Claim version",
@@ -177,11 +185,26 @@ class DecisionForm(FlaskForm):
             NumberRange(min=1),
         ],
     )
-    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(INTERNAL_NOTE, validators=[Optional(), Length(max=2000)])
+    graduate_note = TextAreaField(GRADUATE_NOTE, validators=[Optional(), Length(max=2000)])
 
 
 class ReasonedDecisionForm(DecisionForm):
-    reason = TextAreaField("Reason", validators=[DataRequired("Give a reason."), Length(max=2000)])
+    reason = TextAreaField(
+        INTERNAL_NOTE, validators=[DataRequired("Give a reason."), Length(max=2000)]
+    )
+
+
+class RejectionForm(DecisionForm):
+    """A rejection tells the graduate why, in words for them; the internal note is optional."""
+
+    graduate_note = TextAreaField(
+        GRADUATE_NOTE,
+        validators=[
+            DataRequired("Write what the graduate reads: why, in words for them."),
+            Length(max=2000),
+        ],
+    )
 
 
 class SettlementForm(ReasonedDecisionForm):
@@ -208,6 +231,7 @@ def _approve(session, claim_id, actor, form):
         claim_id,
         actor=actor,
         reason=form.reason.data,
+        graduate_note=form.graduate_note.data,
         dual_approval_threshold_minor=_threshold(),
         provider=configured_gateway(),
         expected_version=form.version.data,
@@ -229,6 +253,7 @@ def _simple(service):
             claim_id,
             actor=actor,
             reason=form.reason.data,
+            graduate_note=form.graduate_note.data,
             expected_version=form.version.data,
         )
 
@@ -242,6 +267,7 @@ def _settle(session, claim_id, actor, form):
         actor=actor,
         transfer_reference=form.transfer_reference.data,
         reason=form.reason.data,
+        graduate_note=form.graduate_note.data,
         provider=configured_gateway(),
         expected_version=form.version.data,
     )
@@ -250,7 +276,7 @@ def _settle(session, claim_id, actor, form):
 DECISIONS = {
     "approve": Decision(DecisionForm, _approve, _approved),
     "reject": Decision(
-        ReasonedDecisionForm,
+        RejectionForm,
         _simple(claims.reject),
         lambda claim: "Rejected. The graduate can appeal; a different reviewer hears it.",
     ),
@@ -292,6 +318,7 @@ def decide(claim_id: int, action: str):
     try:
         claim = decision.perform(session, claim_id, current_principal().actor, form)
         session.commit()
+        claim_notices.notify_quietly(database().sessionmaker, utc_now(), claim_id)
     except NotFound:
         session.rollback()
         return render_template("errors/404.html"), 404

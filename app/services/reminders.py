@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,6 +40,7 @@ from app.guarantee.reminders import (
 from app.guarantee.rules import GuaranteeState
 from app.mail import MailNotSent, absolute_url, deliver, render
 from app.models import (
+    AnnouncedClaim,
     Enrollment,
     ExcludedOutcome,
     Graduation,
@@ -68,8 +69,20 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 
 #: The kinds of message sent to the graduate themselves: what their page lists. Employer
-#: reminders about them carry a link only the employer may use, so they are never shown.
-GRADUATE_KINDS = (MessageKind.DEADLINE_APPROACHING, MessageKind.FALLING_BEHIND)
+#: reminders about them carry a link only the employer may use, so they are never shown; nor
+#: are finance's digests.
+GRADUATE_KINDS = (
+    MessageKind.DEADLINE_APPROACHING,
+    MessageKind.FALLING_BEHIND,
+    # What became of their claim (``app.services.claim_notices``).
+    MessageKind.CLAIM_OPENED,
+    MessageKind.CLAIM_APPROVED,
+    MessageKind.CLAIM_REJECTED,
+    MessageKind.CLAIM_REFUNDED,
+    MessageKind.CLAIM_SETTLED_MANUALLY,
+    MessageKind.APPEAL_RECEIVED,
+    MessageKind.APPEAL_DECIDED,
+)
 
 #: Sends one message (recipient, subject, text, ``html=``) or raises ``MailNotSent``:
 #: ``app.mail.deliver`` unless a test says otherwise.
@@ -92,6 +105,8 @@ class Draft:
     confirmation_id: str | None = None
     #: For an employer reminder: the confirmation's link works until then, from this reminder.
     link_expires_at: datetime | None = None
+    #: For finance's digest: the claims it announces (each is announced once, ever).
+    announces: tuple[int, ...] = ()
 
 
 @dataclass
@@ -126,21 +141,42 @@ def send_reminders(
     ``dry_run`` counts what would be sent and writes and sends nothing.
     """
     result = ReminderResult(as_of=as_of, dry_run=dry_run)
-    for message_id, kind, attempts in _failed_to_retry(session_factory, now):
-        if dry_run:
-            result.retried[kind] += 1
-        else:
-            _retry(session_factory, message_id, attempts, result, send)
-    for draft in _due(session_factory, settings, as_of, now):
-        if dry_run:
-            result.due[draft.kind] += 1
-            continue
+    retry_failed(session_factory, now, result, send, dry_run=dry_run)
+    drafts = _due(session_factory, settings, as_of, now)
+    if dry_run:
+        result.due.update(draft.kind for draft in drafts)
+    else:
+        send_drafts(session_factory, drafts, now, result, send)
+    return result
+
+
+def send_drafts(session_factory: sessionmaker, drafts, now: datetime, result, send: Sender) -> None:
+    """Record each draft under its key, then send it; a key recorded already is skipped (another
+    run sent it, or is sending it). ``result`` counts what was due, sent and failed."""
+    for draft in drafts:
         message_id = _record(session_factory, draft, now)
         if message_id is None:
             continue  # another run recorded it first
         result.due[draft.kind] += 1
         _deliver(session_factory, message_id, draft.kind, draft, result, send)
-    return result
+
+
+def retry_failed(
+    session_factory: sessionmaker,
+    now: datetime,
+    result,
+    send: Sender,
+    *,
+    kinds: tuple[MessageKind, ...] | None = None,
+    dry_run: bool = False,
+) -> None:
+    """Send again the messages (of ``kinds``, or any) that failed fewer than ``MAX_ATTEMPTS``
+    times; ``result.retried`` counts them."""
+    for message_id, kind, attempts in _failed_to_retry(session_factory, now, kinds):
+        if dry_run:
+            result.retried[kind] += 1
+        else:
+            _retry(session_factory, message_id, attempts, result, send)
 
 
 def messages_to_graduate(session: Session, principal: Principal) -> list[SentMessage]:
@@ -194,8 +230,25 @@ def _record(session_factory: sessionmaker, draft: Draft, now: datetime) -> int |
             return None
         if draft.link_expires_at is not None:
             _extend_link(session, draft.confirmation_id, draft.link_expires_at)
+        if draft.announces and not _announce(session, message.id, draft.announces):
+            return None  # another run announced one of these claims first
         session.commit()
         return message.id
+
+
+def _announce(session: Session, message_id: int, claim_ids: tuple[int, ...]) -> bool:
+    """Mark the claims as announced by the message; ``False`` (all undone) when one of them was
+    announced by another run meanwhile."""
+    try:
+        with session.begin_nested():
+            session.add_all(
+                AnnouncedClaim(claim_id=claim_id, message_id=message_id) for claim_id in claim_ids
+            )
+            session.flush()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
 
 
 def _key_taken(dedupe_key: str):
@@ -212,13 +265,14 @@ def _extend_link(session: Session, confirmation_id: str, until: datetime) -> Non
     )
 
 
-def _failed_to_retry(session_factory: sessionmaker, now: datetime) -> list[tuple]:
+def _failed_to_retry(session_factory: sessionmaker, now: datetime, kinds=None) -> list[tuple]:
     with session_factory() as session:
         return list(
             session.execute(
                 select(SentMessage.id, SentMessage.kind, SentMessage.attempts)
                 .outerjoin(HireConfirmation, HireConfirmation.id == SentMessage.confirmation_id)
                 .where(
+                    SentMessage.kind.in_(kinds) if kinds else true(),
                     SentMessage.state == MessageState.FAILED,
                     SentMessage.attempts < MAX_ATTEMPTS,
                     or_(
@@ -407,8 +461,14 @@ ANNOUNCED_STATES = (ClaimState.FLAGGED, ClaimState.IN_REVIEW, ClaimState.REJECTE
 
 
 def _new_claims(session: Session) -> list[Draft]:
-    announced = exists().where(
-        SentMessage.claim_id == RefundClaim.id, SentMessage.kind == MessageKind.NEW_CLAIM
+    """One digest to finance of every claim not announced yet: one email per run, not one per
+    claim (a sweep flags many at once)."""
+    announced = or_(
+        exists().where(AnnouncedClaim.claim_id == RefundClaim.id),
+        # Before digests, each claim had a message of its own.
+        exists().where(
+            SentMessage.claim_id == RefundClaim.id, SentMessage.kind == MessageKind.NEW_CLAIM
+        ),
     )
     claims = session.scalars(
         select(RefundClaim)
@@ -427,22 +487,22 @@ def _new_claims(session: Session) -> list[Draft]:
     if not finance:
         log.warning("%s new claims to announce, but no active finance account", len(claims))
         return []
-    drafts = []
-    for claim in claims:
-        email = render("new_claims", claims=[_claim_line(claim)])
-        drafts.append(
-            Draft(
-                kind=MessageKind.NEW_CLAIM,
-                dedupe_key=f"new-claim:{claim.id}",
-                recipient=", ".join(finance),
-                subject=email.subject,
-                body=email.text,
-                html=email.html,
-                graduation_id=claim.graduation_id,
-                claim_id=claim.id,
-            )
+    email = render("new_claims", claims=[_claim_line(claim) for claim in claims])
+    ids = tuple(claim.id for claim in claims)
+    return [
+        Draft(
+            kind=MessageKind.NEW_CLAIM,
+            # Unique per digest: its claims are announced once each (``AnnouncedClaim``).
+            dedupe_key=f"new-claims:{ids[0]}-{ids[-1]}:{len(ids)}",
+            recipient=", ".join(finance),
+            subject=email.subject,
+            body=email.text,
+            html=email.html,
+            claim_id=ids[0] if len(ids) == 1 else None,
+            graduation_id=claims[0].graduation_id if len(ids) == 1 else None,
+            announces=ids,
         )
-    return drafts
+    ]
 
 
 def _claim_line(claim: RefundClaim) -> dict:

@@ -120,6 +120,7 @@ def queue():
         needs_action_count=sum(counts[state] for state in finance.NEEDS_ACTION),
         failed=finance.failed_claims(session) if counts[ClaimState.FAILED] else [],
         recoveries=finance.open_recovery_items(session),
+        appeals=finance.waiting_appeals(session),
     ), status
 
 

@@ -260,8 +260,9 @@ class AppealForm(FlaskForm):
 @requires(Permission.OWN_GUARANTEE)
 def appeal(claim_id: int):
     """Appeal the rejection of one's own claim; a second reviewer hears it."""
-    form = AppealForm()
     session = db_session()
+    claim_notices.own_claim(session, current_principal(), claim_id)  # before reading the form
+    form = AppealForm()
     if form.validate_on_submit():
         try:
             claim_notices.appeal(session, current_principal(), claim_id, form.reasons.data)

@@ -192,22 +192,26 @@ def _destination(refund: Refund, payment: TuitionPayment) -> str:
     return f"back the way you paid: the {paid}"
 
 
-def appeal(session: Session, principal: Principal, claim_id: int, reasons: str) -> ClaimAppeal:
-    """The signed-in graduate appeals the rejection of their own claim; the caller commits.
+def own_claim(session: Session, principal: Principal, claim_id: int) -> RefundClaim:
+    """The signed-in graduate's own claim ``claim_id``.
 
     Someone else's claim, or one that does not exist, is refused alike (and the refusal
     audited), so the answer tells nobody which claims exist.
     """
     authorize(principal, Permission.OWN_GUARANTEE)
-    owner = None
-    if 0 < claim_id <= MAX_ID:
-        owner = session.scalar(
-            select(Enrollment.student_id)
-            .join(RefundClaim, RefundClaim.enrollment_id == Enrollment.id)
-            .where(RefundClaim.id == claim_id)
-        )
-    if owner is None or principal.student_id is None or owner != principal.student_id:
-        refuse(principal, "appeal another graduate's claim", f"claim:{claim_id}")
+    claim = session.get(RefundClaim, claim_id) if 0 < claim_id <= MAX_ID else None
+    if (
+        claim is None
+        or principal.student_id is None
+        or claim.enrollment.student_id != principal.student_id
+    ):
+        refuse(principal, "act on another graduate's claim", f"claim:{claim_id}")
+    return claim
+
+
+def appeal(session: Session, principal: Principal, claim_id: int, reasons: str) -> ClaimAppeal:
+    """The signed-in graduate appeals the rejection of their own claim; the caller commits."""
+    own_claim(session, principal, claim_id)
     return refund_claims.appeal(session, claim_id, actor=principal.actor, reasons=reasons)
 
 

@@ -28,7 +28,14 @@ from app.models import (
 from app.services.guarantee import GuaranteeView, OutcomeVerdict, Refundable, evaluate_guarantee
 from app.services.records import get_or_404
 from refunds.claims import DECIDABLE, OWED
-from refunds.models import ClaimApproval, ClaimTransition, RecoveryItem, Refund, RefundClaim
+from refunds.models import (
+    ClaimAppeal,
+    ClaimApproval,
+    ClaimTransition,
+    RecoveryItem,
+    Refund,
+    RefundClaim,
+)
 from refunds.states import TRANSITIONS, ClaimState, RefundState
 
 S = ClaimState
@@ -125,6 +132,31 @@ def open_recovery_items(session: Session) -> list[OpenRecovery]:
         .order_by(RecoveryItem.id)
     )
     return [OpenRecovery(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class WaitingAppeal:
+    """A graduate's appeal no second reviewer has taken up yet."""
+
+    appeal: ClaimAppeal
+    graduate: str
+
+
+def waiting_appeals(session: Session) -> list[WaitingAppeal]:
+    """Appeals of claims still rejected since the rejection appealed, oldest first."""
+    later = select(ClaimTransition.id).where(
+        ClaimTransition.claim_id == ClaimAppeal.claim_id,
+        ClaimTransition.id > ClaimAppeal.rejection_id,
+    )
+    rows = session.execute(
+        select(ClaimAppeal, Student.name)
+        .join(RefundClaim, RefundClaim.id == ClaimAppeal.claim_id)
+        .join(Enrollment, Enrollment.id == RefundClaim.enrollment_id)
+        .join(Student, Student.id == Enrollment.student_id)
+        .where(RefundClaim.state == S.REJECTED, ~later.exists())
+        .order_by(ClaimAppeal.id)
+    )
+    return [WaitingAppeal(*row) for row in rows]
 
 
 def count_by_state(session: Session) -> dict[ClaimState, int]:

@@ -146,11 +146,16 @@ def test_a_rejected_graduate_reads_the_note_for_them_appeals_from_me_and_hears_o
     assert APPEAL in page and "received: a second reviewer" in page
     assert "Appeal the rejection" not in page, "a rejection is appealed once"
 
+    # Finance sees it waiting in the queue until a second reviewer takes it up.
+    queue = grace_page.get("/finance").get_data(as_text=True)
+    assert "Appeals waiting" in queue and f"/finance/claims/{claim.id}" in queue
+
     # The person who rejected cannot hear it; a second reviewer does, then approves.
     assert decide(ada_page, claim.id, "review", {"reason": "appeal"}, session).status_code == 409
     heard = decide(grace_page, claim.id, "review", {"reason": "reading the letter"}, session)
     assert heard.status_code == 303
     assert "being heard by a second reviewer" in me.get("/me").get_data(as_text=True)
+    assert "Appeals waiting" not in grace_page.get("/finance").get_data(as_text=True)
     approved = decide(
         grace_page,
         claim.id,

@@ -577,6 +577,29 @@ def test_appeal_by_another_person_puts_the_claim_in_review(client, session, ada,
     assert [row["actor"] for row in response.json["transitions"]][-2:] == [ada.actor, grace.actor]
 
 
+def test_a_rejection_through_the_api_keeps_the_staff_note_from_the_graduate(
+    client, session, ada, mailbox
+):
+    claim = claim_in()
+
+    response = client.post(
+        f"/api/v1/claims/{claim.id}/reject",
+        json={"reason": "their employer called us", "graduate_note": "You declined an offer."},
+        headers=ada.headers,
+    )
+
+    assert response.status_code == 200
+    last = response.json["transitions"][-1]
+    assert (last["reason"], last["graduate_note"]) == (
+        "their employer called us",
+        "You declined an offer.",
+    )
+    email = mailbox.only()
+    assert email["To"] == claim.enrollment.student.email
+    text = email.get_body(preferencelist=("plain",)).get_content()
+    assert "You declined an offer." in text and "their employer called us" not in text
+
+
 def test_settle_manually_records_the_transfer_on_the_failed_refund(client, session, ada):
     claim = claim_in(S.FAILED)
 

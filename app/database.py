@@ -11,6 +11,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.folding import fold
+
 
 def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine; SQLite gets real transactions, foreign keys and a busy timeout."""
@@ -32,6 +34,8 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
+        # The searches' accent- and case-folding, which PostgreSQL does with translate().
+        dbapi_connection.create_function("fold", 1, fold, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):

@@ -109,6 +109,12 @@ def _add_days_sqlite(element, compiler, **kw):
     return f"date({day}, '+' || ({days}) || ' days')"
 
 
+def days_after(day, days) -> ColumnElement:
+    """SQL for the date ``days`` days after ``day``, the same on PostgreSQL and SQLite (the
+    claim deadline of a claim is its guarantee deadline plus the policy's days, in the queue)."""
+    return _AddDays(day, days)
+
+
 class _DaysInclusive(ColumnElement):
     """The days from ``first`` to ``last``, both counted (a one-day pause lasts 1 day)."""
 

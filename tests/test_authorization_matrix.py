@@ -111,6 +111,8 @@ MATRIX = {
     ("POST", "/employer/confirmations/<confirmation_id>"):      "302 403 403 400 403 403 403 403 403",
     ("GET", "/finance"):                                        "302 403 403 403 403 200 200 403 403",
     ("GET", "/finance/claims/<id:claim_id>"):                   "302 403 403 403 403 200 200 403 403",
+    ("GET", "/finance/claims.csv"):                             "302 403 403 403 403 200 200 403 403",
+    ("POST", "/finance/claims/review"):                         "302 403 403 403 403 303 303 403 403",
     ("POST", "/finance/recovery-items/<id:item_id>/resolve"):   "302 403 403 403 403 400 400 403 403",
     ("POST", "/finance/claims/<id:claim_id>/<any(approve, reject, review, withdraw, retry, settle):action>"): "302 403 403 403 403 400 400 403 403",
     ("GET", "/finance/forecast"):                               "302 403 403 403 403 200 200 403 403",

@@ -8,12 +8,13 @@ guarantee through it, so the services depend on ``refunds`` and never the other 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.errors import NotFound
 from app.guarantee.rules import (
@@ -24,7 +25,7 @@ from app.guarantee.rules import (
     paused_days,
     total_paused_days,
 )
-from app.models import ExcludedOutcome, Graduation, JobOutcome, SearchPause
+from app.models import ExcludedOutcome, Graduation, GuaranteePolicy, JobOutcome, SearchPause
 from refunds.amounts import refundable_amount, split_refund
 from refunds.models import RefundClaim
 
@@ -188,3 +189,54 @@ def exclusion_of(session: Session, graduation_id: int) -> ExcludedOutcome | None
     return session.scalar(
         select(ExcludedOutcome).where(ExcludedOutcome.graduation_id == graduation_id)
     )
+
+
+def guarantee_statuses(
+    session: Session, graduations: Sequence[Graduation], as_of: date
+) -> dict[int, GuaranteeStatus]:
+    """The status of each of ``graduations`` on ``as_of``, by graduation id, as
+    ``evaluate_guarantee`` judges it, read for all of them at once: one statement each for
+    their policies' qualifying types, jobs, pauses and excluded outcomes, however many there
+    are (a page of a list costs the same statements whatever its length)."""
+    ids = [graduation.id for graduation in graduations]
+    if not ids:
+        return {}
+    policies = {graduation.enrollment.policy for graduation in graduations}
+    session.execute(
+        select(GuaranteePolicy)
+        .where(GuaranteePolicy.id.in_([policy.id for policy in policies]))
+        .options(selectinload(GuaranteePolicy.qualifying_types))
+    ).all()
+    jobs: dict[int, list] = defaultdict(list)
+    for outcome in session.scalars(
+        select(JobOutcome)
+        .where(JobOutcome.graduation_id.in_(ids))
+        .order_by(JobOutcome.start_date, JobOutcome.id)
+    ):
+        jobs[outcome.graduation_id].append(outcome.facts())
+    spans: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for graduation_id, starts_on, ends_on in session.execute(
+        select(SearchPause.graduation_id, SearchPause.starts_on, SearchPause.ends_on).where(
+            SearchPause.graduation_id.in_(ids)
+        )
+    ):
+        spans[graduation_id].append((starts_on, ends_on))
+    excluded = set(
+        session.scalars(
+            select(ExcludedOutcome.graduation_id).where(ExcludedOutcome.graduation_id.in_(ids))
+        )
+    )
+    statuses = {}
+    for graduation in graduations:
+        enrollment = graduation.enrollment
+        terms = enrollment.policy.terms()
+        statuses[graduation.id] = guarantee_status(
+            opted_in=enrollment.guarantee_opt_in,
+            qualified_on=graduation.qualified_on,
+            terms=terms,
+            jobs=jobs[graduation.id],
+            as_of=as_of,
+            paused_days=paused_days(spans[graduation.id], terms.max_pause_days),
+            excluded=graduation.id in excluded,
+        )
+    return statuses

@@ -82,6 +82,29 @@ def claim_deadline(deadline: date, claim_deadline_days: int) -> date:
     return deadline + timedelta(days=claim_deadline_days)
 
 
+class ClaimDeadlineStanding(StrEnum):
+    """Where a claim awaiting a decision stands against its claim deadline."""
+
+    OPEN = "open"
+    #: The claim deadline is at most ``CLAIM_DUE_SOON_DAYS`` away (or today).
+    DUE_SOON = "due_soon"
+    PAST = "past"
+
+
+#: How close the claim deadline is when a claim awaiting a decision becomes due soon.
+CLAIM_DUE_SOON_DAYS = 14
+
+
+def claim_deadline_standing(last_claim_day: date, today: date) -> ClaimDeadlineStanding:
+    """Whether ``today`` is well before, close to (``CLAIM_DUE_SOON_DAYS``), or past the last
+    day on which the claim could be made: a claim decided after it is decided late."""
+    if today > last_claim_day:
+        return ClaimDeadlineStanding.PAST
+    if (last_claim_day - today).days <= CLAIM_DUE_SOON_DAYS:
+        return ClaimDeadlineStanding.DUE_SOON
+    return ClaimDeadlineStanding.OPEN
+
+
 #: Outcome statuses that count as a job: the graduate or the school said so and nobody denied it.
 #: An employer's denial (``disputed``) takes the job out of the count.
 COUNTED_STATUSES = frozenset({OutcomeStatus.REPORTED, OutcomeStatus.CONFIRMED})

@@ -26,15 +26,16 @@ from app.auth.access import Permission
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from app.database import db_session
 from app.models import Role, Student, User
-from app.pages.fields import strip
-from app.pages.registrar import (
+from app.pages.fields import (
     PageForm,
     email_address,
     optional_id,
     page_number,
     plain_text,
     refused,
+    strip,
 )
+from app.pages.list_args import ListArgs
 from app.services import accounts, listings
 from app.services import personal_data as personal_data_service
 from app.services.errors import Conflict, Invalid, NotFound
@@ -187,8 +188,49 @@ def accounts_page():
 
 
 def _accounts_page(form: AccountForm, status: int):
-    page = listings.accounts_page(db_session(), page_number())
-    return render_template("admin/accounts.html", page=page, form=form), status
+    args, query = _accounts_query()
+    for error in args.errors:
+        flash(error, "error")
+    page = listings.accounts_page(db_session(), args.page(), query, size=ACCOUNTS_PER_PAGE)
+    return render_template(
+        "admin/accounts.html",
+        page=page,
+        form=form,
+        params=args.params,
+        query=query,
+        roles=list(Role),
+        sorts=ACCOUNT_SORTS,
+    ), (400 if args.errors and status == 200 else status)
+
+
+#: Accounts per page of the list.
+ACCOUNTS_PER_PAGE = 50
+#: The accounts list's sort keys, as its sort control names them.
+ACCOUNT_SORTS = {
+    listings.AccountSort.EMAIL.value: "Email",
+    listings.AccountSort.NAME.value: "Name",
+    listings.AccountSort.ROLE.value: "Role",
+    listings.AccountSort.LAST_SIGN_IN.value: "Last sign-in",
+}
+#: The status filter's values.
+ACTIVE = {"active": True, "disabled": False}
+
+
+def _accounts_query() -> tuple[ListArgs, listings.AccountQuery]:
+    """The accounts list's query parameters, checked (a wrong one ignored, and said so)."""
+    args = ListArgs()
+    role = args.choice("role", {role.value for role in Role}, None, "role")
+    active = args.choice("status", ACTIVE, None, "account status")
+    search = args.search()
+    sort = args.choice("sort", ACCOUNT_SORTS, listings.AccountSort.EMAIL.value, "sort")
+    query = listings.AccountQuery(
+        role=Role(role) if role else None,
+        active=ACTIVE[active] if active else None,
+        search=search,
+        sort=listings.AccountSort(sort),
+        descending=args.order("asc"),
+    )
+    return args, query
 
 
 @blueprint.get("/accounts/<int:user_id>")

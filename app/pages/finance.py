@@ -30,13 +30,16 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import database, db_session
+from app.guarantee.rules import CLAIM_DUE_SOON_DAYS, ClaimDeadlineStanding
 from app.models.base import utc_now
 from app.pages import search as search_pages
 from app.pages.formatting import csv_download, major_units
+from app.pages.list_args import ListArgs
 from app.services import claim_notices, finance
 from app.services import forecast as forecast_service
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.records import MAX_ID
 from refunds import claims
 from refunds.models import RecoveryItem, RefundClaim
 from refunds.provider import configured_gateway
@@ -93,35 +96,193 @@ FILTERS = {
 }
 
 
+def _queue_request(session: Session) -> tuple[ListArgs, finance.QueueQuery]:
+    """Read the queue's query parameters; a value that is not one of the choices is ignored,
+    with a message saying so, rather than guessed at."""
+    args = ListArgs()
+    state = args.choice("state", FILTERS, NEEDS_ACTION, "claim state called")
+    programmes = {str(programme_id) for programme_id, _ in finance.queue_programmes(session)}
+    programme = args.choice("programme", programmes, None, "programme")
+    currency = args.choice("currency", finance.queue_currencies(session), None, "claim in")
+    deadline = args.choice(
+        "deadline",
+        {standing.value for standing in ClaimDeadlineStanding},
+        None,
+        "claim-deadline state (open, due_soon or past) called",
+    )
+    sort = args.choice(
+        "sort", {key.value for key in finance.QueueSort}, finance.QueueSort.OPENED.value, "sort"
+    )
+    search = args.search()
+    query = finance.QueueQuery(
+        states=FILTERS[state],
+        programme_id=int(programme) if programme else None,
+        currency=currency,
+        standing=ClaimDeadlineStanding(deadline) if deadline else None,
+        search=search,
+        sort=finance.QueueSort(sort),
+        descending=args.order("asc"),
+    )
+    return args, query
+
+
 @blueprint.get("")
 @requires(Permission.READ_CLAIMS)
 def queue():
-    """The claims queue, by state (those needing action by default), oldest first."""
+    """The claims queue, by state (those needing action by default), oldest first; searched,
+    filtered and sorted by the query parameters, every one of them checked."""
     session = db_session()
-    selected = request.args.get("state", NEEDS_ACTION)
-    status = 200
-    if selected not in FILTERS:
-        flash(
-            f"There is no claim state called “{selected}”: showing the claims needing action.",
-            "error",
-        )
-        selected, status = NEEDS_ACTION, 400
-    states = FILTERS[selected]
-    page = finance.claims_queue(
-        session, states, request.args.get("page", 1, type=int), per_page=PER_PAGE
-    )
+    args, query = _queue_request(session)
+    for error in args.errors:
+        flash(error, "error")
+    today = utc_now().date()
+    page = finance.claims_queue(session, query, today, args.page(), per_page=PER_PAGE)
     counts = finance.count_by_state(session)
     return render_template(
         "finance/queue.html",
-        selected=selected,
+        selected=args.params.get("state", NEEDS_ACTION),
+        params=args.params,
+        sort=query.sort.value,
+        descending=query.descending,
         page=page,
         counts=counts,
+        programmes=finance.queue_programmes(session),
+        currencies=finance.queue_currencies(session),
+        standings=list(ClaimDeadlineStanding),
+        due_soon_days=CLAIM_DUE_SOON_DAYS,
+        can_decide=current_principal().can(Permission.DECIDE_CLAIMS),
+        bulk_reviewable=BULK_REVIEWABLE,
+        sorts=SORTS,
         needs_action=finance.NEEDS_ACTION,
         needs_action_count=sum(counts[state] for state in finance.NEEDS_ACTION),
         failed=finance.failed_claims(session) if counts[ClaimState.FAILED] else [],
         recoveries=finance.open_recovery_items(session),
         appeals=finance.waiting_appeals(session),
-    ), status
+    ), (400 if args.errors else 200)
+
+
+#: The queue's sort keys, as the sort control names them.
+SORTS = {
+    finance.QueueSort.OPENED.value: "Flagged on",
+    finance.QueueSort.CLAIM_DEADLINE.value: "Claim deadline",
+    finance.QueueSort.AMOUNT.value: "Amount",
+    finance.QueueSort.NAME.value: "Graduate",
+}
+
+
+@blueprint.get("/claims.csv")
+@requires(Permission.READ_CLAIMS)
+def queue_csv():
+    """The claims the queue's query parameters select, all of them, in the queue's order."""
+    session = db_session()
+    args, query = _queue_request(session)
+    if args.errors:
+        return Response(" ".join(args.errors), status=400, mimetype="text/plain")
+    today = utc_now().date()
+    header = [
+        "claim_id",
+        "graduate",
+        "email",
+        "programme",
+        "state",
+        "amount_minor",
+        "amount",
+        "currency",
+        "guarantee_deadline",
+        "claim_deadline",
+        "claim_deadline_state",
+        "flagged_on",
+    ]
+    lines = [
+        [
+            row.claim_id,
+            row.graduate,
+            row.email,
+            row.programme,
+            row.state.value,
+            row.amount_minor,
+            major_units(row.amount_minor, row.currency),
+            row.currency,
+            row.deadline.isoformat(),
+            row.claim_deadline.isoformat(),
+            row.standing.value if row.standing else "",
+            row.flagged_on.isoformat(),
+        ]
+        for row in finance.queue_export(session, query, today)
+    ]
+    return csv_download([header, *lines], f"claims-{today.isoformat()}.csv")
+
+
+# --- sending several claims to review at once ----------------------------------------------------
+
+#: The claims the queue offers to send to review together: those awaiting a first or second
+#: approval. (An appeal, or a claim already approved, is decided one at a time on its page.)
+BULK_REVIEWABLE = frozenset({ClaimState.FLAGGED, ClaimState.AWAITING_SECOND_APPROVAL})
+#: The most claims one bulk review takes: a page of the queue.
+BULK_LIMIT = 200
+
+
+def _picked_claims() -> tuple[list[tuple[int, int]], str | None]:
+    """The ``claim`` values of the bulk form, each ``<id>:<version>`` as the queue showed it;
+    with a sentence when they are missing or malformed."""
+    values = request.form.getlist("claim")
+    if not values:
+        return [], "Tick the claims to send to review."
+    if len(values) > BULK_LIMIT:
+        return [], f"Send at most {BULK_LIMIT} claims to review at once."
+    picked = []
+    for value in values:
+        claim_id, _, version = value.partition(":")
+        if not (claim_id.isdigit() and version.isdigit() and len(value) <= 30):
+            return [], "The form's claims are not as the queue wrote them: reload it."
+        picked.append((int(claim_id), int(version)))
+    return picked, None
+
+
+@blueprint.post("/claims/review")
+@requires(Permission.DECIDE_CLAIMS)
+def review_several():
+    """Send the ticked claims to review with one reason, all or none: a claim that changed
+    since the queue was read (or cannot go to review) leaves every claim as it was."""
+    picked, error = _picked_claims()
+    reason = request.form.get("reason", "").strip()
+    if error is None and not reason:
+        error = "Give a reason: the graduates read it on their page."
+    elif error is None and len(reason) > 2000:
+        error = "Keep the reason under 2,000 characters."
+    if error:
+        flash(f"Nothing was changed. {error}", "error")
+        return redirect(url_for("finance.queue"), 303)
+    session = db_session()
+    actor = current_principal().actor
+    for claim_id, version in picked:
+        claim = session.get(RefundClaim, claim_id) if claim_id <= MAX_ID else None
+        failure = None
+        if claim is None:
+            failure = f"there is no claim {claim_id}"
+        elif claim.state not in BULK_REVIEWABLE:
+            failure = f"claim {claim_id} is {claim.state.value}: decide it on its own page"
+        else:
+            try:
+                # The one text is written for the graduates (the form says they read it).
+                claims.start_review(
+                    session,
+                    claim_id,
+                    actor=actor,
+                    reason=reason,
+                    graduate_note=reason,
+                    expected_version=version,
+                )
+            except (Conflict, NotFound, StaleDataError):
+                failure = f"claim {claim_id} changed since the queue was read"
+        if failure:
+            session.rollback()
+            flash(f"Nothing was changed: {failure}. Check the queue and try again.", "error")
+            return redirect(url_for("finance.queue"), 303)
+    session.commit()
+    count = len(picked)
+    flash(f"{count} claim{'s' if count != 1 else ''} sent to review.", "success")
+    return redirect(url_for("finance.queue", state=ClaimState.IN_REVIEW.value), 303)
 
 
 # --- one claim ---------------------------------------------------------------------------------

@@ -197,7 +197,7 @@ def _job_form(graduations) -> ReportJobForm:
     form = ReportJobForm()
     form.employer_id.choices = [SelectChoice("new", "Someone else: enter them below")] + [
         SelectChoice(str(employer_id), name)
-        for employer_id, name in graduates.employer_choices(db_session())
+        for employer_id, name in graduates.employer_choices(db_session(), current_principal())
     ]
     if request.method == "GET":
         latest = graduations[0]

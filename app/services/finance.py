@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from app.guarantee.rules import (
+    CLAIM_DUE_SOON_DAYS,
+    ClaimDeadlineStanding,
+    claim_deadline_standing,
+)
 from app.guarantee.terms import PolicyTerms
 from app.models import (
     Enrollment,
@@ -27,6 +33,7 @@ from app.models import (
 )
 from app.services.guarantee import GuaranteeView, OutcomeVerdict, Refundable, evaluate_guarantee
 from app.services.records import get_or_404
+from app.services.text_search import matching
 from refunds.claims import DECIDABLE, OWED
 from refunds.models import (
     ClaimAppeal,
@@ -37,6 +44,7 @@ from refunds.models import (
     RefundClaim,
 )
 from refunds.states import TRANSITIONS, ClaimState, RefundState
+from refunds.sweep import days_after
 
 S = ClaimState
 
@@ -50,12 +58,44 @@ class QueueRow:
 
     claim_id: int
     graduate: str
+    email: str
     programme: str
+    #: The guarantee deadline that passed without a qualifying job.
     deadline: date
+    #: The last day the claim could be made: ``deadline`` plus the policy's claim days.
+    claim_deadline: date
     flagged_on: date
     amount_minor: int
     currency: str
     state: ClaimState
+    #: The claim's version when read: a decision taken from the list carries it.
+    version: int
+    #: Against the claim deadline, for a claim still awaiting a decision; ``None`` otherwise.
+    standing: ClaimDeadlineStanding | None = None
+
+
+class QueueSort(StrEnum):
+    """What the queue can be sorted by."""
+
+    OPENED = "opened"
+    CLAIM_DEADLINE = "claim_deadline"
+    AMOUNT = "amount"
+    NAME = "name"
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """Which claims the queue shows, and in what order: every filter is optional."""
+
+    states: Collection[ClaimState] = NEEDS_ACTION
+    programme_id: int | None = None
+    currency: str | None = None
+    #: Only the claims awaiting a decision that stand so against their claim deadline.
+    standing: ClaimDeadlineStanding | None = None
+    #: Part of the graduate's name or email, any case, accents or not.
+    search: str = ""
+    sort: QueueSort = QueueSort.OPENED
+    descending: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,23 +131,85 @@ class FailedClaim:
     errors: list[str]
 
 
+def _claim_deadline():
+    # The rule's claim_deadline(deadline, days), in SQL so the queue can sort and filter on it.
+    return days_after(RefundClaim.deadline, GuaranteePolicy.claim_deadline_days)
+
+
 def _queue_rows():
     return (
         select(
             RefundClaim.id,
             Student.name,
+            Student.email,
             Programme.name,
             RefundClaim.deadline,
+            _claim_deadline(),
             RefundClaim.flagged_on,
             RefundClaim.amount_minor,
             RefundClaim.currency,
             RefundClaim.state,
+            RefundClaim.version,
         )
         .join(Enrollment, Enrollment.id == RefundClaim.enrollment_id)
         .join(Student, Student.id == Enrollment.student_id)
         .join(Programme, Programme.id == Enrollment.programme_id)
+        .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
         # Oldest first: the claims closest to the school's own decision deadline.
         .order_by(RefundClaim.flagged_on, RefundClaim.id)
+    )
+
+
+def _queue_row(row, today: date | None = None) -> QueueRow:
+    """A row of ``_queue_rows`` with, given ``today``, where an undecided claim stands."""
+    claim_deadline = _as_date(row[5])
+    standing = None
+    if today is not None and row[9] in DECIDABLE:
+        standing = claim_deadline_standing(claim_deadline, today)
+    return QueueRow(*row[:5], claim_deadline, *row[6:], standing=standing)
+
+
+def _as_date(value: date | str) -> date:
+    # SQLite computes the claim deadline as ISO text; PostgreSQL as a date.
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _standing_condition(standing: ClaimDeadlineStanding, today: date):
+    """The claims awaiting a decision that ``claim_deadline_standing`` puts in ``standing``
+    today, as a range of claim deadlines (a test proves the two agree)."""
+    claim_deadline = _claim_deadline()
+    soon = today + timedelta(days=CLAIM_DUE_SOON_DAYS)
+    within = {
+        ClaimDeadlineStanding.PAST: claim_deadline < today,
+        ClaimDeadlineStanding.DUE_SOON: and_(claim_deadline >= today, claim_deadline <= soon),
+        ClaimDeadlineStanding.OPEN: claim_deadline > soon,
+    }[standing]
+    return and_(RefundClaim.state.in_(DECIDABLE), within)
+
+
+def _filtered(statement, query: QueueQuery, today: date):
+    statement = statement.where(RefundClaim.state.in_(query.states))
+    if query.programme_id is not None:
+        statement = statement.where(Enrollment.programme_id == query.programme_id)
+    if query.currency is not None:
+        statement = statement.where(RefundClaim.currency == query.currency)
+    if query.standing is not None:
+        statement = statement.where(_standing_condition(query.standing, today))
+    if query.search.strip():
+        statement = statement.where(matching(query.search, Student.name, Student.email))
+    return statement
+
+
+def _sorted(statement, query: QueueQuery):
+    keys = {
+        QueueSort.OPENED: (RefundClaim.flagged_on,),
+        QueueSort.CLAIM_DEADLINE: (_claim_deadline(),),
+        # Amounts compare within a currency only: by currency, then amount.
+        QueueSort.AMOUNT: (RefundClaim.currency, RefundClaim.amount_minor),
+        QueueSort.NAME: (Student.name,),
+    }[query.sort] + (RefundClaim.id,)
+    return statement.order_by(None).order_by(
+        *(key.desc() if query.descending else key.asc() for key in keys)
     )
 
 
@@ -170,28 +272,46 @@ def count_by_state(session: Session) -> dict[ClaimState, int]:
 
 
 def claims_queue(
-    session: Session, states: Collection[ClaimState], page: int = 1, per_page: int = 50
+    session: Session, query: QueueQuery, today: date, page: int = 1, per_page: int = 50
 ) -> QueuePage:
-    """The claims in ``states``, oldest flagged first; a page past the last shows the last."""
-    total = session.scalar(
-        select(func.count()).select_from(RefundClaim).where(RefundClaim.state.in_(states))
-    )
+    """The claims ``query`` selects, in its order; a page past the last shows the last.
+
+    Pages are counted with OFFSET: there is at most one claim per enrollment whose window closed
+    without a job, so the list is small by construction (20,000 claims for 200,000 graduations)
+    and its joins and sort run on the indexed keys of each claim.
+    """
+    base = _filtered(_queue_rows(), query, today)
+    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    statement = (
-        _queue_rows()
-        .where(RefundClaim.state.in_(states))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    rows = [QueueRow(*row) for row in session.execute(statement)]
+    statement = _sorted(base, query).limit(per_page).offset((page - 1) * per_page)
+    rows = [_queue_row(row, today) for row in session.execute(statement)]
     return QueuePage(rows=rows, page=page, per_page=per_page, total=total)
+
+
+def queue_export(session: Session, query: QueueQuery, today: date) -> list[QueueRow]:
+    """Every claim ``query`` selects, in its order: what the queue's CSV export holds."""
+    statement = _sorted(_filtered(_queue_rows(), query, today), query)
+    return [_queue_row(row, today) for row in session.execute(statement)]
+
+
+def queue_programmes(session: Session) -> list[tuple[int, str]]:
+    """Every programme, id and name, for the queue's programme filter."""
+    rows = session.execute(select(Programme.id, Programme.name).order_by(Programme.name))
+    return [(programme_id, name) for programme_id, name in rows]
+
+
+def queue_currencies(session: Session) -> list[str]:
+    """The currencies claims are in, for the queue's currency filter."""
+    return list(
+        session.scalars(select(RefundClaim.currency).distinct().order_by(RefundClaim.currency))
+    )
 
 
 def failed_claims(session: Session, limit: int = 50) -> list[FailedClaim]:
     """The failed claims (oldest first) with each failed refund's last error."""
     rows = [
-        QueueRow(*row)
+        _queue_row(row)
         for row in session.execute(_queue_rows().where(RefundClaim.state == S.FAILED).limit(limit))
     ]
     ids = [row.claim_id for row in rows]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import record
@@ -139,10 +139,30 @@ def own_graduation(session: Session, principal: Principal, graduation_id: int) -
     return graduation
 
 
-def employer_choices(session: Session) -> list[tuple[int, str]]:
-    """The employers a graduate can pick from when reporting a job: id and name only."""
-    rows = session.execute(select(Employer.id, Employer.name).order_by(Employer.name, Employer.id))
+def employer_choices(session: Session, principal: Principal) -> list[tuple[int, str]]:
+    """The employers this graduate can pick when reporting a job: id and name only.
+
+    Those of the jobs they reported before, and the school itself (which hires graduates too);
+    never the employers other graduates named, which would tell who works where. Anyone else
+    is a new employer they name.
+    """
+    authorize(principal, Permission.OWN_GUARANTEE)
+    rows = session.execute(
+        select(Employer.id, Employer.name)
+        .where(or_(Employer.id.in_(_reported_employer_ids(principal)), Employer.is_school))
+        .order_by(Employer.name, Employer.id)
+    )
     return [(employer_id, name) for employer_id, name in rows]
+
+
+def _reported_employer_ids(principal: Principal):
+    """The employers of the jobs reported on the principal's own graduations (a subquery)."""
+    return (
+        select(JobOutcome.employer_id)
+        .join(Graduation, Graduation.id == JobOutcome.graduation_id)
+        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
+        .where(Enrollment.student_id == principal.student_id, JobOutcome.employer_id.is_not(None))
+    )
 
 
 @dataclass(frozen=True)
@@ -194,6 +214,11 @@ def report_own_job(
         if problem is not None:
             raise Invalid.field("new_employer_email", problem)
         employer_id = _find_or_create_employer(session, new_employer).id
+    elif employer_id is not None and employer_id not in dict(employer_choices(session, principal)):
+        # The same answer whether the employer exists or not: ids tell nothing.
+        raise Invalid.field(
+            "employer_id", "choose one of your employers from the list, or name a new one"
+        )
     outcome = report_job_outcome(
         session,
         graduation_id=graduation.id,

@@ -1,19 +1,22 @@
 """What the staff pages list: pages of records with their totals, counts and recent activity.
 
 Read-only queries shaped for people reading a screen; nothing here changes a record. Rules are
-not re-implemented: a graduation's status comes from ``evaluate_guarantee``.
+not re-implemented: a graduation's status comes from ``app.guarantee.evaluation``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from math import ceil
 from typing import Generic, TypeVar
 
 from sqlalchemy import BigInteger, Select, cast, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from app.guarantee.evaluation import guarantee_statuses
+from app.guarantee.rules import GuaranteeStatus
 from app.models import (
     ApiToken,
     AuditEvent,
@@ -21,11 +24,12 @@ from app.models import (
     Enrollment,
     Graduation,
     Programme,
+    Role,
     Student,
     TuitionPayment,
     User,
 )
-from app.services.guarantee import GuaranteeView, evaluate_guarantee
+from app.services.text_search import matching
 
 Row = TypeVar("Row")
 
@@ -62,11 +66,24 @@ def _count(session: Session, statement: Select) -> int:
 
 
 def _page(session: Session, statement: Select, number: int, size: int, *, rows: bool = False):
-    number = max(1, number)
+    # A page past the last shows the last: an OFFSET past the table is no answer (and one past
+    # a bigint is a database error).
     total = _count(session, statement)
+    number = min(max(1, number), max(1, ceil(total / size)))
     limited = statement.limit(size).offset((number - 1) * size)
     items = list(session.execute(limited) if rows else session.scalars(limited))
     return Page(items=items, number=number, size=size, total=total)
+
+
+def _ordered(key, tiebreak, descending: bool) -> list:
+    """``ORDER BY key, tiebreak`` ascending or descending. Rows without a ``key`` (no sign-in
+    yet, no expected graduation) come last either way, on PostgreSQL and SQLite alike; a key
+    that is never NULL is left as is, so a plain index on ``(key, tiebreak)`` serves the order
+    both ways."""
+    if descending:
+        first = key.desc().nulls_last() if key.nullable else key.desc()
+        return [first, tiebreak.desc()]
+    return [key.asc().nulls_last() if key.nullable else key.asc(), tiebreak.asc()]
 
 
 # -- The registrar's records -------------------------------------------------------------------
@@ -146,52 +163,125 @@ class EnrollmentRow:
     payments: int
 
 
+class EnrollmentSort(StrEnum):
+    """What the enrollments list can be sorted by."""
+
+    SIGNED = "signed"
+    NAME = "name"
+    EXPECTED_GRADUATION = "expected_graduation"
+
+
+class EnrollmentStatus(StrEnum):
+    """Where an enrollment stands, for the list's filter."""
+
+    STUDYING = "studying"
+    GRADUATED = "graduated"
+
+
+@dataclass(frozen=True)
+class EnrollmentQuery:
+    """Which enrollments the list shows and in what order; every filter optional."""
+
+    programme_id: int | None = None
+    status: EnrollmentStatus | None = None
+    #: Only those who opted in to the guarantee (True) or did not (False).
+    opted_in: bool | None = None
+    #: Part of the student's name or email, any case, accents or not.
+    search: str = ""
+    sort: EnrollmentSort = EnrollmentSort.SIGNED
+    descending: bool = True
+
+
 def enrollments_page(
-    session: Session, number: int, *, programme_id: int | None = None, size: int = PAGE_SIZE
+    session: Session, number: int, query: EnrollmentQuery | None = None, *, size: int = PAGE_SIZE
 ) -> Page[EnrollmentRow]:
-    """Enrollments, newest signed first, with their payment totals; optionally of one programme."""
-    paid = (
+    """The enrollments ``query`` selects, in its order, with their payment totals.
+
+    Four statements whatever the page: the count; the page's ids, read from the index that
+    serves the order (``(signed_on, id)`` by default) so a deep OFFSET skips index entries, not
+    joined rows; those enrollments with student, programme, policy and graduation; and the
+    payments of those enrollments only, not an aggregate over every payment of the school.
+    """
+    query = query or EnrollmentQuery()
+    ids = _enrollment_ids(query)
+    total = _count(session, ids)
+    number = min(max(1, number), max(1, ceil(total / size)))
+    page_ids = list(session.scalars(ids.limit(size).offset((number - 1) * size)))
+    loaded = {
+        enrollment.id: enrollment
+        for enrollment in session.scalars(
+            select(Enrollment)
+            .where(Enrollment.id.in_(page_ids))
+            .options(
+                joinedload(Enrollment.student),
+                joinedload(Enrollment.programme),
+                joinedload(Enrollment.policy),
+                joinedload(Enrollment.graduation),
+            )
+        ).unique()
+    }
+    paid = _paid_by_enrollment(session, page_ids)
+    return Page(
+        items=[
+            EnrollmentRow(loaded[enrollment_id], *paid.get(enrollment_id, (0, 0)))
+            for enrollment_id in page_ids
+        ],
+        number=number,
+        size=size,
+        total=total,
+    )
+
+
+def _enrollment_ids(query: EnrollmentQuery) -> Select:
+    """The ids of the enrollments ``query`` selects, in its order; joined to the student and
+    the graduation only when a filter or the order needs them."""
+    statement = select(Enrollment.id)
+    if query.search.strip() or query.sort is EnrollmentSort.NAME:
+        statement = statement.join(Student, Student.id == Enrollment.student_id)
+    if query.search.strip():
+        statement = statement.where(matching(query.search, Student.name, Student.email))
+    if query.programme_id is not None:
+        statement = statement.where(Enrollment.programme_id == query.programme_id)
+    if query.status is not None:
+        graduated = select(Graduation.id).where(Graduation.enrollment_id == Enrollment.id)
+        statement = statement.where(
+            graduated.exists()
+            if query.status is EnrollmentStatus.GRADUATED
+            else ~graduated.exists()
+        )
+    if query.opted_in is not None:
+        statement = statement.where(Enrollment.guarantee_opt_in.is_(query.opted_in))
+    key = {
+        EnrollmentSort.SIGNED: Enrollment.signed_on,
+        EnrollmentSort.NAME: Student.name,
+        EnrollmentSort.EXPECTED_GRADUATION: Enrollment.expected_graduation_on,
+    }[query.sort]
+    return statement.order_by(*_ordered(key, Enrollment.id, query.descending))
+
+
+def _paid_by_enrollment(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """``{enrollment id: (paid in minor units, number of payments)}`` for ``ids``."""
+    if not ids:
+        return {}
+    rows = session.execute(
         select(
             TuitionPayment.enrollment_id,
             # SUM of a bigint is a numeric on PostgreSQL; money stays an integer.
-            cast(func.sum(TuitionPayment.amount_minor), BigInteger).label("paid_minor"),
-            func.count().label("payments"),
+            cast(func.sum(TuitionPayment.amount_minor), BigInteger),
+            func.count(),
         )
+        .where(TuitionPayment.enrollment_id.in_(ids))
         .group_by(TuitionPayment.enrollment_id)
-        .subquery()
     )
-    statement = (
-        select(
-            Enrollment,
-            func.coalesce(paid.c.paid_minor, 0),
-            func.coalesce(paid.c.payments, 0),
-        )
-        .outerjoin(paid, paid.c.enrollment_id == Enrollment.id)
-        .options(
-            joinedload(Enrollment.student),
-            joinedload(Enrollment.programme),
-            joinedload(Enrollment.policy),
-            joinedload(Enrollment.graduation),
-        )
-        .order_by(Enrollment.signed_on.desc(), Enrollment.id.desc())
-    )
-    if programme_id is not None:
-        statement = statement.where(Enrollment.programme_id == programme_id)
-    page = _page(session, statement, number, size, rows=True)
-    return Page(
-        items=[EnrollmentRow(row[0], int(row[1]), int(row[2])) for row in page.items],
-        number=page.number,
-        size=page.size,
-        total=page.total,
-    )
+    return {enrollment_id: (int(paid), int(count)) for enrollment_id, paid, count in rows}
 
 
 @dataclass(frozen=True)
 class GraduationRow:
-    """A graduation and its guarantee as the rule judges it today."""
+    """A graduation and its guarantee status as the rule judges it today."""
 
     graduation: Graduation
-    guarantee: GuaranteeView
+    status: GuaranteeStatus
 
 
 def graduations_page(
@@ -202,24 +292,25 @@ def graduations_page(
     programme_id: int | None = None,
     size: int = PAGE_SIZE,
 ) -> Page[GraduationRow]:
-    """Graduations, latest qualified first, each with its guarantee status on ``as_of``."""
+    """Graduations, latest qualified first, each with its guarantee status on ``as_of``: the
+    statuses of the page read together (``guarantee_statuses``), not one graduation at a
+    time."""
     statement = (
         select(Graduation)
         .join(Graduation.enrollment)
         .options(
             joinedload(Graduation.enrollment).joinedload(Enrollment.student),
             joinedload(Graduation.enrollment).joinedload(Enrollment.programme),
+            joinedload(Graduation.enrollment).joinedload(Enrollment.policy),
         )
         .order_by(Graduation.qualified_on.desc(), Graduation.id.desc())
     )
     if programme_id is not None:
         statement = statement.where(Enrollment.programme_id == programme_id)
     page = _page(session, statement, number, size)
+    statuses = guarantee_statuses(session, page.items, as_of)
     return Page(
-        items=[
-            GraduationRow(graduation, evaluate_guarantee(session, graduation.id, as_of))
-            for graduation in page.items
-        ],
+        items=[GraduationRow(graduation, statuses[graduation.id]) for graduation in page.items],
         number=page.number,
         size=page.size,
         total=page.total,
@@ -229,9 +320,48 @@ def graduations_page(
 # -- Accounts, tokens and the audit log --------------------------------------------------------
 
 
-def accounts_page(session: Session, number: int, size: int = 50) -> Page[User]:
-    """Accounts by email."""
-    return _page(session, select(User).order_by(User.email), number, size)
+class AccountSort(StrEnum):
+    """What the accounts list can be sorted by."""
+
+    EMAIL = "email"
+    NAME = "name"
+    ROLE = "role"
+    LAST_SIGN_IN = "last_sign_in"
+
+
+@dataclass(frozen=True)
+class AccountQuery:
+    """Which accounts the list shows and in what order; every filter optional."""
+
+    role: Role | None = None
+    active: bool | None = None
+    #: Part of the account's name or email, any case, accents or not.
+    search: str = ""
+    sort: AccountSort = AccountSort.EMAIL
+    descending: bool = False
+
+
+def accounts_page(
+    session: Session, number: int, query: AccountQuery | None = None, size: int = 50
+) -> Page[User]:
+    """The accounts ``query`` selects, in its order, each with its student or employer loaded
+    in the same statement (the list names them)."""
+    query = query or AccountQuery()
+    statement = select(User).options(joinedload(User.student), joinedload(User.employer))
+    if query.role is not None:
+        statement = statement.where(User.role == query.role)
+    if query.active is not None:
+        statement = statement.where(User.active.is_(query.active))
+    if query.search.strip():
+        statement = statement.where(matching(query.search, User.name, User.email))
+    key = {
+        AccountSort.EMAIL: User.email,
+        AccountSort.NAME: User.name,
+        AccountSort.ROLE: User.role,
+        AccountSort.LAST_SIGN_IN: User.last_sign_in_at,
+    }[query.sort]
+    statement = statement.order_by(*_ordered(key, User.id, query.descending))
+    return _page(session, statement, number, size)
 
 
 def api_tokens(session: Session) -> list[ApiToken]:

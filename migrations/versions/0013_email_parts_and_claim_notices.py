@@ -2,7 +2,7 @@
 the emails of each step, and finance's digest of new claims
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0018
 Create Date: 2026-12-05 03:55:00.000000
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -151,8 +151,18 @@ def test_employer_confirms_by_emailed_link_with_corrected_start_date_and_graduat
 ):
     today = utc_now().date()
     with live_server.seeding():
-        graduate, _ = seed_graduate("Bola Mensah", "Cloud Engineering", today - timedelta(days=20))
-        EmployerFactory(name="Northwind Labs", contact_email="people@northwind.example")
+        graduate, graduation = seed_graduate(
+            "Bola Mensah", "Cloud Engineering", today - timedelta(days=20)
+        )
+        northwind = EmployerFactory(name="Northwind Labs", contact_email="people@northwind.example")
+        # A graduate chooses from the employers of their own earlier jobs: an out-of-field one.
+        JobOutcomeFactory(
+            graduation=graduation,
+            employer=northwind,
+            title="Support technician",
+            in_field=False,
+            start_date=today - timedelta(days=15),
+        )
     reported_start, corrected_start = today + timedelta(days=10), today + timedelta(days=24)
     graduate_window = open_window()
     graduate_window.sign_in(graduate.email, "graduate-signed-in")

@@ -193,6 +193,8 @@ def test_employer_denial_shows_the_job_as_disputed(
 ):
     user, graduation = graduate
     employer = EmployerFactory(name="Initech")
+    # An employer the graduate reported before is one they can choose from the list.
+    earlier = JobOutcomeFactory(graduation=graduation, employer=employer, in_field=False)
     sign_in(user)
     report(
         client,
@@ -214,7 +216,7 @@ def test_employer_denial_shows_the_job_as_disputed(
     assert "Never worked here" in page
     assert employer.contact_email not in page  # the school's contact there is not theirs
     assert "The employer disputed this job" in page
-    outcome = session.scalars(select(JobOutcome)).one()
+    outcome = session.scalars(select(JobOutcome).where(JobOutcome.id != earlier.id)).one()
     session.refresh(outcome)
     assert outcome.status is OutcomeStatus.DISPUTED
 

@@ -59,7 +59,7 @@ def run_job(leadership: Leadership, job: str, task: Callable[[Flask], object], a
 
 
 def build_scheduler(app: Flask, leadership: Leadership) -> BackgroundScheduler:
-    """The scheduler with its four jobs, from the app's settings, each run under
+    """The scheduler with its five jobs, from the app's settings, each run under
     ``leadership``, and the heartbeat that checks the lock between them."""
     settings = app.config["SETTINGS"]
     hour, minute = (int(part) for part in settings.sweep_time.split(":"))
@@ -86,6 +86,12 @@ def build_scheduler(app: Flask, leadership: Leadership) -> BackgroundScheduler:
         tasks.run_reconciliation,
         CronTrigger(hour=(hour + 1) % 24, minute=minute, timezone=UTC),
         "daily reconciliation",
+    )
+    add(
+        "claim-notices",
+        tasks.run_claim_notices,
+        IntervalTrigger(seconds=settings.executor_interval_seconds, timezone=UTC),
+        "emails to graduates about their claims",
     )
     add(
         "reminders",

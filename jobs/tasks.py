@@ -9,6 +9,7 @@ from flask import Flask
 
 from app.database import database
 from app.models.base import utc_now
+from app.services.claim_notices import send_claim_notices
 from app.services.claim_review import ReviewResult, review_flagged_claims
 from app.services.reminders import ReminderResult, send_reminders
 from refunds.executor import ExecutorResult, execute_refunds
@@ -75,6 +76,22 @@ def run_reminders(app: Flask, as_of: date | None = None, dry_run: bool = False) 
         result.failed.total(),
         result.retried.total(),
     )
+    return result
+
+
+def run_claim_notices(app: Flask) -> ReminderResult:
+    """Email graduates the steps of their claims not emailed yet (the sweep's, the executor's,
+    a webhook's), and retry those the mail server refused."""
+    with app.app_context():
+        result = send_claim_notices(database().sessionmaker, utc_now())
+    if result.due or result.retried:
+        log.info(
+            "claim notices: %s due, %s sent, %s failed, %s retried",
+            result.due.total(),
+            result.sent.total(),
+            result.failed.total(),
+            result.retried.total(),
+        )
     return result
 
 

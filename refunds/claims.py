@@ -21,7 +21,14 @@ from app.models.base import utc_now
 from app.observability import current_request_id
 from refunds.amounts import describe_money
 from refunds.gateway import GatewayError, PaymentGateway
-from refunds.models import ClaimApproval, ClaimTransition, RecoveryItem, Refund, RefundClaim
+from refunds.models import (
+    ClaimAppeal,
+    ClaimApproval,
+    ClaimTransition,
+    RecoveryItem,
+    Refund,
+    RefundClaim,
+)
 from refunds.payments import adopt, check_payments, find_adoptable
 from refunds.states import (
     ClaimState,
@@ -37,15 +44,27 @@ DECIDABLE = frozenset({S.FLAGGED, S.IN_REVIEW, S.AWAITING_SECOND_APPROVAL})
 
 
 def transition(
-    session: Session, claim: RefundClaim, target: ClaimState, *, actor: str, reason: str
+    session: Session,
+    claim: RefundClaim,
+    target: ClaimState,
+    *,
+    actor: str,
+    reason: str,
+    graduate_note: str | None = None,
 ) -> ClaimTransition:
-    """Move ``claim`` to ``target``, recording who, when, from, to and why."""
+    """Move ``claim`` to ``target``, recording who, when, from, to and why: ``reason`` is the
+    internal note staff read, ``graduate_note`` what the graduate is told, if anything."""
     try:
         check_transition(claim.state, target)
     except ImpossibleTransition as error:
         raise Conflict(str(error), "state") from error
     record = ClaimTransition(
-        claim_id=claim.id, from_state=claim.state, to_state=target, actor=actor, reason=reason
+        claim_id=claim.id,
+        from_state=claim.state,
+        to_state=target,
+        actor=actor,
+        reason=reason,
+        graduate_note=graduate_note,
     )
     if target is S.IN_REVIEW:
         # Back to review starts a new approval round: what was approved before decided on less.
@@ -91,14 +110,32 @@ def lock_refund(session: Session, refund_id: int) -> Refund:
     )
 
 
-def _require_reason(reason: str | None) -> str:
-    if not reason or not reason.strip():
-        raise Invalid.field("reason", "give a reason")
-    return reason.strip()
+#: The internal note of a step whose only note is the one for the graduate.
+SEE_GRADUATE_NOTE = "(no internal note; see the note for the graduate)"
+
+
+def _require_reason(reason: str | None, graduate_note: str | None = None) -> str:
+    """The internal note, stripped; a step with a note for the graduate may leave it empty."""
+    if reason and reason.strip():
+        return reason.strip()
+    if graduate_note:
+        return SEE_GRADUATE_NOTE
+    raise Invalid.field("reason", "give a reason")
+
+
+def _note(graduate_note: str | None) -> str | None:
+    """The note for the graduate, stripped; ``None`` when there is none."""
+    return graduate_note.strip() if graduate_note and graduate_note.strip() else None
 
 
 def start_review(
-    session: Session, claim_id: int, *, actor: str, reason: str, expected_version: int | None = None
+    session: Session,
+    claim_id: int,
+    *,
+    actor: str,
+    reason: str,
+    graduate_note: str | None = None,
+    expected_version: int | None = None,
 ) -> RefundClaim:
     """Put a claim under review; from ``rejected`` this is an appeal, with a new reviewer."""
     claim = lock_claim(session, claim_id, expected_version)
@@ -111,9 +148,47 @@ def start_review(
         )
         if first_reviewer == actor:
             raise Conflict("an appeal is heard by a second reviewer, not the one who rejected it")
-    transition(session, claim, S.IN_REVIEW, actor=actor, reason=_require_reason(reason))
+    note = _note(graduate_note)
+    transition(
+        session,
+        claim,
+        S.IN_REVIEW,
+        actor=actor,
+        reason=_require_reason(reason, note),
+        graduate_note=note,
+    )
     _cancel_unsent_refunds(session, claim)
     return claim
+
+
+def appeal(session: Session, claim_id: int, *, actor: str, reasons: str) -> ClaimAppeal:
+    """Record the graduate's appeal of their claim's latest rejection, with their reasons.
+
+    The claim stays rejected until a second reviewer hears the appeal (``start_review``, which
+    refuses the person who rejected it). A rejection is appealed once.
+    """
+    claim = lock_claim(session, claim_id)
+    if claim.state is not S.REJECTED:
+        raise Conflict(f"a {claim.state.value} claim cannot be appealed", "state")
+    reasons = (reasons or "").strip()
+    if not reasons:
+        raise Invalid.field("reasons", "say why the decision should change")
+    rejection = session.scalar(
+        select(ClaimTransition)
+        .where(ClaimTransition.claim_id == claim.id, ClaimTransition.to_state == S.REJECTED)
+        .order_by(ClaimTransition.id.desc())
+        .limit(1)
+    )
+    taken = session.scalar(select(ClaimAppeal.id).where(ClaimAppeal.rejection_id == rejection.id))
+    if taken is not None:
+        raise Conflict("this rejection has been appealed already", "state")
+    record = ClaimAppeal(
+        claim_id=claim.id, rejection_id=rejection.id, reasons=reasons, submitted_by=actor
+    )
+    session.add(record)
+    session.flush()
+    audit.record(session, actor, "claim.appealed", f"claim:{claim.id}", reasons)
+    return record
 
 
 def approve(
@@ -124,9 +199,11 @@ def approve(
     reason: str | None,
     dual_approval_threshold_minor: int,
     provider: PaymentGateway | None,
+    graduate_note: str | None = None,
     expected_version: int | None = None,
 ) -> RefundClaim:
-    """Approve a claim. Above the threshold a second, different person must approve too.
+    """Approve a claim. Above the threshold a second, different person must approve too;
+    ``graduate_note`` goes with the final approval, which the graduate is told of.
 
     The amount is derived again at each approval, from the payments as they stand and from what
     the provider says of them (``refunds.payments.check_payments``): a payment recorded since
@@ -195,7 +272,9 @@ def approve(
             reason=f"first of two approvals: {reason}",
         )
         return claim
-    transition(session, claim, S.APPROVED, actor=actor, reason=reason)
+    transition(
+        session, claim, S.APPROVED, actor=actor, reason=reason, graduate_note=_note(graduate_note)
+    )
     _write_refunds(session, claim, refundable)
     return claim
 
@@ -295,9 +374,16 @@ def _write_refunds(session: Session, claim: RefundClaim, refundable: Refundable)
 
 
 def reject(
-    session: Session, claim_id: int, *, actor: str, reason: str, expected_version: int | None = None
+    session: Session,
+    claim_id: int,
+    *,
+    actor: str,
+    reason: str,
+    graduate_note: str | None = None,
+    expected_version: int | None = None,
 ) -> RefundClaim:
-    """Refuse a claim, with a reason the graduate can read; it can be appealed.
+    """Refuse a claim; it can be appealed. ``graduate_note`` is what the graduate reads of why
+    (with how to appeal); ``reason`` is for staff only.
 
     Whether the rule said the graduate was owed is kept: a claim rejected on the facts (not
     owed then) reopens by itself when the facts change; one rejected on judgment waits for an
@@ -306,8 +392,16 @@ def reject(
     claim = lock_claim(session, claim_id, expected_version)
     if claim.state not in DECIDABLE:
         raise Conflict(f"a {claim.state.value} claim cannot be rejected", "state")
+    note = _note(graduate_note)
     claim.closed_while_owed = owed_now(session, claim)
-    transition(session, claim, S.REJECTED, actor=actor, reason=_require_reason(reason))
+    transition(
+        session,
+        claim,
+        S.REJECTED,
+        actor=actor,
+        reason=_require_reason(reason, note),
+        graduate_note=note,
+    )
     return claim
 
 
@@ -322,7 +416,13 @@ def owed_now(session: Session, claim: RefundClaim, today: date | None = None) ->
 
 
 def withdraw(
-    session: Session, claim_id: int, *, actor: str, reason: str, expected_version: int | None = None
+    session: Session,
+    claim_id: int,
+    *,
+    actor: str,
+    reason: str,
+    graduate_note: str | None = None,
+    expected_version: int | None = None,
 ) -> RefundClaim:
     """Take a claim back because the facts say the graduate is not owed (a job, an exclusion).
 
@@ -332,7 +432,8 @@ def withdraw(
     """
     claim = lock_claim(session, claim_id, expected_version)
     check_transition_or_conflict(claim, S.WITHDRAWN)
-    reason = _require_reason(reason)
+    note = _note(graduate_note)
+    reason = _require_reason(reason, note)
     if owed_now(session, claim):
         raise Conflict(
             "the records say this graduate is owed a refund: record the job or the excluded"
@@ -340,7 +441,7 @@ def withdraw(
             "state",
         )
     claim.closed_while_owed = False
-    transition(session, claim, S.WITHDRAWN, actor=actor, reason=reason)
+    transition(session, claim, S.WITHDRAWN, actor=actor, reason=reason, graduate_note=note)
     _cancel_unsent_refunds(session, claim)
     return claim
 
@@ -407,6 +508,7 @@ def settle_manually(
     transfer_reference: str,
     reason: str,
     provider: PaymentGateway | None,
+    graduate_note: str | None = None,
     expected_version: int | None = None,
 ) -> RefundClaim:
     """Record that finance paid the failed refunds by bank transfer; the claim ends there.
@@ -420,7 +522,8 @@ def settle_manually(
         raise Conflict("only a claim whose refund failed is settled by hand", "state")
     if not transfer_reference or not transfer_reference.strip():
         raise Invalid.field("transfer_reference", "give the bank transfer's reference")
-    reason = _require_reason(reason)
+    note = _note(graduate_note)
+    reason = _require_reason(reason, note)
     in_flight = [
         refund
         for refund in _refunds(session, claim)
@@ -442,6 +545,7 @@ def settle_manually(
         S.SETTLED_MANUALLY,
         actor=actor,
         reason=f"{reason} (transfer {transfer_reference.strip()})",
+        graduate_note=note,
     )
     return claim
 
@@ -506,18 +610,25 @@ def adopt_from_provider(
 
 
 def retry_failed(
-    session: Session, claim_id: int, *, actor: str, reason: str, expected_version: int | None = None
+    session: Session,
+    claim_id: int,
+    *,
+    actor: str,
+    reason: str,
+    graduate_note: str | None = None,
+    expected_version: int | None = None,
 ) -> RefundClaim:
     """Send the failed refunds of a claim again (after the cause was fixed)."""
     claim = lock_claim(session, claim_id, expected_version)
     if claim.state is not S.FAILED:
         raise Conflict("only a failed claim can be retried", "state")
-    reason = _require_reason(reason)
+    note = _note(graduate_note)
+    reason = _require_reason(reason, note)
     for refund in _refunds(session, claim):
         if refund.state is RefundState.FAILED:
             _reset_refund(refund, refund.amount_minor)
             refund.request_id = current_request_id.get()
-    transition(session, claim, S.PAYING, actor=actor, reason=reason)
+    transition(session, claim, S.PAYING, actor=actor, reason=reason, graduate_note=note)
     return claim
 
 

@@ -75,6 +75,7 @@ class RefundClaim(CreatedAt, Base):
     recovery_items: Mapped[list[RecoveryItem]] = relationship(
         order_by="RecoveryItem.id", viewonly=True
     )
+    appeals: Mapped[list[ClaimAppeal]] = relationship(order_by="ClaimAppeal.id", viewonly=True)
 
 
 class ClaimTransition(Base):
@@ -91,10 +92,32 @@ class ClaimTransition(Base):
     to_state: Mapped[ClaimState] = mapped_column(enum_column(ClaimState, "to_state"))
     #: Who made the change: a person's id, or ``system:<job>`` for the scheduler.
     actor: Mapped[str] = mapped_column(String(200))
-    #: Why, in words a reviewer can read.
+    #: Why, in words a reviewer can read: the internal note, for staff only.
     reason: Mapped[str] = mapped_column(Text)
+    #: What the graduate is told of this step, written for them (NULL: only the step's standard
+    #: wording). Staff notes (``reason``) never reach the graduate.
+    graduate_note: Mapped[str | None] = mapped_column(Text)
     #: When (UTC).
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class ClaimAppeal(CreatedAt, Base):
+    """A graduate's appeal of a rejection, with their reasons: a second reviewer hears it by
+    sending the claim back to review (``refunds.claims.start_review``). One per rejection."""
+
+    __tablename__ = "claim_appeals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The rejected claim appealed.
+    claim_id: Mapped[int] = mapped_column(ForeignKey("refund_claims.id"), index=True)
+    #: The rejection appealed; unique, so a rejection is appealed once.
+    rejection_id: Mapped[int] = mapped_column(ForeignKey("claim_transitions.id"), unique=True)
+    #: The graduate's reasons, as they wrote them.
+    reasons: Mapped[str] = mapped_column(Text)
+    #: Who appealed (the graduate's actor id).
+    submitted_by: Mapped[str] = mapped_column(String(200))
+
+    claim: Mapped[RefundClaim] = relationship()
 
 
 class ClaimApproval(Base):

@@ -11,7 +11,9 @@ from app.api.fields import Id, QueryBoolean, Text
 from app.api.listing import page_of, paged
 from app.auth import current_principal, requires
 from app.auth.access import Permission
-from app.database import db_session
+from app.database import database, db_session
+from app.models.base import utc_now
+from app.services import claim_notices
 from app.services.records import get_or_404
 from refunds import claims
 from refunds.models import RecoveryItem, RefundClaim
@@ -30,7 +32,11 @@ class TransitionOut(Schema):
     from_state = fields.Enum(ClaimState, by_value=True, allow_none=True)
     to_state = fields.Enum(ClaimState, by_value=True)
     actor = fields.String()
-    reason = fields.String()
+    reason = fields.String(metadata={"description": "The internal note: staff only."})
+    graduate_note = fields.String(
+        allow_none=True,
+        metadata={"description": "What the graduate was told of this step (page and email)."},
+    )
     at = fields.AwareDateTime()
 
 
@@ -107,8 +113,18 @@ class ClaimQuery(Schema):
     graduation_id = Id(strict=False)
 
 
+#: What ``graduate_note`` is, in every decision.
+GRADUATE_NOTE = (
+    "What the graduate is told of this decision, on their page and in an email; ``reason`` is"
+    " the internal note, which never reaches them."
+)
+
+
 class DecisionIn(Schema):
     reason = Text(max_length=2000, required=True)
+    graduate_note = Text(
+        max_length=2000, load_default=None, metadata={"description": GRADUATE_NOTE}
+    )
     version = fields.Integer(
         strict=True,
         validate=validate.Range(min=1),
@@ -118,6 +134,15 @@ class DecisionIn(Schema):
 
 class ApprovalIn(DecisionIn):
     reason = Text(max_length=2000, load_default=None)
+
+
+class RejectionIn(DecisionIn):
+    reason = Text(max_length=2000, load_default=None, metadata={"description": "Internal note."})
+    graduate_note = Text(
+        max_length=2000,
+        required=True,
+        metadata={"description": GRADUATE_NOTE + " They read it with how to appeal."},
+    )
 
 
 class ManualSettlementIn(DecisionIn):
@@ -155,6 +180,7 @@ def _decide(action, claim_id, **kwargs):
     kwargs["expected_version"] = kwargs.pop("version", None)
     claim = action(session, claim_id, **kwargs)
     session.commit()
+    claim_notices.notify_quietly(database().sessionmaker, utc_now(), claim_id)
     session.refresh(claim)
     return claim
 
@@ -192,11 +218,11 @@ def approve_claim(claim_id, **decision):
 
 @blueprint.post("/claims/<id:claim_id>/reject")
 @requires(Permission.DECIDE_CLAIMS)
-@blueprint.arguments(DecisionIn, as_kwargs=True)
+@blueprint.arguments(RejectionIn, as_kwargs=True)
 @blueprint.response(200, ClaimDetailOut)
 @blueprint.alt_response(409, description=STATE_CONFLICT)
 def reject_claim(claim_id, **decision):
-    """Reject a claim, with a reason."""
+    """Reject a claim, with a note for the graduate (who can appeal) and an internal one."""
     return _decide(claims.reject, claim_id, **decision)
 
 

@@ -21,6 +21,7 @@ __all__ = [
 
 # The refund records live with the refunds package; importing them registers their tables.
 from refunds.models import (  # noqa: E402
+    ClaimAppeal,
     ClaimApproval,
     ClaimTransition,
     ProcessedWebhookEvent,
@@ -30,6 +31,7 @@ from refunds.models import (  # noqa: E402
 )
 
 __all__ += [
+    "ClaimAppeal",
     "ClaimApproval",
     "ClaimTransition",
     "ProcessedWebhookEvent",
@@ -51,7 +53,7 @@ __all__ += [
     "UserSession",
 ]
 
-from app.models.messages import MessageKind, MessageState, SentMessage  # noqa: E402
+from app.models.messages import AnnouncedClaim, MessageKind, MessageState, SentMessage  # noqa: E402
 from app.models.search import (  # noqa: E402
     ExcludedOutcome,
     SchoolRequest,
@@ -60,6 +62,7 @@ from app.models.search import (  # noqa: E402
 )
 
 __all__ += [
+    "AnnouncedClaim",
     "ExcludedOutcome",
     "MessageKind",
     "MessageState",

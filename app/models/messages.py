@@ -1,4 +1,5 @@
-"""Every reminder email the service sends, one row per message, so each is sent once."""
+"""Every email the scheduler and the claim notices send, one row per message, so each is sent
+once; and the claims each digest to finance announced."""
 
 from __future__ import annotations
 
@@ -18,6 +19,14 @@ class MessageKind(StrEnum):
     FALLING_BEHIND = "falling_behind"  # to a graduate short of the search obligations
     NEW_CLAIM = "new_claim"  # to finance, when the sweep flags a claim
     EMPLOYER_REMINDER = "employer_reminder"  # to an employer with a pending confirmation
+    # To a graduate, at each step of their claim (``app.services.claim_notices``).
+    CLAIM_OPENED = "claim_opened"
+    CLAIM_APPROVED = "claim_approved"
+    CLAIM_REJECTED = "claim_rejected"
+    CLAIM_REFUNDED = "claim_refunded"
+    CLAIM_SETTLED_MANUALLY = "claim_settled_manually"  # paid by bank transfer instead
+    APPEAL_RECEIVED = "appeal_received"
+    APPEAL_DECIDED = "appeal_decided"
 
 
 class MessageState(StrEnum):
@@ -46,6 +55,9 @@ class SentMessage(CreatedAt, Base):
     subject: Mapped[str] = mapped_column(String(300))
     #: Plain-text body.
     body: Mapped[str] = mapped_column(Text)
+    #: HTML body, rendered from the same template (NULL for messages written before there was
+    #: one: they are sent as plain text).
+    html: Mapped[str | None] = mapped_column(Text)
     #: The graduation it is about, when it is about one.
     graduation_id: Mapped[int | None] = mapped_column(ForeignKey("graduations.id"), index=True)
     #: The claim it announces, for a new-claim message.
@@ -64,3 +76,15 @@ class SentMessage(CreatedAt, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The last sending error, if any.
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AnnouncedClaim(Base):
+    """A claim finance was told of, and the digest that told them: one row per claim, ever, so
+    no claim is announced twice (messages from before digests name their claim themselves)."""
+
+    __tablename__ = "announced_claims"
+
+    #: The claim announced.
+    claim_id: Mapped[int] = mapped_column(ForeignKey("refund_claims.id"), primary_key=True)
+    #: The digest that listed it.
+    message_id: Mapped[int] = mapped_column(ForeignKey("sent_messages.id"), index=True)

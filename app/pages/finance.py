@@ -29,13 +29,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.auth import current_principal, requires
 from app.auth.access import Permission
-from app.database import db_session
+from app.database import database, db_session
 from app.guarantee.rules import CLAIM_DUE_SOON_DAYS, ClaimDeadlineStanding
 from app.models.base import utc_now
 from app.pages import search as search_pages
 from app.pages.formatting import csv_download, major_units
 from app.pages.list_args import ListArgs
-from app.services import finance
+from app.services import claim_notices, finance
 from app.services import forecast as forecast_service
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
@@ -157,6 +157,7 @@ def queue():
         needs_action_count=sum(counts[state] for state in finance.NEEDS_ACTION),
         failed=finance.failed_claims(session) if counts[ClaimState.FAILED] else [],
         recoveries=finance.open_recovery_items(session),
+        appeals=finance.waiting_appeals(session),
     ), (400 if args.errors else 200)
 
 
@@ -263,8 +264,14 @@ def review_several():
             failure = f"claim {claim_id} is {claim.state.value}: decide it on its own page"
         else:
             try:
+                # The one text is written for the graduates (the form says they read it).
                 claims.start_review(
-                    session, claim_id, actor=actor, reason=reason, expected_version=version
+                    session,
+                    claim_id,
+                    actor=actor,
+                    reason=reason,
+                    graduate_note=reason,
+                    expected_version=version,
                 )
             except (Conflict, NotFound, StaleDataError):
                 failure = f"claim {claim_id} changed since the queue was read"
@@ -312,6 +319,8 @@ def _claim_page(claim_id: int, forms: dict[str, FlaskForm] | None = None, status
         forms=forms or {},
         can_decide=principal.can(Permission.DECIDE_CLAIMS),
         threshold_minor=_threshold(),
+        appeal_status=claim_notices.appeal_status,
+        appeal_words=claim_notices.APPEAL_WORDS,
     ), status
 
 
@@ -322,8 +331,14 @@ def _threshold() -> int:
 # --- decisions ---------------------------------------------------------------------------------
 
 
+#: The two notes of every decision: one for staff, one the graduate reads (page and email).
+INTERNAL_NOTE = "Internal note (staff only, never shown to the graduate)"
+GRADUATE_NOTE = "Note for the graduate (they read it on their page and in an email)"
+
+
 class DecisionForm(FlaskForm):
-    """What every decision carries: the version decided on, and why."""
+    """What every decision carries: the version decided on, why (for staff), and what the
+    graduate is told."""
 
     version = IntegerField(
         "Claim version",
@@ -332,11 +347,26 @@ class DecisionForm(FlaskForm):
             NumberRange(min=1),
         ],
     )
-    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(INTERNAL_NOTE, validators=[Optional(), Length(max=2000)])
+    graduate_note = TextAreaField(GRADUATE_NOTE, validators=[Optional(), Length(max=2000)])
 
 
 class ReasonedDecisionForm(DecisionForm):
-    reason = TextAreaField("Reason", validators=[DataRequired("Give a reason."), Length(max=2000)])
+    reason = TextAreaField(
+        INTERNAL_NOTE, validators=[DataRequired("Give a reason."), Length(max=2000)]
+    )
+
+
+class RejectionForm(DecisionForm):
+    """A rejection tells the graduate why, in words for them; the internal note is optional."""
+
+    graduate_note = TextAreaField(
+        GRADUATE_NOTE,
+        validators=[
+            DataRequired("Write what the graduate reads: why, in words for them."),
+            Length(max=2000),
+        ],
+    )
 
 
 class SettlementForm(ReasonedDecisionForm):
@@ -363,6 +393,7 @@ def _approve(session, claim_id, actor, form):
         claim_id,
         actor=actor,
         reason=form.reason.data,
+        graduate_note=form.graduate_note.data,
         dual_approval_threshold_minor=_threshold(),
         provider=configured_gateway(),
         expected_version=form.version.data,
@@ -384,6 +415,7 @@ def _simple(service):
             claim_id,
             actor=actor,
             reason=form.reason.data,
+            graduate_note=form.graduate_note.data,
             expected_version=form.version.data,
         )
 
@@ -397,6 +429,7 @@ def _settle(session, claim_id, actor, form):
         actor=actor,
         transfer_reference=form.transfer_reference.data,
         reason=form.reason.data,
+        graduate_note=form.graduate_note.data,
         provider=configured_gateway(),
         expected_version=form.version.data,
     )
@@ -405,7 +438,7 @@ def _settle(session, claim_id, actor, form):
 DECISIONS = {
     "approve": Decision(DecisionForm, _approve, _approved),
     "reject": Decision(
-        ReasonedDecisionForm,
+        RejectionForm,
         _simple(claims.reject),
         lambda claim: "Rejected. The graduate can appeal; a different reviewer hears it.",
     ),
@@ -447,6 +480,7 @@ def decide(claim_id: int, action: str):
     try:
         claim = decision.perform(session, claim_id, current_principal().actor, form)
         session.commit()
+        claim_notices.notify_quietly(database().sessionmaker, utc_now(), claim_id)
     except NotFound:
         session.rollback()
         return render_template("errors/404.html"), 404

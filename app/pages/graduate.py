@@ -16,13 +16,14 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
+    TextAreaField,
     ValidationError,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.auth import current_principal, limiter, requires
 from app.auth.access import Permission
-from app.database import db_session
+from app.database import database, db_session
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus, WindowStart
 from app.models import ConfirmationAnswer, MessageKind, MessageState
@@ -30,7 +31,7 @@ from app.models.base import utc_now
 from app.pages import search as search_pages
 from app.pages.fields import SalaryFields, strip
 from app.pages.formatting import major_units, reader_locale, words
-from app.services import graduates, reminders
+from app.services import claim_notices, graduates, reminders
 from app.services.confirmations import send_confirmation_email
 from app.services.errors import Conflict, Invalid
 from refunds.states import ClaimState
@@ -240,7 +241,7 @@ def home():
         **search_pages.section_context(),
         window_starts=WINDOW_STARTS,
         guarantee_states=GUARANTEE_STATES,
-        claim_states=CLAIM_STATES,
+        **_claim_context(),
         confirmations=CONFIRMATIONS,
         confirmation_of=_confirmation_state,
         can_correct=_can_correct,
@@ -256,6 +257,78 @@ def _can_correct(line) -> bool:
         and outcome.status is OutcomeStatus.REPORTED
         and not any(confirmation.answered_at for confirmation in outcome.confirmations)
     )
+
+
+def _claim_context(appeal_forms: dict | None = None) -> dict:
+    """What the claim section of ``/me`` needs: the graduate's words for each state and step,
+    the refund's shares, and the appeal form (with what was typed, after an error)."""
+    return {
+        "claim_states": CLAIM_STATES,
+        "claim_story": claim_notices.story,
+        "latest_appeal": claim_notices.latest_appeal,
+        "can_appeal": claim_notices.can_appeal,
+        "refund_shares": lambda claim: claim_notices.refund_shares(db_session(), claim),
+        "appeal_forms": appeal_forms or {},
+        "appeal_max": APPEAL_MAX,
+    }
+
+
+#: The longest appeal the form takes.
+APPEAL_MAX = 4000
+
+
+class AppealForm(FlaskForm):
+    """The graduate's reasons for appealing a rejection."""
+
+    reasons = TextAreaField(
+        "Why should the decision change?",
+        filters=[strip],
+        validators=[
+            DataRequired("Say why the decision should change."),
+            Length(max=APPEAL_MAX, message=f"Keep it under {APPEAL_MAX} characters."),
+        ],
+    )
+
+
+@blueprint.post("/me/claims/<id:claim_id>/appeal")
+@requires(Permission.OWN_GUARANTEE)
+def appeal(claim_id: int):
+    """Appeal the rejection of one's own claim; a second reviewer hears it."""
+    session = db_session()
+    claim_notices.own_claim(session, current_principal(), claim_id)  # before reading the form
+    form = AppealForm()
+    if form.validate_on_submit():
+        try:
+            claim_notices.appeal(session, current_principal(), claim_id, form.reasons.data)
+            session.commit()
+        except Invalid as error:
+            session.rollback()
+            form.reasons.errors = [*form.reasons.errors, *error.errors.get("reasons", [])]
+        except Conflict as error:
+            session.rollback()
+            flash(f"Nothing was sent: {error.message}.", "error")
+            return redirect(url_for("graduate.home"), 303)
+        else:
+            claim_notices.notify_quietly(database().sessionmaker, utc_now(), claim_id)
+            flash(
+                "Your appeal is sent. A second reviewer will hear it; we emailed you a copy.",
+                "success",
+            )
+            return redirect(url_for("graduate.home", _anchor=f"claim-{claim_id}"), 303)
+    flash("Your appeal was not sent: correct the form below.", "error")
+    overviews = graduates.guarantees_of(session, current_principal(), utc_now().date())
+    return render_template(
+        "graduate/home.html",
+        overviews=overviews,
+        searches=search_pages.records_for(overviews),
+        **search_pages.section_context(),
+        window_starts=WINDOW_STARTS,
+        guarantee_states=GUARANTEE_STATES,
+        **_claim_context({claim_id: form}),
+        confirmations=CONFIRMATIONS,
+        confirmation_of=_confirmation_state,
+        employment_types=list(EmploymentType),
+    ), 400
 
 
 def _confirmation_state(line) -> str:
@@ -357,6 +430,13 @@ MESSAGE_STATES = {
 MESSAGE_KINDS = {
     MessageKind.DEADLINE_APPROACHING: "Deadline approaching",
     MessageKind.FALLING_BEHIND: "Behind on your job search",
+    MessageKind.CLAIM_OPENED: "Your refund claim was opened",
+    MessageKind.CLAIM_APPROVED: "Your refund claim was approved",
+    MessageKind.CLAIM_REJECTED: "Your refund claim was rejected",
+    MessageKind.CLAIM_REFUNDED: "Your refund was paid",
+    MessageKind.CLAIM_SETTLED_MANUALLY: "Your refund was paid by bank transfer",
+    MessageKind.APPEAL_RECEIVED: "Your appeal was received",
+    MessageKind.APPEAL_DECIDED: "Your appeal was decided",
 }
 
 

@@ -32,6 +32,13 @@ from refunds.states import ClaimState
 CHECKED = "claim.obligations_checked"
 
 
+#: What a graduate whose claim is voided reads (the staff note names the offer and the rule).
+VOID_NOTE = (
+    "Your record shows a qualifying job offer that you declined, and your guarantee's terms say"
+    " that ends the guarantee. If that is not what happened, appeal and tell us."
+)
+
+
 @dataclass
 class ReviewResult:
     """What the review did to the flagged claims."""
@@ -86,7 +93,7 @@ def review_flagged_claims(
         record = record_at_close(session, claim.graduation, claim.deadline)
         void, reasons = obligation_reasons(record)
         if void is not None:
-            reject(session, claim.id, actor=actor, reason=void)
+            reject(session, claim.id, actor=actor, reason=void, graduate_note=VOID_NOTE)
             result.rejected.append(claim.id)
             outcome = "void"
         elif reasons:

@@ -35,7 +35,14 @@ from app.services.guarantee import GuaranteeView, OutcomeVerdict, Refundable, ev
 from app.services.records import get_or_404
 from app.services.text_search import matching
 from refunds.claims import DECIDABLE, OWED
-from refunds.models import ClaimApproval, ClaimTransition, RecoveryItem, Refund, RefundClaim
+from refunds.models import (
+    ClaimAppeal,
+    ClaimApproval,
+    ClaimTransition,
+    RecoveryItem,
+    Refund,
+    RefundClaim,
+)
 from refunds.states import TRANSITIONS, ClaimState, RefundState
 from refunds.sweep import days_after
 
@@ -227,6 +234,31 @@ def open_recovery_items(session: Session) -> list[OpenRecovery]:
         .order_by(RecoveryItem.id)
     )
     return [OpenRecovery(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class WaitingAppeal:
+    """A graduate's appeal no second reviewer has taken up yet."""
+
+    appeal: ClaimAppeal
+    graduate: str
+
+
+def waiting_appeals(session: Session) -> list[WaitingAppeal]:
+    """Appeals of claims still rejected since the rejection appealed, oldest first."""
+    later = select(ClaimTransition.id).where(
+        ClaimTransition.claim_id == ClaimAppeal.claim_id,
+        ClaimTransition.id > ClaimAppeal.rejection_id,
+    )
+    rows = session.execute(
+        select(ClaimAppeal, Student.name)
+        .join(RefundClaim, RefundClaim.id == ClaimAppeal.claim_id)
+        .join(Enrollment, Enrollment.id == RefundClaim.enrollment_id)
+        .join(Student, Student.id == Enrollment.student_id)
+        .where(RefundClaim.state == S.REJECTED, ~later.exists())
+        .order_by(ClaimAppeal.id)
+    )
+    return [WaitingAppeal(*row) for row in rows]
 
 
 def count_by_state(session: Session) -> dict[ClaimState, int]:

@@ -24,11 +24,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
 
 from dateutil.relativedelta import relativedelta
-from flask import current_app
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,8 +38,9 @@ from app.guarantee.reminders import (
     week_to_warn_about,
 )
 from app.guarantee.rules import GuaranteeState
-from app.mail import MailNotSent, deliver
+from app.mail import MailNotSent, absolute_url, deliver, render
 from app.models import (
+    AnnouncedClaim,
     Enrollment,
     ExcludedOutcome,
     Graduation,
@@ -70,11 +69,24 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 
 #: The kinds of message sent to the graduate themselves: what their page lists. Employer
-#: reminders about them carry a link only the employer may use, so they are never shown.
-GRADUATE_KINDS = (MessageKind.DEADLINE_APPROACHING, MessageKind.FALLING_BEHIND)
+#: reminders about them carry a link only the employer may use, so they are never shown; nor
+#: are finance's digests.
+GRADUATE_KINDS = (
+    MessageKind.DEADLINE_APPROACHING,
+    MessageKind.FALLING_BEHIND,
+    # What became of their claim (``app.services.claim_notices``).
+    MessageKind.CLAIM_OPENED,
+    MessageKind.CLAIM_APPROVED,
+    MessageKind.CLAIM_REJECTED,
+    MessageKind.CLAIM_REFUNDED,
+    MessageKind.CLAIM_SETTLED_MANUALLY,
+    MessageKind.APPEAL_RECEIVED,
+    MessageKind.APPEAL_DECIDED,
+)
 
-#: Sends one message or raises ``MailNotSent``: ``app.mail.deliver`` unless a test says otherwise.
-Sender = Callable[[str, str, str], None]
+#: Sends one message (recipient, subject, text, ``html=``) or raises ``MailNotSent``:
+#: ``app.mail.deliver`` unless a test says otherwise.
+Sender = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -86,11 +98,15 @@ class Draft:
     recipient: str
     subject: str
     body: str
+    #: The HTML part, rendered with the text from the same template.
+    html: str | None
     graduation_id: int | None = None
     claim_id: int | None = None
     confirmation_id: str | None = None
     #: For an employer reminder: the confirmation's link works until then, from this reminder.
     link_expires_at: datetime | None = None
+    #: For finance's digest: the claims it announces (each is announced once, ever).
+    announces: tuple[int, ...] = ()
 
 
 @dataclass
@@ -125,21 +141,42 @@ def send_reminders(
     ``dry_run`` counts what would be sent and writes and sends nothing.
     """
     result = ReminderResult(as_of=as_of, dry_run=dry_run)
-    for message_id, kind, attempts in _failed_to_retry(session_factory, now):
-        if dry_run:
-            result.retried[kind] += 1
-        else:
-            _retry(session_factory, message_id, attempts, result, send)
-    for draft in _due(session_factory, settings, as_of, now):
-        if dry_run:
-            result.due[draft.kind] += 1
-            continue
+    retry_failed(session_factory, now, result, send, dry_run=dry_run)
+    drafts = _due(session_factory, settings, as_of, now)
+    if dry_run:
+        result.due.update(draft.kind for draft in drafts)
+    else:
+        send_drafts(session_factory, drafts, now, result, send)
+    return result
+
+
+def send_drafts(session_factory: sessionmaker, drafts, now: datetime, result, send: Sender) -> None:
+    """Record each draft under its key, then send it; a key recorded already is skipped (another
+    run sent it, or is sending it). ``result`` counts what was due, sent and failed."""
+    for draft in drafts:
         message_id = _record(session_factory, draft, now)
         if message_id is None:
             continue  # another run recorded it first
         result.due[draft.kind] += 1
         _deliver(session_factory, message_id, draft.kind, draft, result, send)
-    return result
+
+
+def retry_failed(
+    session_factory: sessionmaker,
+    now: datetime,
+    result,
+    send: Sender,
+    *,
+    kinds: tuple[MessageKind, ...] | None = None,
+    dry_run: bool = False,
+) -> None:
+    """Send again the messages (of ``kinds``, or any) that failed fewer than ``MAX_ATTEMPTS``
+    times; ``result.retried`` counts them."""
+    for message_id, kind, attempts in _failed_to_retry(session_factory, now, kinds):
+        if dry_run:
+            result.retried[kind] += 1
+        else:
+            _retry(session_factory, message_id, attempts, result, send)
 
 
 def messages_to_graduate(session: Session, principal: Principal) -> list[SentMessage]:
@@ -173,6 +210,7 @@ def _record(session_factory: sessionmaker, draft: Draft, now: datetime) -> int |
             recipient=draft.recipient,
             subject=draft.subject,
             body=draft.body,
+            html=draft.html,
             graduation_id=draft.graduation_id,
             claim_id=draft.claim_id,
             confirmation_id=draft.confirmation_id,
@@ -192,8 +230,25 @@ def _record(session_factory: sessionmaker, draft: Draft, now: datetime) -> int |
             return None
         if draft.link_expires_at is not None:
             _extend_link(session, draft.confirmation_id, draft.link_expires_at)
+        if draft.announces and not _announce(session, message.id, draft.announces):
+            return None  # another run announced one of these claims first
         session.commit()
         return message.id
+
+
+def _announce(session: Session, message_id: int, claim_ids: tuple[int, ...]) -> bool:
+    """Mark the claims as announced by the message; ``False`` (all undone) when one of them was
+    announced by another run meanwhile."""
+    try:
+        with session.begin_nested():
+            session.add_all(
+                AnnouncedClaim(claim_id=claim_id, message_id=message_id) for claim_id in claim_ids
+            )
+            session.flush()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
 
 
 def _key_taken(dedupe_key: str):
@@ -210,13 +265,14 @@ def _extend_link(session: Session, confirmation_id: str, until: datetime) -> Non
     )
 
 
-def _failed_to_retry(session_factory: sessionmaker, now: datetime) -> list[tuple]:
+def _failed_to_retry(session_factory: sessionmaker, now: datetime, kinds=None) -> list[tuple]:
     with session_factory() as session:
         return list(
             session.execute(
                 select(SentMessage.id, SentMessage.kind, SentMessage.attempts)
                 .outerjoin(HireConfirmation, HireConfirmation.id == SentMessage.confirmation_id)
                 .where(
+                    SentMessage.kind.in_(kinds) if kinds else true(),
                     SentMessage.state == MessageState.FAILED,
                     SentMessage.attempts < MAX_ATTEMPTS,
                     or_(
@@ -256,7 +312,7 @@ def _retry(session_factory, message_id: int, attempts: int, result, send: Sender
 def _deliver(session_factory, message_id: int, kind, message, result, send: Sender) -> None:
     """Hand the message to the mail server, then record whether it took it."""
     try:
-        send(message.recipient, message.subject, message.body)
+        send(message.recipient, message.subject, message.body, html=message.html)
     except MailNotSent as error:
         problem = str(error)
     else:
@@ -343,30 +399,23 @@ def _deadline_reminder(
     if days is None:
         return []
     student = graduation.enrollment.student
-    programme = graduation.enrollment.programme.name
-    when = _days_phrase(status.days_left)
-    body = (
-        f"Hello {student.name},\n\n"
-        f"Your job guarantee for {programme} is still open, and its deadline is near: a"
-        f" qualifying job must start by {status.deadline:%A %d %B %Y}, {when} from"
-        f" {as_of:%d %B %Y}.\n\n"
-        "If you have found a job or accepted an offer, report it so that it counts. Your"
-        " deadline, what counts as a qualifying job and your search log are on your page:\n"
-        f"{_link('graduate.home')}\n\n"
-        "If the window closes without a qualifying job, the school opens your refund claim;"
-        " you don't need to do anything for that.\n"
+    email = render(
+        "deadline_approaching",
+        name=student.name,
+        programme=graduation.enrollment.programme.name,
+        deadline=status.deadline,
+        days_left=status.days_left,
+        when=_days_phrase(status.days_left),
+        as_of=as_of,
     )
     return [
         Draft(
             kind=MessageKind.DEADLINE_APPROACHING,
             dedupe_key=f"deadline:{graduation.id}:{status.deadline.isoformat()}:{days}",
             recipient=student.email,
-            subject=(
-                "Your job guarantee deadline is today"
-                if status.days_left == 0
-                else f"Your job guarantee deadline is in {when}"
-            ),
-            body=body,
+            subject=email.subject,
+            body=email.text,
+            html=email.html,
             graduation_id=graduation.id,
         )
     ]
@@ -380,34 +429,28 @@ def _falling_behind(
     if week is None:
         return []
     student = graduation.enrollment.student
-    programme = graduation.enrollment.programme.name
-    todo = "\n".join(f"- {_sentence(line)}" for line in compliance.behind)
-    missed = ""
-    if compliance.shortfalls:
-        missed = "\nAlready missed:\n" + "\n".join(
-            f"- {_sentence(line)}" for line in compliance.shortfalls
-        )
-        missed += "\n"
     status = guarantee.status
-    body = (
-        f"Hello {student.name},\n\n"
-        f"You are behind on the job search your guarantee for {programme} asks for."
-        f" As of {as_of:%A %d %B %Y}, still to do:\n{todo}\n{missed}\n"
-        f"This week ends on {week.ends_on:%A %d %B %Y}:"
-        f" {_days_phrase(days_left_in_week(week, as_of))} left, today included."
-        f" Your window closes on {status.deadline:%d %B %Y},"
-        f" {_days_phrase(status.days_left)} from {as_of:%d %B %Y}.\n\n"
-        "The school checks these obligations before it pays a refund. Log your applications"
-        " and check-ins on your page:\n"
-        f"{_link('graduate.home')}\n"
+    email = render(
+        "falling_behind",
+        name=student.name,
+        programme=graduation.enrollment.programme.name,
+        as_of=as_of,
+        todo=[_sentence(line) for line in compliance.behind],
+        missed=[_sentence(line) for line in compliance.shortfalls],
+        week_number=week.number,
+        week_ends_on=week.ends_on,
+        week_days_left=_days_phrase(days_left_in_week(week, as_of)),
+        deadline=status.deadline,
+        days_left=_days_phrase(status.days_left),
     )
     return [
         Draft(
             kind=MessageKind.FALLING_BEHIND,
             dedupe_key=f"behind:{graduation.id}:{week.starts_on.isoformat()}",
             recipient=student.email,
-            subject=f"You are behind on your job search (week {week.number} of your window)",
-            body=body,
+            subject=email.subject,
+            body=email.text,
+            html=email.html,
             graduation_id=graduation.id,
         )
     ]
@@ -418,8 +461,14 @@ ANNOUNCED_STATES = (ClaimState.FLAGGED, ClaimState.IN_REVIEW, ClaimState.REJECTE
 
 
 def _new_claims(session: Session) -> list[Draft]:
-    announced = exists().where(
-        SentMessage.claim_id == RefundClaim.id, SentMessage.kind == MessageKind.NEW_CLAIM
+    """One digest to finance of every claim not announced yet: one email per run, not one per
+    claim (a sweep flags many at once)."""
+    announced = or_(
+        exists().where(AnnouncedClaim.claim_id == RefundClaim.id),
+        # Before digests, each claim had a message of its own.
+        exists().where(
+            SentMessage.claim_id == RefundClaim.id, SentMessage.kind == MessageKind.NEW_CLAIM
+        ),
     )
     claims = session.scalars(
         select(RefundClaim)
@@ -438,27 +487,33 @@ def _new_claims(session: Session) -> list[Draft]:
     if not finance:
         log.warning("%s new claims to announce, but no active finance account", len(claims))
         return []
-    drafts = []
-    for claim in claims:
-        name = claim.enrollment.student.name
-        amount = money(claim.amount_minor, claim.currency)
-        drafts.append(
-            Draft(
-                kind=MessageKind.NEW_CLAIM,
-                dedupe_key=f"new-claim:{claim.id}",
-                recipient=", ".join(finance),
-                subject=f"New refund claim to review: {name}",
-                body=(
-                    f"A refund claim was flagged on {claim.flagged_on:%d %B %Y}; it is now"
-                    f" {words(claim.state)}.\n\nGraduate: {name}\nAmount: {amount}\n\n"
-                    f"Review it here (you will be asked to sign in):\n"
-                    f"{_link('finance.claim', claim_id=claim.id)}\n"
-                ),
-                graduation_id=claim.graduation_id,
-                claim_id=claim.id,
-            )
+    email = render("new_claims", claims=[_claim_line(claim) for claim in claims])
+    ids = tuple(claim.id for claim in claims)
+    return [
+        Draft(
+            kind=MessageKind.NEW_CLAIM,
+            # Unique per digest: its claims are announced once each (``AnnouncedClaim``).
+            dedupe_key=f"new-claims:{ids[0]}-{ids[-1]}:{len(ids)}",
+            recipient=", ".join(finance),
+            subject=email.subject,
+            body=email.text,
+            html=email.html,
+            claim_id=ids[0] if len(ids) == 1 else None,
+            graduation_id=claims[0].graduation_id if len(ids) == 1 else None,
+            announces=ids,
         )
-    return drafts
+    ]
+
+
+def _claim_line(claim: RefundClaim) -> dict:
+    """What finance's email says of one claim."""
+    return {
+        "name": claim.enrollment.student.name,
+        "amount": money(claim.amount_minor, claim.currency),
+        "flagged_on": claim.flagged_on,
+        "state": words(claim.state),
+        "link": absolute_url("finance.claim", claim_id=claim.id),
+    }
 
 
 def _employer_reminders(session: Session, settings: Settings, now: datetime) -> list[Draft]:
@@ -508,23 +563,25 @@ def _employer_reminders(session: Session, settings: Settings, now: datetime) -> 
 
 def _employer_reminder(confirmation: HireConfirmation, number: int, now: datetime) -> Draft:
     outcome = confirmation.job_outcome
-    graduate = outcome.graduation.enrollment.student.name
     until = max(confirmation.expires_at, now + LINK_LIFETIME)
-    link = _link("employer.confirm", token=link_token(confirmation.id))
-    body = (
-        f"Hello,\n\nA reminder: on {confirmation.created_at:%d %B %Y} we asked you to confirm"
-        f" that {graduate} was hired by {outcome.employer.name} as {outcome.title}, starting"
-        f" {outcome.start_date:%d %B %Y} ({words(outcome.employment_type)}). We have no answer"
-        " yet.\n\n"
-        f"Please confirm or correct this, or tell us it is not right, here:\n{link}\n\n"
-        f"The link works once and until {until:%d %B %Y}. No account is needed.\n"
+    email = render(
+        "employer_reminder",
+        graduate_name=outcome.graduation.enrollment.student.name,
+        employer_name=outcome.employer.name,
+        title=outcome.title,
+        start_date=outcome.start_date,
+        employment_type=words(outcome.employment_type),
+        requested_on=confirmation.created_at,
+        link=absolute_url("employer.confirm", token=link_token(confirmation.id)),
+        expires_at=until,
     )
     return Draft(
         kind=MessageKind.EMPLOYER_REMINDER,
         dedupe_key=f"employer:{confirmation.id}:{number}",
         recipient=confirmation.sent_to,
-        subject=f"Reminder: please confirm the hire of {graduate}",
-        body=body,
+        subject=email.subject,
+        body=email.text,
+        html=email.html,
         graduation_id=outcome.graduation_id,
         confirmation_id=confirmation.id,
         link_expires_at=until,
@@ -534,15 +591,6 @@ def _employer_reminder(confirmation: HireConfirmation, number: int, now: datetim
 # ---------------------------------------------------------------------------------------------
 # Wording
 # ---------------------------------------------------------------------------------------------
-
-
-def _link(endpoint: str, **values) -> str:
-    """The public address of a page, from ``BASE_URL`` (no request is needed)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
-    )
-    return adapter.build(endpoint, values, force_external=True)
 
 
 def _days_phrase(days: int | None) -> str:

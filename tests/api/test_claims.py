@@ -230,7 +230,11 @@ class Decision:
     impossible_from: ClaimState
 
     def body(self, **changes) -> dict:
-        values = {"reason": "checked the evidence", "transfer_reference": "TRF-42"}
+        values = {
+            "reason": "checked the evidence",
+            "graduate_note": "We checked your record.",
+            "transfer_reference": "TRF-42",
+        }
         return {field: values[field] for field in self.required} | changes
 
     def url(self, claim_id: int) -> str:
@@ -243,7 +247,7 @@ class Decision:
 DECISIONS = [
     Decision("review", ("reason",), S.FLAGGED, S.REJECTED, S.IN_REVIEW, S.PAYING),
     Decision("approve", (), S.FLAGGED, S.IN_REVIEW, S.APPROVED, S.APPROVED),
-    Decision("reject", ("reason",), S.FLAGGED, S.IN_REVIEW, S.REJECTED, S.APPROVED),
+    Decision("reject", ("graduate_note",), S.FLAGGED, S.IN_REVIEW, S.REJECTED, S.APPROVED),
     Decision("withdraw", ("reason",), S.FLAGGED, S.IN_REVIEW, S.WITHDRAWN, S.PAYING),
     Decision("retry", ("reason",), S.PAYING, S.FAILED, S.PAYING, S.PAYING),
     Decision(
@@ -523,19 +527,26 @@ def test_approve_pays_what_was_paid_not_the_figure_frozen_at_flagging(client, se
     assert [refund["amount_minor"] for refund in response.json["refunds"]] == [300_000]
 
 
-def test_reject_without_a_reason_is_422(refused, session, ada):
+def test_reject_without_a_note_for_the_graduate_is_422(refused, session, ada):
     claim = claim_in()
 
-    response = refused("POST", f"/api/v1/claims/{claim.id}/reject", json={}, headers=ada.headers)
+    response = refused(
+        "POST",
+        f"/api/v1/claims/{claim.id}/reject",
+        json={"reason": "internal only"},
+        headers=ada.headers,
+    )
 
     assert response.status_code == 422
-    assert list(response.json["errors"]["json"]) == ["reason"]
+    assert list(response.json["errors"]["json"]) == ["graduate_note"]
 
 
 def test_appeal_by_the_person_who_rejected_is_409_and_writes_nothing(client, refused, session, ada):
     claim = claim_in()
     rejected = client.post(
-        f"/api/v1/claims/{claim.id}/reject", json={"reason": "an offer"}, headers=ada.headers
+        f"/api/v1/claims/{claim.id}/reject",
+        json={"graduate_note": "An offer."},
+        headers=ada.headers,
     )
     assert rejected.status_code == 200
     before = snapshot(session, claim.id)
@@ -551,7 +562,9 @@ def test_appeal_by_the_person_who_rejected_is_409_and_writes_nothing(client, ref
 def test_appeal_by_another_person_puts_the_claim_in_review(client, session, ada, grace):
     claim = claim_in()
     rejected = client.post(
-        f"/api/v1/claims/{claim.id}/reject", json={"reason": "an offer"}, headers=ada.headers
+        f"/api/v1/claims/{claim.id}/reject",
+        json={"graduate_note": "An offer."},
+        headers=ada.headers,
     )
     assert rejected.status_code == 200
 
@@ -562,6 +575,29 @@ def test_appeal_by_another_person_puts_the_claim_in_review(client, session, ada,
     assert response.status_code == 200
     assert response.json["state"] == "in_review"
     assert [row["actor"] for row in response.json["transitions"]][-2:] == [ada.actor, grace.actor]
+
+
+def test_a_rejection_through_the_api_keeps_the_staff_note_from_the_graduate(
+    client, session, ada, mailbox
+):
+    claim = claim_in()
+
+    response = client.post(
+        f"/api/v1/claims/{claim.id}/reject",
+        json={"reason": "their employer called us", "graduate_note": "You declined an offer."},
+        headers=ada.headers,
+    )
+
+    assert response.status_code == 200
+    last = response.json["transitions"][-1]
+    assert (last["reason"], last["graduate_note"]) == (
+        "their employer called us",
+        "You declined an offer.",
+    )
+    email = mailbox.only()
+    assert email["To"] == claim.enrollment.student.email
+    text = email.get_body(preferencelist=("plain",)).get_content()
+    assert "You declined an offer." in text and "their employer called us" not in text
 
 
 def test_settle_manually_records_the_transfer_on_the_failed_refund(client, session, ada):

@@ -80,7 +80,14 @@ def test_build_scheduler_gives_every_job_the_explicit_defaults(scheduled_app, le
     scheduler = build_scheduler(scheduled_app, leadership)
 
     with started_paused(scheduler) as jobs:
-        assert set(jobs) == {"sweep", "executor", "reconciliation", "reminders", "heartbeat"}
+        assert set(jobs) == {
+            "sweep",
+            "executor",
+            "claim-notices",
+            "reconciliation",
+            "reminders",
+            "heartbeat",
+        }
         for job in jobs.values():
             assert job.coalesce is True, job.id
             assert job.max_instances == 1, job.id

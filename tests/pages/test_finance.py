@@ -289,23 +289,40 @@ def test_two_different_finance_users_approve_a_large_claim(client, session, sign
     assert approvers == [first.actor, second.actor]
 
 
-def test_rejecting_without_a_reason_is_400_and_changes_nothing(client, session, signed_in):
+def test_rejecting_without_a_note_for_the_graduate_is_400_and_changes_nothing(
+    client, session, signed_in
+):
     claim = claim_in()
     before = snapshot(session, claim.id)
 
-    response = decide(client, claim, "reject", {"reason": "  "})
+    response = decide(
+        client,
+        claim,
+        "reject",
+        {"reason": "employer says she turned down an offer", "graduate_note": "  "},
+    )
 
     assert response.status_code == 400
     body = response.get_data(as_text=True)
-    assert "Give a reason." in body
+    assert "Write what the graduate reads: why, in words for them." in body
     assert 'aria-invalid="true"' in body
     assert snapshot(session, claim.id) == before
 
 
-def test_rejecting_with_a_reason_rejects_the_claim(client, session, signed_in):
+def test_rejecting_keeps_the_internal_note_apart_from_the_note_for_the_graduate(
+    client, session, signed_in
+):
     claim = claim_in()
 
-    response = decide(client, claim, "reject", {"reason": "a qualifying job was confirmed"})
+    response = decide(
+        client,
+        claim,
+        "reject",
+        {
+            "reason": "a qualifying job was confirmed",
+            "graduate_note": "Your employer confirmed a qualifying job.",
+        },
+    )
 
     assert response.status_code == 303
     session.expire_all()
@@ -315,11 +332,29 @@ def test_rejecting_with_a_reason_rejects_the_claim(client, session, signed_in):
         .order_by(ClaimTransition.id.desc())
         .limit(1)
     )
-    assert (last.to_state, last.actor, last.reason) == (
+    assert (last.to_state, last.actor, last.reason, last.graduate_note) == (
         S.REJECTED,
         signed_in.actor,
         "a qualifying job was confirmed",
+        "Your employer confirmed a qualifying job.",
     )
+
+
+def test_every_decision_labels_its_internal_note_and_its_note_for_the_graduate(client, signed_in):
+    claim = claim_in()
+
+    page = client.get(f"/finance/claims/{claim.id}").get_data(as_text=True)
+
+    for action in ("approve", "reject", "review"):
+        assert (
+            f'<label for="{action}-reason">Internal note (staff only, never shown to the graduate)'
+            in page
+        )
+        assert (
+            f'<label for="{action}-graduate-note">Note for the graduate (they read it on their'
+            " page and in an email)"
+        ) in page
+    assert ">Reason<" not in page and "Reason for the graduate" not in page
 
 
 def test_a_decision_on_a_stale_page_is_409_with_a_clear_message(client, session, signed_in):

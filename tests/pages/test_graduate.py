@@ -326,4 +326,5 @@ def test_late_qualifying_job_on_a_flagged_claim_moves_it_to_review(
     session.refresh(claim)
     assert claim.state is ClaimState.IN_REVIEW
     page = client.get("/me").get_data(as_text=True)
-    assert "In review" in page and "€6,000.00" in page  # the claim's amount, theirs to see
+    assert "The school is reviewing your claim" in page and "€6,000.00" in page
+    assert "qualifying job (outcome" not in page  # the step's internal note stays with staff

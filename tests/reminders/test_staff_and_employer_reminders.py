@@ -1,6 +1,6 @@
-"""Finance hears of each claim the sweep flags, once; an employer who has not answered a hire
-confirmation is reminded, with a fresh link to the same single-use confirmation, a limited
-number of times."""
+"""Finance hears of each claim the sweep flags, once, in one digest per run; an employer who
+has not answered a hire confirmation is reminded, with a fresh link to the same single-use
+confirmation, a limited number of times."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from app.models import HireConfirmation, MessageKind, MessageState, Role
+from app.models import AnnouncedClaim, HireConfirmation, MessageKind, MessageState, Role
 from app.models.base import utc_now
 from app.services.confirmations import LINK_LIFETIME, answer, request_confirmation
+from refunds.models import RefundClaim
 from refunds.states import ClaimState
+from refunds.sweep import sweep
 from tests.factories import (
     AuditedRefundClaimFactory,
+    GraduationFactory,
     JobOutcomeFactory,
     StudentFactory,
+    TuitionPaymentFactory,
     UserFactory,
 )
 from tests.reminders.conftest import messages
@@ -50,7 +54,7 @@ def test_new_claim_is_announced_once_to_every_active_finance_person(session, rem
     assert student.email not in body
     assert mailbox.link_path(email) == f"/finance/claims/{claim.id}"
     [message] = messages(session)
-    assert message.dedupe_key == f"new-claim:{claim.id}"
+    assert message.dedupe_key == f"new-claims:{claim.id}-{claim.id}:1"
     assert (message.claim_id, message.graduation_id) == (claim.id, claim.graduation_id)
 
 
@@ -59,11 +63,51 @@ def test_claims_the_review_moved_are_announced_with_their_state(session, remind,
     in_review = AuditedRefundClaimFactory(state=ClaimState.IN_REVIEW)
     voided = AuditedRefundClaimFactory(state=ClaimState.REJECTED)
 
-    assert remind(AS_OF).sent[MessageKind.NEW_CLAIM] == 2
-    assert sorted(m.claim_id for m in messages(session)) == sorted([in_review.id, voided.id])
-    bodies = " ".join(mailbox.body(email) for email in mailbox.messages)
-    assert "it is now in review" in bodies
-    assert "it is now rejected" in bodies
+    assert remind(AS_OF).sent[MessageKind.NEW_CLAIM] == 1
+    announced = session.scalars(select(AnnouncedClaim.claim_id).order_by(AnnouncedClaim.claim_id))
+    assert list(announced) == sorted([in_review.id, voided.id])
+    body = mailbox.body(mailbox.only())
+    assert "it is now in review" in body
+    assert "it is now rejected" in body
+
+
+def test_a_sweep_that_flags_several_claims_sends_finance_one_digest_listing_each(
+    app, session, remind, mailbox, client
+):
+    UserFactory(role=Role.FINANCE, email="ada@school.example")
+    owed = [
+        GraduationFactory(
+            enrollment=TuitionPaymentFactory(amount_minor=300_000 + n).enrollment,
+            qualified_on=date(2025, 8, 31),
+        )
+        for n in range(4)
+    ]
+
+    assert sweep(session, AS_OF).flagged == 4
+    first = remind(AS_OF)
+    second = remind(AS_OF)
+
+    assert (first.sent[MessageKind.NEW_CLAIM], second.due.total()) == (1, 0)
+    email = mailbox.only()
+    assert email["Subject"] == "4 new refund claims to review"
+    text = mailbox.body(email).replace("\r\n", "\n")
+    claims = session.scalars(select(RefundClaim).order_by(RefundClaim.id)).all()
+    assert len(claims) == 4
+    for graduation, claim in zip(owed, claims, strict=True):
+        assert f"Graduate: {graduation.enrollment.student.name}" in text
+        link = f"{app.config['BASE_URL']}/finance/claims/{claim.id}"
+        assert f"\n{link}\n" in text, "each claim's link stands whole on its line"
+    html = email.get_body(preferencelist=("html",)).get_content()
+    assert html.count("/finance/claims/") >= 4
+    # A later claim gets a digest of its own; the four are not announced again.
+    GraduationFactory(
+        enrollment=TuitionPaymentFactory(amount_minor=1000).enrollment,
+        qualified_on=date(2025, 8, 31),
+    )
+    sweep(session, AS_OF)
+    mailbox.clear()
+    assert remind(AS_OF).sent[MessageKind.NEW_CLAIM] == 1
+    assert mailbox.only()["Subject"].startswith("New refund claim to review: ")
 
 
 def test_claims_finance_already_took_further_are_not_announced(session, remind, mailbox):

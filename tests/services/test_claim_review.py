@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.guarantee.terms import EmploymentType, OfferDecision, SearchActivityKind
 from app.models import AuditEvent, PolicyQualifyingType
-from app.services.claim_review import review_flagged_claims
+from app.services.claim_review import VOID_NOTE, review_flagged_claims
 from refunds import claims
 from refunds.models import ClaimTransition, RefundClaim
 from refunds.states import ClaimState
@@ -147,6 +147,8 @@ def test_a_declined_qualifying_offer_voids_the_claim_when_the_policy_says_so(ses
     assert last_transition(session, claim).reason == (
         "void: declined a qualifying offer from Acme on 05 Mar 2025; the policy voids the claim"
     )
+    # The graduate is told why, in words for them, and that they can appeal.
+    assert last_transition(session, claim).graduate_note == VOID_NOTE
     # Appealable as any rejection: a finance person puts it back under review.
     claims.start_review(session, claim.id, actor="user:7", reason="the offer was withdrawn")
     assert claim.state is ClaimState.IN_REVIEW

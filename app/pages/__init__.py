@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
         admin,
         auth,
         employer,
+        errors,
         finance,
         graduate,
         liability,
@@ -55,6 +56,7 @@ def init_app(app: Flask) -> None:
         registrar,
         reports,
         search,
+        unsaved,
     )
 
     def nav_links(principal):
@@ -68,3 +70,5 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.blueprint)
     app.register_blueprint(liability.blueprint)
     app.register_blueprint(public.blueprint)
+    errors.init_app(app)
+    unsaved.init_app(app)

@@ -103,7 +103,7 @@ def _not_signed_in(_error: NotSignedIn):
         return redirect(url_for("pages.sign_in", next=request.full_path.rstrip("?")))
     back = _same_site_path(request.referrer) or url_for("pages.index")
     kept = _kept_fields() if ended is not None else None
-    response = redirect(url_for("pages.sign_in", next=back), 303)
+    response = redirect(url_for("pages.sign_in", next=back))
     if kept is None:
         reason = _why_ended(ended) if ended is not None else "You are not signed in."
         flash(f"{reason} What you sent was not saved: sign in and send it again.", "warning")

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from math import ceil
 from typing import Generic, TypeVar
 
-from sqlalchemy import BigInteger, Select, cast, func, select
+from sqlalchemy import BigInteger, Select, cast, false, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.models import (
@@ -26,6 +26,7 @@ from app.models import (
     User,
 )
 from app.services.guarantee import GuaranteeView, evaluate_guarantee
+from app.services.records import MAX_ID
 
 Row = TypeVar("Row")
 
@@ -61,9 +62,20 @@ def _count(session: Session, statement: Select) -> int:
     return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
 
 
+def _of_programme(statement: Select, programme_id: int | None) -> Select:
+    """``statement`` narrowed to one programme's enrollments; an id no key can hold has none."""
+    if programme_id is None:
+        return statement
+    if not 0 < programme_id <= MAX_ID:
+        return statement.where(false())
+    return statement.where(Enrollment.programme_id == programme_id)
+
+
 def _page(session: Session, statement: Select, number: int, size: int, *, rows: bool = False):
-    number = max(1, number)
+    """Page ``number`` of ``statement``; a number past the last page shows the last one (a huge
+    number would otherwise be an offset the database cannot hold)."""
     total = _count(session, statement)
+    number = min(max(1, number), max(1, ceil(total / size)))
     limited = statement.limit(size).offset((number - 1) * size)
     items = list(session.execute(limited) if rows else session.scalars(limited))
     return Page(items=items, number=number, size=size, total=total)
@@ -175,8 +187,7 @@ def enrollments_page(
         )
         .order_by(Enrollment.signed_on.desc(), Enrollment.id.desc())
     )
-    if programme_id is not None:
-        statement = statement.where(Enrollment.programme_id == programme_id)
+    statement = _of_programme(statement, programme_id)
     page = _page(session, statement, number, size, rows=True)
     return Page(
         items=[EnrollmentRow(row[0], int(row[1]), int(row[2])) for row in page.items],
@@ -212,8 +223,7 @@ def graduations_page(
         )
         .order_by(Graduation.qualified_on.desc(), Graduation.id.desc())
     )
-    if programme_id is not None:
-        statement = statement.where(Enrollment.programme_id == programme_id)
+    statement = _of_programme(statement, programme_id)
     page = _page(session, statement, number, size)
     return Page(
         items=[

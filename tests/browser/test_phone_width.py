@@ -69,10 +69,10 @@ def _pages(app, email: str | None, password: str | None, start: list[str]) -> li
         )
     pages, endpoints = [], set()
     for visit in crawl(client, start):
-        if visit.status == 200 and visit.content_type == "text/html":
-            if visit.endpoint not in endpoints:
-                endpoints.add(visit.endpoint)
-                pages.append(visit.url)
+        html = visit.status == 200 and visit.content_type == "text/html"
+        if html and visit.endpoint not in endpoints:
+            endpoints.add(visit.endpoint)
+            pages.append(visit.url)
     return pages
 
 

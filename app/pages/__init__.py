@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
         registrar,
         reports,
         search,
+        tables,
         unsaved,
     )
 
@@ -72,3 +73,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public.blueprint)
     errors.init_app(app)
     unsaved.init_app(app)
+    tables.init_app(app)

@@ -14,7 +14,7 @@ from app.models.base import utc_now
 from app.services.claim_review import review_flagged_claims
 from app.services.confirmations import link_token, request_confirmation
 from refunds.sweep import sweep
-from tests.crawl import crawl, endpoint_of, example_url, get_rules, out_of_range
+from tests.crawl import Visit, crawl, endpoint_of, example_url, get_rules, out_of_range
 from tests.pages.conftest import post_form
 
 #: Whose pages are crawled: each demo account's role, by the email it signs in with.
@@ -90,8 +90,7 @@ def _failures(app, who: str, visits) -> list[str]:
 
 
 def _requests(client, urls):
-    from tests.crawl import Visit
-
+    """GET each of ``urls``, as visits."""
     for url in urls:
         response = client.get(url)
         yield Visit(url, response.status_code, None, response.mimetype)

@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
         admin,
         auth,
         employer,
+        errors,
         finance,
         graduate,
         liability,
@@ -56,6 +57,8 @@ def init_app(app: Flask) -> None:
         registrar,
         reports,
         search,
+        tables,
+        unsaved,
     )
 
     def nav_links(principal):
@@ -70,3 +73,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(liability.blueprint)
     app.register_blueprint(public.blueprint)
     app.register_blueprint(preferences.blueprint)
+    errors.init_app(app)
+    unsaved.init_app(app)
+    tables.init_app(app)

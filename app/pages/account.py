@@ -69,7 +69,7 @@ def _page(own, form: TokenForm, status: int):
     return render_template("account/tokens.html", tokens=own, form=form), status
 
 
-@blueprint.post("/tokens/<int:token_id>/revoke")
+@blueprint.post("/tokens/<id:token_id>/revoke")
 def revoke_token(token_id: int):
     """Revoke one of one's own tokens (an admin: anyone's); refused from the next request on."""
     session = db_session()

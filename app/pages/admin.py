@@ -39,6 +39,7 @@ from app.pages.list_args import ListArgs
 from app.services import accounts, listings
 from app.services import personal_data as personal_data_service
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.records import MAX_ID
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -233,7 +234,7 @@ def _accounts_query() -> tuple[ListArgs, listings.AccountQuery]:
     return args, query
 
 
-@blueprint.get("/accounts/<int:user_id>")
+@blueprint.get("/accounts/<id:user_id>")
 @requires(Permission.MANAGE_ACCOUNTS)
 def account(user_id: int):
     """One account and what an admin can do to it."""
@@ -267,7 +268,7 @@ def _account_page(
     ), status
 
 
-@blueprint.post("/accounts/<int:user_id>/active")
+@blueprint.post("/accounts/<id:user_id>/active")
 @requires(Permission.MANAGE_ACCOUNTS)
 def set_active(user_id: int):
     """Enable or disable an account; disabling ends its sessions at once."""
@@ -290,7 +291,7 @@ def set_active(user_id: int):
     return redirect(url_for(".account", user_id=user.id))
 
 
-@blueprint.post("/accounts/<int:user_id>/role")
+@blueprint.post("/accounts/<id:user_id>/role")
 @requires(Permission.MANAGE_ACCOUNTS)
 def change_role(user_id: int):
     """Give the account another role; its sessions end so that the new role applies at once."""
@@ -315,7 +316,7 @@ def change_role(user_id: int):
     return redirect(url_for(".account", user_id=user.id))
 
 
-@blueprint.post("/accounts/<int:user_id>/password")
+@blueprint.post("/accounts/<id:user_id>/password")
 @requires(Permission.MANAGE_ACCOUNTS)
 def set_password(user_id: int):
     """Set a new password for the account; its sessions end."""
@@ -345,7 +346,7 @@ def tokens():
     return render_template("admin/tokens.html", tokens=listings.api_tokens(db_session()))
 
 
-@blueprint.post("/tokens/<int:token_id>/revoke")
+@blueprint.post("/tokens/<id:token_id>/revoke")
 @requires(Permission.MANAGE_ACCOUNTS)
 def revoke_token(token_id: int):
     """Revoke an API token; it is refused from the next request on."""
@@ -402,8 +403,8 @@ def personal_data():
 def _personal_data_page(query: str, form: ErasureForm | None = None, status: int = 200):
     session = db_session()
     student = None
-    if query.isdigit():
-        student = session.get(Student, int(query))
+    if query.isascii() and query.isdigit():
+        student = session.get(Student, int(query)) if 0 < int(query) <= MAX_ID else None
     elif query:
         student = listings.student_with_email(session, query)
     return render_template(
@@ -415,7 +416,7 @@ def _personal_data_page(query: str, form: ErasureForm | None = None, status: int
     ), status
 
 
-@blueprint.get("/personal-data/<int:student_id>.json")
+@blueprint.get("/personal-data/<id:student_id>.json")
 @requires(Permission.MANAGE_ACCOUNTS)
 def personal_data_export(student_id: int):
     """The student's personal data as a JSON download; the export is audited."""
@@ -430,7 +431,7 @@ def personal_data_export(student_id: int):
     return response
 
 
-@blueprint.post("/personal-data/<int:student_id>/erase")
+@blueprint.post("/personal-data/<id:student_id>/erase")
 @requires(Permission.MANAGE_ACCOUNTS)
 def erase_personal_data(student_id: int):
     """Erase the student's personal data (reason and typed confirmation required)."""

@@ -540,15 +540,28 @@ def resolve_recovery(item_id: int):
 # --- the liability forecast --------------------------------------------------------------------
 
 
+#: The days a forecast can be made on: its months, and the windows it counts, stay in the calendar.
+FORECAST_DAYS = (date(1900, 1, 1), date(2999, 12, 31))
+
+
 def _forecast_day() -> tuple[date, str | None]:
-    """The ``as_of`` query parameter (default today, UTC), and an error when it is not a date."""
+    """The ``as_of`` query parameter (default today, UTC), and an error when it is not a date
+    or is outside ``FORECAST_DAYS``."""
     text = request.args.get("as_of")
+    today = utc_now().date()
     if not text:
-        return utc_now().date(), None
+        return today, None
     try:
-        return date.fromisoformat(text), None
+        as_of = date.fromisoformat(text)
     except ValueError:
-        return utc_now().date(), f"“{text}” is not a date (YYYY-MM-DD): showing today's forecast."
+        return today, f"“{text[:40]}” is not a date (YYYY-MM-DD): showing today's forecast."
+    first, last = FORECAST_DAYS
+    if not first <= as_of <= last:
+        return today, (
+            f"as_of: a forecast is made on a day from {first.isoformat()} to {last.isoformat()}: "
+            "showing today's forecast."
+        )
+    return as_of, None
 
 
 @blueprint.get("/forecast")

@@ -463,7 +463,7 @@ class WithdrawJobForm(FlaskForm):
     )
 
 
-@blueprint.route("/me/jobs/<int:outcome_id>/edit", methods=["GET", "POST"])
+@blueprint.route("/me/jobs/<id:outcome_id>/edit", methods=["GET", "POST"])
 @requires(Permission.OWN_GUARANTEE)
 def correct_job(outcome_id: int):
     """Correct or withdraw a job the graduate reported, until the employer answers for it."""
@@ -496,7 +496,7 @@ def correct_job(outcome_id: int):
     ), status
 
 
-@blueprint.post("/me/jobs/<int:outcome_id>/withdraw")
+@blueprint.post("/me/jobs/<id:outcome_id>/withdraw")
 @requires(Permission.OWN_GUARANTEE)
 def withdraw_job(outcome_id: int):
     """Withdraw a job the graduate reported (an offer that fell through)."""

@@ -160,7 +160,7 @@ def _pause_section():
     }
 
 
-@blueprint.post("/me/graduations/<int:graduation_id>/pauses")
+@blueprint.post("/me/graduations/<id:graduation_id>/pauses")
 @requires(Permission.OWN_GUARANTEE)
 def pause_search(graduation_id: int):
     """Pause the graduate's own search from today or later; the window extends by the days."""
@@ -209,7 +209,7 @@ def _refused(form: PauseForm, graduation, status: int):
     return render_template("graduate/pause.html", form=form, graduation=graduation), status
 
 
-@blueprint.post("/me/pauses/<int:pause_id>/cancel")
+@blueprint.post("/me/pauses/<id:pause_id>/cancel")
 @requires(Permission.OWN_GUARANTEE)
 def cancel_pause(pause_id: int):
     """Call off one of the graduate's own pauses that has not started yet."""

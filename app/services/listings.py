@@ -12,7 +12,7 @@ from enum import StrEnum
 from math import ceil
 from typing import Generic, TypeVar
 
-from sqlalchemy import BigInteger, Select, cast, func, select
+from sqlalchemy import BigInteger, Select, cast, false, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.guarantee.evaluation import guarantee_statuses
@@ -29,6 +29,7 @@ from app.models import (
     TuitionPayment,
     User,
 )
+from app.services.records import MAX_ID
 from app.services.text_search import matching
 
 Row = TypeVar("Row")
@@ -65,9 +66,18 @@ def _count(session: Session, statement: Select) -> int:
     return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
 
 
+def _of_programme(statement: Select, programme_id: int | None) -> Select:
+    """``statement`` narrowed to one programme's enrollments; an id no key can hold has none."""
+    if programme_id is None:
+        return statement
+    if not 0 < programme_id <= MAX_ID:
+        return statement.where(false())
+    return statement.where(Enrollment.programme_id == programme_id)
+
+
 def _page(session: Session, statement: Select, number: int, size: int, *, rows: bool = False):
-    # A page past the last shows the last: an OFFSET past the table is no answer (and one past
-    # a bigint is a database error).
+    """Page ``number`` of ``statement``; a number past the last page shows the last one (a huge
+    number would otherwise be an offset the database cannot hold)."""
     total = _count(session, statement)
     number = min(max(1, number), max(1, ceil(total / size)))
     limited = statement.limit(size).offset((number - 1) * size)
@@ -240,8 +250,7 @@ def _enrollment_ids(query: EnrollmentQuery) -> Select:
         statement = statement.join(Student, Student.id == Enrollment.student_id)
     if query.search.strip():
         statement = statement.where(matching(query.search, Student.name, Student.email))
-    if query.programme_id is not None:
-        statement = statement.where(Enrollment.programme_id == query.programme_id)
+    statement = _of_programme(statement, query.programme_id)
     if query.status is not None:
         graduated = select(Graduation.id).where(Graduation.enrollment_id == Enrollment.id)
         statement = statement.where(
@@ -305,8 +314,7 @@ def graduations_page(
         )
         .order_by(Graduation.qualified_on.desc(), Graduation.id.desc())
     )
-    if programme_id is not None:
-        statement = statement.where(Enrollment.programme_id == programme_id)
+    statement = _of_programme(statement, programme_id)
     page = _page(session, statement, number, size)
     statuses = guarantee_statuses(session, page.items, as_of)
     return Page(

@@ -44,6 +44,7 @@ from app.models import (
     SearchActivity,
 )
 from app.services.errors import NotFound
+from app.services.records import MAX_ID
 
 #: How many half-years the period picker offers, the current one included.
 RECENT_PERIODS = 6
@@ -303,7 +304,7 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
 def programme_exists(session: Session, programme_id: int) -> None:
     """Raise ``NotFound`` unless the programme exists (a drill-down may name one with nobody in
     the cohort: that is an empty list, not an error)."""
-    if session.get(Programme, programme_id) is None:
+    if not 0 < programme_id <= MAX_ID or session.get(Programme, programme_id) is None:
         raise NotFound("programme", programme_id)
 
 

@@ -161,13 +161,13 @@ def _enrollments_query(programmes) -> tuple[ListArgs, listings.EnrollmentQuery]:
     return args, query
 
 
-@blueprint.get("/enrollments/<int:enrollment_id>")
+@blueprint.get("/enrollments/<id:enrollment_id>")
 def enrollment(enrollment_id: int):
     """One enrollment: its bound policy version, payments and graduation."""
     return enrollment_page(enrollment_id, None, 200)
 
 
-@blueprint.post("/enrollments/<int:enrollment_id>/payments")
+@blueprint.post("/enrollments/<id:enrollment_id>/payments")
 def record_payment(enrollment_id: int):
     """Record a tuition payment of the enrollment."""
     session = db_session()

@@ -21,7 +21,7 @@ from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
 
 
-@blueprint.post("/enrollments/<int:enrollment_id>/pauses")
+@blueprint.post("/enrollments/<id:enrollment_id>/pauses")
 def record_pause(enrollment_id: int):
     """Record a pause of the graduate's search, past ones included (documented illness)."""
     session = db_session()
@@ -51,7 +51,7 @@ def record_pause(enrollment_id: int):
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id, _anchor="pauses"))
 
 
-@blueprint.post("/enrollments/<int:enrollment_id>/exclusion")
+@blueprint.post("/enrollments/<id:enrollment_id>/exclusion")
 def record_exclusion(enrollment_id: int):
     """Record a documented excluded outcome; a claim not yet paying is withdrawn with it."""
     session = db_session()
@@ -85,7 +85,7 @@ def record_exclusion(enrollment_id: int):
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id, _anchor="pauses"))
 
 
-@blueprint.post("/enrollments/<int:enrollment_id>/questions")
+@blueprint.post("/enrollments/<id:enrollment_id>/questions")
 def ask_question(enrollment_id: int):
     """Ask the enrollment's graduate a question, which they answer on their page."""
     session = db_session()
@@ -120,7 +120,7 @@ def _back_to_jobs(enrollment_id: int):
     return redirect(url_for(".enrollment", enrollment_id=enrollment_id, _anchor="jobs"))
 
 
-@blueprint.post("/enrollments/<int:enrollment_id>/jobs/<int:outcome_id>/dispute")
+@blueprint.post("/enrollments/<id:enrollment_id>/jobs/<id:outcome_id>/dispute")
 def dispute_job(enrollment_id: int, outcome_id: int):
     """Record that a job did not happen as reported, with the reason: it stops counting."""
     session = db_session()
@@ -138,7 +138,7 @@ def dispute_job(enrollment_id: int, outcome_id: int):
     return _back_to_jobs(enrollment_id)
 
 
-@blueprint.post("/enrollments/<int:enrollment_id>/jobs/<int:outcome_id>/correct")
+@blueprint.post("/enrollments/<id:enrollment_id>/jobs/<id:outcome_id>/correct")
 def correct_job(enrollment_id: int, outcome_id: int):
     """Correct a job's facts or status, with the reason; the guarantee reads the correction."""
     session = db_session()
@@ -158,7 +158,7 @@ def correct_job(enrollment_id: int, outcome_id: int):
     return _back_to_jobs(enrollment_id)
 
 
-@blueprint.post("/enrollments/<int:enrollment_id>/jobs/<int:outcome_id>/verify-contact")
+@blueprint.post("/enrollments/<id:enrollment_id>/jobs/<id:outcome_id>/verify-contact")
 def verify_contact(enrollment_id: int, outcome_id: int):
     """Vouch for the contact of the job's employer: its answers count from now on."""
     session = db_session()

@@ -47,13 +47,13 @@ def _programmes_page(form: ProgrammeForm, status: int):
     return render_template("registrar/programmes.html", programmes=programmes, form=form), status
 
 
-@blueprint.get("/programmes/<int:programme_id>")
+@blueprint.get("/programmes/<id:programme_id>")
 def programme(programme_id: int):
     """One programme, its policy versions and the form to publish the next one."""
     return _programme_page(programme_id, None, 200)
 
 
-@blueprint.post("/programmes/<int:programme_id>/policies")
+@blueprint.post("/programmes/<id:programme_id>/policies")
 def publish_policy(programme_id: int):
     """Publish the programme's next policy version; earlier versions stay as they were."""
     session = db_session()

@@ -84,6 +84,10 @@ class Settings:
     metrics_token: str | None = None
     #: The public outcomes page shows no figure resting on fewer graduates than this.
     public_report_threshold: int = 10
+    #: Days an emailed invitation (its set-password link) stays valid.
+    invitation_days: int = 7
+    #: Minutes a forgot-password link (and an email-change link) stays valid.
+    password_reset_minutes: int = 60
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -196,5 +200,9 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         ),
         public_report_threshold=_whole_number(
             env, "PUBLIC_REPORT_THRESHOLD", 10, minimum=2, maximum=1000
+        ),
+        invitation_days=_whole_number(env, "INVITATION_DAYS", 7, minimum=1, maximum=30),
+        password_reset_minutes=_whole_number(
+            env, "PASSWORD_RESET_MINUTES", 60, minimum=5, maximum=1440
         ),
     )

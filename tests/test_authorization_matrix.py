@@ -21,7 +21,6 @@ from app.models.base import utc_now
 from app.services.confirmations import link_token, request_confirmation
 from refunds.models import RecoveryItem
 from tests.factories import (
-    TEST_PASSWORD,
     AuditedRefundClaimFactory,
     EmployerFactory,
     GraduationFactory,
@@ -30,6 +29,7 @@ from tests.factories import (
     TuitionPaymentFactory,
     UserFactory,
 )
+from tests.signing_in import sign_in_client
 
 PRINCIPALS = (
     "anonymous",
@@ -257,10 +257,7 @@ def _client(app, world, who: str) -> FlaskClient:
     client = app.test_client()
     if who != "anonymous":
         user = world["users"][who]
-        token = _CSRF.search(client.get("/sign-in").get_data(as_text=True)).group(1)
-        signed = client.post(
-            "/sign-in", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token}
-        )
+        signed = sign_in_client(client, user)
         assert signed.status_code == 302, f"{who} could not sign in"
     return client
 

@@ -1,0 +1,80 @@
+"""Invitations: graduate accounts for students, each owner emailed a link to choose a password."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from app.api import ApiBlueprint
+from app.api.fields import Email, Id
+from app.auth import current_principal
+from app.database import db_session
+from app.services import accounts
+
+blueprint = ApiBlueprint(
+    "invitations",
+    __name__,
+    url_prefix="/api/v1",
+    description="Invitations of students to their graduate accounts.",
+)
+
+#: The most students one request may invite (an import's worth).
+MAX_INVITATIONS = 5000
+
+
+class InvitationsIn(Schema):
+    student_ids = fields.List(
+        Id(),
+        load_default=list,
+        validate=validate.Length(max=MAX_INVITATIONS),
+        metadata={"description": "Students to invite, by id."},
+    )
+    emails = fields.List(
+        Email(),
+        load_default=list,
+        validate=validate.Length(max=MAX_INVITATIONS),
+        metadata={"description": "Students to invite, by their email."},
+    )
+
+
+class InvitedOut(Schema):
+    user_id = fields.Integer()
+    student_id = fields.Integer()
+    email = fields.String()
+
+
+class SkippedOut(Schema):
+    asked = fields.String(metadata={"description": "The id or email as it was sent."})
+    reason = fields.String()
+
+
+class InvitationsOut(Schema):
+    invited = fields.List(fields.Nested(InvitedOut))
+    skipped = fields.List(fields.Nested(SkippedOut))
+    emails_sent = fields.Integer(
+        metadata={"description": "Invitations the mail server took; the rest can be sent again."}
+    )
+
+
+@blueprint.post("/invitations")
+@blueprint.arguments(InvitationsIn, as_kwargs=True)
+@blueprint.response(200, InvitationsOut)
+def invite_students(student_ids, emails):
+    """Invite students to their graduate accounts (registrars and admins).
+
+    A student without an account gets one, with no password; each invited student is emailed a
+    single-use link to choose their password. A student whose account has a password already,
+    and an id or email that is no student's, is listed under ``skipped`` with the reason.
+    """
+    session = db_session()
+    report = accounts.invite_students(
+        session, current_principal(), student_ids=student_ids, emails=emails
+    )
+    session.commit()
+    return {
+        "invited": [
+            {"user_id": user.id, "student_id": user.student_id, "email": user.email}
+            for user in report.invited
+        ],
+        "skipped": [{"asked": asked, "reason": reason} for asked, reason in report.skipped],
+        "emails_sent": accounts.send(report.emails),
+    }

@@ -23,8 +23,7 @@ from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from app.auth.tokens import DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS
 from app.database import db_session
 from app.pages.auth import NO_STORE, CodeForm, recovery_codes_page
-from app.pages.fields import strip
-from app.pages.registrar import PageForm, email_address, plain_text, refused
+from app.pages.fields import PageForm, email_address, plain_text, refused, strip
 from app.services import accounts
 from app.services.errors import Conflict, Invalid, NotFound
 

@@ -224,6 +224,8 @@ class Email:
     to: str
     subject: str
     body: str
+    #: The account link it carries (for a command to print), if any.
+    link: str = ""
 
 
 def send(emails: Iterable[Email]) -> int:
@@ -263,17 +265,17 @@ def _reset_lifetime() -> timedelta:
 def _invitation_email(session: Session, user: User, actor: str) -> Email:
     token = issue_link(session, user, LinkPurpose.INVITATION, _invitation_lifetime(), actor=actor)
     days = current_app.config["INVITATION_DAYS"]
+    link = _link("pages.set_password", token=token)
     body = (
         f"Hello {user.name},\n\n"
         "An account has been opened for you on the school's job guarantee service"
         f" ({_ROLE_WORDS[user.role]}).\n\n"
-        "Choose your password here to start using it:\n"
-        f"{_link('pages.set_password', token=token)}\n\n"
+        f"Choose your password here to start using it:\n{link}\n\n"
         f"The link works once, for {days} days. If it has expired, ask the school for a new one,"
         ' or use "Forgot your password?" on the sign-in page.\n\n'
         "If you did not expect this email, you can ignore it.\n"
     )
-    return Email(user.email, "Your account: choose a password", body)
+    return Email(user.email, "Your account: choose a password", body, link)
 
 
 _ROLE_WORDS = {

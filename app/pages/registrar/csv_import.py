@@ -1,4 +1,5 @@
-"""The CSV import: every row is checked, and all are written only if none is wrong."""
+"""The CSV import: every row is checked, and all are written only if none is wrong; after a
+students file, the registrar invites the new students to their graduate accounts."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import imports
+from app.auth import current_principal
 from app.database import db_session
+from app.models import Student, User
 from app.pages.registrar import audit, blueprint
-from app.pages.registrar.forms import ImportForm
+from app.pages.registrar.forms import ImportForm, InvitationsForm
+from app.services import accounts
 
 #: Largest CSV file the import accepts.
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -92,6 +97,47 @@ def import_csv():
         f"({kind}).",
         "success",
     )
+    if kind == "students":
+        return _import_page(ImportForm(formdata=None), invite=_without_account(session, rows))
+    return redirect(url_for(".import_csv"))
+
+
+def _without_account(session, rows: Sequence[imports.SourceRow]) -> list[int]:
+    """The students of the file's rows that have no account yet (all of them, just after the
+    import; fewer when the page is used again)."""
+    emails = [row.values.get("email", "").strip().lower() for row in rows]
+    found: list[int] = []
+    for start in range(0, len(emails), 500):  # a bounded number of parameters per query
+        found.extend(
+            session.scalars(
+                select(Student.id).where(
+                    Student.email.in_(emails[start : start + 500]),
+                    ~select(User.id).where(User.student_id == Student.id).exists(),
+                )
+            )
+        )
+    return sorted(found)
+
+
+@blueprint.post("/import/invitations")
+def invite_imported():
+    """Invite the students of an import to their graduate accounts: each is emailed a link to
+    choose their password."""
+    form = InvitationsForm()
+    if not form.validate():
+        flash("Nothing to invite: import a students file first.", "error")
+        return _import_page(ImportForm(formdata=None), status=400)
+    session = db_session()
+    report = accounts.invite_students(session, current_principal(), student_ids=form.ids())
+    session.commit()
+    sent = accounts.send(report.emails)
+    flash(
+        f"{len(report.invited)} student{'' if len(report.invited) == 1 else 's'} invited;"
+        f" {sent} email{'' if sent == 1 else 's'} sent.",
+        "success" if sent == len(report.emails) else "error",
+    )
+    for asked, reason in report.skipped[:20]:
+        flash(f"Student {asked} not invited: {reason}.", "info")
     return redirect(url_for(".import_csv"))
 
 
@@ -101,6 +147,7 @@ def _import_page(
     report: imports.ImportReport | None = None,
     checked: int = 0,
     status: int = 200,
+    invite: list[int] | None = None,
 ):
     columns = {kind: imports.columns_of(kind) for kind in imports.KINDS}
     limit = request.max_content_length or IMPORT_MAX_BYTES
@@ -111,6 +158,10 @@ def _import_page(
         checked=checked,
         columns=columns,
         limit=_size(limit),
+        invite=invite,
+        invitations_form=InvitationsForm(
+            formdata=None, student_ids=",".join(map(str, invite or []))
+        ),
     ), status
 
 

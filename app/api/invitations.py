@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from marshmallow import Schema, fields, validate
 
 from app.api import ApiBlueprint
@@ -55,7 +57,19 @@ class InvitationsOut(Schema):
     )
 
 
+def _registrars_and_admins(view):
+    """Refuse everyone else before the body is parsed (as ``requires`` does)."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        accounts.may_invite_students(current_principal())
+        return view(*args, **kwargs)
+
+    return guarded
+
+
 @blueprint.post("/invitations")
+@_registrars_and_admins
 @blueprint.arguments(InvitationsIn, as_kwargs=True)
 @blueprint.response(200, InvitationsOut)
 def invite_students(student_ids, emails):

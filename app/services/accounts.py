@@ -361,7 +361,8 @@ class InvitationReport:
     emails: list[Email] = field(default_factory=list)
 
 
-def _may_invite_students(principal: Principal) -> None:
+def may_invite_students(principal: Principal) -> None:
+    """Refuse (and audit) anyone but registrars and admins."""
     if not (principal.can(Permission.WRITE_RECORDS) or principal.can(Permission.MANAGE_ACCOUNTS)):
         authorize(principal, Permission.WRITE_RECORDS)  # refuses and audits
 
@@ -377,7 +378,7 @@ def invite_students(
     an admin. A student without an account gets one, with no password, and an invitation; one
     whose account has no password yet gets the invitation again; one who has chosen a password
     is skipped (they can reset it themselves)."""
-    _may_invite_students(principal)
+    may_invite_students(principal)
     report = InvitationReport()
     wanted: list[tuple[str, Student | None]] = [
         (str(student_id), session.get(Student, student_id)) for student_id in student_ids

@@ -47,8 +47,13 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
-    #: Sender of the service's email.
-    mail_from: str = "Job Guarantee <no-reply@job-guarantee.example>"
+    #: The school's name, as graduates know it: in every email's sender name and text.
+    school_name: str = "Northbridge School of Technology"
+    #: Sender of the service's email: an address the school reads, with or without a display
+    #: name (without one, the sender shows as "<school name> Job Guarantee").
+    mail_from: str = "guarantee@northbridge.example"
+    #: Where replies to the service's email go; the sender's address unless set.
+    mail_reply_to: str | None = None
     #: Public address of the service, used in emailed links.
     base_url: str = "http://127.0.0.1:5000"
     #: Days before the guarantee deadline on which a graduate still searching is reminded of
@@ -174,7 +179,9 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         smtp_username=env.get("SMTP_USERNAME") or None,
         smtp_password=env.get("SMTP_PASSWORD") or None,
         smtp_starttls=env.get("SMTP_STARTTLS", "") in ("1", "true", "yes"),
-        mail_from=env.get("MAIL_FROM", "Job Guarantee <no-reply@job-guarantee.example>"),
+        school_name=(env.get("SCHOOL_NAME") or "").strip() or "Northbridge School of Technology",
+        mail_from=env.get("MAIL_FROM") or "guarantee@northbridge.example",
+        mail_reply_to=env.get("MAIL_REPLY_TO") or None,
         base_url=env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         reminder_days_before_deadline=_days_list(env, "REMINDER_DAYS_BEFORE_DEADLINE", "30,7"),
         employer_reminder_after_days=_whole_number(

@@ -46,6 +46,9 @@ class SentMessage(CreatedAt, Base):
     subject: Mapped[str] = mapped_column(String(300))
     #: Plain-text body.
     body: Mapped[str] = mapped_column(Text)
+    #: HTML body, rendered from the same template (NULL for messages written before there was
+    #: one: they are sent as plain text).
+    html: Mapped[str | None] = mapped_column(Text)
     #: The graduation it is about, when it is about one.
     graduation_id: Mapped[int | None] = mapped_column(ForeignKey("graduations.id"), index=True)
     #: The claim it announces, for a new-claim message.

@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from app.audit import record
 from app.auth.access import Permission, Principal, authorize, refuse
 from app.guarantee.contacts import mailbox_of
 from app.guarantee.terms import EmploymentType, OutcomeStatus
-from app.mail import send_email
+from app.mail import absolute_url, send_templated
 from app.models import ConfirmationAnswer, HireConfirmation, JobOutcome
 from app.models.base import utc_now
 from app.services.errors import Conflict, NotFound
@@ -87,18 +87,17 @@ def _graduates_own(outcome: JobOutcome) -> bool:
 def send_confirmation_email(confirmation: HireConfirmation) -> bool:
     """Email the employer the link to confirm or deny the hire."""
     outcome = confirmation.job_outcome
-    graduate = outcome.graduation.enrollment.student
-    link = current_app.config["BASE_URL"] + url_for(
-        "employer.confirm", token=link_token(confirmation.id)
+    return send_templated(
+        confirmation.sent_to,
+        "hire_confirmation",
+        graduate_name=outcome.graduation.enrollment.student.name,
+        employer_name=outcome.employer.name,
+        title=outcome.title,
+        start_date=outcome.start_date,
+        employment_type=outcome.employment_type.value.replace("_", " "),
+        link=absolute_url("employer.confirm", token=link_token(confirmation.id)),
+        expires_at=confirmation.expires_at,
     )
-    body = (
-        f"Hello,\n\n{graduate.name} told us they were hired by {outcome.employer.name} as"
-        f" {outcome.title}, starting {outcome.start_date:%d %B %Y}"
-        f" ({outcome.employment_type.value.replace('_', ' ')}).\n\n"
-        f"Please confirm or correct this, or tell us it is not right, here:\n{link}\n\n"
-        f"The link works once and until {confirmation.expires_at:%d %B %Y}. No account is needed.\n"
-    )
-    return send_email(confirmation.sent_to, f"Please confirm the hire of {graduate.name}", body)
 
 
 @dataclass(frozen=True)

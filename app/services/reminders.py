@@ -24,10 +24,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
 
 from dateutil.relativedelta import relativedelta
-from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,7 +38,7 @@ from app.guarantee.reminders import (
     week_to_warn_about,
 )
 from app.guarantee.rules import GuaranteeState
-from app.mail import MailNotSent, deliver
+from app.mail import MailNotSent, absolute_url, deliver, render
 from app.models import (
     Enrollment,
     ExcludedOutcome,
@@ -73,8 +71,9 @@ MAX_ATTEMPTS = 3
 #: reminders about them carry a link only the employer may use, so they are never shown.
 GRADUATE_KINDS = (MessageKind.DEADLINE_APPROACHING, MessageKind.FALLING_BEHIND)
 
-#: Sends one message or raises ``MailNotSent``: ``app.mail.deliver`` unless a test says otherwise.
-Sender = Callable[[str, str, str], None]
+#: Sends one message (recipient, subject, text, ``html=``) or raises ``MailNotSent``:
+#: ``app.mail.deliver`` unless a test says otherwise.
+Sender = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,8 @@ class Draft:
     recipient: str
     subject: str
     body: str
+    #: The HTML part, rendered with the text from the same template.
+    html: str | None
     graduation_id: int | None = None
     claim_id: int | None = None
     confirmation_id: str | None = None
@@ -173,6 +174,7 @@ def _record(session_factory: sessionmaker, draft: Draft, now: datetime) -> int |
             recipient=draft.recipient,
             subject=draft.subject,
             body=draft.body,
+            html=draft.html,
             graduation_id=draft.graduation_id,
             claim_id=draft.claim_id,
             confirmation_id=draft.confirmation_id,
@@ -256,7 +258,7 @@ def _retry(session_factory, message_id: int, attempts: int, result, send: Sender
 def _deliver(session_factory, message_id: int, kind, message, result, send: Sender) -> None:
     """Hand the message to the mail server, then record whether it took it."""
     try:
-        send(message.recipient, message.subject, message.body)
+        send(message.recipient, message.subject, message.body, html=message.html)
     except MailNotSent as error:
         problem = str(error)
     else:
@@ -343,30 +345,23 @@ def _deadline_reminder(
     if days is None:
         return []
     student = graduation.enrollment.student
-    programme = graduation.enrollment.programme.name
-    when = _days_phrase(status.days_left)
-    body = (
-        f"Hello {student.name},\n\n"
-        f"Your job guarantee for {programme} is still open, and its deadline is near: a"
-        f" qualifying job must start by {status.deadline:%A %d %B %Y}, {when} from"
-        f" {as_of:%d %B %Y}.\n\n"
-        "If you have found a job or accepted an offer, report it so that it counts. Your"
-        " deadline, what counts as a qualifying job and your search log are on your page:\n"
-        f"{_link('graduate.home')}\n\n"
-        "If the window closes without a qualifying job, the school opens your refund claim;"
-        " you don't need to do anything for that.\n"
+    email = render(
+        "deadline_approaching",
+        name=student.name,
+        programme=graduation.enrollment.programme.name,
+        deadline=status.deadline,
+        days_left=status.days_left,
+        when=_days_phrase(status.days_left),
+        as_of=as_of,
     )
     return [
         Draft(
             kind=MessageKind.DEADLINE_APPROACHING,
             dedupe_key=f"deadline:{graduation.id}:{status.deadline.isoformat()}:{days}",
             recipient=student.email,
-            subject=(
-                "Your job guarantee deadline is today"
-                if status.days_left == 0
-                else f"Your job guarantee deadline is in {when}"
-            ),
-            body=body,
+            subject=email.subject,
+            body=email.text,
+            html=email.html,
             graduation_id=graduation.id,
         )
     ]
@@ -380,34 +375,28 @@ def _falling_behind(
     if week is None:
         return []
     student = graduation.enrollment.student
-    programme = graduation.enrollment.programme.name
-    todo = "\n".join(f"- {_sentence(line)}" for line in compliance.behind)
-    missed = ""
-    if compliance.shortfalls:
-        missed = "\nAlready missed:\n" + "\n".join(
-            f"- {_sentence(line)}" for line in compliance.shortfalls
-        )
-        missed += "\n"
     status = guarantee.status
-    body = (
-        f"Hello {student.name},\n\n"
-        f"You are behind on the job search your guarantee for {programme} asks for."
-        f" As of {as_of:%A %d %B %Y}, still to do:\n{todo}\n{missed}\n"
-        f"This week ends on {week.ends_on:%A %d %B %Y}:"
-        f" {_days_phrase(days_left_in_week(week, as_of))} left, today included."
-        f" Your window closes on {status.deadline:%d %B %Y},"
-        f" {_days_phrase(status.days_left)} from {as_of:%d %B %Y}.\n\n"
-        "The school checks these obligations before it pays a refund. Log your applications"
-        " and check-ins on your page:\n"
-        f"{_link('graduate.home')}\n"
+    email = render(
+        "falling_behind",
+        name=student.name,
+        programme=graduation.enrollment.programme.name,
+        as_of=as_of,
+        todo=[_sentence(line) for line in compliance.behind],
+        missed=[_sentence(line) for line in compliance.shortfalls],
+        week_number=week.number,
+        week_ends_on=week.ends_on,
+        week_days_left=_days_phrase(days_left_in_week(week, as_of)),
+        deadline=status.deadline,
+        days_left=_days_phrase(status.days_left),
     )
     return [
         Draft(
             kind=MessageKind.FALLING_BEHIND,
             dedupe_key=f"behind:{graduation.id}:{week.starts_on.isoformat()}",
             recipient=student.email,
-            subject=f"You are behind on your job search (week {week.number} of your window)",
-            body=body,
+            subject=email.subject,
+            body=email.text,
+            html=email.html,
             graduation_id=graduation.id,
         )
     ]
@@ -440,25 +429,31 @@ def _new_claims(session: Session) -> list[Draft]:
         return []
     drafts = []
     for claim in claims:
-        name = claim.enrollment.student.name
-        amount = money(claim.amount_minor, claim.currency)
+        email = render("new_claims", claims=[_claim_line(claim)])
         drafts.append(
             Draft(
                 kind=MessageKind.NEW_CLAIM,
                 dedupe_key=f"new-claim:{claim.id}",
                 recipient=", ".join(finance),
-                subject=f"New refund claim to review: {name}",
-                body=(
-                    f"A refund claim was flagged on {claim.flagged_on:%d %B %Y}; it is now"
-                    f" {words(claim.state)}.\n\nGraduate: {name}\nAmount: {amount}\n\n"
-                    f"Review it here (you will be asked to sign in):\n"
-                    f"{_link('finance.claim', claim_id=claim.id)}\n"
-                ),
+                subject=email.subject,
+                body=email.text,
+                html=email.html,
                 graduation_id=claim.graduation_id,
                 claim_id=claim.id,
             )
         )
     return drafts
+
+
+def _claim_line(claim: RefundClaim) -> dict:
+    """What finance's email says of one claim."""
+    return {
+        "name": claim.enrollment.student.name,
+        "amount": money(claim.amount_minor, claim.currency),
+        "flagged_on": claim.flagged_on,
+        "state": words(claim.state),
+        "link": absolute_url("finance.claim", claim_id=claim.id),
+    }
 
 
 def _employer_reminders(session: Session, settings: Settings, now: datetime) -> list[Draft]:
@@ -508,23 +503,25 @@ def _employer_reminders(session: Session, settings: Settings, now: datetime) -> 
 
 def _employer_reminder(confirmation: HireConfirmation, number: int, now: datetime) -> Draft:
     outcome = confirmation.job_outcome
-    graduate = outcome.graduation.enrollment.student.name
     until = max(confirmation.expires_at, now + LINK_LIFETIME)
-    link = _link("employer.confirm", token=link_token(confirmation.id))
-    body = (
-        f"Hello,\n\nA reminder: on {confirmation.created_at:%d %B %Y} we asked you to confirm"
-        f" that {graduate} was hired by {outcome.employer.name} as {outcome.title}, starting"
-        f" {outcome.start_date:%d %B %Y} ({words(outcome.employment_type)}). We have no answer"
-        " yet.\n\n"
-        f"Please confirm or correct this, or tell us it is not right, here:\n{link}\n\n"
-        f"The link works once and until {until:%d %B %Y}. No account is needed.\n"
+    email = render(
+        "employer_reminder",
+        graduate_name=outcome.graduation.enrollment.student.name,
+        employer_name=outcome.employer.name,
+        title=outcome.title,
+        start_date=outcome.start_date,
+        employment_type=words(outcome.employment_type),
+        requested_on=confirmation.created_at,
+        link=absolute_url("employer.confirm", token=link_token(confirmation.id)),
+        expires_at=until,
     )
     return Draft(
         kind=MessageKind.EMPLOYER_REMINDER,
         dedupe_key=f"employer:{confirmation.id}:{number}",
         recipient=confirmation.sent_to,
-        subject=f"Reminder: please confirm the hire of {graduate}",
-        body=body,
+        subject=email.subject,
+        body=email.text,
+        html=email.html,
         graduation_id=outcome.graduation_id,
         confirmation_id=confirmation.id,
         link_expires_at=until,
@@ -534,15 +531,6 @@ def _employer_reminder(confirmation: HireConfirmation, number: int, now: datetim
 # ---------------------------------------------------------------------------------------------
 # Wording
 # ---------------------------------------------------------------------------------------------
-
-
-def _link(endpoint: str, **values) -> str:
-    """The public address of a page, from ``BASE_URL`` (no request is needed)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
-    )
-    return adapter.build(endpoint, values, force_external=True)
 
 
 def _days_phrase(days: int | None) -> str:

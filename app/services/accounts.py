@@ -31,7 +31,7 @@ from app.auth.links import issue_link, live_link, spend
 from app.auth.passwords import hash_password, password_problems, verify_password
 from app.auth.sessions import end_all_sessions
 from app.auth.tokens import DEFAULT_LIFETIME_DAYS, create_token, revoke_token, revoke_tokens_of
-from app.mail import send_email
+from app.mail import RenderedEmail, absolute_url, render, send_email
 from app.models import AccountLink, ApiToken, Employer, LinkPurpose, Role, Student, User
 from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid, NotFound
@@ -222,15 +222,17 @@ class Email:
     """An email to send once the change that made it is committed."""
 
     to: str
-    subject: str
-    body: str
-    #: The account link it carries (for a command to print), if any.
-    link: str = ""
+    message: RenderedEmail
+    #: The account link it carries (for a command to print).
+    link: str
 
 
 def send(emails: Iterable[Email]) -> int:
     """Send ``emails``; how many the SMTP server took (a refusal is logged, not raised)."""
-    return sum(send_email(email.to, email.subject, email.body) for email in emails)
+    return sum(
+        send_email(email.to, email.message.subject, email.message.text, html=email.message.html)
+        for email in emails
+    )
 
 
 def send_later(emails: Iterable[Email]) -> None:
@@ -248,12 +250,6 @@ def send_later(emails: Iterable[Email]) -> None:
     threading.Thread(target=deliver, name="account-email", daemon=True).start()
 
 
-def _link(endpoint: str, **values) -> str:
-    from app.services.reminders import _link as public_link
-
-    return public_link(endpoint, **values)
-
-
 def _invitation_lifetime() -> timedelta:
     return timedelta(days=current_app.config["INVITATION_DAYS"])
 
@@ -262,44 +258,39 @@ def _reset_lifetime() -> timedelta:
     return timedelta(minutes=current_app.config["PASSWORD_RESET_MINUTES"])
 
 
+#: What an invitation says the account is for.
+_ROLE_PURPOSE = {
+    Role.GRADUATE: "to follow your job guarantee",
+    Role.EMPLOYER: "to confirm the hires of our graduates",
+    Role.FINANCE: "for finance: claims and refunds",
+    Role.REGISTRAR: "for the registrar: records and imports",
+    Role.ADMIN: "to administer accounts and read the audit log",
+}
+
+
 def _invitation_email(session: Session, user: User, actor: str) -> Email:
     token = issue_link(session, user, LinkPurpose.INVITATION, _invitation_lifetime(), actor=actor)
-    days = current_app.config["INVITATION_DAYS"]
-    link = _link("pages.set_password", token=token)
-    body = (
-        f"Hello {user.name},\n\n"
-        "An account has been opened for you on the school's job guarantee service"
-        f" ({_ROLE_WORDS[user.role]}).\n\n"
-        f"Choose your password here to start using it:\n{link}\n\n"
-        f"The link works once, for {days} days. If it has expired, ask the school for a new one,"
-        ' or use "Forgot your password?" on the sign-in page.\n\n'
-        "If you did not expect this email, you can ignore it.\n"
+    link = absolute_url("pages.set_password", token=token)
+    message = render(
+        "account_invitation",
+        name=user.name,
+        purpose=_ROLE_PURPOSE[user.role],
+        link=link,
+        days=current_app.config["INVITATION_DAYS"],
     )
-    return Email(user.email, "Your account: choose a password", body, link)
-
-
-_ROLE_WORDS = {
-    Role.GRADUATE: "to follow your job guarantee",
-    Role.EMPLOYER: "to confirm the hires of graduates",
-    Role.FINANCE: "finance: claims and refunds",
-    Role.REGISTRAR: "registrar: records and imports",
-    Role.ADMIN: "admin: accounts and the audit log",
-}
+    return Email(user.email, message, link)
 
 
 def _reset_email(session: Session, user: User, actor: str) -> Email:
     token = issue_link(session, user, LinkPurpose.PASSWORD_RESET, _reset_lifetime(), actor=actor)
-    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
-    body = (
-        f"Hello {user.name},\n\n"
-        "Someone asked to reset the password of your account on the school's job guarantee"
-        " service. If it was you, choose a new password here:\n"
-        f"{_link('pages.set_password', token=token)}\n\n"
-        f"The link works once, for {minutes} minutes. Choosing a new password signs you out"
-        " everywhere else.\n\n"
-        "If it was not you, ignore this email: your password stays as it is.\n"
+    link = absolute_url("pages.set_password", token=token)
+    message = render(
+        "password_reset",
+        name=user.name,
+        link=link,
+        minutes=current_app.config["PASSWORD_RESET_MINUTES"],
     )
-    return Email(user.email, "Reset your password", body)
+    return Email(user.email, message, link)
 
 
 # -- Invitations -------------------------------------------------------------------------------
@@ -536,15 +527,14 @@ def ask_email_change(
         new_email=new_email,
     )
     record(session, user.actor, "account.email_change_asked", f"user:{user.id}", new_email)
-    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
-    body = (
-        f"Hello {user.name},\n\n"
-        "You asked to sign in to the school's job guarantee service with this address from now"
-        f" on. Confirm it here:\n{_link('pages.confirm_email', token=token)}\n\n"
-        f"The link works once, for {minutes} minutes. Until then your account keeps its old"
-        " address.\n\nIf it was not you, ignore this email.\n"
+    link = absolute_url("pages.confirm_email", token=token)
+    message = render(
+        "email_change",
+        name=user.name,
+        link=link,
+        minutes=current_app.config["PASSWORD_RESET_MINUTES"],
     )
-    return Email(new_email, "Confirm your new email address", body)
+    return Email(new_email, message, link)
 
 
 def confirm_email_change(session: Session, token: str) -> User:

@@ -1,7 +1,7 @@
 """emailed account links (invitations, password resets, email changes), the second factor
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-05 03:45:00.000000
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -546,3 +546,22 @@ def test_give_code_is_not_needed_without_a_second_factor(client, session):
 
     assert give_code(client, response, user) is response
     assert response.headers["Location"].endswith("/registrar")
+
+
+def test_the_invitation_email_has_both_parts_its_headers_and_a_link_that_works(
+    app, session, admin, mailbox
+):
+    app.config["SCHOOL_NAME"] = "Northwind Academy"
+    invite(_admin_client(app, admin))
+
+    message = mailbox.only()
+
+    assert message["Subject"] == "Your Northwind Academy account: choose a password"
+    assert message["Date"] and message["Message-ID"] and message["Reply-To"]
+    assert "Northwind Academy" in message["From"]
+    html = message.get_body(preferencelist=("html",)).get_content()
+    text = mailbox.body(message)
+    link = mailbox.link_path(message)
+    assert link in html and "Choose my password" in html
+    assert "Hello Nina Novak," in text
+    assert app.test_client().get(link).status_code == 200

@@ -183,8 +183,11 @@ def test_a_registrar_invites_the_students_of_an_import(client, session, sign_in,
         token_from="/registrar/import",
         content_type="multipart/form-data",
     )
-    assert result.status_code == 200 and "Invite 2 students" in text_of(result)
+    assert result.status_code == 302
+    page = text_of(client.get("/registrar/import"))
+    assert "Invite 2 students" in page
     ids = sorted(session.scalars(select(Student.id)))
+    assert f'value="{ids[0]},{ids[1]}"' in page
 
     response = post_form(
         client,
@@ -200,6 +203,7 @@ def test_a_registrar_invites_the_students_of_an_import(client, session, sign_in,
     ]
     accounts = session.scalars(select(User).where(User.student_id.in_(ids))).all()
     assert {(a.role, a.password_hash) for a in accounts} == {(Role.GRADUATE, None)}
+    assert "Invite" not in text_of(client.get("/registrar/import"))  # done: no offer again
 
 
 def test_the_api_invites_students_by_email_and_says_whom_it_skipped(

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -74,7 +75,9 @@ def import_csv():
     """Upload a CSV file: every row is checked, and all are written only if none is wrong."""
     form = ImportForm()
     if not form.is_submitted():
-        return _import_page(form)
+        imported = _imported_students()
+        invite = _without_account(db_session(), imported) if imported else None
+        return _import_page(form, invite=invite)
     if not form.validate():
         return _import_page(form, status=400)
     kind = form.kind.data
@@ -98,25 +101,63 @@ def import_csv():
         "success",
     )
     if kind == "students":
-        return _import_page(ImportForm(formdata=None), invite=_without_account(session, rows))
+        imported = _students_of(session, [row.values.get("email", "") for row in rows])
+        flask_session[IMPORTED_STUDENTS] = _as_ranges(imported)
     return redirect(url_for(".import_csv"))
 
 
-def _without_account(session, rows: Sequence[imports.SourceRow]) -> list[int]:
-    """The students of the file's rows that have no account yet (all of them, just after the
-    import; fewer when the page is used again)."""
-    emails = [row.values.get("email", "").strip().lower() for row in rows]
+#: Where the session cookie keeps the students of the last students import, to invite them.
+IMPORTED_STUDENTS = "imported_students"
+
+#: Parameters in one query's IN list.
+_CHUNK = 500
+
+
+def _students_of(session, emails: Sequence[str]) -> list[int]:
+    """The ids of the students with ``emails``."""
+    emails = [email.strip().lower() for email in emails]
     found: list[int] = []
-    for start in range(0, len(emails), 500):  # a bounded number of parameters per query
+    for start in range(0, len(emails), _CHUNK):
+        found.extend(
+            session.scalars(
+                select(Student.id).where(Student.email.in_(emails[start : start + _CHUNK]))
+            )
+        )
+    return sorted(found)
+
+
+def _without_account(session, student_ids: Sequence[int]) -> list[int]:
+    """Those of ``student_ids`` that have no account yet."""
+    found: list[int] = []
+    for start in range(0, len(student_ids), _CHUNK):
         found.extend(
             session.scalars(
                 select(Student.id).where(
-                    Student.email.in_(emails[start : start + 500]),
+                    Student.id.in_(student_ids[start : start + _CHUNK]),
                     ~select(User.id).where(User.student_id == Student.id).exists(),
                 )
             )
         )
     return sorted(found)
+
+
+def _as_ranges(ids: Sequence[int]) -> list[list[int]]:
+    """Sorted ids as [first, last] runs: an import's students are mostly consecutive, so the
+    cookie stays small however long the file."""
+    runs: list[list[int]] = []
+    for student_id in ids:
+        if runs and runs[-1][1] == student_id - 1:
+            runs[-1][1] = student_id
+        else:
+            runs.append([student_id, student_id])
+    return runs
+
+
+def _imported_students() -> list[int]:
+    runs = flask_session.get(IMPORTED_STUDENTS)
+    if not isinstance(runs, list):
+        return []
+    return [n for first, last in runs for n in range(first, last + 1)]
 
 
 @blueprint.post("/import/invitations")
@@ -130,6 +171,7 @@ def invite_imported():
     session = db_session()
     report = accounts.invite_students(session, current_principal(), student_ids=form.ids())
     session.commit()
+    flask_session.pop(IMPORTED_STUDENTS, None)
     sent = accounts.send(report.emails)
     flash(
         f"{len(report.invited)} student{'' if len(report.invited) == 1 else 's'} invited;"

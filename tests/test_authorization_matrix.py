@@ -244,7 +244,7 @@ def world(session, app):
             "ends_on": "2025-10-05",
             "reason": "illness",
         },
-        "/api/v1/invitations": {"emails": ["nobody@example.org"]},
+        "/api/v1/invitations": {"student_ids": [], "emails": ["nobody@example.org"]},
         "/api/v1/job-outcomes": {
             "graduation_id": graduation_a.id,
             "employer_id": employer_x.id,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from functools import wraps
 
 from marshmallow import Schema, fields, validate
+from sqlalchemy.exc import IntegrityError
 
 from app.api import ApiBlueprint
 from app.api.fields import Email, Id
 from app.auth import current_principal
 from app.database import db_session
 from app.services import accounts
+from app.services.errors import Conflict
 
 blueprint = ApiBlueprint(
     "invitations",
@@ -26,9 +28,9 @@ MAX_INVITATIONS = 5000
 class InvitationsIn(Schema):
     student_ids = fields.List(
         Id(),
-        load_default=list,
+        required=True,
         validate=validate.Length(max=MAX_INVITATIONS),
-        metadata={"description": "Students to invite, by id."},
+        metadata={"description": "Students to invite, by id (an empty list to go by emails)."},
     )
     emails = fields.List(
         Email(),
@@ -72,6 +74,9 @@ def _registrars_and_admins(view):
 @_registrars_and_admins
 @blueprint.arguments(InvitationsIn, as_kwargs=True)
 @blueprint.response(200, InvitationsOut)
+@blueprint.alt_response(
+    409, description="Another request opened an account for one of these students meanwhile."
+)
 def invite_students(student_ids, emails):
     """Invite students to their graduate accounts (registrars and admins).
 
@@ -83,7 +88,15 @@ def invite_students(student_ids, emails):
     report = accounts.invite_students(
         session, current_principal(), student_ids=student_ids, emails=emails
     )
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        raise Conflict(
+            "another request opened an account for one of these students meanwhile; send the"
+            " request again",
+            "student_ids",
+        ) from error
     return {
         "invited": [
             {"user_id": user.id, "student_id": user.student_id, "email": user.email}

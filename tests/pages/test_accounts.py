@@ -217,7 +217,10 @@ def test_the_api_invites_students_by_email_and_says_whom_it_skipped(
 
     response = client.post(
         "/api/v1/invitations",
-        json={"emails": ["NEW@example.org", "settled@example.org", "ghost@example.org"]},
+        json={
+            "student_ids": [],
+            "emails": ["NEW@example.org", "settled@example.org", "ghost@example.org"],
+        },
         headers={"X-CSRFToken": token},
     )
 

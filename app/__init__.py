@@ -41,6 +41,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         PUBLIC_REPORT_THRESHOLD=settings.public_report_threshold,
         DEFAULT_LOCALE=settings.default_locale,
         DEFAULT_TIMEZONE=settings.default_timezone,
+        INVITATION_DAYS=settings.invitation_days,
+        PASSWORD_RESET_MINUTES=settings.password_reset_minutes,
         # Flask has defaults for these, so they are set here rather than "if missing".
         SESSION_COOKIE_NAME="jg_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -1,4 +1,5 @@
-"""Command-line commands: ``flask --app wsgi db upgrade``, ``import``, ``demo load``."""
+"""Command-line commands: ``flask --app wsgi db upgrade``, ``import``, ``accounts create-admin``,
+``demo load``."""
 
 from __future__ import annotations
 
@@ -13,9 +14,17 @@ from flask.cli import AppGroup, with_appcontext
 
 import migrations
 from app import imports
+from app.auth.access import Principal
 from app.database import db_session
+from app.models import Role
+from app.services import accounts
+from app.services.errors import Conflict, Invalid
 
 db_cli = AppGroup("db", help="The database schema.")
+accounts_cli = AppGroup("accounts", help="Accounts of a new installation.")
+
+#: Who the audit log says opened an account from the command line (someone with the server).
+COMMAND_LINE = Principal(actor="system:command-line", role=Role.ADMIN)
 
 #: Files with more rows than this show a progress bar while they are checked and written.
 PROGRESS_BAR_ABOVE_ROWS = 200
@@ -62,10 +71,56 @@ def import_command(kind: str, file: Path) -> None:
     click.echo(f"imported {report.written} {kind} from {file}")
 
 
+@accounts_cli.command("create-admin")
+@click.option("--email", required=True, help="The admin's email: their sign-in name.")
+@click.option("--name", default="Administrator", show_default=True, help="The admin's name.")
+@click.option(
+    "--invite",
+    is_flag=True,
+    help="Print (and email) a link to choose the password instead of typing one here.",
+)
+def create_admin_command(email: str, name: str, invite: bool) -> None:
+    """Open an admin account on a new installation, who then opens everyone else's.
+
+    The password is asked for here (never an argument, which shells keep in their history), or,
+    with --invite, the admin chooses it through a single-use link. Either way the admin sets up
+    an authenticator app (the second factor) at their first sign-in.
+    """
+    session = db_session()
+    try:
+        if invite:
+            user, invitation = accounts.invite_account(
+                session, COMMAND_LINE, email=email, name=name, role=Role.ADMIN
+            )
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+            user = accounts.create_account(
+                session,
+                COMMAND_LINE,
+                email=email,
+                name=name,
+                role=Role.ADMIN,
+                password=password,
+                check=False,
+            )
+    except Conflict as error:
+        raise click.ClickException(error.message) from error
+    except Invalid as error:
+        reasons = "; ".join(f"{name}: {', '.join(why)}" for name, why in error.errors.items())
+        raise click.ClickException(reasons) from error
+    session.commit()
+    click.echo(f"admin account {user.email} opened")
+    if invite:
+        sent = accounts.send([invitation])
+        click.echo(f"invitation {'emailed' if sent else 'NOT emailed (see the log)'}; its link:")
+        click.echo(invitation.link)
+
+
 def _progress_bar(items: Sequence, label: str) -> AbstractContextManager[Iterable]:
     return click.progressbar(items, label=label, file=sys.stderr)
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
+    app.cli.add_command(accounts_cli)
     app.cli.add_command(import_command)

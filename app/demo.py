@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import click
+import pyotp
 from dateutil.relativedelta import relativedelta
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.auth import second_factor
 from app.auth.access import Principal
 from app.database import db_session
 from app.guarantee.cirr import OUTCOME_DAYS, HalfYear
@@ -45,6 +48,7 @@ from app.models import (
     SearchActivity,
     SearchPause,
     Student,
+    User,
 )
 from app.services import records
 from app.services.accounts import create_account
@@ -583,11 +587,25 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def load_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
-    """One account per role, each with a fresh random password; returns (role, email, password).
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo account as the printout shows it."""
 
-    The passwords are made here, on this machine, and never stored anywhere but as hashes and
-    in the printout (and ``instance/demo-accounts.txt``) for the person running the demo.
+    role: str
+    email: str
+    password: str
+    #: The authenticator key of a finance or admin account (they cannot sign in without the
+    #: second factor); ``flask demo code EMAIL`` shows its current code.
+    totp_secret: str | None = None
+
+
+def load_demo_accounts(session: Session) -> list[DemoAccount]:
+    """One account per role, each with a fresh random password; finance and admins with the
+    second factor on, with a fresh random key.
+
+    The passwords and keys are made here, on this machine, and never stored anywhere but in the
+    database (passwords as hashes) and in the printout (and ``instance/demo-accounts.txt``) for
+    the person running the demo.
     """
     created = []
     for email, name, role, student_email, employer_name in DEMO_ACCOUNTS:
@@ -597,7 +615,7 @@ def load_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
             student_id = session.scalar(select(Student.id).where(Student.email == student_email))
         if employer_name:
             employer_id = session.scalar(select(Employer.id).where(Employer.name == employer_name))
-        create_account(
+        user = create_account(
             session,
             SEEDER,
             email=email,
@@ -608,7 +626,11 @@ def load_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
             employer_id=employer_id,
             check=False,
         )
-        created.append((role.value, email, password))
+        secret = None
+        if second_factor.required(user):
+            secret = second_factor.new_secret()
+            second_factor.turn_on(session, user, secret)
+        created.append(DemoAccount(role.value, email, password, secret))
     return created
 
 
@@ -655,15 +677,36 @@ def load_command() -> None:
     accounts = load_demo_accounts(session)
     session.commit()
     click.echo("demo school loaded: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
-    lines = [f"{role:<10} {email:<32} {password}" for role, email, password in accounts]
+    lines = [
+        f"{a.role:<10} {a.email:<32} {a.password:<18} {a.totp_secret or ''}".rstrip()
+        for a in accounts
+    ]
     sheet = Path(current_app.instance_path) / "demo-accounts.txt"
     sheet.write_text(
-        "role       email                            password\n" + "\n".join(lines) + "\n"
+        "role       email                            password           second-factor key\n"
+        + "\n".join(lines)
+        + "\n"
     )
     sheet.chmod(0o600)
     click.echo(f"\nSign in at {current_app.config['BASE_URL']}/sign-in as (also in {sheet}):")
     for line in lines:
         click.echo(f"  {line}")
+    click.echo(
+        "\nFinance and admin also give a code: add their key to an authenticator app, or run"
+        " `flask --app wsgi demo code EMAIL` for the current one."
+    )
+
+
+@demo_cli.command("code")
+@click.argument("email")
+def code_command(email: str) -> None:
+    """The current second-factor code of the demo account EMAIL (demo accounts only)."""
+    if email not in {account[0] for account in DEMO_ACCOUNTS}:
+        raise click.ClickException(f"{email} is not one of the demo's accounts")
+    user = db_session().scalar(select(User).where(User.email == email))
+    if user is None or not second_factor.enabled(user):
+        raise click.ClickException(f"{email} has no second factor")
+    click.echo(pyotp.TOTP(user.totp_secret).now())
 
 
 def init_app(app: Flask) -> None:

@@ -95,6 +95,10 @@ class Settings:
     default_locale: str = "en_GB"
     #: Time zone of people who chose none and whose country says none (an IANA name).
     default_timezone: str = "Europe/Paris"
+    #: Days an emailed invitation (its set-password link) stays valid.
+    invitation_days: int = 7
+    #: Minutes a forgot-password link (and an email-change link) stays valid.
+    password_reset_minutes: int = 60
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -232,4 +236,8 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         ),
         default_locale=_locale(env, "DEFAULT_LOCALE", "en_GB"),
         default_timezone=_time_zone(env, "DEFAULT_TIMEZONE", "Europe/Paris"),
+        invitation_days=_whole_number(env, "INVITATION_DAYS", 7, minimum=1, maximum=30),
+        password_reset_minutes=_whole_number(
+            env, "PASSWORD_RESET_MINUTES", 60, minimum=5, maximum=1440
+        ),
     )

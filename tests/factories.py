@@ -230,8 +230,39 @@ def _test_password_hash() -> str:
     return _TEST_PASSWORD_HASH[0]
 
 
+#: The authenticator secret of every finance and admin account the factories make (those roles
+#: cannot sign in without a second factor); ``second_factor_code`` gives its current code.
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def _enrolled_secret(user) -> str | None:
+    from app.auth.second_factor import REQUIRED_FOR
+
+    return TEST_TOTP_SECRET if user.role in REQUIRED_FOR else None
+
+
+def second_factor_code(user_id: int, session: Session | None = None) -> str:
+    """A code the account's authenticator would show now and the app has not accepted yet (a
+    code is accepted once: a second sign-in within 30 seconds takes the next step's code)."""
+    import pyotp
+
+    from app.models import User
+    from app.models.base import utc_now
+
+    session = session or current_session()
+    secret, last = session.execute(
+        select(User.totp_secret, User.totp_last_counter).where(User.id == user_id)
+    ).one()
+    totp = pyotp.TOTP(secret)
+    counter = max(totp.timecode(utc_now()), (last if last is not None else -1) + 1)
+    return totp.generate_otp(counter)
+
+
 class UserFactory(BaseFactory):
-    """A staff account by default; pass ``role`` and ``student``/``employer`` for the others."""
+    """A staff account by default; pass ``role`` and ``student``/``employer`` for the others.
+
+    Finance and admin accounts have the second factor on, with ``TEST_TOTP_SECRET``.
+    """
 
     class Meta:
         model = __import__("app.models", fromlist=["User"]).User
@@ -243,6 +274,10 @@ class UserFactory(BaseFactory):
     active = True
     student = None
     employer = None
+    totp_secret = factory.LazyAttribute(_enrolled_secret)
+    totp_enabled_at = factory.LazyAttribute(
+        lambda user: datetime.now(UTC) if user.totp_secret else None
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from app.models.base import utc_now
 from app.services.confirmations import link_token, request_confirmation
 from refunds.models import RecoveryItem
 from tests.factories import (
-    TEST_PASSWORD,
     AuditedRefundClaimFactory,
     EmployerFactory,
     GraduationFactory,
@@ -30,6 +29,7 @@ from tests.factories import (
     TuitionPaymentFactory,
     UserFactory,
 )
+from tests.signing_in import sign_in_client
 
 PRINCIPALS = (
     "anonymous",
@@ -48,6 +48,13 @@ MATRIX = {
     ("GET", "/"):                                               "302 302 302 302 302 302 302 302 302",
     ("GET", "/account/preferences"):                            "302 200 200 200 200 200 200 200 200",
     ("POST", "/account/preferences"):                           "302 400 400 400 400 400 400 400 400",
+    ("GET", "/account"):                                        "302 200 200 200 200 200 200 200 200",
+    ("POST", "/account/email"):                                 "302 400 400 400 400 400 400 400 400",
+    ("POST", "/account/password"):                              "302 400 400 400 400 400 400 400 400",
+    ("POST", "/account/recovery-codes"):                        "302 400 400 400 400 400 400 400 400",
+    ("GET", "/account/second-factor"):                          "302 200 200 200 200 302 302 200 302",
+    ("POST", "/account/second-factor"):                         "302 400 400 400 400 302 302 400 302",
+    ("POST", "/account/second-factor/off"):                     "302 400 400 400 400 400 400 400 400",
     ("GET", "/account/tokens"):                                 "302 403 403 403 403 200 200 200 200",
     ("POST", "/account/tokens"):                                "302 403 403 403 403 400 400 400 400",
     ("POST", "/account/tokens/<id:token_id>/revoke"):          "302 403 403 403 403 404 404 302 302",
@@ -55,7 +62,7 @@ MATRIX = {
     ("POST", "/admin/accounts"):                                "302 403 403 403 403 403 403 403 400",
     ("GET", "/admin/accounts/<id:user_id>"):                   "302 403 403 403 403 403 403 403 200",
     ("POST", "/admin/accounts/<id:user_id>/active"):           "302 403 403 403 403 403 403 403 400",
-    ("POST", "/admin/accounts/<id:user_id>/password"):         "302 403 403 403 403 403 403 403 400",
+    ("POST", "/admin/accounts/<id:user_id>/access-link"):      "302 403 403 403 403 403 403 403 302",
     ("POST", "/admin/accounts/<id:user_id>/role"):             "302 403 403 403 403 403 403 403 400",
     ("GET", "/admin/audit"):                                    "302 403 403 403 403 403 403 403 200",
     ("GET", "/admin/tokens"):                                   "302 403 403 403 403 403 403 403 200",
@@ -103,6 +110,7 @@ MATRIX = {
     ("GET", "/api/v1/programmes/<id:programme_id>"):            "401 403 403 403 403 200 200 200 403",
     ("GET", "/api/v1/programmes/<id:programme_id>/policies"):   "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/programmes/<id:programme_id>/policies"):  "401 403 403 403 403 403 403 422 403",
+    ("POST", "/api/v1/invitations"):                            "401 403 403 403 403 403 403 200 200",
     ("GET", "/api/v1/students"):                                "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/students"):                               "401 403 403 403 403 403 403 422 403",
     ("GET", "/api/v1/students/<id:student_id>"):                "401 403 403 403 403 200 200 200 403",
@@ -154,6 +162,7 @@ MATRIX = {
     ("POST", "/registrar/graduations"):                         "302 403 403 403 403 403 403 400 403",
     ("GET", "/registrar/import"):                               "302 403 403 403 403 200 200 200 403",
     ("POST", "/registrar/import"):                              "302 403 403 403 403 403 403 400 403",
+    ("POST", "/registrar/import/invitations"):                  "302 403 403 403 403 403 403 400 403",
     ("GET", "/registrar/programmes"):                           "302 403 403 403 403 200 200 200 403",
     ("POST", "/registrar/programmes"):                          "302 403 403 403 403 403 403 400 403",
     ("GET", "/registrar/programmes/<id:programme_id>"):        "302 403 403 403 403 200 200 200 403",
@@ -165,6 +174,16 @@ MATRIX = {
     ("GET", "/reports/outcomes.csv"):                           "302 403 403 403 403 200 200 200 200",
     ("GET", "/reports/outcomes/graduates"):                     "302 403 403 403 403 200 200 200 200",
     ("GET", "/reports/outcomes/graduates.csv"):                 "302 403 403 403 403 200 200 200 200",
+    ("GET", "/confirm-email/<token>"):                          "404 404 404 404 404 404 404 404 404",
+    ("POST", "/confirm-email/<token>"):                         "404 404 404 404 404 404 404 404 404",
+    ("GET", "/forgot-password"):                                "200 200 200 200 200 200 200 200 200",
+    ("POST", "/forgot-password"):                               "400 400 400 400 400 400 400 400 400",
+    ("GET", "/set-password/<token>"):                           "404 404 404 404 404 404 404 404 404",
+    ("POST", "/set-password/<token>"):                          "404 404 404 404 404 404 404 404 404",
+    ("GET", "/sign-in/code"):                                   "302 302 302 302 302 302 302 302 302",
+    ("POST", "/sign-in/code"):                                  "302 302 302 302 302 302 302 302 302",
+    ("GET", "/sign-in/enrol"):                                  "302 302 302 302 302 302 302 302 302",
+    ("POST", "/sign-in/enrol"):                                 "302 302 302 302 302 302 302 302 302",
     ("GET", "/sign-in"):                                        "200 302 302 302 302 302 302 302 302",
     ("POST", "/sign-in"):                                       "400 400 400 400 400 400 400 400 400",
     ("POST", "/sign-out"):                                      "302 302 302 302 302 302 302 302 302",
@@ -233,6 +252,7 @@ def world(session, app):
             "ends_on": "2025-10-05",
             "reason": "illness",
         },
+        "/api/v1/invitations": {"student_ids": [], "emails": ["nobody@example.org"]},
         "/api/v1/job-outcomes": {
             "graduation_id": graduation_a.id,
             "employer_id": employer_x.id,
@@ -265,10 +285,7 @@ def _client(app, world, who: str) -> FlaskClient:
     client = app.test_client()
     if who != "anonymous":
         user = world["users"][who]
-        token = _CSRF.search(client.get("/sign-in").get_data(as_text=True)).group(1)
-        signed = client.post(
-            "/sign-in", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token}
-        )
+        signed = sign_in_client(client, user)
         assert signed.status_code == 302, f"{who} could not sign in"
     return client
 

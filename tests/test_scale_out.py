@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pyotp
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import sessionmaker
@@ -142,6 +143,19 @@ class Visitor:
         return self.request(
             "POST",
             "/sign-in",
+            form,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    def give_code(self, secret: str):
+        """The second step of signing in: the authenticator's current code."""
+        _status, _headers, page = self.request("GET", "/sign-in/code")
+        form = urlencode(
+            {"code": pyotp.TOTP(secret).now(), "csrf_token": _CSRF.search(page).group(1)}
+        )
+        return self.request(
+            "POST",
+            "/sign-in/code",
             form,
             {"Content-Type": "application/x-www-form-urlencoded"},
         )
@@ -286,6 +300,7 @@ def test_two_instances_behind_haproxy_and_two_schedulers_agree_and_pay_each_refu
         assert registrar.request("GET", "/reports/outcomes")[0] == 200
         finance = Visitor(proxy_port, "127.0.0.12")
         assert finance.sign_in(school["finance"], factories.TEST_PASSWORD)[0] == 302
+        assert finance.give_code(factories.TEST_TOTP_SECRET)[0] == 302
         status, _headers, _page = finance.request(
             "GET", "/finance", headers={"X-Request-ID": f"{prefix}-queue"}
         )

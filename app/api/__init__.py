@@ -79,6 +79,7 @@ TAGS = {
     "claims": "Refund claims: flagged by the sweep, decided by finance, paid by the executor.",
     "recovery-items": "Paid refunds a qualifying job reported afterwards contradicts.",
     "liability": "The expected refund liability, from the school's own placement history.",
+    "invitations": "Invitations of students to their graduate accounts.",
 }
 
 
@@ -215,6 +216,7 @@ def init_app(app: Flask) -> None:
     from app.api import (
         claims,
         enrollments,
+        invitations,
         liability,
         outcomes,
         pauses,
@@ -223,10 +225,10 @@ def init_app(app: Flask) -> None:
         stripe_webhook,
     )
 
-    for module in (programmes, people, enrollments, pauses, outcomes, claims):
+    for module in (programmes, people, enrollments, pauses, outcomes, claims, invitations):
         api.register_blueprint(module.blueprint)
     api.register_blueprint(liability.blueprint)
-    csrf_exempt = [liability]
+    csrf_exempt = [liability, invitations]
     # flask-smorest's pagination header schema: the page's metadata is in the body instead.
     api.spec.components.schemas.pop("PaginationMetadata", None)
     # Tags by record (set on each operation), not by blueprint.

@@ -4,8 +4,9 @@
   (``Authorization: Bearer jg_...``, ``app.auth.tokens``).
 - ``requires(permission)`` guards a view; services check what depends on the record.
 - Authentication before a body is read: an anonymous request with a body is refused (401, or
-  the sign-in page) before anything parses it, except where anyone may post (signing in and
-  out, an employer's emailed link, the provider's signed webhook).
+  the sign-in page) before anything parses it, except where anyone may post (signing in, its
+  second step and signing out; the emailed account links and "forgot password"; an employer's
+  emailed link; the provider's signed webhook).
 - CSRF protection on every form (Flask-WTF). The API's state-changing requests made with a
   signed-in browser session must send the session's CSRF token in an ``X-CSRFToken`` header
   (``protect_api_sessions``); requests with ``Authorization: Bearer`` are exempt (a cross-site
@@ -103,7 +104,17 @@ def protect_api_sessions():
 
 #: The views anyone may send a body to.
 OPEN_TO_ANONYMOUS_BODIES = frozenset(
-    {"pages.sign_in", "pages.sign_out", "employer.confirm", "stripe_webhook.stripe_webhook"}
+    {
+        "pages.sign_in",
+        "pages.sign_in_code",
+        "pages.sign_in_enrol",
+        "pages.sign_out",
+        "pages.set_password",
+        "pages.forgot_password",
+        "pages.confirm_email",
+        "employer.confirm",
+        "stripe_webhook.stripe_webhook",
+    }
 )
 
 
@@ -152,6 +163,8 @@ def init_app(app: Flask) -> None:
     #: Sign-in attempts allowed per client address (with several workers, give a shared
     #: RATELIMIT_STORAGE_URI such as redis://, or each worker counts on its own).
     app.config.setdefault("SIGN_IN_RATE_LIMIT", "10 per minute")
+    #: "Forgot password" requests allowed per client address: each may send an email.
+    app.config.setdefault("FORGOT_PASSWORD_RATE_LIMIT", "5 per 15 minutes")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     sessions.init_app(app)
     app.before_request(_authenticate_before_the_body)  # before CSRFProtect's own hook

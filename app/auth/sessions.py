@@ -14,6 +14,7 @@ from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.auth import second_factor
 from app.auth.access import Principal
 from app.database import db_session
 from app.models import User, UserSession
@@ -75,6 +76,11 @@ def _load(session_id: str) -> SignedIn | None:
     record = database.get(UserSession, session_id)
     if record is None or record.ended_at is not None or not record.user.active:
         return None
+    if second_factor.required(record.user) and not second_factor.enabled(record.user):
+        # A session from before the role needed a second factor: sign in again and enrol.
+        _end(database, [record], "second factor required")
+        database.commit()
+        return None
     now = utc_now()
     expired = session_expired(record, now)
     if expired:
@@ -113,6 +119,20 @@ def end_all_sessions(database: Session, user_id: int, reason: str) -> int:
     result = database.execute(
         update(UserSession)
         .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=utc_now(), end_reason=reason)
+    )
+    return result.rowcount
+
+
+def end_other_sessions(database: Session, user_id: int, keep: str, reason: str) -> int:
+    """End every live session of an account but ``keep`` (its owner changed the password)."""
+    result = database.execute(
+        update(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.ended_at.is_(None),
+            UserSession.id != keep,
+        )
         .values(ended_at=utc_now(), end_reason=reason)
     )
     return result.rowcount

@@ -40,14 +40,26 @@ __all__ += [
     "RefundClaim",
 ]
 
-from app.models.accounts import ApiToken, AuditEvent, Role, User, UserSession  # noqa: E402
+from app.models.accounts import (  # noqa: E402
+    AccountLink,
+    ApiToken,
+    AuditEvent,
+    LinkPurpose,
+    RecoveryCode,
+    Role,
+    User,
+    UserSession,
+)
 from app.models.confirmations import ConfirmationAnswer, HireConfirmation  # noqa: E402
 
 __all__ += [
+    "AccountLink",
     "ApiToken",
     "AuditEvent",
     "ConfirmationAnswer",
     "HireConfirmation",
+    "LinkPurpose",
+    "RecoveryCode",
     "Role",
     "User",
     "UserSession",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, CreatedAt, UTCDateTime, enum_column, utc_now
@@ -44,8 +44,9 @@ class User(CreatedAt, Base):
     name: Mapped[str] = mapped_column(String(200))
     #: What the account may do.
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
-    #: argon2id hash of the password; never the password itself.
-    password_hash: Mapped[str] = mapped_column(String(200))
+    #: argon2id hash of the password; never the password itself. NULL for an account that was
+    #: invited and has not chosen a password yet (it cannot sign in).
+    password_hash: Mapped[str | None] = mapped_column(String(200))
     #: The student a graduate account belongs to.
     student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"), unique=True)
     #: The employer an employer contact speaks for.
@@ -58,6 +59,12 @@ class User(CreatedAt, Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     #: The IANA time zone the person reads times in; NULL: their country's, else the school's.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    #: The shared secret of the authenticator app (base32), once the second factor is on.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: When the second factor was turned on (UTC); NULL while it is off.
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last 30-second step whose code was accepted: a code is never accepted twice.
+    totp_last_counter: Mapped[int | None] = mapped_column(BigInteger)
 
     student: Mapped[Student | None] = relationship()
     employer: Mapped[Employer | None] = relationship()
@@ -157,3 +164,49 @@ class AuditEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     #: The client's address, for sign-ins and refusals.
     ip_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class LinkPurpose(StrEnum):
+    """What an emailed account link lets its holder do, once."""
+
+    INVITATION = "invitation"  # choose the first password of an account
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a password
+    EMAIL_CHANGE = "email_change"  # confirm a new email address
+
+
+class AccountLink(CreatedAt, Base):
+    """A single-use, expiring link sent by email; only a hash of its token is stored."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The account the link acts on.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: What the link is for.
+    purpose: Mapped[LinkPurpose] = mapped_column(enum_column(LinkPurpose, "link_purpose"))
+    #: SHA-256 of the token in the link; the token itself is only in the email.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The address to switch to (email changes only).
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    #: The link is refused from this instant on (UTC).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When it was used, or replaced by a newer link of the same purpose (UTC); then refused.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Who sent it (audit actor).
+    created_by: Mapped[str] = mapped_column(String(300))
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(CreatedAt, Base):
+    """A one-time code that replaces the authenticator app's code once (a lost phone)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Whose code it is.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: SHA-256 of the code; the code itself is shown once, when made.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: When it was used (UTC); a used code is refused.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,14 +12,15 @@ from app.pages import formatting
 
 #: Each role's menu: (label, endpoint); entries whose page does not exist are left out.
 NAV = {
-    "graduate": [("My guarantee", "graduate.home")],
-    "employer": [("Confirmations", "employer.home")],
+    "graduate": [("My guarantee", "graduate.home"), ("Your account", "account.settings")],
+    "employer": [("Confirmations", "employer.home"), ("Your account", "account.settings")],
     "finance": [
         ("Claims", "finance.queue"),
         ("Forecast", "finance.forecast"),
         ("Expected liability", "liability.expected"),
         ("Outcomes", "reports.outcomes"),
         ("API tokens", "account.tokens"),
+        ("Your account", "account.settings"),
     ],
     "registrar": [
         ("Overview", "registrar.home"),
@@ -29,6 +30,7 @@ NAV = {
         ("Import", "registrar.import_csv"),
         ("Outcomes", "reports.outcomes"),
         ("API tokens", "account.tokens"),
+        ("Your account", "account.settings"),
     ],
     "admin": [
         ("Accounts", "admin.accounts"),
@@ -36,6 +38,7 @@ NAV = {
         ("Audit log", "admin.audit"),
         ("Personal data", "admin.personal_data"),
         ("Outcomes", "reports.outcomes"),
+        ("Your account", "account.settings"),
     ],
 }
 

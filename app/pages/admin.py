@@ -13,17 +13,15 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from wtforms import (
     HiddenField,
-    PasswordField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from app.auth import current_principal, requires
 from app.auth.access import Permission
-from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from app.database import db_session
 from app.models import Role, Student, User
 from app.pages.fields import (
@@ -61,11 +59,6 @@ _ROLE_LABELS = {
     Role.ADMIN: "Admin (accounts, tokens, audit log)",
 }
 
-_PASSWORD_HINT = (
-    f"At least {MIN_LENGTH} characters and not a common or guessable password; "
-    "a few unrelated words work well."
-)
-
 
 class _LinkFields(PageForm):
     """Who a graduate or employer account belongs to."""
@@ -93,11 +86,6 @@ class AccountForm(_LinkFields):
         choices=[SelectChoice(role.value, label) for role, label in _ROLE_LABELS.items()],
         default=Role.REGISTRAR.value,
     )
-    password = PasswordField(
-        "Password",
-        [DataRequired(), Length(max=MAX_LENGTH)],
-        description=_PASSWORD_HINT,
-    )
 
 
 class RoleForm(_LinkFields):
@@ -109,16 +97,6 @@ class RoleForm(_LinkFields):
 
 class ActiveForm(PageForm):
     active = HiddenField(validators=[AnyOf(["yes", "no"])])
-
-
-class PasswordForm(PageForm):
-    password = PasswordField(
-        "New password", [DataRequired(), Length(max=MAX_LENGTH)], description=_PASSWORD_HINT
-    )
-    password_again = PasswordField(
-        "The new password again",
-        [DataRequired(), EqualTo("password", message="The two passwords differ.")],
-    )
 
 
 # -- Helpers -----------------------------------------------------------------------------------
@@ -158,7 +136,8 @@ _LINK_FIELDS = {"student_id": "student_email"}
 @blueprint.route("/accounts", methods=["GET", "POST"], endpoint="accounts")
 @requires(Permission.MANAGE_ACCOUNTS)
 def accounts_page():
-    """Every account; the form opens a new one."""
+    """Every account; the form opens a new one and emails its owner an invitation to choose
+    their password (nobody else ever knows it)."""
     form = AccountForm()
     _employer_choices(form)
     if not form.is_submitted():
@@ -171,20 +150,19 @@ def accounts_page():
         return _accounts_page(form, 400)
     session = db_session()
     try:
-        user = accounts.create_account(
+        user, invitation = accounts.invite_account(
             session,
             current_principal(),
             email=form.email.data,
             name=form.name.data,
             role=role,
-            password=form.password.data,
             student_id=link[0],
             employer_id=link[1],
         )
     except (Invalid, Conflict) as error:
         return _accounts_page(form, refused(form, error, _LINK_FIELDS))
     session.commit()
-    flash(f"Account {user.email} ({role.value}) opened.", "success")
+    _flash_sent(accounts.send([invitation]), f"Account {user.email} ({role.value}) opened")
     return redirect(url_for(".account", user_id=user.id))
 
 
@@ -241,11 +219,17 @@ def account(user_id: int):
     return _account_page(user_id)
 
 
+def _flash_sent(sent: int, done: str) -> None:
+    if sent:
+        flash(f"{done}; the invitation is on its way by email.", "success")
+    else:
+        flash(f"{done}, but the email could not be sent: try again from the account.", "error")
+
+
 def _account_page(
     user_id: int,
     *,
     role_form: RoleForm | None = None,
-    password_form: PasswordForm | None = None,
     status: int = 200,
 ):
     user = db_session().get(User, user_id)
@@ -263,7 +247,6 @@ def _account_page(
         "admin/account.html",
         user=user,
         role_form=role_form,
-        password_form=password_form or PasswordForm(formdata=None),
         is_self=user.id == current_principal().user_id,
     ), status
 
@@ -316,20 +299,24 @@ def change_role(user_id: int):
     return redirect(url_for(".account", user_id=user.id))
 
 
-@blueprint.post("/accounts/<id:user_id>/password")
+@blueprint.post("/accounts/<id:user_id>/access-link")
 @requires(Permission.MANAGE_ACCOUNTS)
-def set_password(user_id: int):
-    """Set a new password for the account; its sessions end."""
-    form = PasswordForm()
-    if not form.validate():
-        return _account_page(user_id, password_form=form, status=400)
+def send_access_link(user_id: int):
+    """Email the account its way in: the invitation again until it has a password, a
+    password-reset link after."""
     session = db_session()
     try:
-        user = accounts.set_password(session, current_principal(), user_id, form.password.data)
-    except (Invalid, Conflict) as error:
-        return _account_page(user_id, password_form=form, status=refused(form, error, {}))
+        user, email = accounts.send_access_link(session, current_principal(), user_id)
+    except Conflict as error:
+        session.rollback()
+        flash(f"{error.message[:1].upper()}{error.message[1:]}.", "error")
+        return _account_page(user_id, status=409)
     session.commit()
-    flash(f"New password set for {user.email}; their sessions have ended.", "success")
+    what = "an invitation" if user.password_hash is None else "a link to choose a new password"
+    if accounts.send([email]):
+        flash(f"{user.email} has been sent {what}.", "success")
+    else:
+        flash(f"The email to {user.email} could not be sent; try again later.", "error")
     return redirect(url_for(".account", user_id=user.id))
 
 

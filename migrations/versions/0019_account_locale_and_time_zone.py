@@ -1,7 +1,7 @@
 """each account's locale and time zone, chosen by the person
 
 Revision ID: 0019
-Revises: 0013
+Revises: 0012
 Create Date: 2026-12-05 03:50:00.000000
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

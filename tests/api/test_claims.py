@@ -16,7 +16,6 @@ from refunds import claims
 from refunds.models import ClaimTransition, Refund, RefundClaim
 from refunds.states import ClaimState, RefundState
 from tests.factories import (
-    TEST_PASSWORD,
     AuditedRefundClaimFactory,
     EmployerFactory,
     JobOutcomeFactory,
@@ -24,6 +23,7 @@ from tests.factories import (
     TuitionPaymentFactory,
     UserFactory,
 )
+from tests.signing_in import sign_in_client
 
 S = ClaimState
 R = RefundState
@@ -396,11 +396,7 @@ def test_decision_naming_its_own_actor_is_422_and_writes_nothing(
 def test_a_signed_in_person_decides_as_themselves(anonymous_client, session):
     person = UserFactory(role=Role.FINANCE)
     session.commit()
-    sign_in_page = anonymous_client.get("/sign-in").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', sign_in_page).group(1)
-    signed_in = anonymous_client.post(
-        "/sign-in", data={"email": person.email, "password": TEST_PASSWORD, "csrf_token": csrf}
-    )
+    signed_in = sign_in_client(anonymous_client, person)
     assert signed_in.status_code == 302
     claim = claim_in()
     queue_page = anonymous_client.get("/finance").get_data(as_text=True)

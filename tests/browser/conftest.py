@@ -18,8 +18,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pyotp
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, Response, expect
@@ -28,7 +30,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from tests import factories
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, TEST_TOTP_SECRET
 from tests.stripe_harness import TEST_API_KEY
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -167,14 +169,40 @@ class Window:
         """Screenshot the page as it is now."""
         return self.screenshots.take(self.page, step)
 
-    def sign_in(self, email: str, step: str, password: str = TEST_PASSWORD) -> None:
-        """Sign in through the form, typing into the labelled fields."""
+    def sign_in(
+        self,
+        email: str,
+        step: str,
+        password: str = TEST_PASSWORD,
+        totp_secret: str = TEST_TOTP_SECRET,
+    ) -> None:
+        """Sign in through the form, typing into the labelled fields; when the app asks for the
+        second factor, type the code an authenticator with ``totp_secret`` shows."""
         self.visit("/sign-in", f"{step}-form")
         self.page.get_by_label("Email").fill(email)
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
-        expect(self.page.get_by_role("button", name="Sign out")).to_be_visible()
+        signed_in = self.page.get_by_role("button", name="Sign out")
+        asks_code = self.page.get_by_role("heading", name="Your code")
+        expect(signed_in.or_(asks_code)).to_be_visible()
+        if asks_code.is_visible():
+            self.give_code(totp_secret, step)
+        expect(signed_in).to_be_visible()
         self.shot(step)
+
+    def give_code(self, totp_secret: str, step: str) -> None:
+        """Type the authenticator's code; the next step's code if this one was used already (a
+        code signs in once)."""
+        totp = pyotp.TOTP(totp_secret)
+        now = totp.timecode(datetime.now(UTC))
+        for counter in (now, now + 1):
+            self.page.get_by_label("Code from your app, or a recovery code").fill(
+                totp.generate_otp(counter)
+            )
+            self.shot(f"{step}-code")
+            self.page.get_by_role("button", name="Sign in").click()
+            if not self.page.get_by_role("heading", name="Your code").is_visible():
+                return
 
     def sign_out(self, step: str) -> None:
         """Sign out from the header's button."""

@@ -28,7 +28,8 @@ def test_newcomer_sees_amina_warned_ines_paused_the_outcomes_report_and_the_fore
     app = live_server.app
     with live_server.seeding() as session:
         load_demo_school(session, today)
-        passwords = {email: password for _, email, password in load_demo_accounts(session)}
+        printed = {account.email: account for account in load_demo_accounts(session)}
+    passwords = {email: account.password for email, account in printed.items()}
     # What the scheduler does at start-up: the sweep, its review, then the reminders.
     with app.app_context(), live_server.sessionmaker() as session:
         sweep(session, today)
@@ -70,9 +71,8 @@ def test_newcomer_sees_amina_warned_ines_paused_the_outcomes_report_and_the_fore
 
     # Finance: the outcomes report, its chart, a figure's graduates, and the forecast.
     finance = open_window()
-    finance.sign_in(
-        "ada.finance@school.example", "finance-signed-in", passwords["ada.finance@school.example"]
-    )
+    ada = printed["ada.finance@school.example"]
+    finance.sign_in(ada.email, "finance-signed-in", ada.password, totp_secret=ada.totp_secret)
     page = finance.page
     page.get_by_role("link", name="Outcomes").click()
     period = HalfYear.containing(today - timedelta(days=OUTCOME_DAYS)).previous()

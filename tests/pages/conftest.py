@@ -14,6 +14,7 @@ from tests.factories import (
     StudentFactory,
     UserFactory,
 )
+from tests.signing_in import sign_in_client
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -37,10 +38,11 @@ def post_form(
 
 @pytest.fixture
 def sign_in(client):
-    """``sign_in(user)``: sign the test client in as ``user`` through the sign-in form."""
+    """``sign_in(user)``: sign the test client in as ``user`` through the sign-in form (and the
+    second step, for an account with a second factor)."""
 
     def do(user, password: str = TEST_PASSWORD):
-        response = post_form(client, "/sign-in", {"email": user.email, "password": password})
+        response = sign_in_client(client, user, password)
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return response
 

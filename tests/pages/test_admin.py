@@ -10,8 +10,6 @@ from app.models import AuditEvent, Role, User
 from tests.factories import TEST_PASSWORD, StudentFactory, UserFactory
 from tests.pages.conftest import post_form
 
-NEW_PASSWORD = "copper-meadow-signal-77"
-
 
 @pytest.fixture
 def admin(sign_in):
@@ -38,7 +36,6 @@ def account_form(**fields) -> dict:
         "email": "Grace@School.example",
         "name": "Grace Hopper",
         "role": "registrar",
-        "password": NEW_PASSWORD,
         **fields,
     }
 
@@ -48,31 +45,21 @@ def user_with_email(session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email))
 
 
-def test_admin_opens_an_account_with_a_good_password(client, session, admin):
+def test_admin_opens_an_account_and_its_owner_is_invited_to_choose_the_password(
+    client, session, admin, mailbox
+):
     response = post(client, "/admin/accounts", account_form())
 
     assert response.status_code == 302
     user = user_with_email(session, "grace@school.example")
     assert user.role is Role.REGISTRAR and user.active
-    assert verify_password(user.password_hash, NEW_PASSWORD)
-    assert NEW_PASSWORD not in user.password_hash
-    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "account.created"))
+    assert user.password_hash is None  # nobody but Grace will know it
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "account.invited"))
     assert event.actor == admin.actor and event.target == f"user:{user.id}"
+    invitation = mailbox.only()
+    assert invitation["To"] == "grace@school.example"
+    assert mailbox.link_path(invitation).startswith("/set-password/")
     assert "grace@school.example" in text_of(client.get("/admin/accounts"))
-
-
-@pytest.mark.parametrize(
-    ("password", "reason"),
-    [("password1234", "This is a very common password."), ("short", "Use at least 12 characters.")],
-)
-def test_a_weak_password_is_refused_with_the_reason_and_no_account_is_opened(
-    client, session, admin, password, reason
-):
-    response = post(client, "/admin/accounts", account_form(password=password))
-
-    assert response.status_code == 400
-    assert error_of(text_of(response), "password") == reason
-    assert user_with_email(session, "grace@school.example") is None
 
 
 def test_an_account_with_an_email_in_use_is_a_conflict(client, session, admin):
@@ -126,28 +113,22 @@ def test_an_admin_cannot_disable_their_own_account(client, session, admin):
     assert user_with_email(session, admin.email).active is True
 
 
-def test_admin_changes_a_role_and_sets_a_new_password(client, session, admin):
+def test_admin_changes_a_role_and_sends_a_reset_link_without_learning_the_password(
+    client, session, admin, mailbox
+):
     user = UserFactory(role=Role.FINANCE)
 
     response = post(client, f"/admin/accounts/{user.id}/role", {"role": "registrar"})
     assert response.status_code == 302
     assert user_with_email(session, user.email).role is Role.REGISTRAR
 
-    weak = post(
-        client,
-        f"/admin/accounts/{user.id}/password",
-        {"password": "password1234", "password_again": "password1234"},
-    )
-    assert weak.status_code == 400
-    assert error_of(text_of(weak), "password") == "This is a very common password."
+    response = post(client, f"/admin/accounts/{user.id}/access-link")
 
-    response = post(
-        client,
-        f"/admin/accounts/{user.id}/password",
-        {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD},
-    )
     assert response.status_code == 302
-    assert verify_password(user_with_email(session, user.email).password_hash, NEW_PASSWORD)
+    reset = mailbox.only()
+    assert reset["To"] == user.email and reset["Subject"] == "Reset your password"
+    assert mailbox.link_path(reset).startswith("/set-password/")
+    assert verify_password(user_with_email(session, user.email).password_hash, TEST_PASSWORD)
 
 
 def test_the_audit_log_is_newest_first_and_filters_by_action_and_actor(client, session, admin):
@@ -157,15 +138,15 @@ def test_the_audit_log_is_newest_first_and_filters_by_action_and_actor(client, s
     page = text_of(client.get("/admin/audit"))
     order = [
         page.index(f"<td><code>{action}</code></td>")
-        for action in ("token.created", "account.created", "sign_in")
+        for action in ("token.created", "account.invited", "sign_in")
     ]
     assert order == sorted(order)
 
     only_accounts = text_of(client.get("/admin/audit?action=account."))
-    assert "account.created" in only_accounts and "token.created" not in only_accounts
+    assert "account.invited" in only_accounts and "token.created" not in only_accounts
 
     by_actor = text_of(client.get(f"/admin/audit?actor={admin.email.upper()}"))
-    assert "account.created" in by_actor
+    assert "account.invited" in by_actor
     assert "No event matches" in text_of(client.get("/admin/audit?actor=nobody%25"))
 
 

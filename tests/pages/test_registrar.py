@@ -389,6 +389,7 @@ def test_an_import_of_good_rows_writes_them_all(client, session, registrar):
     assert response.status_code == 302
     page = text_of(client.get("/registrar/import"))
     assert "Checked 2 of 2 rows: 2 rows written (students)." in page
+    assert "Invite 2 students" in page
     assert count(session, Student) == 2
     assert session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "import.written"))
 

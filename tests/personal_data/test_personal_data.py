@@ -30,13 +30,13 @@ from app.services.errors import Conflict
 from app.services.personal_data import erase_student, export_student
 from refunds.models import ClaimTransition, Refund, RefundClaim
 from tests.factories import (
-    TEST_PASSWORD,
     ClaimTransitionFactory,
     JobOutcomeFactory,
     RefundFactory,
     UserFactory,
 )
 from tests.pages.conftest import post_form
+from tests.signing_in import sign_in_client
 
 SECRET_COMMENT = "Great hire, Jo was recommended by her aunt at Acme"
 #: Free text of the search records, each of which erasure must remove.
@@ -156,7 +156,7 @@ def sign_in(client):
     """``sign_in(user)``: sign the test client in through the sign-in form."""
 
     def do(user):
-        response = post_form(client, "/sign-in", {"email": user.email, "password": TEST_PASSWORD})
+        response = sign_in_client(client, user)
         assert response.status_code == 302
 
     return do

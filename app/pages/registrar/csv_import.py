@@ -1,4 +1,5 @@
-"""The CSV import: every row is checked, and all are written only if none is wrong."""
+"""The CSV import: every row is checked, and all are written only if none is wrong; after a
+students file, the registrar invites the new students to their graduate accounts."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
+from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import imports
+from app.auth import current_principal
 from app.database import db_session
+from app.models import Student, User
 from app.pages.registrar import audit, blueprint
-from app.pages.registrar.forms import ImportForm
+from app.pages.registrar.forms import ImportForm, InvitationsForm
+from app.services import accounts
 
 #: Largest CSV file the import accepts.
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -69,7 +75,9 @@ def import_csv():
     """Upload a CSV file: every row is checked, and all are written only if none is wrong."""
     form = ImportForm()
     if not form.is_submitted():
-        return _import_page(form)
+        imported = _imported_students()
+        invite = _without_account(db_session(), imported) if imported else None
+        return _import_page(form, invite=invite)
     if not form.validate():
         return _import_page(form, status=400)
     kind = form.kind.data
@@ -94,6 +102,86 @@ def import_csv():
         f"({kind}).",
         "success",
     )
+    if kind == "students":
+        imported = _students_of(session, [row.values.get("email", "") for row in csv_file.rows])
+        flask_session[IMPORTED_STUDENTS] = _as_ranges(imported)
+    return redirect(url_for(".import_csv"))
+
+
+#: Where the session cookie keeps the students of the last students import, to invite them.
+IMPORTED_STUDENTS = "imported_students"
+
+#: Parameters in one query's IN list.
+_CHUNK = 500
+
+
+def _students_of(session, emails: Sequence[str]) -> list[int]:
+    """The ids of the students with ``emails``."""
+    emails = [email.strip().lower() for email in emails]
+    found: list[int] = []
+    for start in range(0, len(emails), _CHUNK):
+        found.extend(
+            session.scalars(
+                select(Student.id).where(Student.email.in_(emails[start : start + _CHUNK]))
+            )
+        )
+    return sorted(found)
+
+
+def _without_account(session, student_ids: Sequence[int]) -> list[int]:
+    """Those of ``student_ids`` that have no account yet."""
+    found: list[int] = []
+    for start in range(0, len(student_ids), _CHUNK):
+        found.extend(
+            session.scalars(
+                select(Student.id).where(
+                    Student.id.in_(student_ids[start : start + _CHUNK]),
+                    ~select(User.id).where(User.student_id == Student.id).exists(),
+                )
+            )
+        )
+    return sorted(found)
+
+
+def _as_ranges(ids: Sequence[int]) -> list[list[int]]:
+    """Sorted ids as [first, last] runs: an import's students are mostly consecutive, so the
+    cookie stays small however long the file."""
+    runs: list[list[int]] = []
+    for student_id in ids:
+        if runs and runs[-1][1] == student_id - 1:
+            runs[-1][1] = student_id
+        else:
+            runs.append([student_id, student_id])
+    return runs
+
+
+def _imported_students() -> list[int]:
+    runs = flask_session.get(IMPORTED_STUDENTS)
+    if not isinstance(runs, list):
+        return []
+    return [n for first, last in runs for n in range(first, last + 1)]
+
+
+@blueprint.post("/import/invitations")
+def invite_imported():
+    """Invite the students of an import to their graduate accounts: each is emailed a link to
+    choose their password."""
+    form = InvitationsForm()
+    if not form.validate():
+        flash("Nothing to invite: import a students file first.", "error")
+        return _import_page(ImportForm(formdata=None), status=400)
+    session = db_session()
+    report = accounts.invite_students(session, current_principal(), student_ids=form.ids())
+    session.commit()
+    flask_session.pop(IMPORTED_STUDENTS, None)
+    sent = accounts.send(report.emails)
+    flash(
+        f"{len(report.invited)} student{'' if len(report.invited) == 1 else 's'} invited;"
+        f" {sent} email{'' if sent == 1 else 's'} sent.",
+        "success" if sent == len(report.emails) else "error",
+    )
+    for asked, reason in report.skipped[:20]:
+        flash(f"Student {asked} not invited: {reason}.", "info")
     return redirect(url_for(".import_csv"))
 
 
@@ -103,6 +191,7 @@ def _import_page(
     report: imports.ImportReport | None = None,
     checked: int = 0,
     status: int = 200,
+    invite: list[int] | None = None,
 ):
     columns = {kind: imports.columns_of(kind) for kind in imports.KINDS}
     limit = request.max_content_length or IMPORT_MAX_BYTES
@@ -113,6 +202,10 @@ def _import_page(
         checked=checked,
         columns=columns,
         limit=_size(limit),
+        invite=invite,
+        invitations_form=InvitationsForm(
+            formdata=None, student_ids=",".join(map(str, invite or []))
+        ),
     ), status
 
 

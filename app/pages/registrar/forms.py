@@ -9,6 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectChoice,
@@ -287,6 +288,15 @@ class GraduationForm(PageForm):
     qualified_on = DateField(
         "Qualified on", [InputRequired(message="Enter the day the student qualified.")]
     )
+
+
+class InvitationsForm(PageForm):
+    """The students of an import to invite, as the result page lists them."""
+
+    student_ids = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,18}(,\d{1,18}){0,9999}$")])
+
+    def ids(self) -> list[int]:
+        return [int(part) for part in self.student_ids.data.split(",")]
 
 
 class ImportForm(PageForm):

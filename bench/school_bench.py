@@ -1,0 +1,265 @@
+"""A school of 200,000 graduations: each service beside hand-written SQL on the same data.
+
+Builds the school of ``bench.school_data`` (``BENCH_SCHOOL_GRADUATIONS`` graduations, default
+200,000) in a PostgreSQL schema of its own, and one of 20,000 beside it (dropped at the end, even
+on failure); then, on the big school, times each service against a hand-written statement
+computing the same figures (checked equal), and on both schools the services whose cost should
+depend on the horizon or the cohort, not on the history.
+
+Printed, last: ``<name>_ratio=<x>`` (service time over hand-written time, medians after a
+warm-up), ``<name>_peak_mb=<x>`` (the most memory the service's Python allocations held during
+one run, by tracemalloc) and ``<name>_growth_ratio=<x>`` (service time at the big school over
+the small one).
+
+Run with ``make bench`` or ``.venv/bin/python -m bench.school_bench``. Environment:
+``BENCH_DATABASE_URL`` (PostgreSQL), ``BENCH_SCHOOL_GRADUATIONS`` (default 200,000; 20,000 for a
+quick check), ``BENCH_SCHOOL_SMALL`` (the small school, default 20,000), ``BENCH_SCHOOL_RUNS``
+(timed runs per side, default 3), ``BENCH_SCHOOL_ONLY`` (comma-separated measure names).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+import app.models  # noqa: F401 - the models load before any service (refunds imports them)
+from app.services.forecast import liability_forecast
+from bench.school_data import AS_OF, analyze, build_school
+from bench.sweep_bench import bench_schema
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@dataclass(frozen=True)
+class School:
+    """A school built for the benchmark: its engine and size."""
+
+    engine: Engine
+    graduations: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One measure: the service's and the hand-written timed runs, and the service's peak."""
+
+    name: str
+    service: list[float]
+    hand: list[float]
+    peak_bytes: int
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.service) / statistics.median(self.hand)
+
+
+def compare(
+    name: str,
+    service: Callable[[], object],
+    hand: Callable[[], object],
+    runs: int,
+    same: Callable[[object, object], bool] = lambda a, b: a == b,
+) -> Comparison:
+    """Time ``service`` and ``hand`` ``runs`` times each after a warm-up, interleaved, check
+    that they agree, then measure the service's peak Python memory in one more run."""
+    timings: dict[str, list[float]] = {"service": [], "hand": []}
+    for attempt in range(runs + 1):
+        results = {}
+        for label, run in (("service", service), ("hand", hand)):
+            started = time.perf_counter()
+            results[label] = run()
+            elapsed = time.perf_counter() - started
+            if attempt:
+                timings[label].append(elapsed)
+            _progress(f"  {name} {label}: {'run ' + str(attempt) if attempt else 'warm-up'}"
+                      f" {elapsed:.3f}s")  # fmt: skip
+        if not same(results["service"], results["hand"]):
+            raise AssertionError(
+                f"{name}: the service and the hand-written SQL differ:"
+                f" {results['service']!r:.500} != {results['hand']!r:.500}"
+            )
+    tracemalloc.start()
+    try:
+        service()
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return Comparison(name, timings["service"], timings["hand"], peak)
+
+
+# --- the forecast --------------------------------------------------------------------------
+
+#: The graduates in their window on :as_of whose deadline is before :end, without an open
+#: claim, per month and currency: the forecast's figures, by hand. Only graduations recent
+#: enough for any policy's longest window and pause (and a month's margin) are read.
+HAND_FORECAST_SQL = """
+SELECT CAST(date_trunc('month', w.deadline) AS date) AS month, pr.currency,
+       count(*) AS graduates,
+       sum(GREATEST(LEAST(w.net_minor, p.refund_cap_minor), 0)) AS amount_minor
+FROM graduations AS g
+JOIN enrollments AS e ON e.id = g.enrollment_id
+JOIN guarantee_policies AS p ON p.id = e.policy_id
+JOIN programmes AS pr ON pr.id = e.programme_id
+LEFT JOIN (
+    SELECT policy_id, array_agg(employment_type) AS types
+    FROM policy_qualifying_types GROUP BY policy_id
+) AS qualifying ON qualifying.policy_id = p.id
+CROSS JOIN LATERAL (
+    SELECT CAST(
+               CASE p.window_starts
+                   WHEN 'day_after_qualification' THEN g.qualified_on + 1
+                   WHEN 'first_monday_after_qualification'
+                       THEN g.qualified_on + 8 - CAST(EXTRACT(ISODOW FROM g.qualified_on) AS int)
+                   ELSE g.qualified_on
+               END + make_interval(months => p.window_months)
+           AS date)
+           + CAST(LEAST(COALESCE((SELECT sum(s.ends_on - s.starts_on + 1) FROM search_pauses AS s
+                                  WHERE s.graduation_id = g.id), 0),
+                        p.max_pause_days) AS int) AS deadline,
+           COALESCE((SELECT sum(t.amount_minor) FROM tuition_payments AS t
+                     WHERE t.enrollment_id = e.id), 0)
+           - CASE WHEN p.deduct_scholarships THEN e.scholarship_minor ELSE 0 END AS net_minor
+) AS w
+WHERE e.guarantee_opt_in
+  AND g.qualified_on >= (
+      SELECT CAST(CAST(:as_of AS date) - make_interval(months => max(window_months) + 1) AS date)
+             - max(max_pause_days) - 7
+      FROM guarantee_policies)
+  AND w.deadline >= :as_of AND w.deadline < :end
+  AND NOT EXISTS (
+      SELECT FROM job_outcomes AS j
+      WHERE j.graduation_id = g.id
+        AND j.employment_type = ANY (qualifying.types)
+        AND j.status IN ('reported', 'confirmed')
+        AND j.start_date <= w.deadline
+        AND j.start_date >= g.qualified_on
+        AND (j.in_field OR NOT p.requires_in_field)
+        AND (j.employment_type IN ('full_time_permanent', 'founded_company')
+             OR j.contract_months >= p.min_contract_months)
+        AND (p.min_annual_salary_minor IS NULL
+             OR (j.salary_currency = pr.currency
+                 AND j.annual_salary_minor >= p.min_annual_salary_minor)))
+  AND NOT EXISTS (
+      SELECT FROM refund_claims AS c
+      WHERE c.enrollment_id = e.id
+        AND c.state IN ('flagged', 'in_review', 'awaiting_second_approval', 'approved',
+                        'paying', 'failed'))
+  AND NOT EXISTS (SELECT FROM excluded_outcomes AS x WHERE x.graduation_id = g.id)
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+
+def forecast_service(school: School) -> list[tuple]:
+    """``liability_forecast`` as the page calls it; its non-empty month rows."""
+    with Session(school.engine) as session:
+        forecast = liability_forecast(session, AS_OF)
+    return [
+        (row.month, row.currency, row.graduates, row.amount_minor)
+        for row in forecast.rows
+        if row.graduates
+    ]
+
+
+def forecast_hand(school: School) -> list[tuple]:
+    """The forecast's month rows by hand."""
+    end = date(AS_OF.year + 1, AS_OF.month, 1)
+    with school.engine.connect() as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(text(HAND_FORECAST_SQL), {"as_of": AS_OF, "end": end})
+        ]
+
+
+def measure_forecast(school: School, runs: int) -> Comparison:
+    """The forecast against its hand-written SQL."""
+    return compare(
+        "forecast", lambda: forecast_service(school), lambda: forecast_hand(school), runs
+    )
+
+
+#: Every measure, by name, in the order they run; each takes a school and the number of runs.
+MEASURES: dict[str, Callable[[School, int], Comparison]] = {
+    "forecast": measure_forecast,
+}
+
+#: The measures whose cost depends on the horizon or the cohort, not on the history: timed on
+#: the small school too.
+GROWTH = ("forecast",)
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def build(engine: Engine, graduations: int) -> School:
+    """Build a school of ``graduations`` into ``engine``'s schema."""
+    _progress(f"building {graduations:,} graduations (as of {AS_OF})")
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        build_school(connection, graduations, progress=_progress)
+    analyze(engine)
+    _progress(f"built in {time.perf_counter() - started:.1f}s")
+    return School(engine, graduations)
+
+
+def run(url: str, graduations: int, small: int, runs: int, only: list[str]) -> list[str]:
+    """Build both schools, run every measure; returns the summary lines."""
+    measures = {name: MEASURES[name] for name in only} if only else MEASURES
+    lines = []
+    with bench_schema(url) as engine:
+        big = build(engine, graduations)
+        results = {name: measure(big, runs) for name, measure in measures.items()}
+        for name, result in results.items():
+            lines.append(f"{name}_ratio={result.ratio:.2f}")
+            lines.append(f"{name}_peak_mb={result.peak_bytes / 2**20:.1f}")
+        growing = [name for name in GROWTH if name in measures]
+        if growing:
+            with bench_schema(url) as small_engine:
+                little = build(small_engine, small)
+                for name in growing:
+                    at_small = measures[name](little, runs)
+                    growth = statistics.median(results[name].service) / statistics.median(
+                        at_small.service
+                    )
+                    lines.append(f"{name}_growth_ratio={growth:.2f}")
+                    lines.append(
+                        f"{name}_seconds: {statistics.median(at_small.service):.3f} at"
+                        f" {small:,}, {statistics.median(results[name].service):.3f} at"
+                        f" {graduations:,} graduations"
+                    )
+    return lines
+
+
+def _progress(line: str) -> None:
+    print(line, flush=True)
+
+
+def _stop(signum, _frame) -> None:
+    # Turn a termination into an exception, so the schemas are still dropped.
+    raise SystemExit(128 + signum)
+
+
+def main() -> None:
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    graduations = int(os.environ.get("BENCH_SCHOOL_GRADUATIONS", "200000"))
+    small = int(os.environ.get("BENCH_SCHOOL_SMALL", "20000"))
+    runs = int(os.environ.get("BENCH_SCHOOL_RUNS", "3"))
+    only = [name for name in os.environ.get("BENCH_SCHOOL_ONLY", "").split(",") if name]
+    signal.signal(signal.SIGTERM, _stop)
+    started = time.perf_counter()
+    lines = run(url, graduations, small, runs, only)
+    _progress(f"total: {time.perf_counter() - started:.0f}s")
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

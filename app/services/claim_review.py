@@ -12,7 +12,7 @@ search record as it stood when the window closed (``app.services.search.record_a
 
 Each claim is checked once: an audit event ``claim.obligations_checked`` marks it. The claims
 whose record cannot fall short are marked compliant together, in one statement; only the
-others are read and judged one by one.
+others are read (a batch at a time) and judged.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import String, and_, cast, exists, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app import audit
 from app.guarantee.terms import SearchActivityKind
@@ -33,13 +33,16 @@ from app.models import (
     SchoolRequest,
     SearchActivity,
 )
-from app.services.search import SearchRecord, record_at_close
+from app.services.search import SearchRecord, records_at_close
 from refunds.claims import reject, start_review
 from refunds.models import RefundClaim
 from refunds.states import ClaimState
 
 #: The audit action that marks a claim as checked against the search obligations.
 CHECKED = "claim.obligations_checked"
+
+#: How many claims are judged together, their records read in one query per kind of row.
+BATCH = 500
 
 
 @dataclass
@@ -84,8 +87,9 @@ def review_flagged_claims(
     Set-based first: the claims whose record cannot give a reason (``_may_fall_short`` is
     false: the policy asks nothing weekly, no offer was logged, no question can be late, the
     graduate never said they stopped looking) are compliant whatever else they logged, and are
-    all marked checked in one statement. Only the others are judged one by one by the rule
-    (``obligation_reasons``); a property test proves the two ways agree.
+    all marked checked in one statement. Only the others are judged by the rule
+    (``obligation_reasons``), their records read ``BATCH`` at a time; a property test proves
+    the two ways agree.
     """
     result = ReviewResult(as_of)
     surely_compliant = (
@@ -99,9 +103,26 @@ def review_flagged_claims(
     claim_ids = session.scalars(
         select(RefundClaim.id).where(_unchecked_flagged()).order_by(RefundClaim.id)
     ).all()
-    for claim_id in claim_ids:
-        claim = session.get(RefundClaim, claim_id)
-        record = record_at_close(session, claim.graduation, claim.deadline)
+    for start in range(0, len(claim_ids), BATCH):
+        _judge(session, claim_ids[start : start + BATCH], actor, result)
+    session.flush()
+    return result
+
+
+def _judge(session: Session, claim_ids: list[int], actor: str, result: ReviewResult) -> None:
+    """Judge each of ``claim_ids`` by the rule, their records read together; decide each."""
+    claims = session.scalars(
+        select(RefundClaim)
+        .where(RefundClaim.id.in_(claim_ids))
+        .options(
+            selectinload(RefundClaim.graduation)
+            .selectinload(Graduation.enrollment)
+            .selectinload(Enrollment.policy)
+        )
+        .order_by(RefundClaim.id)
+    ).all()
+    records = records_at_close(session, [(claim.graduation, claim.deadline) for claim in claims])
+    for claim, record in zip(claims, records, strict=True):
         void, reasons = obligation_reasons(record)
         if void is not None:
             reject(session, claim.id, actor=actor, reason=void)
@@ -120,8 +141,6 @@ def review_flagged_claims(
             outcome = "compliant"
         audit.record(session, actor, CHECKED, f"claim:{claim.id}", outcome)
         result.checked += 1
-    session.flush()
-    return result
 
 
 def _claim_target(claim_id):

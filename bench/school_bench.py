@@ -33,9 +33,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 import app.models  # noqa: F401 - the models load before any service (refunds imports them)
+from app.services.claim_review import review_flagged_claims
 from app.services.forecast import liability_forecast
-from bench.school_data import AS_OF, analyze, build_school
+from bench.school_data import AS_OF, NOW, analyze, build_school
 from bench.sweep_bench import bench_schema
+from refunds.sweep import sweep
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -187,9 +189,94 @@ def measure_forecast(school: School, runs: int) -> Comparison:
     )
 
 
+# --- the claim review after the sweep -------------------------------------------------------
+
+#: The flagged claims not checked yet, each with whether its record may fall short of the
+#: policy (weekly obligations, an offer logged, a question that may be late, stopped looking).
+HAND_UNCHECKED_SQL = """
+SELECT c.id, c.graduation_id,
+       p.weekly_applications > 0 OR p.coaching_every_weeks IS NOT NULL
+       OR COALESCE(g.stopped_seeking_on <= c.deadline, false)
+       OR EXISTS (SELECT FROM search_activities AS a
+                  WHERE a.graduation_id = g.id AND a.kind = 'offer')
+       OR (p.answer_within_days IS NOT NULL
+           AND EXISTS (SELECT FROM school_requests AS r WHERE r.graduation_id = g.id))
+       AS to_judge
+FROM refund_claims AS c
+JOIN graduations AS g ON g.id = c.graduation_id
+JOIN enrollments AS e ON e.id = g.enrollment_id
+JOIN guarantee_policies AS p ON p.id = e.policy_id
+WHERE c.state = 'flagged'
+  AND 'claim:' || c.id NOT IN (
+      SELECT target FROM audit_events WHERE action = 'claim.obligations_checked')
+"""
+
+#: The compliant ones marked checked in one statement; the count of the others.
+HAND_REVIEW_SQL = f"""
+WITH unchecked AS ({HAND_UNCHECKED_SQL}),
+compliant AS (
+    INSERT INTO audit_events (at, actor, action, target, detail)
+    SELECT :now, 'system:sweep', 'claim.obligations_checked', 'claim:' || id, 'compliant'
+    FROM unchecked WHERE NOT to_judge
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM compliant), (SELECT count(*) FROM unchecked WHERE to_judge)
+"""
+
+#: The rows the judgement of the others reads: their search log, questions and pauses.
+HAND_REVIEW_READS_SQL = [
+    f"""
+    SELECT t.* FROM {table} AS t
+    WHERE t.graduation_id IN (SELECT graduation_id FROM ({HAND_UNCHECKED_SQL}) AS u)
+    """
+    for table in ("search_activities", "school_requests", "search_pauses")
+]
+
+
+def flag_the_backlog(school: School) -> int:
+    """Run the sweep on the school, committed: the claims the review then checks."""
+    with Session(school.engine) as session:
+        flagged = sweep(session, AS_OF).flagged
+        session.commit()
+    _progress(f"  the sweep flagged {flagged:,} claims")
+    return flagged
+
+
+def review_service(school: School) -> int:
+    """``review_flagged_claims`` as the job runs it, rolled back; how many it checked."""
+    with school.engine.connect() as connection:
+        transaction = connection.begin()
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+            result = review_flagged_claims(session, AS_OF)
+        transaction.rollback()
+    return result.checked
+
+
+def review_hand(school: School) -> int:
+    """By hand, rolled back: the compliant claims marked checked in one statement, and every
+    row the judgement of the others needs read; how many claims that covers. It neither judges
+    the others' weeks nor writes their decisions: the service does both on top."""
+    with school.engine.connect() as connection:
+        transaction = connection.begin()
+        compliant, to_judge = connection.execute(text(HAND_REVIEW_SQL), {"now": NOW}).one()
+        for sql in HAND_REVIEW_READS_SQL:
+            connection.execute(text(sql)).all()
+        transaction.rollback()
+    return compliant + to_judge
+
+
+def measure_claim_review(school: School, runs: int) -> Comparison:
+    """The review after the sweep against its hand-written SQL, on the sweep's backlog."""
+    flag_the_backlog(school)
+    return compare(
+        "claim_review", lambda: review_service(school), lambda: review_hand(school), runs
+    )
+
+
 #: Every measure, by name, in the order they run; each takes a school and the number of runs.
 MEASURES: dict[str, Callable[[School, int], Comparison]] = {
     "forecast": measure_forecast,
+    "claim_review": measure_claim_review,
 }
 
 #: The measures whose cost depends on the horizon or the cohort, not on the history: timed on

@@ -34,7 +34,7 @@ from app.models import (
     SearchActivity,
 )
 from app.services.search import SearchRecord, records_at_close
-from refunds.claims import reject, start_review
+from refunds.claims import reject, start_reviews
 from refunds.models import RefundClaim
 from refunds.states import ClaimState
 
@@ -110,7 +110,8 @@ def review_flagged_claims(
 
 
 def _judge(session: Session, claim_ids: list[int], actor: str, result: ReviewResult) -> None:
-    """Judge each of ``claim_ids`` by the rule, their records read together; decide each."""
+    """Judge each of ``claim_ids`` by the rule, their records read together; reject the void
+    ones one by one, and send the rest that fall short to review together."""
     claims = session.scalars(
         select(RefundClaim)
         .where(RefundClaim.id.in_(claim_ids))
@@ -122,6 +123,7 @@ def _judge(session: Session, claim_ids: list[int], actor: str, result: ReviewRes
         .order_by(RefundClaim.id)
     ).all()
     records = records_at_close(session, [(claim.graduation, claim.deadline) for claim in claims])
+    to_review: dict[int, str] = {}
     for claim, record in zip(claims, records, strict=True):
         void, reasons = obligation_reasons(record)
         if void is not None:
@@ -129,18 +131,15 @@ def _judge(session: Session, claim_ids: list[int], actor: str, result: ReviewRes
             result.rejected.append(claim.id)
             outcome = "void"
         elif reasons:
-            start_review(
-                session,
-                claim.id,
-                actor=actor,
-                reason="search obligations not met: " + "; ".join(reasons),
-            )
+            to_review[claim.id] = "search obligations not met: " + "; ".join(reasons)
             result.in_review.append(claim.id)
             outcome = f"{len(reasons)} reason(s) to review"
         else:
             outcome = "compliant"
         audit.record(session, actor, CHECKED, f"claim:{claim.id}", outcome)
         result.checked += 1
+    if to_review:
+        start_reviews(session, to_review, actor=actor)
 
 
 def _claim_target(claim_id):

@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -33,8 +34,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 import app.models  # noqa: F401 - the models load before any service (refunds imports them)
+from app.guarantee.cirr import HalfYear
 from app.services.claim_review import review_flagged_claims
 from app.services.forecast import liability_forecast
+from app.services.outcomes_report import outcomes_report
 from bench.school_data import AS_OF, NOW, analyze, build_school
 from bench.sweep_bench import bench_schema
 from refunds.sweep import sweep
@@ -273,15 +276,115 @@ def measure_claim_review(school: School, runs: int) -> Comparison:
     )
 
 
+# --- the outcomes report --------------------------------------------------------------------
+
+#: The half-year whose outcomes are reported: the latest complete one on ``AS_OF``.
+OUTCOMES_PERIOD = HalfYear(2025, 2)
+
+#: Every enrollment of the cohort with its CIRR status (``app.guarantee.cirr``) by hand,
+#: counted per programme and status: NULL for those who did not graduate.
+HAND_OUTCOMES_SQL = """
+WITH cohort AS (
+    SELECT e.id AS enrollment_id, e.programme_id, e.cirr_intent, g.id AS graduation_id,
+           g.stopped_seeking_on, LEAST(g.qualified_on + 180, CAST(:today AS date)) AS as_of
+    FROM enrollments AS e
+    LEFT JOIN graduations AS g ON g.enrollment_id = e.id
+    WHERE e.expected_graduation_on BETWEEN :first AND :last
+       OR (e.expected_graduation_on IS NULL AND g.qualified_on BETWEEN :first AND :last)
+),
+judged AS (
+    SELECT c.*,
+           c.cirr_intent <> 'in_field_job'
+           OR EXISTS (SELECT FROM excluded_outcomes AS x
+                      WHERE x.graduation_id = c.graduation_id AND x.occurred_on <= c.as_of)
+           AS excluded,
+           (SELECT CASE
+                       WHEN j.employment_type = 'founded_company'
+                           THEN CASE WHEN j.in_field THEN '1D' ELSE '2B' END
+                       WHEN NOT j.in_field
+                           THEN CASE WHEN COALESCE(m.is_school, false) THEN '2A' ELSE '2B' END
+                       WHEN COALESCE(m.is_school, false) THEN '1C'
+                       WHEN j.employment_type = 'full_time_permanent' THEN '1A'
+                       WHEN j.employment_type IN ('apprenticeship', 'internship',
+                                                  'fixed_term_contract')
+                            AND j.contract_months >= 3 THEN '1B'
+                       ELSE '1E'
+                   END AS status
+            FROM job_outcomes AS j
+            LEFT JOIN employers AS m ON m.id = j.employer_id
+            WHERE j.graduation_id = c.graduation_id
+              AND j.start_date <= c.as_of AND j.status <> 'disputed'
+            ORDER BY 1, j.start_date
+            LIMIT 1) AS job_status,
+           LEAST(
+               (SELECT min(LEAST(a.occurred_on, CAST(a.created_at AT TIME ZONE 'UTC' AS date)))
+                FROM search_activities AS a WHERE a.graduation_id = c.graduation_id),
+               (SELECT min(CAST(r.answered_at AT TIME ZONE 'UTC' AS date))
+                FROM school_requests AS r WHERE r.graduation_id = c.graduation_id),
+               (SELECT min(LEAST(j.start_date, CAST(j.created_at AT TIME ZONE 'UTC' AS date)))
+                FROM job_outcomes AS j WHERE j.graduation_id = c.graduation_id)
+           ) AS engaged_on
+    FROM cohort AS c
+)
+SELECT programme_id,
+       CASE
+           WHEN graduation_id IS NULL THEN NULL
+           WHEN excluded THEN 'excluded'
+           WHEN job_status IS NOT NULL THEN job_status
+           WHEN stopped_seeking_on <= as_of THEN '3B'
+           WHEN engaged_on <= as_of THEN '3A'
+           ELSE '4'
+       END AS status,
+       count(*)
+FROM judged
+GROUP BY 1, 2
+ORDER BY 1, 2 NULLS FIRST
+"""
+
+
+def _by_status(rows) -> list[tuple]:
+    """Counts per (programme, status) in the hand-written statement's order."""
+    counts = Counter((row.programme_id, row.status.value if row.status else None) for row in rows)
+    return sorted(
+        ((programme, status, count) for (programme, status), count in counts.items()),
+        key=lambda item: (item[0], item[1] is not None, item[1] or ""),
+    )
+
+
+def outcomes_service(school: School) -> list[tuple]:
+    """``outcomes_report`` as the page calls it, for the period's cohort; its counts."""
+    with Session(school.engine) as session:
+        report = outcomes_report(session, OUTCOMES_PERIOD, AS_OF)
+    return _by_status(report.rows)
+
+
+def outcomes_hand(school: School) -> list[tuple]:
+    """The cohort's statuses by hand, counted per programme and status."""
+    period = {"first": OUTCOMES_PERIOD.first_day, "last": OUTCOMES_PERIOD.last_day}
+    with school.engine.connect() as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(text(HAND_OUTCOMES_SQL), {"today": AS_OF, **period})
+        ]
+
+
+def measure_outcomes(school: School, runs: int) -> Comparison:
+    """The outcomes report against its hand-written SQL."""
+    return compare(
+        "outcomes", lambda: outcomes_service(school), lambda: outcomes_hand(school), runs
+    )
+
+
 #: Every measure, by name, in the order they run; each takes a school and the number of runs.
 MEASURES: dict[str, Callable[[School, int], Comparison]] = {
     "forecast": measure_forecast,
+    "outcomes": measure_outcomes,
     "claim_review": measure_claim_review,
 }
 
 #: The measures whose cost depends on the horizon or the cohort, not on the history: timed on
 #: the small school too.
-GROWTH = ("forecast",)
+GROWTH = ("forecast", "outcomes")
 
 
 # --- the run -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from math import ceil
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -45,9 +46,12 @@ from app.models import (
     Student,
 )
 from app.services.errors import NotFound
+from app.services.listings import Page
 
 #: How many half-years the period picker offers, the current one included.
 RECENT_PERIODS = 6
+#: Enrollments per page of a drill-down.
+DRILL_DOWN_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,22 @@ class OutcomesReport:
             if (programme_id is None or row.programme_id == programme_id)
             and in_figure(row.counted, figure)
         ]
+
+
+def drill_down_page(
+    report: OutcomesReport,
+    figure: Figure | CirrStatus,
+    programme_id: int | None,
+    number: int,
+    size: int | None = None,
+) -> Page[GraduateRow]:
+    """Page ``number`` (from 1; clamped to the pages there are) of the enrollments behind
+    ``figure``, ``size`` rows a page (``DRILL_DOWN_PAGE_SIZE`` by default)."""
+    rows = report.rows_behind(figure, programme_id)
+    size = size or DRILL_DOWN_PAGE_SIZE
+    number = min(max(1, number), max(1, ceil(len(rows) / size)))
+    start = (number - 1) * size
+    return Page(items=rows[start : start + size], number=number, size=size, total=len(rows))
 
 
 def recent_periods(today: date, count: int = RECENT_PERIODS) -> list[HalfYear]:

@@ -130,15 +130,21 @@ def record_at_close(session: Session, graduation: Graduation, deadline: date) ->
 def records_at_close(session: Session, closed: list[tuple[Graduation, date]]) -> list[SearchRecord]:
     """``record_at_close`` of each (graduation, deadline), their rows read in three queries
     for them all (a batch job's many claims), not three per graduation."""
-    logs = _logs(session, [graduation.id for graduation, _deadline in closed])
+    return search_records(
+        session,
+        [(graduation, deadline + timedelta(days=1), deadline) for graduation, deadline in closed],
+    )
+
+
+def search_records(
+    session: Session, judged: list[tuple[Graduation, date, date]]
+) -> list[SearchRecord]:
+    """``search_record`` of each (graduation, as of, deadline), their rows read in three
+    queries for them all (a batch job's many graduates), not three per graduation."""
+    logs = _logs(session, [graduation.id for graduation, _as_of, _deadline in judged])
     return [
-        _judged(
-            graduation,
-            deadline + timedelta(days=1),
-            deadline,
-            *(rows[graduation.id] for rows in logs),
-        )
-        for graduation, deadline in closed
+        _judged(graduation, as_of, deadline, *(rows[graduation.id] for rows in logs))
+        for graduation, as_of, deadline in judged
     ]
 
 

@@ -27,17 +27,20 @@ import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 import app.models  # noqa: F401 - the models load before any service (refunds imports them)
+from app import create_app
 from app.guarantee.cirr import HalfYear
+from app.models import MessageKind
 from app.services.claim_review import review_flagged_claims
 from app.services.forecast import liability_forecast
 from app.services.outcomes_report import outcomes_report
+from app.services.reminders import _graduate_reminders
 from bench.school_data import AS_OF, NOW, analyze, build_school
 from bench.sweep_bench import bench_schema
 from refunds.sweep import sweep
@@ -375,10 +378,82 @@ def measure_outcomes(school: School, runs: int) -> Comparison:
     )
 
 
+# --- the reminders' selection ---------------------------------------------------------------
+
+#: The reminder points, in days before the deadline (the default setting).
+REMINDER_DAYS = (30, 7)
+
+#: The graduates in their window on :as_of without a claim, not erased, with their deadline
+#: reminder due (the smallest point not after the days left), if any, and whether their policy
+#: asks for something every week; by hand.
+HAND_IN_WINDOW_SQL = (
+    HAND_FORECAST_SQL.rsplit("GROUP BY", 1)[0]
+    .replace(
+        """SELECT CAST(date_trunc('month', w.deadline) AS date) AS month, pr.currency,
+       count(*) AS graduates,
+       sum(GREATEST(LEAST(w.net_minor, p.refund_cap_minor), 0)) AS amount_minor""",
+        """SELECT g.id AS graduation_id, w.deadline,
+       CASE WHEN w.deadline - CAST(:as_of AS date) <= 7 THEN 7
+            WHEN w.deadline - CAST(:as_of AS date) <= 30 THEN 30 END AS reminder,
+       p.weekly_applications > 0 OR p.coaching_every_weeks IS NOT NULL AS weekly""",
+    )
+    .replace(
+        """        AND c.state IN ('flagged', 'in_review', 'awaiting_second_approval', 'approved',
+                        'paying', 'failed'))""",
+        """)
+  AND NOT EXISTS (SELECT FROM students AS s WHERE s.id = e.student_id
+                  AND s.erased_at IS NOT NULL)""",
+    )
+)
+
+#: The search log of the graduates under weekly obligations: what judging their weeks reads.
+HAND_WEEKLY_LOG_SQL = f"""
+SELECT a.* FROM search_activities AS a
+WHERE a.graduation_id IN (SELECT graduation_id FROM ({HAND_IN_WINDOW_SQL}) AS w WHERE weekly)
+"""
+
+
+def reminders_service(school: School, app) -> list[tuple]:
+    """The graduates' reminders as a run finds them (``_graduate_reminders``); the deadline
+    reminders' keys (the falling-behind ones need the weeks judged, which SQL does not do)."""
+    with app.app_context(), Session(school.engine) as session:
+        drafts = _graduate_reminders(
+            session, replace(app.config["SETTINGS"], reminder_days_before_deadline=REMINDER_DAYS),
+            AS_OF,
+        )  # fmt: skip
+    return sorted(d.dedupe_key for d in drafts if d.kind is MessageKind.DEADLINE_APPROACHING)
+
+
+def reminders_hand(school: School) -> list[tuple]:
+    """By hand: who is in their window with a deadline reminder due, and the search log of
+    those under weekly obligations read."""
+    end = date.max
+    with school.engine.connect() as connection:
+        rows = connection.execute(text(HAND_IN_WINDOW_SQL), {"as_of": AS_OF, "end": end}).all()
+        connection.execute(text(HAND_WEEKLY_LOG_SQL), {"as_of": AS_OF, "end": end}).all()
+    return sorted(
+        f"deadline:{row.graduation_id}:{row.deadline.isoformat()}:{row.reminder}"
+        for row in rows
+        if row.reminder is not None
+    )
+
+
+def measure_reminders(school: School, runs: int) -> Comparison:
+    """The reminders' selection against its hand-written SQL."""
+    app = create_app({"BASE_URL": "https://school.example"})
+    return compare(
+        "reminders_selection",
+        lambda: reminders_service(school, app),
+        lambda: reminders_hand(school),
+        runs,
+    )
+
+
 #: Every measure, by name, in the order they run; each takes a school and the number of runs.
 MEASURES: dict[str, Callable[[School, int], Comparison]] = {
     "forecast": measure_forecast,
     "outcomes": measure_outcomes,
+    "reminders": measure_reminders,
     "claim_review": measure_claim_review,
 }
 

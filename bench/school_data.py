@@ -113,7 +113,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "refund_claims": (
         "id", "enrollment_id", "graduation_id", "state", "amount_minor", "currency", "deadline",
-        "flagged_on", "version", "created_at", "updated_at",
+        "flagged_on", "closed_while_owed", "version", "created_at", "updated_at",
     ),
 }  # fmt: skip
 
@@ -383,6 +383,8 @@ class SchoolPlan:
                 PROGRAMMES[g.programme - 1][2],
                 deadline,
                 deadline + timedelta(days=1),
+                # Closed on judgment while owed: the sweep does not reopen them.
+                True if state in ("rejected", "withdrawn") else None,
                 1,
                 NOW,
                 NOW,

@@ -51,9 +51,12 @@ def transition(
     actor: str,
     reason: str,
     graduate_note: str | None = None,
+    flush: bool = True,
 ) -> ClaimTransition:
     """Move ``claim`` to ``target``, recording who, when, from, to and why: ``reason`` is the
-    internal note staff read, ``graduate_note`` what the graduate is told, if anything."""
+    internal note staff read, ``graduate_note`` what the graduate is told, if anything.
+
+    ``flush=False`` leaves the writes to the caller's next flush (a batch of claims)."""
     try:
         check_transition(claim.state, target)
     except ImpossibleTransition as error:
@@ -73,7 +76,8 @@ def transition(
     session.add(record)
     # The claim's trail is also in the service-wide audit log, beside sign-ins and refusals.
     audit.record(session, actor, f"claim.{target.value}", f"claim:{claim.id}", reason)
-    session.flush()
+    if flush:
+        session.flush()
     return record
 
 
@@ -189,6 +193,31 @@ def appeal(session: Session, claim_id: int, *, actor: str, reasons: str) -> Clai
     session.flush()
     audit.record(session, actor, "claim.appealed", f"claim:{claim.id}", reasons)
     return record
+
+
+def start_reviews(session: Session, reasons: dict[int, str], *, actor: str) -> None:
+    """``start_review`` of many flagged claims at once (the review after the sweep): each
+    claim ``id`` with its reason, the claims locked in one statement and every row written in
+    one flush. Only for claims nobody has decided yet: an appeal goes through ``start_review``."""
+    claims = session.scalars(
+        select(RefundClaim)
+        .where(RefundClaim.id.in_(list(reasons)))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for claim in claims:
+        if claim.state is S.REJECTED:
+            raise Conflict("an appeal is heard one claim at a time, by a second reviewer")
+        transition(
+            session,
+            claim,
+            S.IN_REVIEW,
+            actor=actor,
+            reason=_require_reason(reasons[claim.id]),
+            flush=False,
+        )
+    session.flush()
+    _cancel_unsent_refunds(session, *claims)
 
 
 def approve(
@@ -485,18 +514,19 @@ def reopen_for_graduation(
     return reopen_if_owed(session, claim_id, actor=actor, reason=reason)
 
 
-def _cancel_unsent_refunds(session: Session, claim: RefundClaim) -> None:
+def _cancel_unsent_refunds(session: Session, *claims: RefundClaim) -> None:
     # Only refunds nobody has started sending can be called off; the executor re-checks the
     # claim's state under lock before it sends anything.
+    states = {claim.id: claim.state for claim in claims}
     for refund in session.scalars(
         select(Refund).where(
-            Refund.claim_id == claim.id,
+            Refund.claim_id.in_(list(states)),
             Refund.state == RefundState.PENDING,
             Refund.attempts == 0,
         )
     ):
         refund.state = RefundState.CANCELED
-        refund.last_error = f"claim moved to {claim.state.value} before it was sent"
+        refund.last_error = f"claim moved to {states[refund.claim_id].value} before it was sent"
     session.flush()
 
 

@@ -272,11 +272,14 @@ def _weeks(
         for pause in pauses
         for offset in range((pause.ends_on - pause.starts_on).days + 1)
     }
+    # Without a pause, every day of a week is active: no need to look at each one.
     active = [
         sum(
             starts_on + timedelta(days=offset) not in paused_days
             for offset in range((ends_on - starts_on).days + 1)
         )
+        if paused_days
+        else (ends_on - starts_on).days + 1
         for starts_on, ends_on in spans
     ]
     applications = [0] * len(spans)

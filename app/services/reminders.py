@@ -21,28 +21,26 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import and_, exists, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app.auth.access import Permission, Principal, authorize
+from app.guarantee.obligations import Compliance
 from app.guarantee.reminders import (
     days_left_in_week,
     deadline_reminder_due,
     employer_reminder_due,
     week_to_warn_about,
 )
-from app.guarantee.rules import GuaranteeState
 from app.mail import MailNotSent, absolute_url, deliver, render
 from app.models import (
     AnnouncedClaim,
     Enrollment,
-    ExcludedOutcome,
     Graduation,
     GuaranteePolicy,
     HireConfirmation,
@@ -57,11 +55,11 @@ from app.models import (
 from app.models.base import utc_now
 from app.pages.formatting import money, words
 from app.services.confirmations import LINK_LIFETIME, link_token
-from app.services.guarantee import GuaranteeView, evaluate_guarantee
-from app.services.search import compliance_for
+from app.services.search import search_records
 from config.settings import Settings
 from refunds.models import RefundClaim
 from refunds.states import ClaimState
+from refunds.sweep import earliest_open_qualification, in_window_closing_before
 
 log = logging.getLogger(__name__)
 
@@ -339,9 +337,7 @@ def _due(session_factory, settings: Settings, as_of: date, now: datetime) -> lis
     (on SQLite an open transaction holds the write lock)."""
     with session_factory() as session:
         drafts: list[Draft] = []
-        for graduation, guarantee in _searching(session, as_of):
-            drafts.extend(_deadline_reminder(graduation, guarantee, settings, as_of))
-            drafts.extend(_falling_behind(session, graduation, guarantee, as_of))
+        drafts.extend(_graduate_reminders(session, settings, as_of))
         drafts.extend(_new_claims(session))
         drafts.extend(_employer_reminders(session, settings, now))
         taken = _taken_keys(session, [draft.dedupe_key for draft in drafts])
@@ -358,60 +354,113 @@ def _taken_keys(session: Session, keys: list[str]) -> set[str]:
     return taken
 
 
-def _searching(session: Session, as_of: date) -> Iterator[tuple[Graduation, GuaranteeView]]:
-    """Graduates still in their window on ``as_of`` (opted in, no qualifying job, not
-    excluded), with their guarantee as the rule judges it.
-
-    SQL only narrows the candidates (opted in, not erased, no claim, no exclusion, qualified
-    recently enough for any policy's longest window and pause); the rule decides.
-    """
-    longest_months, longest_pause = session.execute(
-        select(func.max(GuaranteePolicy.window_months), func.max(GuaranteePolicy.max_pause_days))
-    ).one()
-    if longest_months is None:
-        return
-    # 7 days more: a window may start up to the first Monday after qualifying.
-    earliest = as_of - relativedelta(months=longest_months) - timedelta(days=longest_pause + 7)
-    graduations = session.scalars(
-        select(Graduation)
-        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
-        .join(Student, Student.id == Enrollment.student_id)
-        .where(
-            Enrollment.guarantee_opt_in.is_(True),
-            Student.erased_at.is_(None),
-            Graduation.qualified_on.between(earliest, as_of),
-            ~exists().where(RefundClaim.enrollment_id == Enrollment.id),
-            ~exists().where(ExcludedOutcome.graduation_id == Graduation.id),
+def _searching(session: Session, as_of: date):
+    """SELECT of the graduates still in their window on ``as_of`` (opted in, no qualifying
+    job, not excluded: ``refunds.sweep.in_window_closing_before``, the rule in SQL), not erased
+    and without a claim: each graduation's id, deadline, and whether its policy asks for
+    something every week; ``None`` without a policy."""
+    since = earliest_open_qualification(session, as_of)
+    if since is None:
+        return None
+    # No window closes after the last day a date can be.
+    searching = in_window_closing_before(as_of, date.max, since).subquery("searching")
+    return (
+        select(
+            searching.c.graduation_id,
+            searching.c.deadline,
+            or_(
+                GuaranteePolicy.weekly_applications > 0,
+                GuaranteePolicy.coaching_every_weeks.is_not(None),
+            ).label("weekly"),
         )
-        .order_by(Graduation.id)
-    ).all()
-    for graduation in graduations:
-        guarantee = evaluate_guarantee(session, graduation.id, as_of)
-        if guarantee.status.state is GuaranteeState.IN_WINDOW:
-            yield graduation, guarantee
+        .join(Enrollment, Enrollment.id == searching.c.enrollment_id)
+        .join(Student, Student.id == Enrollment.student_id)
+        .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
+        .where(
+            Student.erased_at.is_(None),
+            ~exists().where(RefundClaim.enrollment_id == Enrollment.id),
+        )
+        .order_by(searching.c.graduation_id)
+    )
+
+
+def _graduate_reminders(session: Session, settings: Settings, as_of: date) -> list[Draft]:
+    """The deadline and falling-behind reminders due on ``as_of``.
+
+    One statement finds who is in their window, with their deadline; whether a deadline
+    reminder is due follows from it. Only the graduates due one, or whose policy asks for
+    something every week (only they can fall behind), are read further, a batch at a time:
+    their records in a few queries per batch, their search logs judged by the rule.
+    """
+    selection = _searching(session, as_of)
+    if selection is None:
+        return []
+    drafts: list[Draft] = []
+    candidates = [
+        row
+        for row in session.execute(selection)
+        if row.weekly or _deadline_days(row.deadline, settings, as_of) is not None
+    ]
+    for start in range(0, len(candidates), 500):
+        batch = candidates[start : start + 500]
+        graduations = {
+            graduation.id: graduation
+            for graduation in session.scalars(
+                select(Graduation)
+                .where(Graduation.id.in_([row.graduation_id for row in batch]))
+                .options(
+                    selectinload(Graduation.enrollment).options(
+                        selectinload(Enrollment.student),
+                        selectinload(Enrollment.programme),
+                        selectinload(Enrollment.policy),
+                    )
+                )
+            )
+        }
+        weekly = [row for row in batch if row.weekly]
+        records = search_records(
+            session, [(graduations[row.graduation_id], as_of, row.deadline) for row in weekly]
+        )
+        compliance = {
+            row.graduation_id: record.compliance
+            for row, record in zip(weekly, records, strict=True)
+        }
+        for row in batch:
+            graduation = graduations[row.graduation_id]
+            drafts.extend(_deadline_reminder(graduation, row.deadline, settings, as_of))
+            if row.graduation_id in compliance:
+                drafts.extend(
+                    _falling_behind(graduation, row.deadline, compliance[row.graduation_id], as_of)
+                )
+    return drafts
+
+
+def _deadline_days(deadline: date, settings: Settings, as_of: date) -> int | None:
+    """The deadline reminder due on ``as_of`` (its days before the deadline), if any."""
+    return deadline_reminder_due((deadline - as_of).days, settings.reminder_days_before_deadline)
 
 
 def _deadline_reminder(
-    graduation: Graduation, guarantee: GuaranteeView, settings: Settings, as_of: date
+    graduation: Graduation, deadline: date, settings: Settings, as_of: date
 ) -> list[Draft]:
-    status = guarantee.status
-    days = deadline_reminder_due(status.days_left, settings.reminder_days_before_deadline)
+    days = _deadline_days(deadline, settings, as_of)
     if days is None:
         return []
+    days_left = (deadline - as_of).days
     student = graduation.enrollment.student
     email = render(
         "deadline_approaching",
         name=student.name,
         programme=graduation.enrollment.programme.name,
-        deadline=status.deadline,
-        days_left=status.days_left,
-        when=_days_phrase(status.days_left),
+        deadline=deadline,
+        days_left=days_left,
+        when=_days_phrase(days_left),
         as_of=as_of,
     )
     return [
         Draft(
             kind=MessageKind.DEADLINE_APPROACHING,
-            dedupe_key=f"deadline:{graduation.id}:{status.deadline.isoformat()}:{days}",
+            dedupe_key=f"deadline:{graduation.id}:{deadline.isoformat()}:{days}",
             recipient=student.email,
             subject=email.subject,
             body=email.text,
@@ -422,14 +471,12 @@ def _deadline_reminder(
 
 
 def _falling_behind(
-    session: Session, graduation: Graduation, guarantee: GuaranteeView, as_of: date
+    graduation: Graduation, deadline: date, compliance: Compliance, as_of: date
 ) -> list[Draft]:
-    compliance = compliance_for(session, graduation, as_of, guarantee.status.deadline)
     week = week_to_warn_about(compliance)
     if week is None:
         return []
     student = graduation.enrollment.student
-    status = guarantee.status
     email = render(
         "falling_behind",
         name=student.name,
@@ -440,8 +487,8 @@ def _falling_behind(
         week_number=week.number,
         week_ends_on=week.ends_on,
         week_days_left=_days_phrase(days_left_in_week(week, as_of)),
-        deadline=status.deadline,
-        days_left=_days_phrase(status.days_left),
+        deadline=deadline,
+        days_left=_days_phrase((deadline - as_of).days),
     )
     return [
         Draft(

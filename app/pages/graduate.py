@@ -234,6 +234,12 @@ def _job_form(graduations) -> ReportJobForm:
 def home():
     """The graduate's guarantee: deadline, days left, status, terms, jobs and claim."""
     overviews = graduates.guarantees_of(db_session(), current_principal(), utc_now().date())
+    return _home_page(overviews)
+
+
+def _home_page(overviews, *, appeal_forms: dict | None = None) -> str:
+    """``/me``: the graduate's guarantees, jobs, search log and claims (an appeal form that
+    was refused shown again with what was typed)."""
     return render_template(
         "graduate/home.html",
         overviews=overviews,
@@ -241,7 +247,7 @@ def home():
         **search_pages.section_context(),
         window_starts=WINDOW_STARTS,
         guarantee_states=GUARANTEE_STATES,
-        **_claim_context(),
+        **_claim_context(appeal_forms),
         confirmations=CONFIRMATIONS,
         confirmation_of=_confirmation_state,
         can_correct=_can_correct,
@@ -317,18 +323,8 @@ def appeal(claim_id: int):
             return redirect(url_for("graduate.home", _anchor=f"claim-{claim_id}"), 303)
     flash("Your appeal was not sent: correct the form below.", "error")
     overviews = graduates.guarantees_of(session, current_principal(), utc_now().date())
-    return render_template(
-        "graduate/home.html",
-        overviews=overviews,
-        searches=search_pages.records_for(overviews),
-        **search_pages.section_context(),
-        window_starts=WINDOW_STARTS,
-        guarantee_states=GUARANTEE_STATES,
-        **_claim_context({claim_id: form}),
-        confirmations=CONFIRMATIONS,
-        confirmation_of=_confirmation_state,
-        employment_types=list(EmploymentType),
-    ), 400
+    return _home_page(overviews, appeal_forms={claim_id: form}), 400
+
 
 
 def _confirmation_state(line) -> str:

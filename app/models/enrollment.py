@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     String,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,6 +32,9 @@ class Enrollment(CreatedAt, Base):
             name="fk_enrollments_policy_of_programme",
         ),
         CheckConstraint("scholarship_minor >= 0", name="scholarship_not_negative"),
+        # The enrollments list's order, overall and within a programme (migration 0017).
+        Index("ix_enrollments_signed_on_id", "signed_on", "id"),
+        Index("ix_enrollments_programme_id_signed_on_id", "programme_id", "signed_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +104,10 @@ class Graduation(CreatedAt, Base):
     """A student's qualification in a programme: what starts the guarantee clock."""
 
     __tablename__ = "graduations"
+    __table_args__ = (
+        # The graduations list's order, most recent first (migration 0017).
+        Index("ix_graduations_qualified_on_id", "qualified_on", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The enrollment completed; one graduation per enrollment.

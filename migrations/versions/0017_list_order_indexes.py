@@ -1,0 +1,48 @@
+"""indexes in the order the API lists sort and filter by, so a page reads only its rows
+
+Revision ID: 0017
+Revises: 0011
+Create Date: 2026-12-05 03:50:00.000000
+
+Checked with EXPLAIN on PostgreSQL with 200,000 enrollments and graduations and 20,000 claims
+(``make bench``). Without them each page sorted the whole table before its LIMIT; with them a
+page is an index scan that stops after its rows, and a keyset page (``cursor``) starts at its
+key instead of reading and dropping every row before it.
+"""
+
+from alembic import op
+
+revision = "0017"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+#: Each index, its table and columns, and the plan it gives.
+INDEXES = (
+    # GET /enrollments, newest first: Index Scan Backward, no Sort of every enrollment.
+    ("ix_enrollments_signed_on_id", "enrollments", ["signed_on", "id"]),
+    # GET /enrollments?programme_id=: a programme holds many enrollments; the scan reads that
+    # programme's in order instead of filtering the whole order or sorting the programme's.
+    (
+        "ix_enrollments_programme_id_signed_on_id",
+        "enrollments",
+        ["programme_id", "signed_on", "id"],
+    ),
+    # GET /graduations, most recent first: the id breaks ties within a day, so the keyset
+    # condition (qualified_on, id) < (...) is an index range, not a filter over a day's rows.
+    ("ix_graduations_qualified_on_id", "graduations", ["qualified_on", "id"]),
+    # GET /claims, oldest first (the queue): Index Scan instead of a Sort of every claim.
+    ("ix_refund_claims_created_at_id", "refund_claims", ["created_at", "id"]),
+    # GET /claims?state=: the queue of one state in its order.
+    ("ix_refund_claims_state_created_at_id", "refund_claims", ["state", "created_at", "id"]),
+)
+
+
+def upgrade() -> None:
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns)
+
+
+def downgrade() -> None:
+    for name, table, _ in reversed(INDEXES):
+        op.drop_index(name, table_name=table)

@@ -24,8 +24,8 @@ from tests.factories import (
     TuitionPaymentFactory,
     UserFactory,
 )
-from tests.statements import statements_sent
 from tests.pages.conftest import post_form
+from tests.statements import statements_sent
 
 
 @pytest.fixture

@@ -302,10 +302,14 @@ def requests_per_second(port: int, paths: list[str], headers: dict[str, str]) ->
     return len(paths) / (time.perf_counter() - started)
 
 
-def api_token(engine: Engine) -> str:
+def api_token(engine: Engine, role: Role) -> str:
+    """A bearer token of a new ``role`` account (which cannot sign in: no password)."""
     with Session(engine) as session:
         user = User(
-            email="bench@school.example", name="Bench", role=Role.REGISTRAR, password_hash="!"
+            email=f"bench-{role.value}@school.example",
+            name="Bench",
+            role=role,
+            password_hash="!",  # noqa: S106 - no password matches it
         )
         session.add(user)
         session.flush()
@@ -342,16 +346,17 @@ def _search_path(engine: Engine) -> str:
         return connection.scalar(text("SELECT current_schema()"))
 
 
-def list_deep_ratio(engine: Engine, token: str, page_size: int = 25) -> float:
+def list_deep_ratio(engine: Engine, tokens: dict[Role, str], page_size: int = 25) -> float:
     """The worst of each API list's last page (reached by cursor) against its first page."""
     from wsgi import app  # noqa: PLC0415 - built only here, on the bench's schema
 
     client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
     statements: list[str] = []
     event.listen(Engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     worst = 0.0
     for path in ("/api/v1/enrollments", "/api/v1/graduations", "/api/v1/claims"):
+        role = Role.FINANCE if path.endswith("claims") else Role.REGISTRAR
+        headers = {"Authorization": f"Bearer {tokens[role]}"}
         first_address = f"{path}?page_size={page_size}"
         first = client.get(first_address, headers=headers).json
         last_page = first["pagination"]["last_page"]
@@ -363,9 +368,8 @@ def list_deep_ratio(engine: Engine, token: str, page_size: int = 25) -> float:
         statements.clear()
         client.get(deep_address, headers=headers)
         per_page = len(statements)
-        numbered = _timed(
-            lambda: client.get(f"{path}?page_size={page_size}&page={last_page}", headers=headers)
-        )
+        numbered_address = f"{path}?page_size={page_size}&page={last_page}"
+        numbered = _timed(lambda a=numbered_address: client.get(a, headers=headers))
         ratio = deep_time / first_time
         worst = max(worst, ratio)
         _progress(
@@ -444,7 +448,7 @@ def local_stripe() -> Iterator[str]:
 def executor_cpu_ratio(engine: Engine, refunds: int) -> float:
     """The executor's CPU for ``refunds`` approved refunds over a bare SDK loop's, same calls."""
     with local_stripe() as base:
-        client = make_stripe_client("sk_test_bench", api_base=base, max_network_retries=0)
+        client = make_stripe_client("sk_test_bench", api_base=base)
         customer = client.v1.customers.create(params={"email": "bench@example.org"}).id
         intents = [_paid_intent(client, customer) for _ in range(2 * refunds)]
         _approve(engine, intents[:refunds])
@@ -525,11 +529,11 @@ def main() -> None:
         build_school(engine, graduations)
         _progress(f"{graduations:,} graduations built in {time.perf_counter() - started:.0f}s")
         os.environ["DATABASE_URL"] = f"{url}?options=-csearch_path%3D{_search_path(engine)}"
-        token = api_token(engine)
+        tokens = {role: api_token(engine, role) for role in (Role.REGISTRAR, Role.FINANCE)}
         ratios = {
             "import_ratio": import_ratio(engine, import_rows_count),
-            "single_get_ratio": single_get_ratio(engine, url, token, graduations, requests),
-            "list_deep_ratio": list_deep_ratio(engine, token),
+            "single_get_ratio": single_get_ratio(engine, url, tokens[Role.REGISTRAR], graduations, requests),
+            "list_deep_ratio": list_deep_ratio(engine, tokens),
             "executor_cpu_ratio": executor_cpu_ratio(engine, refunds),
         }
     for name, ratio in ratios.items():

@@ -88,10 +88,12 @@ lint: install
 
 ## A benchmark, not a test: the sweep's SQL against hand-written SQL on a million graduations,
 ## in a PostgreSQL schema of its own (BENCH_DATABASE_URL; BENCH_GRADUATIONS for a quick check);
-## then the expected liability's backtest error on graduates drawn from a known placement curve.
+## then the expected liability's backtest error on graduates drawn from a known placement curve;
+## then the import, the API's single GET and lists, and the executor beside their baselines.
 bench: install
 	$(BIN)/python -m bench.sweep_bench
 	$(BIN)/python -m bench.forecast_bench
+	$(BIN)/python -m bench.records_bench
 
 ## A soak, not a test: the claim's stateful model with many more examples, on both databases
 ## (SOAK_EXAMPLES, SOAK_STEPS to change how long it runs).

@@ -203,10 +203,12 @@ def _import_against_copy(
     raw = engine.raw_connection()
     try:
         started = time.perf_counter()
-        with raw.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY {target} FROM STDIN") as copy:
-                for row in copied:
-                    copy.write_row(row)
+        with (
+            raw.driver_connection.cursor() as cursor,
+            cursor.copy(f"COPY {target} FROM STDIN") as copy,
+        ):
+            for row in copied:
+                copy.write_row(row)
         raw.commit()
         copy_seconds = time.perf_counter() - started
     finally:
@@ -246,7 +248,7 @@ def gunicorn(app: str, env: dict[str, str], chdir: Path) -> Iterator[int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
         [
             sys.executable,
             "-m",
@@ -363,13 +365,13 @@ def list_deep_ratio(engine: Engine, tokens: dict[Role, str], page_size: int = 25
         # A client reaches the last page by following next; the bench asks for the cursor
         # of the page before it straight away, as a client there would hold it.
         deep_address = _cursor_address(engine, path, page_size, last_page)
-        first_time = _timed(lambda a=first_address: client.get(a, headers=headers))
-        deep_time = _timed(lambda a=deep_address: client.get(a, headers=headers))
+        first_time = _timed(lambda a=first_address, h=headers: client.get(a, headers=h))
+        deep_time = _timed(lambda a=deep_address, h=headers: client.get(a, headers=h))
         statements.clear()
         client.get(deep_address, headers=headers)
         per_page = len(statements)
         numbered_address = f"{path}?page_size={page_size}&page={last_page}"
-        numbered = _timed(lambda a=numbered_address: client.get(a, headers=headers))
+        numbered = _timed(lambda a=numbered_address, h=headers: client.get(a, headers=h))
         ratio = deep_time / first_time
         worst = max(worst, ratio)
         _progress(
@@ -420,7 +422,7 @@ def local_stripe() -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory() as directory:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [
                 sys.executable,
                 "-m",
@@ -435,7 +437,7 @@ def local_stripe() -> Iterator[str]:
             stderr=subprocess.DEVNULL,
         )
         try:
-            subprocess.run(
+            subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
                 [sys.executable, "-m", "app.demo_provider", "wait", "--port", str(port)],
                 check=True,
             )
@@ -532,7 +534,9 @@ def main() -> None:
         tokens = {role: api_token(engine, role) for role in (Role.REGISTRAR, Role.FINANCE)}
         ratios = {
             "import_ratio": import_ratio(engine, import_rows_count),
-            "single_get_ratio": single_get_ratio(engine, url, tokens[Role.REGISTRAR], graduations, requests),
+            "single_get_ratio": single_get_ratio(
+                engine, url, tokens[Role.REGISTRAR], graduations, requests
+            ),
             "list_deep_ratio": list_deep_ratio(engine, tokens),
             "executor_cpu_ratio": executor_cpu_ratio(engine, refunds),
         }

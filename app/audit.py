@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import g, has_request_context, request
+from sqlalchemy import Select, insert, literal
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent
+from app.models.base import utc_now
 
 
 def record(
@@ -25,6 +27,30 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_each(
+    session: Session, actor: str, action: str, targets: Select, detail: str | None = None
+) -> int:
+    """Add one audit event per target that ``targets`` (a SELECT of one string column) finds,
+    in one INSERT ... SELECT; returns how many. For a batch job's many identical events."""
+    ip_address = request.remote_addr if has_request_context() else None
+    now = utc_now()
+    written = session.execute(
+        insert(AuditEvent).from_select(
+            ["at", "actor", "action", "target", "detail", "ip_address"],
+            targets.with_only_columns(
+                literal(now, AuditEvent.at.type),
+                literal(actor),
+                literal(action),
+                *targets.selected_columns,
+                literal(detail),
+                literal(ip_address, AuditEvent.ip_address.type),
+            ),
+        ),
+        execution_options={"preserve_rowcount": True},
+    )
+    return written.rowcount
 
 
 def record_now(actor: str, action: str, target: str | None = None, detail: str | None = None):

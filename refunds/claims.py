@@ -37,9 +37,17 @@ DECIDABLE = frozenset({S.FLAGGED, S.IN_REVIEW, S.AWAITING_SECOND_APPROVAL})
 
 
 def transition(
-    session: Session, claim: RefundClaim, target: ClaimState, *, actor: str, reason: str
+    session: Session,
+    claim: RefundClaim,
+    target: ClaimState,
+    *,
+    actor: str,
+    reason: str,
+    flush: bool = True,
 ) -> ClaimTransition:
-    """Move ``claim`` to ``target``, recording who, when, from, to and why."""
+    """Move ``claim`` to ``target``, recording who, when, from, to and why.
+
+    ``flush=False`` leaves the writes to the caller's next flush (a batch of claims)."""
     try:
         check_transition(claim.state, target)
     except ImpossibleTransition as error:
@@ -54,7 +62,8 @@ def transition(
     session.add(record)
     # The claim's trail is also in the service-wide audit log, beside sign-ins and refusals.
     audit.record(session, actor, f"claim.{target.value}", f"claim:{claim.id}", reason)
-    session.flush()
+    if flush:
+        session.flush()
     return record
 
 
@@ -114,6 +123,31 @@ def start_review(
     transition(session, claim, S.IN_REVIEW, actor=actor, reason=_require_reason(reason))
     _cancel_unsent_refunds(session, claim)
     return claim
+
+
+def start_reviews(session: Session, reasons: dict[int, str], *, actor: str) -> None:
+    """``start_review`` of many flagged claims at once (the review after the sweep): each
+    claim ``id`` with its reason, the claims locked in one statement and every row written in
+    one flush. Only for claims nobody has decided yet: an appeal goes through ``start_review``."""
+    claims = session.scalars(
+        select(RefundClaim)
+        .where(RefundClaim.id.in_(list(reasons)))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for claim in claims:
+        if claim.state is S.REJECTED:
+            raise Conflict("an appeal is heard one claim at a time, by a second reviewer")
+        transition(
+            session,
+            claim,
+            S.IN_REVIEW,
+            actor=actor,
+            reason=_require_reason(reasons[claim.id]),
+            flush=False,
+        )
+    session.flush()
+    _cancel_unsent_refunds(session, *claims)
 
 
 def approve(
@@ -384,18 +418,19 @@ def reopen_for_graduation(
     return reopen_if_owed(session, claim_id, actor=actor, reason=reason)
 
 
-def _cancel_unsent_refunds(session: Session, claim: RefundClaim) -> None:
+def _cancel_unsent_refunds(session: Session, *claims: RefundClaim) -> None:
     # Only refunds nobody has started sending can be called off; the executor re-checks the
     # claim's state under lock before it sends anything.
+    states = {claim.id: claim.state for claim in claims}
     for refund in session.scalars(
         select(Refund).where(
-            Refund.claim_id == claim.id,
+            Refund.claim_id.in_(list(states)),
             Refund.state == RefundState.PENDING,
             Refund.attempts == 0,
         )
     ):
         refund.state = RefundState.CANCELED
-        refund.last_error = f"claim moved to {claim.state.value} before it was sent"
+        refund.last_error = f"claim moved to {states[refund.claim_id].value} before it was sent"
     session.flush()
 
 

@@ -10,8 +10,9 @@ that they agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import (
     Date,
     Integer,
@@ -208,21 +209,40 @@ def _paused():
     )
 
 
-def _windows(graduation_ids=None):
+def _windows(graduation_ids=None, qualified_since: date | None = None):
     """Each opted-in graduation not excluded, with its policy's terms, deadline (extended by
     its paused days, up to the policy's limit: ``app.guarantee.rules.paused_days``) and net
-    tuition paid; only those of ``graduation_ids`` (a SELECT of ids) when given."""
+    tuition paid; only those of ``graduation_ids`` (a SELECT of ids) when given.
+
+    With ``qualified_since``, only the graduations qualified since then, their payments and
+    pauses summed per graduation through the indexes: what it reads depends on how many
+    graduated since, not on the years of history before (the sweep, which judges everyone,
+    sums all payments and pauses at once instead)."""
     accepted = _accepted_types()
-    paused = _paused()
-    paid = (
-        select(
-            TuitionPayment.enrollment_id,
-            func.sum(TuitionPayment.amount_minor).label("paid_minor"),
+    if qualified_since is None:
+        paused = _paused()
+        paid = (
+            select(
+                TuitionPayment.enrollment_id,
+                func.sum(TuitionPayment.amount_minor).label("paid_minor"),
+            )
+            .group_by(TuitionPayment.enrollment_id)
+            .subquery("paid")
         )
-        .group_by(TuitionPayment.enrollment_id)
-        .subquery("paid")
-    )
-    paused_days = func.coalesce(paused.c.days, 0)
+        paused_sum, paid_sum = paused.c.days, paid.c.paid_minor
+    else:
+        paused = paid = None
+        paused_sum = (
+            select(func.sum(_DaysInclusive(SearchPause.starts_on, SearchPause.ends_on)))
+            .where(SearchPause.graduation_id == Graduation.id)
+            .scalar_subquery()
+        )
+        paid_sum = (
+            select(func.sum(TuitionPayment.amount_minor))
+            .where(TuitionPayment.enrollment_id == Enrollment.id)
+            .scalar_subquery()
+        )
+    paused_days = func.coalesce(paused_sum, 0)
     counted_days = case(
         (paused_days > GuaranteePolicy.max_pause_days, GuaranteePolicy.max_pause_days),
         else_=paused_days,
@@ -235,7 +255,7 @@ def _windows(graduation_ids=None):
         counted_days,
     )
     scholarship = case((GuaranteePolicy.deduct_scholarships, Enrollment.scholarship_minor), else_=0)
-    return (
+    windows = (
         select(
             Graduation.id.label("graduation_id"),
             Enrollment.id.label("enrollment_id"),
@@ -249,22 +269,25 @@ def _windows(graduation_ids=None):
             *(accepted.c[kind.value].label(f"accepts_{kind.value}") for kind in EmploymentType),
             Programme.currency.label("currency"),
             deadline.label("deadline"),
-            (func.coalesce(paid.c.paid_minor, 0) - scholarship).label("net_minor"),
+            (func.coalesce(paid_sum, 0) - scholarship).label("net_minor"),
         )
         .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
         .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
         .join(Programme, Programme.id == Enrollment.programme_id)
         .outerjoin(accepted, accepted.c.policy_id == GuaranteePolicy.id)
-        .outerjoin(paid, paid.c.enrollment_id == Enrollment.id)
-        .outerjoin(paused, paused.c.graduation_id == Graduation.id)
         .where(
             Enrollment.guarantee_opt_in.is_(True),
             # A documented excluded outcome takes the graduate out of the guarantee.
             ~exists().where(ExcludedOutcome.graduation_id == Graduation.id),
             true() if graduation_ids is None else Graduation.id.in_(graduation_ids),
+            true() if qualified_since is None else Graduation.qualified_on >= qualified_since,
         )
-        .subquery("windows")
     )
+    if paid is not None:
+        windows = windows.outerjoin(paid, paid.c.enrollment_id == Enrollment.id).outerjoin(
+            paused, paused.c.graduation_id == Graduation.id
+        )
+    return windows.subquery("windows")
 
 
 def _refundable(windows):
@@ -353,6 +376,37 @@ def _owed(as_of: date, graduation_ids=None):
         windows.c.currency,
     ).where(windows.c.deadline < as_of, not_(qualifying_job))
     return owed, windows
+
+
+def earliest_open_qualification(session: Session, as_of: date) -> date | None:
+    """A qualification day before which no window can still be open on ``as_of`` under any
+    policy; ``None`` without a policy. It allows the longest window and pause, a week until the
+    window starts, and a month more so that no month-end clipping can bring a window past it."""
+    longest_months, longest_pause = session.execute(
+        select(func.max(GuaranteePolicy.window_months), func.max(GuaranteePolicy.max_pause_days))
+    ).one()
+    if longest_months is None:
+        return None
+    return as_of - relativedelta(months=longest_months + 1) - timedelta(days=longest_pause + 7)
+
+
+def in_window_closing_before(as_of: date, end: date, qualified_since: date):
+    """SELECT of every graduation in its window on ``as_of`` (``app.guarantee.rules``:
+    covered, not excluded, no qualifying job, ``as_of`` on or before the deadline) whose
+    deadline comes before ``end``, with its deadline, enrollment, refundable amount and
+    currency; of the graduations qualified since ``qualified_since`` only
+    (``earliest_open_qualification``), so that what it reads is bounded by the horizon."""
+    windows = _windows(qualified_since=qualified_since)
+    qualifying_job = exists().where(
+        qualifying_job_in(windows), JobOutcome.start_date <= windows.c.deadline
+    )
+    return select(
+        windows.c.graduation_id,
+        windows.c.enrollment_id,
+        windows.c.deadline,
+        _refundable(windows).label("amount_minor"),
+        windows.c.currency,
+    ).where(windows.c.deadline >= as_of, windows.c.deadline < end, not_(qualifying_job))
 
 
 @dataclass(frozen=True)

@@ -206,15 +206,20 @@ def outcomes():
 @blueprint.get("/outcomes/graduates")
 @requires(Permission.READ_REPORTS)
 def graduates():
-    """The enrollments behind one figure of one programme (or of all programmes)."""
+    """The enrollments behind one figure of one programme (or of all programmes), a page at a
+    time (the CSV has them all)."""
     today = _today()
     period, programme_id, figure = _period(today), _programme_id(), _figure()
     report = report_service.outcomes_report(db_session(), period, today)
     programme = report.programme(programme_id) if programme_id is not None else None
+    page = report_service.drill_down_page(
+        report, figure, programme_id, request.args.get("page", 1, type=int)
+    )
     return render_template(
         "reports/graduates.html",
         report=report,
-        rows=report.rows_behind(figure, programme_id),
+        page=page,
+        rows=page.items,
         figure=figure,
         figure_title=figure_label(figure),
         programme_id=programme_id,

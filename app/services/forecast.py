@@ -1,10 +1,11 @@
 """Finance's liability forecast: the refunds the coming months may bring, and the open claims.
 
 A graduate counts in the month their guarantee window closes (extended by their paused days, up
-to the policy's limit) when, judged today by the pure rule (``guarantee_status``), they are
-covered, not excluded, still in their window and without a qualifying job: if nothing changes,
-they will be owed ``refundable_for`` their enrollment. Nothing here
-computes a deadline or an amount itself, and no figure ever adds two currencies together.
+to the policy's limit) when, judged today by the rule (``guarantee_status``), they are covered,
+not excluded, still in their window and without a qualifying job: if nothing changes, they will
+be owed ``refundable_for`` their enrollment. The selection and the amounts are the rule's, in
+SQL (``refunds.sweep``, as the sweep selects), proved equal to the pure functions by a property
+test; no figure ever adds two currencies together.
 """
 
 from __future__ import annotations
@@ -14,22 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
 
-from app.guarantee.rules import GuaranteeState, guarantee_status, paused_days
-from app.guarantee.terms import JobFacts
-from app.models import (
-    Enrollment,
-    ExcludedOutcome,
-    Graduation,
-    GuaranteePolicy,
-    JobOutcome,
-    SearchPause,
-)
-from app.services.guarantee import refundable_for
 from refunds.models import RefundClaim
 from refunds.states import ClaimState
+from refunds.sweep import earliest_open_qualification, in_window_closing_before
 
 #: How many months the forecast covers, the current one included.
 HORIZON_MONTHS = 12
@@ -134,53 +125,38 @@ def liability_forecast(session: Session, as_of: date, horizon: int = HORIZON_MON
     Windows that closed before ``as_of`` are not forecast: those graduates are the sweep's (and
     then the open claims'). A graduate whose enrollment already has an open claim is counted
     there only, never twice.
+
+    Set-based: one statement selects the graduates in their window whose deadline falls in the
+    horizon (``refunds.sweep.in_window_closing_before``, the rule in SQL, proved equal to it by
+    a property test) and sums them per deadline and currency; only those few hundred sums come
+    back. Only the graduations qualified recently enough to be in a window are read, so the
+    time and memory depend on the horizon, not on the years of history.
     """
     months = forecast_months(as_of, horizon)
     end = months[-1] + relativedelta(months=1)
-    claimed = set(
-        session.scalars(
-            select(RefundClaim.enrollment_id).where(RefundClaim.state.in_(OPEN_CLAIM_STATES))
-        )
-    )
-    graduations = session.scalars(
-        select(Graduation)
-        .join(Graduation.enrollment)
-        .where(Enrollment.guarantee_opt_in.is_(True))
-        .options(
-            selectinload(Graduation.enrollment).options(
-                selectinload(Enrollment.payments),
-                selectinload(Enrollment.programme),
-                selectinload(Enrollment.policy).selectinload(GuaranteePolicy.programme),
-            )
-        )
-        .order_by(Graduation.id)
-    ).all()
-    jobs = _jobs_of_covered_graduates(session)
-    pauses = _pauses_of_covered_graduates(session)
-    excluded = set(session.scalars(select(ExcludedOutcome.graduation_id)))
-
+    since = earliest_open_qualification(session, as_of)
     graduates: dict[tuple[date, str], int] = defaultdict(int)
     amounts: dict[tuple[date, str], int] = defaultdict(int)
-    for graduation in graduations:
-        enrollment = graduation.enrollment
-        if enrollment.id in claimed:
-            continue
-        terms = enrollment.policy.terms()
-        status = guarantee_status(
-            opted_in=enrollment.guarantee_opt_in,
-            qualified_on=graduation.qualified_on,
-            terms=terms,
-            jobs=jobs.get(graduation.id, []),
-            as_of=as_of,
-            paused_days=paused_days(pauses.get(graduation.id, []), terms.max_pause_days),
-            excluded=graduation.id in excluded,
+    if since is not None:
+        searching = in_window_closing_before(as_of, end, since).subquery("searching")
+        claimed = exists().where(
+            RefundClaim.enrollment_id == searching.c.enrollment_id,
+            RefundClaim.state.in_(OPEN_CLAIM_STATES),
         )
-        if status.state is not GuaranteeState.IN_WINDOW or status.deadline >= end:
-            continue
-        refundable = refundable_for(enrollment)
-        key = (status.deadline.replace(day=1), refundable.currency)
-        graduates[key] += 1
-        amounts[key] += refundable.amount_minor
+        per_day = session.execute(
+            select(
+                searching.c.deadline,
+                searching.c.currency,
+                func.count(),
+                func.sum(searching.c.amount_minor),
+            )
+            .where(~claimed)
+            .group_by(searching.c.deadline, searching.c.currency)
+        )
+        for deadline, currency, count, amount in per_day:
+            key = (deadline.replace(day=1), currency)
+            graduates[key] += count
+            amounts[key] += int(amount)
 
     currencies = sorted({currency for _month, currency in graduates})
     rows = [
@@ -189,34 +165,6 @@ def liability_forecast(session: Session, as_of: date, horizon: int = HORIZON_MON
         for currency in currencies
     ]
     return Forecast(as_of, months, rows, open_claims_by_state(session))
-
-
-def _jobs_of_covered_graduates(session: Session) -> dict[int, list[JobFacts]]:
-    jobs: dict[int, list[JobFacts]] = defaultdict(list)
-    outcomes = session.scalars(
-        select(JobOutcome)
-        .join(Graduation, Graduation.id == JobOutcome.graduation_id)
-        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
-        .where(Enrollment.guarantee_opt_in.is_(True))
-        # The order ``evaluate_guarantee`` judges them in.
-        .order_by(JobOutcome.start_date, JobOutcome.id)
-    )
-    for outcome in outcomes:
-        jobs[outcome.graduation_id].append(outcome.facts())
-    return jobs
-
-
-def _pauses_of_covered_graduates(session: Session) -> dict[int, list[tuple[date, date]]]:
-    pauses: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    rows = session.execute(
-        select(SearchPause.graduation_id, SearchPause.starts_on, SearchPause.ends_on)
-        .join(Graduation, Graduation.id == SearchPause.graduation_id)
-        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
-        .where(Enrollment.guarantee_opt_in.is_(True))
-    )
-    for graduation_id, starts_on, ends_on in rows:
-        pauses[graduation_id].append((starts_on, ends_on))
-    return pauses
 
 
 def open_claims_by_state(session: Session) -> list[OpenClaimsRow]:

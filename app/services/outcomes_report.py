@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from math import ceil
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, contains_eager, joinedload
+from sqlalchemy.orm import Session
 
 from app.guarantee.cirr import (
     OUTCOME_DAYS,
@@ -42,11 +43,15 @@ from app.models import (
     Programme,
     SchoolRequest,
     SearchActivity,
+    Student,
 )
 from app.services.errors import NotFound
+from app.services.listings import Page
 
 #: How many half-years the period picker offers, the current one included.
 RECENT_PERIODS = 6
+#: Enrollments per page of a drill-down.
+DRILL_DOWN_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,22 @@ class OutcomesReport:
         ]
 
 
+def drill_down_page(
+    report: OutcomesReport,
+    figure: Figure | CirrStatus,
+    programme_id: int | None,
+    number: int,
+    size: int | None = None,
+) -> Page[GraduateRow]:
+    """Page ``number`` (from 1; clamped to the pages there are) of the enrollments behind
+    ``figure``, ``size`` rows a page (``DRILL_DOWN_PAGE_SIZE`` by default)."""
+    rows = report.rows_behind(figure, programme_id)
+    size = size or DRILL_DOWN_PAGE_SIZE
+    number = min(max(1, number), max(1, ceil(len(rows) / size)))
+    start = (number - 1) * size
+    return Page(items=rows[start : start + size], number=number, size=size, total=len(rows))
+
+
 def recent_periods(today: date, count: int = RECENT_PERIODS) -> list[HalfYear]:
     """The current half-year and the ``count - 1`` before it, newest first."""
     periods = [HalfYear.containing(today)]
@@ -195,22 +216,28 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
     """The figures of ``period``'s cohort per programme and in total, with the rows behind them.
 
     Five queries whatever the cohort's size: the enrollments with their student, programme and
-    graduation, then the cohort's jobs, search log, answers and exclusions.
+    graduation, then the cohort's jobs, search log, answers and exclusions, each a projection
+    of plain columns (no ORM objects), read only for the cohort: the time and memory depend on
+    the cohort, not on the years of history.
     """
-    enrollments = (
-        session.scalars(
-            select(Enrollment)
-            .outerjoin(Graduation, Graduation.enrollment_id == Enrollment.id)
-            .where(_in_period(period))
-            .options(
-                contains_eager(Enrollment.graduation),
-                joinedload(Enrollment.student),
-                joinedload(Enrollment.programme),
-            )
+    enrollments = session.execute(
+        select(
+            Enrollment.id.label("enrollment_id"),
+            Enrollment.programme_id,
+            Enrollment.cirr_intent.label("intent"),
+            Enrollment.expected_graduation_on,
+            Student.name.label("student_name"),
+            Programme.name.label("programme_name"),
+            Programme.currency,
+            Graduation.id.label("graduation_id"),
+            Graduation.qualified_on,
+            Graduation.stopped_seeking_on,
         )
-        .unique()
-        .all()
-    )
+        .join(Student, Student.id == Enrollment.student_id)
+        .join(Programme, Programme.id == Enrollment.programme_id)
+        .outerjoin(Graduation, Graduation.enrollment_id == Enrollment.id)
+        .where(_in_period(period))
+    ).all()
     graduation_ids = (
         select(Graduation.id)
         .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
@@ -231,44 +258,33 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
 
     rows = []
     for enrollment in enrollments:
-        graduation = enrollment.graduation
-        programme = enrollment.programme
-        if graduation is None:
-            counted = CohortRow(currency=programme.currency, graduated=False)
-            rows.append(_row(enrollment, None, None, None, None, None, counted))
+        if enrollment.graduation_id is None:
+            counted = CohortRow(currency=enrollment.currency, graduated=False)
+            rows.append(_row(enrollment, None, None, None, None, counted))
             continue
+        graduation_id = enrollment.graduation_id
+        exclusion = exclusions.get(graduation_id)
         graduate = CirrGraduate(
-            qualified_on=graduation.qualified_on,
-            intent=enrollment.cirr_intent,
-            excluded_on=exclusions.get(graduation.id, (None, None))[0],
-            stopped_seeking_on=graduation.stopped_seeking_on,
-            jobs=tuple(jobs[graduation.id]),
-            contact_days=tuple(contacts[graduation.id]),
+            qualified_on=enrollment.qualified_on,
+            intent=enrollment.intent,
+            excluded_on=exclusion[0] if exclusion else None,
+            stopped_seeking_on=enrollment.stopped_seeking_on,
+            jobs=tuple(jobs[graduation_id]),
+            contact_days=tuple(contacts[graduation_id]),
         )
-        as_of, provisional = status_date(graduation.qualified_on, today)
+        as_of, provisional = status_date(enrollment.qualified_on, today)
         status, source = cirr_status(graduate, as_of)
         job = deciding_job(graduate, as_of)
         job_used = used[job.key] if job is not None else None
         counted = CohortRow(
-            currency=programme.currency,
+            currency=enrollment.currency,
             graduated=True,
             status=status,
             salary_minor=job_used.annual_salary_minor if job_used else None,
             salary_currency=job_used.salary_currency if job_used else None,
             provisional=provisional,
         )
-        why = (
-            _why_excluded(enrollment.cirr_intent, exclusions.get(graduation.id))
-            if status is CirrStatus.EXCLUDED
-            else None
-        )
-        reason = (
-            exclusions[graduation.id][1]
-            if status is CirrStatus.EXCLUDED
-            and enrollment.cirr_intent is CirrIntent.IN_FIELD_JOB
-            and graduation.id in exclusions
-            else None
-        )
+        excluded = status is CirrStatus.EXCLUDED
         rows.append(
             _row(
                 enrollment,
@@ -276,10 +292,13 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
                 status,
                 source,
                 job_used,
-                graduation,
                 counted,
-                why_excluded=why,
-                exclusion_reason=reason,
+                why_excluded=_why_excluded(enrollment.intent, exclusion) if excluded else None,
+                exclusion_reason=(
+                    exclusion[1]
+                    if excluded and enrollment.intent is CirrIntent.IN_FIELD_JOB and exclusion
+                    else None
+                ),
             )
         )
     rows.sort(key=lambda row: (row.programme_name, row.student_name, row.enrollment_id))
@@ -320,27 +339,27 @@ def _row(
     status,
     source,
     job_used,
-    graduation,
     counted,
     why_excluded=None,
     exclusion_reason=None,
 ) -> GraduateRow:
+    """The report's row of one enrollment (a row of ``outcomes_report``'s projection)."""
     return GraduateRow(
-        enrollment_id=enrollment.id,
-        student_name=enrollment.student.name,
+        enrollment_id=enrollment.enrollment_id,
+        student_name=enrollment.student_name,
         programme_id=enrollment.programme_id,
-        programme_name=enrollment.programme.name,
-        currency=enrollment.programme.currency,
+        programme_name=enrollment.programme_name,
+        currency=enrollment.currency,
         expected_graduation_on=enrollment.expected_graduation_on,
-        graduation_id=graduation.id if graduation else None,
-        qualified_on=graduation.qualified_on if graduation else None,
+        graduation_id=enrollment.graduation_id,
+        qualified_on=enrollment.qualified_on,
         status_date=as_of,
         status=status,
         source=source,
         job=job_used,
         counted=counted,
         why_excluded=why_excluded,
-        intent=enrollment.cirr_intent,
+        intent=enrollment.intent,
         exclusion_reason=exclusion_reason,
     )
 
@@ -350,12 +369,27 @@ def _jobs(session: Session, graduation_ids) -> tuple[dict[int, list[CirrJob]], d
     jobs: dict[int, list[CirrJob]] = defaultdict(list)
     shown: dict[int, JobUsed] = {}
     result = session.execute(
-        select(JobOutcome, Employer.name, Employer.is_school)
+        select(
+            JobOutcome.id,
+            JobOutcome.graduation_id,
+            JobOutcome.title,
+            JobOutcome.employment_type,
+            JobOutcome.in_field,
+            JobOutcome.start_date,
+            JobOutcome.contract_months,
+            JobOutcome.annual_salary_minor,
+            JobOutcome.salary_currency,
+            JobOutcome.source,
+            JobOutcome.status,
+            JobOutcome.created_at,
+            Employer.name.label("employer_name"),
+            Employer.is_school,
+        )
         .outerjoin(Employer, Employer.id == JobOutcome.employer_id)
         .where(JobOutcome.graduation_id.in_(graduation_ids))
         .order_by(JobOutcome.start_date, JobOutcome.id)
     )
-    for job, employer_name, is_school in result:
+    for job in result:
         jobs[job.graduation_id].append(
             CirrJob(
                 employment_type=job.employment_type,
@@ -363,7 +397,7 @@ def _jobs(session: Session, graduation_ids) -> tuple[dict[int, list[CirrJob]], d
                 start_date=job.start_date,
                 source=job.source,
                 status=job.status,
-                by_school=bool(is_school),
+                by_school=bool(job.is_school),
                 contract_months=job.contract_months,
                 annual_salary_minor=job.annual_salary_minor,
                 salary_currency=job.salary_currency,
@@ -374,7 +408,7 @@ def _jobs(session: Session, graduation_ids) -> tuple[dict[int, list[CirrJob]], d
         shown[job.id] = JobUsed(
             id=job.id,
             title=job.title,
-            employer_name=employer_name,
+            employer_name=job.employer_name,
             employment_type=job.employment_type,
             in_field=job.in_field,
             start_date=job.start_date,

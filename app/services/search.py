@@ -10,6 +10,7 @@ rows and an audit record, and flushes; the caller commits.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -111,31 +112,73 @@ def search_record(
     ``deadline`` is the guarantee's (pauses included), evaluated here unless the caller knows
     it. The caller has checked that whoever asks may see this graduation.
     """
-    terms = graduation.enrollment.policy.terms()
-    opens = window_start(graduation.qualified_on, terms.window_starts)
     if deadline is None:
         deadline = evaluate_guarantee(session, graduation.id, as_of).status.deadline
-    activities = list(
-        session.scalars(
+    logs = _logs(session, [graduation.id])
+    return _judged(graduation, as_of, deadline, *(rows[graduation.id] for rows in logs))
+
+
+def record_at_close(session: Session, graduation: Graduation, deadline: date) -> SearchRecord:
+    """The search record as it stood when the window closed on ``deadline``: every week judged.
+
+    Judged on the day after the deadline, since on the deadline itself its last week is still
+    open. This is what finance sees on a claim and what the claim review after the sweep uses.
+    """
+    return search_record(session, graduation, deadline + timedelta(days=1), deadline)
+
+
+def records_at_close(session: Session, closed: list[tuple[Graduation, date]]) -> list[SearchRecord]:
+    """``record_at_close`` of each (graduation, deadline), their rows read in three queries
+    for them all (a batch job's many claims), not three per graduation."""
+    logs = _logs(session, [graduation.id for graduation, _deadline in closed])
+    return [
+        _judged(
+            graduation,
+            deadline + timedelta(days=1),
+            deadline,
+            *(rows[graduation.id] for rows in logs),
+        )
+        for graduation, deadline in closed
+    ]
+
+
+def _logs(session: Session, graduation_ids: list[int]) -> tuple[dict[int, list], ...]:
+    """Per graduation, its log and questions (latest first) and pauses (in order)."""
+    activities, requests, pauses = defaultdict(list), defaultdict(list), defaultdict(list)
+    for start in range(0, len(graduation_ids), 500):
+        chunk = graduation_ids[start : start + 500]
+        for row in session.scalars(
             select(SearchActivity)
-            .where(SearchActivity.graduation_id == graduation.id)
+            .where(SearchActivity.graduation_id.in_(chunk))
             .order_by(SearchActivity.occurred_on.desc(), SearchActivity.id.desc())
-        )
-    )
-    requests = list(
-        session.scalars(
+        ):
+            activities[row.graduation_id].append(row)
+        for row in session.scalars(
             select(SchoolRequest)
-            .where(SchoolRequest.graduation_id == graduation.id)
+            .where(SchoolRequest.graduation_id.in_(chunk))
             .order_by(SchoolRequest.asked_at.desc(), SchoolRequest.id.desc())
-        )
-    )
-    pauses = list(
-        session.scalars(
+        ):
+            requests[row.graduation_id].append(row)
+        for row in session.scalars(
             select(SearchPause)
-            .where(SearchPause.graduation_id == graduation.id)
+            .where(SearchPause.graduation_id.in_(chunk))
             .order_by(SearchPause.starts_on, SearchPause.id)
-        )
-    )
+        ):
+            pauses[row.graduation_id].append(row)
+    return activities, requests, pauses
+
+
+def _judged(
+    graduation: Graduation,
+    as_of: date,
+    deadline: date,
+    activities: list[SearchActivity],
+    requests: list[SchoolRequest],
+    pauses: list[SearchPause],
+) -> SearchRecord:
+    """The record of ``graduation`` from its rows, judged by the one rule on ``as_of``."""
+    terms = graduation.enrollment.policy.terms()
+    opens = window_start(graduation.qualified_on, terms.window_starts)
     compliance = search_compliance(
         terms=terms,
         window_start=opens,
@@ -148,15 +191,6 @@ def search_record(
     return SearchRecord(
         graduation, terms, opens, deadline, compliance, activities, requests, pauses
     )
-
-
-def record_at_close(session: Session, graduation: Graduation, deadline: date) -> SearchRecord:
-    """The search record as it stood when the window closed on ``deadline``: every week judged.
-
-    Judged on the day after the deadline, since on the deadline itself its last week is still
-    open. This is what finance sees on a claim and what the claim review after the sweep uses.
-    """
-    return search_record(session, graduation, deadline + timedelta(days=1), deadline)
 
 
 def _activity(row: SearchActivity) -> Activity:

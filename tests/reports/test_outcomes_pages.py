@@ -16,6 +16,7 @@ import pytest
 from app.guarantee.cirr import CirrStatus
 from app.models import Role
 from app.pages import reports
+from app.services import outcomes_report as report_service
 from tests.factories import UserFactory
 
 PERIOD = "2026-H1"
@@ -91,6 +92,32 @@ def test_drill_down_lists_the_graduates_behind_a_figure(finance, cohort, query, 
 
     assert response.status_code == 200
     assert _named(response.get_data(as_text=True)) == expected
+
+
+def test_drill_down_pages_keep_the_filters_and_together_list_every_graduate_once(
+    finance, cohort, monkeypatch
+):
+    monkeypatch.setattr(report_service, "DRILL_DOWN_PAGE_SIZE", 3)
+    web = cohort["programmes"]["web"].id
+    query = f"period={PERIOD}&programme={web}&figure=enrolled"
+
+    pages = [
+        finance.get(f"/reports/outcomes/graduates?{query}&page={number}").get_data(as_text=True)
+        for number in (1, 2, 3, 4)
+    ]
+
+    listed = [_named(page) for page in pages[:3]]
+    assert [len(names) for names in listed] == [3, 3, 3]
+    assert set.union(*listed) == {"Ivy", "Jon", "Kim", "Leo", "Mia", "Ned", "Oli", "Quinn", "Pia"}
+    assert "<strong>9</strong> enrollments" in pages[0]
+    assert "Page 1 of 3" in pages[0]
+    next_link = re.search(r'href="([^"]+)">Next page', pages[0]).group(1).replace("&amp;", "&")
+    assert next_link.startswith("/reports/outcomes/graduates?")
+    assert {f"period={PERIOD}", f"programme={web}", "figure=enrolled", "page=2"} == set(
+        next_link.split("?", 1)[1].split("&")
+    )
+    # Past the last page: the last page, not an empty one.
+    assert _named(pages[3]) == listed[2]
 
 
 def test_drill_down_shows_the_status_source_and_job_behind_each_graduate(finance, cohort):

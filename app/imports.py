@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -24,8 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 
+import psycopg
 from marshmallow import Schema, ValidationError, fields, missing, validate
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -767,10 +769,56 @@ def import_rows(
         return ImportReport(kind, rows=len(rows), errors=errors)
     try:
         with track(writes, f"Writing {len(writes)} {kind}") as writing, session.begin_nested():
-            _insert_in_batches(session, checker.model, (record for _, record in writing))
-    except (IntegrityError, DataError):
+            _insert(session, checker.model, (record for _, record in writing))
+    except (IntegrityError, DataError, psycopg.IntegrityError, psycopg.DataError):
         return _write_one_by_one(session, checker, kind, len(rows), writes)
     return ImportReport(kind, rows=len(rows), written=len(writes))
+
+
+def _insert(session: Session, model: type[Base], records: Iterable[dict]) -> None:
+    """Insert ``records``: by COPY on PostgreSQL, else one multi-row INSERT per ``BATCH``."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _copy(connection, model.__table__, records)
+    else:
+        _insert_in_batches(session, model, records)
+
+
+def _copy(connection: Connection, table: Table, records: Iterable[dict]) -> None:
+    """COPY ``records`` into ``table``, with what an INSERT would add: each column's default
+    when the record has none, and each value as the column's type writes it (instants in UTC,
+    enumerations by value)."""
+    records = iter(records)
+    first = next(records, None)
+    if first is None:
+        return
+    columns = [column for column in table.columns if column.key in first or column.default]
+    dialect = connection.dialect
+    writers = [
+        (
+            column.key,
+            column.default if column.key not in first else None,
+            column.type.bind_processor(dialect),
+        )
+        for column in columns
+    ]
+    names = ", ".join(column.name for column in columns)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for record in itertools.chain([first], records):
+            copy.write_row(
+                [_column_value(record, key, default, write) for key, default, write in writers]
+            )
+
+
+def _column_value(record: dict, key: str, default, write) -> Any:
+    if default is None:
+        value = record[key]
+    elif default.is_callable:
+        value = default.arg(None)  # a default that takes no context, as every model's does
+    else:
+        value = default.arg
+    return value if write is None or value is None else write(value)
 
 
 def _insert_in_batches(session: Session, model: type[Base], records: Iterable[dict]) -> None:

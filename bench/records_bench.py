@@ -12,6 +12,7 @@ executor on a school-sized PostgreSQL database, each beside its baseline on the 
   loop of the same provider calls through the same SDK (list the PaymentIntent's refunds, read
   the PaymentIntent, create the refund), on a local Stripe-compatible server.
 
+The school is ``bench.school_data``'s, the one ``bench.school_bench`` measures the services on.
 Settings: ``BENCH_DATABASE_URL`` (PostgreSQL), ``BENCH_SCHOOL_GRADUATIONS`` (default 200,000),
 ``BENCH_IMPORT_ROWS`` (default 20,000), ``BENCH_REQUESTS`` (default 2,000), ``BENCH_REFUNDS``
 (default 500).
@@ -29,23 +30,20 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, event, exists, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.tokens import create_token
-from app.guarantee.terms import EmploymentType
 from app.imports import import_rows, read_csv
 from app.models import (
-    GuaranteePolicy,
-    PolicyQualifyingType,
-    Programme,
     Role,
     TuitionPayment,
     User,
 )
+from bench import school_data
 from bench.sweep_bench import DEFAULT_URL, _progress, _stop, bench_schema
 from refunds.executor import execute_refunds
 from refunds.models import Refund, RefundClaim
@@ -54,107 +52,6 @@ from refunds.stripe_gateway import StripeGateway, make_stripe_client
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2020, 1, 1, tzinfo=UTC)
-
-# --- the school -------------------------------------------------------------------------------
-
-
-def build_school(engine: Engine, graduations: int) -> None:
-    """One programme; ``graduations`` students, each enrolled, paid twice and graduated; a
-    claim for one graduate in ten. Written with COPY."""
-    with Session(engine) as session:
-        programme = Programme(name="Data Science", currency="EUR", tuition_list_price_minor=600_000)
-        session.add(programme)
-        session.flush()
-        policy = GuaranteePolicy(
-            programme_id=programme.id,
-            version=1,
-            effective_from=date(2019, 1, 1),
-            window_months=6,
-            min_contract_months=6,
-            requires_in_field=True,
-            claim_deadline_days=60,
-            deduct_scholarships=True,
-            qualifying_types=[
-                PolicyQualifyingType(employment_type=EmploymentType.FULL_TIME_PERMANENT)
-            ],
-        )
-        session.add(policy)
-        session.commit()
-        programme_id, policy_id = programme.id, policy.id
-    now = datetime.now(UTC)
-
-    def day(n: int) -> date:
-        return date(2020, 1, 1) + timedelta(days=n % 1800)
-
-    tables = {
-        "students": (
-            "id, name, email, country, created_at",
-            ((n, f"Student {n}", f"student{n}@example.org", "FR", now) for n in _ids(graduations)),
-        ),
-        "enrollments": (
-            "id, student_id, programme_id, policy_id, signed_on, guarantee_opt_in,"
-            " scholarship_minor, cirr_intent, created_at",
-            (
-                (n, n, programme_id, policy_id, day(n), n % 3 != 0, 0, "in_field_job", now)
-                for n in _ids(graduations)
-            ),
-        ),
-        "tuition_payments": (
-            "id, enrollment_id, amount_minor, currency, paid_at, payer_type, created_at",
-            (
-                (p, (p + 1) // 2, 300_000, "EUR", START + timedelta(days=p % 1800), "student", now)
-                for p in _ids(2 * graduations)
-            ),
-        ),
-        "graduations": (
-            "id, enrollment_id, qualified_on, created_at",
-            ((n, n, day(n) + timedelta(days=300), now) for n in _ids(graduations)),
-        ),
-        "refund_claims": (
-            "id, enrollment_id, graduation_id, state, amount_minor, currency, deadline,"
-            " flagged_on, approval_round, version, created_at, updated_at",
-            (
-                (
-                    c,
-                    10 * c,
-                    10 * c,
-                    "flagged",
-                    600_000,
-                    "EUR",
-                    day(c),
-                    day(c),
-                    1,
-                    1,
-                    now - timedelta(seconds=graduations - c),
-                    now,
-                )
-                for c in _ids(graduations // 10)
-            ),
-        ),
-    }
-    raw = engine.raw_connection()
-    try:
-        with raw.driver_connection.cursor() as cursor:
-            for table, (columns, rows) in tables.items():
-                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                    f" (SELECT max(id) FROM {table}))"
-                )
-                _progress(f"{table}: copied")
-        raw.commit()
-        raw.driver_connection.autocommit = True
-        raw.driver_connection.execute("ANALYZE")
-        raw.driver_connection.autocommit = False
-    finally:
-        raw.close()
-
-
-def _ids(count: int) -> range:
-    return range(1, count + 1)
-
 
 # --- the import -------------------------------------------------------------------------------
 
@@ -170,13 +67,14 @@ def import_ratio(engine: Engine, rows: int) -> float:
     student_ratio = _import_against_copy(
         engine, "students", students, "students (name, email, country, created_at)", copied
     )
+    enrollments = _single_enrollments(engine, rows)
     payments = "student_email,programme,amount_minor,currency,paid_at\n" + "".join(
-        f"student{n + 1}@example.org,Data Science,1000,EUR,2026-01-01T10:00:{n % 60:02d}Z\n"
-        for n in range(rows)
+        f"{email},{programme},1000,{currency},{_instant(n).isoformat()}\n"
+        for n, (email, programme, currency, _) in enumerate(enrollments)
     )
     paid = [
-        (n + 1, 1000, "EUR", datetime(2026, 1, 2, tzinfo=UTC), "student", datetime.now(UTC))
-        for n in range(rows)
+        (enrollment_id, 1000, currency, _instant(n) + timedelta(days=1), "student", _instant(n))
+        for n, (_, _, currency, enrollment_id) in enumerate(enrollments)
     ]
     payment_ratio = _import_against_copy(
         engine,
@@ -188,6 +86,26 @@ def import_ratio(engine: Engine, rows: int) -> float:
     print(f"import_students_ratio={student_ratio:.3f}")
     print(f"import_payments_ratio={payment_ratio:.3f}")
     return min(student_ratio, payment_ratio)
+
+
+def _single_enrollments(engine: Engine, rows: int) -> list[tuple[str, str, str, int]]:
+    """Email, programme, currency and id of ``rows`` enrollments, each its student's only one
+    in its programme (so that a payment row names it)."""
+    with engine.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT s.email, p.name, p.currency, min(e.id) FROM enrollments e"
+                " JOIN students s ON s.id = e.student_id JOIN programmes p ON p.id = e.programme_id"
+                " GROUP BY s.email, p.name, p.currency HAVING count(*) = 1"
+                " ORDER BY min(e.id) LIMIT :rows"
+            ),
+            {"rows": rows},
+        ).all()
+
+
+def _instant(n: int) -> datetime:
+    # An instant no payment of the school has: the import refuses a payment recorded twice.
+    return datetime(2030, 1, 1, tzinfo=UTC) + timedelta(seconds=n)
 
 
 def _import_against_copy(
@@ -452,8 +370,10 @@ def executor_cpu_ratio(engine: Engine, refunds: int) -> float:
     with local_stripe() as base:
         client = make_stripe_client("sk_test_bench", api_base=base)
         customer = client.v1.customers.create(params={"email": "bench@example.org"}).id
-        intents = [_paid_intent(client, customer) for _ in range(2 * refunds)]
-        _approve(engine, intents[:refunds])
+        claims = _claims_without_refunds(engine, refunds)
+        intents = [_paid_intent(client, customer, currency) for _, currency in claims]
+        _approve(engine, claims, intents)
+        bare_intents = [_paid_intent(client, customer, "eur") for _ in range(refunds)]
         gateway = StripeGateway(client)
         started = time.process_time()
         result = execute_refunds(sessionmaker(engine), gateway, limit=refunds + 1)
@@ -461,7 +381,7 @@ def executor_cpu_ratio(engine: Engine, refunds: int) -> float:
         if result.succeeded != refunds:
             raise RuntimeError(f"the executor paid {result.succeeded} of {refunds}: {result}")
         started = time.process_time()
-        for number, intent in enumerate(intents[refunds:]):
+        for number, intent in enumerate(bare_intents):
             list(client.v1.refunds.list(params={"payment_intent": intent}).auto_paging_iter())
             client.v1.payment_intents.retrieve(intent)
             client.v1.refunds.create(
@@ -473,11 +393,11 @@ def executor_cpu_ratio(engine: Engine, refunds: int) -> float:
     return executor_cpu / bare_cpu
 
 
-def _paid_intent(client, customer: str) -> str:
+def _paid_intent(client, customer: str, currency: str) -> str:
     return client.v1.payment_intents.create(
         params={
             "amount": 1000,
-            "currency": "eur",
+            "currency": currency.lower(),
             "customer": customer,
             "payment_method": "pm_card_visa",
             "payment_method_types": ["card"],
@@ -486,17 +406,25 @@ def _paid_intent(client, customer: str) -> str:
     ).id
 
 
-def _approve(engine: Engine, intents: list[str]) -> None:
-    """An approved claim with one pending refund for each PaymentIntent, as approval writes."""
+def _claims_without_refunds(engine: Engine, count: int) -> list[tuple[int, str]]:
     with Session(engine) as session:
-        claims = session.scalars(
-            select(RefundClaim).order_by(RefundClaim.id).limit(len(intents))
+        return session.execute(
+            select(RefundClaim.id, RefundClaim.currency)
+            .where(~exists().where(Refund.claim_id == RefundClaim.id))
+            .order_by(RefundClaim.id)
+            .limit(count)
         ).all()
-        for claim, intent in zip(claims, intents, strict=True):
+
+
+def _approve(engine: Engine, claims: list[tuple[int, str]], intents: list[str]) -> None:
+    """Each claim approved with one pending refund of a new payment, as approval writes it."""
+    with Session(engine) as session:
+        for (claim_id, currency), intent in zip(claims, intents, strict=True):
+            claim = session.get(RefundClaim, claim_id)
             payment = TuitionPayment(
                 enrollment_id=claim.enrollment_id,
                 amount_minor=1000,
-                currency="EUR",
+                currency=currency,
                 paid_at=datetime(2025, 1, 1, tzinfo=UTC),
                 payer_type="student",
                 stripe_payment_intent_id=intent,
@@ -509,7 +437,7 @@ def _approve(engine: Engine, intents: list[str]) -> None:
                     claim_id=claim.id,
                     payment_id=payment.id,
                     amount_minor=1000,
-                    currency="EUR",
+                    currency=currency,
                     idempotency_key=f"claim-{claim.id}-payment-{payment.id}-try-1",
                 )
             )
@@ -528,7 +456,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     with bench_schema(url) as engine:
         started = time.perf_counter()
-        build_school(engine, graduations)
+        with engine.begin() as connection:
+            school_data.build_school(connection, graduations, progress=_progress)
+        school_data.analyze(engine)
         _progress(f"{graduations:,} graduations built in {time.perf_counter() - started:.0f}s")
         os.environ["DATABASE_URL"] = f"{url}?options=-csearch_path%3D{_search_path(engine)}"
         tokens = {role: api_token(engine, role) for role in (Role.REGISTRAR, Role.FINANCE)}

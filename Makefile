@@ -97,11 +97,13 @@ lint: install
 ## in a PostgreSQL schema of its own (BENCH_DATABASE_URL; BENCH_GRADUATIONS for a quick check);
 ## then the expected liability's backtest error on graduates drawn from a known placement curve;
 ## then a school of 200,000 graduations (BENCH_SCHOOL_GRADUATIONS): each service against
-## hand-written SQL, and its growth from 20,000 graduations.
+## hand-written SQL, and its growth from 20,000 graduations; then, on a school of that size, the
+## import, the API's single GET and lists, and the executor beside their baselines.
 bench: install
 	$(BIN)/python -m bench.sweep_bench
 	$(BIN)/python -m bench.forecast_bench
 	$(BIN)/python -m bench.school_bench
+	$(BIN)/python -m bench.records_bench
 
 ## A soak, not a test: the claim's stateful model with many more examples, on both databases
 ## (SOAK_EXAMPLES, SOAK_STEPS to change how long it runs).

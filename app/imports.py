@@ -2,30 +2,34 @@
 
 ``read_csv_file`` turns a file (as spreadsheets save it: UTF-8 or Windows-1252, commas,
 semicolons or tabs) into rows numbered by the line each starts on; ``import_rows`` checks
-every row and, only when none has a problem, writes them all through the record services. The
-``flask import KIND FILE`` command wraps the two; a page can do the same.
+every row and, only when none has a problem, writes them all. The ``flask import KIND FILE``
+command wraps the two; a page can do the same.
 
 Checking covers the whole file before anything is written, so that a registrar fixes every
 problem in one go instead of one per run: each row's shape (marshmallow), what the database
-holds, and the earlier rows of the file. The services check their rules again while writing;
-the import repeats the ones a file can break because a service stops at the first problem.
+holds, and the earlier rows of the file. What the database holds is read once for the whole
+file (one query per kind of lookup, in batches of ``BATCH`` values), never once per row, and
+the records are written with one multi-row INSERT per batch. The record services check their
+rules again only when the database refuses a batch: the rows are then written one by one
+through them, so the refusal names its line.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import partial
 from typing import Any, ClassVar, TypeVar
 
-from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import select
-from sqlalchemy.exc import DataError
+import psycopg
+from marshmallow import Schema, ValidationError, fields, missing, validate
+from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.api.fields import (
@@ -36,8 +40,17 @@ from app.api.fields import (
     Text,
 )
 from app.api.schemas import PaymentIn, StudentIn
+from app.guarantee.rules import claim_deadline, guarantee_deadline
 from app.guarantee.terms import CirrIntent, PayerType
-from app.models import Enrollment, Programme, Student, TuitionPayment
+from app.models import (
+    Base,
+    Enrollment,
+    Graduation,
+    GuaranteePolicy,
+    Programme,
+    Student,
+    TuitionPayment,
+)
 from app.services import records
 from app.services.errors import Conflict, Invalid, ServiceError
 
@@ -46,9 +59,6 @@ Item = TypeVar("Item")
 #: Wraps one pass over the rows, e.g. in a progress bar: ``track(items, label)`` is a context
 #: manager whose value iterates over ``items``. ``click.progressbar`` is one.
 Track = Callable[[Sequence[Item], str], AbstractContextManager[Iterable[Item]]]
-
-#: Writes one checked row through a record service.
-Write = Callable[[Session], object]
 
 #: A problem found in a row: the column (None for the row as a whole) and why.
 Problem = tuple[str | None, str]
@@ -189,73 +199,165 @@ class GraduationRow(Schema):
 #: The columns that name an enrollment in a row of payments or graduations.
 _ENROLLMENT_KEY = ("student_email", "programme")
 
+#: Values per lookup and rows per INSERT: well under the bound parameters SQLite and
+#: PostgreSQL take in one statement, large enough that a big file needs few statements.
+BATCH = 1000
+
+
+def _batches(items: Sequence[Item], size: int = BATCH) -> Iterator[Sequence[Item]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
 
 class _Kind:
-    """Checks the rows of one kind, remembering what the file and the database hold."""
+    """Checks the rows of one kind against what the database and the earlier rows hold.
+
+    Reading a row (``parse``), looking up what the whole file names (``look_up``, one query
+    per kind of lookup, not one per row), checking a row against it (``check``) and writing
+    (``write_one``, through the record service, when rows are written one by one) are kept
+    apart, so a new column touches the schema and the record only.
+    """
 
     #: The columns, in the order messages name them.
     columns: ClassVar[tuple[str, ...]]
     #: The columns a file may leave out.
     optional: ClassVar[frozenset[str]] = frozenset()
     schema: ClassVar[Schema]
+    #: What a row becomes.
+    model: ClassVar[type[Base]]
 
     def __init__(self, session: Session):
         self.session = session
-        self._students: dict[str, Student | None] = {}
-        self._programmes: dict[str, Programme | None] = {}
+        #: Each column's values by their text: a file repeats programmes, currencies and days.
+        self._read: dict[str, dict[str, Any]] = {name: {} for name in self.schema.load_fields}
+        self._students: dict[str, Student] = {}
+        self._programmes: dict[str, Programme] = {}
         self._enrollments: dict[tuple[int, int], list[Enrollment]] = {}
+        #: Each programme's policy versions, the newest first.
+        self._policies: dict[int, list[GuaranteePolicy]] = {}
 
-    def check_row(self, row: SourceRow, problems: list[Problem]) -> Write | None:
-        """Check ``row``, adding what is wrong to ``problems``; return how to write it."""
+    def parse(self, row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None:
+        """The values of ``row`` when its shape is right; else add what is wrong to ``problems``."""
         if row.malformed:
             problems.append((None, row.malformed))
             return None
+        # The schema's own hooks (a check across columns) run only in ``load``.
+        values = None if self.schema._hooks else self._read_columns(row.values)
+        if values is not None:
+            return values
         try:
-            values = self.schema.load({name: text for name, text in row.values.items() if text})
+            return self.schema.load({name: text for name, text in row.values.items() if text})
         except ValidationError as error:
             problems.extend(_problems_of(error.messages))
             return None
-        return self.check(row.line, values, problems)
 
-    def check(self, line: int, values: dict[str, Any], problems: list[Problem]) -> Write | None:
-        """Check a row whose shape is right against the database and the earlier rows."""
+    def _read_columns(self, texts: dict[str, str]) -> dict[str, Any] | None:
+        """What ``schema.load`` gives for a right row, column by column, each distinct text
+        read once per file; None as soon as a column is wrong, and the schema then reads the
+        row again to word every problem as it always does."""
+        values = {}
+        for name, column in self.schema.load_fields.items():
+            text = texts.get(column.data_key or name)
+            if not text:
+                if column.required:
+                    return None
+                if column.load_default is not missing:
+                    default = column.load_default
+                    values[column.attribute or name] = default() if callable(default) else default
+                continue
+            read = self._read[name]
+            if text not in read:
+                try:
+                    read[text] = column.deserialize(text, name, texts)
+                except ValidationError:
+                    return None
+            values[column.attribute or name] = read[text]
+        return values
+
+    def look_up(self, rows: list[dict[str, Any]]) -> None:
+        """Read what the database holds about the rows whose shape is right, all at once."""
         raise NotImplementedError
 
-    def student_with_email(self, email: str) -> Student | None:
-        if email not in self._students:
-            self._students[email] = self.session.scalar(
-                select(Student).where(Student.email == email)
-            )
-        return self._students[email]
+    def check(self, line: int, values: dict[str, Any], problems: list[Problem]) -> dict | None:
+        """Check a row whose shape is right; return the record to write (column values)."""
+        raise NotImplementedError
+
+    def write_one(self, session: Session, record: dict[str, Any]) -> None:
+        """Write one checked record through its record service, which names what it refuses."""
+        raise NotImplementedError
+
+    def _scalars(self, statement_of: Callable[[Sequence], Any], keys: Iterable) -> Iterator:
+        """The rows ``statement_of(batch)`` selects for every batch of distinct ``keys``."""
+        for batch in _batches(sorted(set(keys))):
+            yield from self.session.scalars(statement_of(batch))
+
+    def look_up_students(self, emails: Iterable[str]) -> None:
+        for student in self._scalars(
+            lambda batch: select(Student).where(Student.email.in_(batch)), emails
+        ):
+            self._students[student.email] = student
+
+    def look_up_enrollments(self, rows: list[dict[str, Any]]) -> None:
+        """The students, programmes and enrollments that the rows name."""
+        self.look_up_students(values["student_email"] for values in rows)
+        self.look_up_programmes(values["programme"] for values in rows)
+        programme_ids = [programme.id for programme in self._programmes.values()]
+        if not programme_ids:
+            return
+        for enrollment in self._scalars(
+            lambda batch: (
+                select(Enrollment)
+                .where(Enrollment.student_id.in_(batch), Enrollment.programme_id.in_(programme_ids))
+                .order_by(Enrollment.signed_on, Enrollment.id)
+            ),
+            (student.id for student in self._students.values()),
+        ):
+            key = (enrollment.student_id, enrollment.programme_id)
+            self._enrollments.setdefault(key, []).append(enrollment)
+
+    def look_up_programmes(self, names: Iterable[str]) -> None:
+        for programme in self._scalars(
+            lambda batch: select(Programme).where(Programme.name.in_(batch)), names
+        ):
+            self._programmes[programme.name] = programme
+
+    def look_up_policies(self) -> None:
+        """Every policy version of the programmes found, for ``policy_in_force``."""
+        for policy in self._scalars(
+            lambda batch: (
+                select(GuaranteePolicy)
+                .where(GuaranteePolicy.programme_id.in_(batch))
+                .order_by(GuaranteePolicy.effective_from.desc(), GuaranteePolicy.version.desc())
+            ),
+            (programme.id for programme in self._programmes.values()),
+        ):
+            self._policies.setdefault(policy.programme_id, []).append(policy)
+
+    def policy_in_force(self, programme: Programme, on: date) -> GuaranteePolicy | None:
+        """As ``records.policy_in_force``: the newest version effective by ``on``."""
+        return next(
+            (
+                policy
+                for policy in self._policies.get(programme.id, ())
+                if policy.effective_from <= on
+            ),
+            None,
+        )
 
     def find_student(self, email: str, problems: list[Problem]) -> Student | None:
-        student = self.student_with_email(email)
+        student = self._students.get(email)
         if student is None:
             problems.append(("student_email", f"no student has email {email}"))
         return student
 
     def find_programme(self, name: str, problems: list[Problem]) -> Programme | None:
-        if name not in self._programmes:
-            self._programmes[name] = self.session.scalar(
-                select(Programme).where(Programme.name == name)
-            )
-        programme = self._programmes[name]
+        programme = self._programmes.get(name)
         if programme is None:
             problems.append(("programme", f"no programme is named {name!r}"))
         return programme
 
     def enrollments(self, student: Student, programme: Programme) -> list[Enrollment]:
-        key = (student.id, programme.id)
-        if key not in self._enrollments:
-            self._enrollments[key] = list(
-                self.session.scalars(
-                    select(Enrollment)
-                    .where(Enrollment.student_id == student.id)
-                    .where(Enrollment.programme_id == programme.id)
-                    .order_by(Enrollment.signed_on, Enrollment.id)
-                )
-            )
-        return self._enrollments[key]
+        return self._enrollments.get((student.id, programme.id), [])
 
     def find_enrollment(self, values: dict[str, Any], problems: list[Problem]) -> Enrollment | None:
         """The one enrollment of the row's student in the row's programme."""
@@ -282,20 +384,27 @@ class _Kind:
 class _Students(_Kind):
     columns = ("name", "email", "country")
     schema = StudentRow()
+    model = Student
 
     def __init__(self, session: Session):
         super().__init__(session)
         self._line_of_email: dict[str, int] = {}
 
+    def look_up(self, rows):
+        self.look_up_students(values["email"] for values in rows)
+
     def check(self, line, values, problems):
         email = values["email"]
-        if self.student_with_email(email) is not None:
+        if email in self._students:
             problems.append(("email", f"a student with email {email} exists already"))
         elif email in self._line_of_email:
             problems.append(("email", f"{email} is on line {self._line_of_email[email]} already"))
         else:
             self._line_of_email[email] = line
-        return partial(records.create_student, **values)
+        return {**values, "email": email.lower()}
+
+    def write_one(self, session, record):
+        records.create_student(session, **record)
 
 
 class _Enrollments(_Kind):
@@ -310,18 +419,22 @@ class _Enrollments(_Kind):
     )
     optional = frozenset({"scholarship_minor", "cirr_intent", "expected_graduation_on"})
     schema = EnrollmentRow()
+    model = Enrollment
 
     def __init__(self, session: Session):
         super().__init__(session)
         self._line_of_enrollment: dict[tuple[int, int, date], int] = {}
 
+    def look_up(self, rows):
+        self.look_up_enrollments(rows)
+        self.look_up_policies()
+
     def check(self, line, values, problems):
         student = self.find_student(values["student_email"], problems)
         programme = self.find_programme(values["programme"], problems)
         signed_on = values["signed_on"]
-        if programme is not None and not records.policy_in_force(
-            self.session, programme.id, signed_on
-        ):
+        policy = None if programme is None else self.policy_in_force(programme, signed_on)
+        if programme is not None and policy is None:
             problems.append(
                 (
                     "signed_on",
@@ -336,7 +449,7 @@ class _Enrollments(_Kind):
                     "the cohort cannot graduate before the enrollment is signed",
                 )
             )
-        if student is None or programme is None:
+        if student is None or programme is None or policy is None:
             return None
         # A second enrollment on the same day is a file imported twice, not a re-enrollment.
         key = (student.id, programme.id, signed_on)
@@ -355,16 +468,16 @@ class _Enrollments(_Kind):
             )
         else:
             self._line_of_enrollment[key] = line
-        return partial(
-            records.enroll,
-            student_id=student.id,
-            programme_id=programme.id,
-            signed_on=signed_on,
-            guarantee_opt_in=values["guarantee_opt_in"],
-            scholarship_minor=values["scholarship_minor"],
-            cirr_intent=values["cirr_intent"],
-            expected_graduation_on=values["expected_graduation_on"],
-        )
+        return {
+            **{name: value for name, value in values.items() if name not in _ENROLLMENT_KEY},
+            "student_id": student.id,
+            "programme_id": programme.id,
+            "policy_id": policy.id,
+        }
+
+    def write_one(self, session, record):
+        # The service binds the policy itself, as it does for the API.
+        records.enroll(session, **{name: v for name, v in record.items() if name != "policy_id"})
 
 
 class _Payments(_Kind):
@@ -380,11 +493,38 @@ class _Payments(_Kind):
     )
     optional = frozenset({"payer_type", "payer_name", "stripe_payment_intent_id"})
     schema = PaymentRow()
+    model = TuitionPayment
 
     def __init__(self, session: Session):
         super().__init__(session)
         self._line_of_intent: dict[str, int] = {}
         self._line_of_payment: dict[tuple[int, int, datetime], int] = {}
+        self._recorded_intents: set[str] = set()
+        self._recorded_payments: set[tuple[int, int, datetime]] = set()
+
+    def look_up(self, rows):
+        self.look_up_enrollments(rows)
+        intents = [values["stripe_payment_intent_id"] for values in rows]
+        self._recorded_intents.update(
+            self._scalars(
+                lambda batch: select(TuitionPayment.stripe_payment_intent_id).where(
+                    TuitionPayment.stripe_payment_intent_id.in_(batch)
+                ),
+                (intent for intent in intents if intent is not None),
+            )
+        )
+        enrollment_ids = {e.id for found in self._enrollments.values() for e in found}
+        for batch in _batches(sorted(enrollment_ids)):
+            self._recorded_payments.update(
+                tuple(row)
+                for row in self.session.execute(
+                    select(
+                        TuitionPayment.enrollment_id,
+                        TuitionPayment.amount_minor,
+                        TuitionPayment.paid_at,
+                    ).where(TuitionPayment.enrollment_id.in_(batch))
+                ).all()
+            )
 
     def check(self, line, values, problems):
         enrollment = self.find_enrollment(values, problems)
@@ -404,17 +544,16 @@ class _Payments(_Kind):
                 )
             )
         self._check_payment(line, enrollment, values, problems)
-        return partial(
-            records.record_payment,
-            enrollment_id=enrollment.id,
+        return {
+            "enrollment_id": enrollment.id,
             **{name: value for name, value in values.items() if name not in _ENROLLMENT_KEY},
-        )
+        }
+
+    def write_one(self, session, record):
+        records.record_payment(session, **record)
 
     def _check_intent(self, line: int, intent: str, problems: list[Problem]) -> None:
-        recorded = select(TuitionPayment.id).where(
-            TuitionPayment.stripe_payment_intent_id == intent
-        )
-        if self.session.scalar(recorded) is not None:
+        if intent in self._recorded_intents:
             problems.append(("stripe_payment_intent_id", f"payment {intent} is recorded already"))
         elif intent in self._line_of_intent:
             problems.append(
@@ -432,12 +571,7 @@ class _Payments(_Kind):
         # The same amount for the same enrollment at the same instant is a file imported twice,
         # and would inflate what a refund pays back.
         key = (enrollment.id, values["amount_minor"], values["paid_at"])
-        recorded = select(TuitionPayment.id).where(
-            TuitionPayment.enrollment_id == enrollment.id,
-            TuitionPayment.amount_minor == values["amount_minor"],
-            TuitionPayment.paid_at == values["paid_at"],
-        )
-        if self.session.scalar(recorded) is not None:
+        if key in self._recorded_payments:
             problems.append(("paid_at", "the same payment at the same instant is recorded already"))
         elif key in self._line_of_payment:
             problems.append(
@@ -450,10 +584,25 @@ class _Payments(_Kind):
 class _Graduations(_Kind):
     columns = ("student_email", "programme", "qualified_on")
     schema = GraduationRow()
+    model = Graduation
 
     def __init__(self, session: Session):
         super().__init__(session)
         self._line_of_graduation: dict[int, int] = {}
+        self._qualified_on: dict[int, date] = {}
+
+    def look_up(self, rows):
+        self.look_up_enrollments(rows)
+        self.look_up_policies()
+        enrollment_ids = {e.id for found in self._enrollments.values() for e in found}
+        for batch in _batches(sorted(enrollment_ids)):
+            self._qualified_on.update(
+                self.session.execute(
+                    select(Graduation.enrollment_id, Graduation.qualified_on).where(
+                        Graduation.enrollment_id.in_(batch)
+                    )
+                ).all()
+            )
 
     def check(self, line, values, problems):
         enrollment = self.find_enrollment(values, problems)
@@ -467,13 +616,20 @@ class _Graduations(_Kind):
                     f"a student cannot qualify before enrolling (signed on {enrollment.signed_on})",
                 )
             )
+        elif not self._deadline_representable(enrollment, qualified_on):
+            problems.append(
+                (
+                    "qualified_on",
+                    "too late: the guarantee's claim deadline would be after 9999-12-31",
+                )
+            )
         of_whom = f"{enrollment.student.email} in {enrollment.programme.name!r}"
-        if enrollment.graduation is not None:
+        if enrollment.id in self._qualified_on:
             problems.append(
                 (
                     "programme",
                     f"{of_whom} has a graduation already "
-                    f"(qualified on {enrollment.graduation.qualified_on})",
+                    f"(qualified on {self._qualified_on[enrollment.id]})",
                 )
             )
         elif enrollment.id in self._line_of_graduation:
@@ -485,9 +641,26 @@ class _Graduations(_Kind):
             )
         else:
             self._line_of_graduation[enrollment.id] = line
-        return partial(
-            records.record_graduation, enrollment_id=enrollment.id, qualified_on=qualified_on
+        return {"enrollment_id": enrollment.id, "qualified_on": qualified_on}
+
+    def write_one(self, session, record):
+        records.record_graduation(session, **record)
+
+    def _deadline_representable(self, enrollment: Enrollment, qualified_on: date) -> bool:
+        # As the service: dates stop at 9999-12-31, and a later deadline could never be judged.
+        policy = next(
+            policy
+            for policy in self._policies[enrollment.programme_id]
+            if policy.id == enrollment.policy_id
         )
+        try:
+            claim_deadline(
+                guarantee_deadline(qualified_on, policy.window_months, policy.window_starts),
+                policy.claim_deadline_days,
+            )
+        except (OverflowError, ValueError):
+            return False
+        return True
 
 
 _KINDS: dict[str, type[_Kind]] = {
@@ -621,32 +794,118 @@ def import_rows(
 ) -> ImportReport:
     """Check every row of ``kind``, then, if none has a problem, write them all.
 
-    Nothing is written when any row has a problem, nor when a service refuses a row while
-    writing (another transaction wrote the same record since it was checked): the writes
-    share one savepoint, rolled back whole. The caller commits.
+    The rows are read first, then what the whole file names is looked up at once, then each
+    row is checked. The records are written in batches of one INSERT each; when the database
+    refuses a batch (another transaction wrote the same record since it was checked), they
+    are written again one by one through the record services, which name the line and why.
+    Nothing is written when any row has a problem, nor when a row is refused while writing:
+    the writes share one savepoint, rolled back whole. The caller commits.
     """
     checker = _kind(kind)(session)
-    errors: list[RowError] = []
-    writes: list[tuple[int, Write]] = []
+    problems_of: dict[int, list[Problem]] = {}
+    parsed: list[tuple[int, dict[str, Any]]] = []
     with track(rows, f"Checking {len(rows)} {kind}") as checking:
         for row in checking:
-            problems: list[Problem] = []
-            write = checker.check_row(row, problems)
-            errors.extend(RowError(row.line, column, reason) for column, reason in problems)
-            if not problems and write is not None:
-                writes.append((row.line, write))
+            problems = problems_of.setdefault(row.line, [])
+            values = checker.parse(row, problems)
+            if values is not None:
+                parsed.append((row.line, values))
+    checker.look_up([values for _, values in parsed])
+    writes: list[tuple[int, dict[str, Any]]] = []
+    for line, values in parsed:
+        problems = problems_of[line]
+        record = checker.check(line, values, problems)
+        if not problems and record is not None:
+            writes.append((line, record))
+    errors = [
+        RowError(row.line, column, reason)
+        for row in rows
+        for column, reason in problems_of.pop(row.line, ())
+    ]
     if errors:
         return ImportReport(kind, rows=len(rows), errors=errors)
+    try:
+        with track(writes, f"Writing {len(writes)} {kind}") as writing, session.begin_nested():
+            _insert(session, checker.model, (record for _, record in writing))
+    except (IntegrityError, DataError, psycopg.IntegrityError, psycopg.DataError):
+        return _write_one_by_one(session, checker, kind, len(rows), writes)
+    return ImportReport(kind, rows=len(rows), written=len(writes))
 
+
+def _insert(session: Session, model: type[Base], records: Iterable[dict]) -> None:
+    """Insert ``records``: by COPY on PostgreSQL, else one multi-row INSERT per ``BATCH``."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _copy(connection, model.__table__, records)
+    else:
+        _insert_in_batches(session, model, records)
+
+
+def _copy(connection: Connection, table: Table, records: Iterable[dict]) -> None:
+    """COPY ``records`` into ``table``, with what an INSERT would add: each column's default
+    when the record has none, and each value as the column's type writes it (instants in UTC,
+    enumerations by value)."""
+    records = iter(records)
+    first = next(records, None)
+    if first is None:
+        return
+    columns = [column for column in table.columns if column.key in first or column.default]
+    dialect = connection.dialect
+    writers = [
+        (
+            column.key,
+            column.default if column.key not in first else None,
+            column.type.bind_processor(dialect),
+        )
+        for column in columns
+    ]
+    names = ", ".join(column.name for column in columns)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for record in itertools.chain([first], records):
+            copy.write_row(
+                [_column_value(record, key, default, write) for key, default, write in writers]
+            )
+
+
+def _column_value(record: dict, key: str, default, write) -> Any:
+    if default is None:
+        value = record[key]
+    elif default.is_callable:
+        value = default.arg(None)  # a default that takes no context, as every model's does
+    else:
+        value = default.arg
+    return value if write is None or value is None else write(value)
+
+
+def _insert_in_batches(session: Session, model: type[Base], records: Iterable[dict]) -> None:
+    """Insert ``records`` into ``model``'s table, one multi-row INSERT per ``BATCH``."""
+    batch: list[dict] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == BATCH:
+            session.execute(insert(model), batch)
+            batch = []
+    if batch:
+        session.execute(insert(model), batch)
+
+
+def _write_one_by_one(
+    session: Session,
+    checker: _Kind,
+    kind: str,
+    rows: int,
+    writes: list[tuple[int, dict[str, Any]]],
+) -> ImportReport:
     line_written = 0
     try:
-        with session.begin_nested(), track(writes, f"Writing {len(writes)} {kind}") as writing:
-            for line, write in writing:
+        with session.begin_nested():
+            for line, record in writes:
                 line_written = line
-                write(session)
+                checker.write_one(session, record)
     except (ServiceError, DataError) as error:
-        return ImportReport(kind, rows=len(rows), errors=_write_errors(line_written, error))
-    return ImportReport(kind, rows=len(rows), written=len(writes))
+        return ImportReport(kind, rows=rows, errors=_write_errors(line_written, error))
+    return ImportReport(kind, rows=rows, written=len(writes))
 
 
 def _kind(kind: str) -> type[_Kind]:

@@ -98,40 +98,48 @@ def _due(now: datetime):
     )
 
 
-def _take_next(session: Session, now: datetime, lease: timedelta) -> _Taken | None:
+#: Due refunds read at once, before each is taken (and checked again) one by one.
+CANDIDATES = 100
+
+
+def _take_next(
+    session: Session, now: datetime, lease: timedelta, candidates: list[tuple[int, int]]
+) -> _Taken | None:
     # Locks go claim first, then refund, everywhere in the service, so nothing deadlocks.
-    # Candidates are read without locks; each is re-checked once its claim is locked.
-    candidates = session.execute(
-        select(Refund.id, Refund.claim_id)
-        .join(RefundClaim, RefundClaim.id == Refund.claim_id)
-        .where(*_due(now))
-        .order_by(Refund.id)
-        .limit(20)
-    ).all()
-    session.rollback()
-    for refund_id, claim_id in candidates:
+    # Candidates are read without locks, a batch at a time (``candidates`` keeps the rest
+    # for the next call); each is re-checked once its claim is locked.
+    if not candidates:
+        candidates.extend(
+            session.execute(
+                select(Refund.id, Refund.claim_id)
+                .join(RefundClaim, RefundClaim.id == Refund.claim_id)
+                .where(*_due(now))
+                .order_by(Refund.id)
+                .limit(CANDIDATES)
+            ).all()
+        )
+        session.rollback()
+    while candidates:
+        refund_id, claim_id = candidates.pop(0)
         with session.begin():
             claim = lock_claim(session, claim_id)
-            refund = session.scalar(
-                select(Refund)
+            row = session.execute(
+                select(Refund, TuitionPayment.stripe_payment_intent_id)
                 .join(RefundClaim, RefundClaim.id == Refund.claim_id)
+                .join(TuitionPayment, TuitionPayment.id == Refund.payment_id)
                 .where(Refund.id == refund_id, *_due(now))
                 .with_for_update(of=Refund)
                 .execution_options(populate_existing=True)
-            )
-            if refund is None:
+            ).first()
+            if row is None:
                 continue  # another executor took it, or the claim moved on
+            refund, payment_intent_id = row
             if claim.state is ClaimState.APPROVED:
                 transition(session, claim, ClaimState.PAYING, actor=ACTOR, reason="sending refunds")
             refund.state = RefundState.SUBMITTING
             refund.attempts += 1
             refund.first_attempt_at = refund.first_attempt_at or now
             refund.lease_until = now + lease
-            payment_intent_id = session.scalar(
-                select(TuitionPayment.stripe_payment_intent_id).where(
-                    TuitionPayment.id == refund.payment_id
-                )
-            )
             return _Taken(
                 refund_id=refund.id,
                 claim_id=refund.claim_id,
@@ -224,9 +232,10 @@ def execute_refunds(
 ) -> ExecutorResult:
     """Send every refund that is due, each in its own short transactions."""
     result = ExecutorResult()
+    candidates: list[tuple[int, int]] = []
     for _ in range(limit):
         with session_factory() as session:
-            taken = _take_next(session, now(), lease)
+            taken = _take_next(session, now(), lease, candidates)
         if taken is None:
             break
         with request_id_of(taken.request_id) if taken.request_id else nullcontext():

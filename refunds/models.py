@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -29,6 +30,9 @@ class RefundClaim(CreatedAt, Base):
     __table_args__ = (
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
         CheckConstraint(CURRENCY_IS_ISO, name="currency_iso"),
+        # The claims queue's order, and its order within a state (migration 0017).
+        Index("ix_refund_claims_created_at_id", "created_at", "id"),
+        Index("ix_refund_claims_state_created_at_id", "state", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

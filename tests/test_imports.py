@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from app import imports
@@ -24,6 +27,7 @@ from tests.factories import (
     StudentFactory,
     TuitionPaymentFactory,
 )
+from tests.statements import statements_sent
 
 
 @pytest.fixture
@@ -511,19 +515,23 @@ def test_import_line_numbers_count_blank_lines_and_values_spanning_lines(csv_fil
 # -- Writing -----------------------------------------------------------------------------------
 
 
+def _racing(session, track=imports.untracked):
+    """A ``Track`` through which another registrar records grace@example.org once the rows
+    are checked, before they are written."""
+
+    def track_racing(items, label):
+        if label.startswith("Writing"):
+            session.add(Student(name="Grace", email="grace@example.org", country="US"))
+            session.flush()
+        return track(items, label)
+
+    return track_racing
+
+
 def test_import_refused_while_writing_rolls_back_every_row(
     session, csv_file, run_import, row_counts, monkeypatch
 ):
-    create_student = records.create_student
-
-    def racing_create_student(session, **values):
-        # Another registrar records the same student between the check and the write.
-        if values["email"] == "grace@example.org":
-            session.add(Student(name="Grace", email="grace@example.org", country="US"))
-            session.flush()
-        return create_student(session, **values)
-
-    monkeypatch.setattr(records, "create_student", racing_create_student)
+    monkeypatch.setattr(imports, "untracked", _racing(session))
     before = row_counts()
     path = csv_file("""
         name,email,country
@@ -539,12 +547,29 @@ def test_import_refused_while_writing_rolls_back_every_row(
     assert row_counts() == before
 
 
-def test_import_rows_refused_while_writing_rolls_back_its_own_writes(session, monkeypatch):
+def test_import_rows_refused_while_writing_rolls_back_its_own_writes(session):
+    rows = [
+        SourceRow(2, {"name": "Ada", "email": "ada@example.org", "country": "GB"}),
+        SourceRow(3, {"name": "Grace", "email": "grace@example.org", "country": "US"}),
+    ]
+
+    report = import_rows(session, "students", rows, track=_racing(session))
+
+    assert [str(error) for error in report.errors] == [
+        "line 3: email: a student with email grace@example.org exists already"
+    ]
+    # Without the caller rolling back, Ada's row is gone too; the other registrar's stays.
+    assert session.scalars(select(Student.email)).all() == ["grace@example.org"]
+
+
+def test_import_row_the_service_refuses_while_writing_is_named_by_its_line(session, monkeypatch):
+    # Written one by one (after the database refused a batch), each row goes through its
+    # service, and the service's refusal names the row's line.
     create_student = records.create_student
 
     def refusing_create_student(session, **values):
-        if values["email"] == "grace@example.org":
-            raise Conflict("a student with email grace@example.org exists already", "email")
+        if values["email"] == "ada@example.org":
+            raise Conflict("a student with email ada@example.org exists already", "email")
         return create_student(session, **values)
 
     monkeypatch.setattr(records, "create_student", refusing_create_student)
@@ -553,13 +578,60 @@ def test_import_rows_refused_while_writing_rolls_back_its_own_writes(session, mo
         SourceRow(3, {"name": "Grace", "email": "grace@example.org", "country": "US"}),
     ]
 
-    report = import_rows(session, "students", rows)
+    report = import_rows(session, "students", rows, track=_racing(session))
 
     assert [str(error) for error in report.errors] == [
-        "line 3: email: a student with email grace@example.org exists already"
+        "line 2: email: a student with email ada@example.org exists already"
     ]
-    # Without the caller rolling back, Ada's row is gone too.
-    assert session.scalar(select(func.count(Student.id))) == 0
+    assert report.written == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "row"),
+    [
+        ("students", "name,email,country", "S {n},s{n}@example.org,FR"),
+        (
+            "enrollments",
+            "student_email,programme,signed_on,guarantee_opt_in",
+            "s{n}@example.org,Data Science,2024-03-01,yes",
+        ),
+        (
+            "payments",
+            "student_email,programme,amount_minor,currency,paid_at,stripe_payment_intent_id",
+            "s{n}@example.org,Data Science,1000,EUR,2024-03-05T10:00:00Z,pi_{n}",
+        ),
+        (
+            "graduations",
+            "student_email,programme,qualified_on",
+            "s{n}@example.org,Data Science,2025-01-31",
+        ),
+    ],
+)
+def test_import_sends_as_many_statements_for_many_rows_as_for_few(
+    kind, header, row, session, data_science
+):
+    # Every lookup is one query for the whole file and every write one INSERT per batch, so
+    # a file of 60 rows costs what a file of 3 does.
+    def sent_for(numbers: range) -> list[str]:
+        if kind != "students":
+            for n in numbers:
+                student = StudentFactory(email=f"s{n}@example.org")
+                if kind != "enrollments":
+                    _enrollment_of(student, data_science, signed_on=date(2024, 3, 1))
+        session.flush()
+        rows = [
+            SourceRow(n + 2, dict(zip(header.split(","), row.format(n=n).split(","), strict=True)))
+            for n in numbers
+        ]
+        with statements_sent(session.connection()) as sent:
+            report = import_rows(session, kind, rows)
+        assert report.ok, report.errors
+        return sent
+
+    few = sent_for(range(3))
+    many = sent_for(range(100, 160))
+
+    assert len(many) == len(few)
 
 
 def test_import_large_file_shows_progress_and_writes_every_row(session, csv_file, run_import):
@@ -680,3 +752,64 @@ def test_import_of_an_unknown_kind_is_a_programming_error(session):
     with pytest.raises(ValueError, match="cannot import 'employers'"):
         import_rows(session, "employers", [])
     assert imports.KINDS == ("students", "enrollments", "payments", "graduations")
+
+
+def test_import_graduation_whose_claim_deadline_passes_9999_is_refused_on_its_line(
+    csv_file, run_import, row_counts, data_science
+):
+    _enrollment_of(StudentFactory(email="ada@example.org"), data_science)
+    _enrollment_of(StudentFactory(email="grace@example.org"), data_science)
+    before = row_counts()
+    path = csv_file("""
+        student_email,programme,qualified_on
+        ada@example.org,Data Science,2025-06-30
+        grace@example.org,Data Science,9999-10-01
+    """)
+
+    result = run_import("graduations", path)
+
+    assert result.exit_code == 1
+    assert (
+        "line 3: qualified_on: too late: the guarantee's claim deadline would be after 9999-12-31"
+    ) in result.output
+    assert "line 2" not in result.output
+    assert row_counts() == before
+
+
+_TEXTS = {
+    "name": ["Ada", "  Ada  ", "", "x" * 300],
+    "email": ["ada@example.org", "ADA@Example.org", "not-an-email", ""],
+    "country": ["gb", "GB", "XX", ""],
+    "student_email": ["ada@example.org", "nope", ""],
+    "programme": ["Data Science", ""],
+    "signed_on": ["2024-03-01", "2024-02-30", ""],
+    "guarantee_opt_in": ["yes", "No", "maybe", ""],
+    "scholarship_minor": ["0", "100", "-1", "1.5", ""],
+    "cirr_intent": ["in_field_job", "continuing_education", "x", ""],
+    "expected_graduation_on": ["2025-01-31", "soon", ""],
+    "amount_minor": ["1000", "0", "abc", ""],
+    "currency": ["eur", "EUR", "XYZ", ""],
+    "paid_at": ["2024-03-05T10:00:00Z", "2024-03-05T10:00:00+02:00", "2024-03-05", ""],
+    "payer_type": ["student", "sponsor", "bank", ""],
+    "payer_name": ["Acme", ""],
+    "stripe_payment_intent_id": ["pi_3Mtw", "ch_1", ""],
+    "qualified_on": ["2025-06-30", "30/06/2025", ""],
+}
+
+
+@given(data=st.data(), kind=st.sampled_from(imports.KINDS))
+@settings(max_examples=300, deadline=None)
+def test_reading_a_row_column_by_column_gives_what_the_schema_loads(data, kind):
+    # The import reads each column on its own (each distinct text once per file); the schema
+    # reads a row only when a column is wrong, to word the problems.
+    checker = imports._KINDS[kind](session=None)
+    texts = {name: data.draw(st.sampled_from(_TEXTS[name])) for name in checker.columns}
+    try:
+        loaded = checker.schema.load({name: text for name, text in texts.items() if text})
+    except ValidationError:
+        loaded = None
+
+    read = checker._read_columns(texts)
+
+    assert read == loaded
+    assert checker._read_columns(texts) == loaded  # read again, from what it remembers

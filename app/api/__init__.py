@@ -100,7 +100,12 @@ class ApiBlueprint(flask_smorest.Blueprint):
 
     def _set_pagination_metadata(self, page_params, result, headers):
         # The page's metadata goes in the body, beside its items: see app/api/listing.py.
-        metadata = page_metadata(page_params.page, page_params.page_size, page_params.item_count)
+        metadata = page_metadata(
+            page_params.page,
+            page_params.page_size,
+            page_params.item_count,
+            getattr(page_params, "next_cursor", None),
+        )
         return {"items": result, "pagination": metadata}, headers
 
     def _document_pagination_metadata(self, spec, resp_doc):

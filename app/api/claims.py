@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import current_app
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.api import ApiBlueprint
-from app.api.fields import Id, QueryBoolean, Text
-from app.api.listing import page_of, paged
+from app.api.fields import Cursor, Id, QueryBoolean, Text
+from app.api.listing import Keyset, page_of, paged
 from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import database, db_session
@@ -111,6 +112,11 @@ class ClaimDetailOut(ClaimOut):
 class ClaimQuery(Schema):
     state = fields.Enum(ClaimState, by_value=True)
     graduation_id = Id(strict=False)
+    cursor = Cursor()
+
+
+#: The claims queue's order, oldest first; a deep page starts after a key (migration 0017).
+CLAIMS_ORDER = Keyset((RefundClaim.created_at, RefundClaim.id))
 
 
 #: What ``graduate_note`` is, in every decision.
@@ -154,14 +160,18 @@ class ManualSettlementIn(DecisionIn):
 @blueprint.arguments(ClaimQuery, location="query", as_kwargs=True)
 @blueprint.response(200, paged(ClaimOut))
 @blueprint.paginate()
-def list_claims(pagination_parameters, state=None, graduation_id=None):
+def list_claims(pagination_parameters, state=None, graduation_id=None, cursor=None):
     """The claims queue, oldest first."""
-    statement = select(RefundClaim).order_by(RefundClaim.created_at, RefundClaim.id)
+    statement = (
+        select(RefundClaim)
+        .options(joinedload(RefundClaim.enrollment))
+        .order_by(*CLAIMS_ORDER.order_by())
+    )
     if state is not None:
         statement = statement.where(RefundClaim.state == state)
     if graduation_id is not None:
         statement = statement.where(RefundClaim.graduation_id == graduation_id)
-    return page_of(statement, pagination_parameters)
+    return page_of(statement, pagination_parameters, keyset=CLAIMS_ORDER, cursor=cursor)
 
 
 @blueprint.get("/claims/<id:claim_id>")

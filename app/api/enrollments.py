@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from app.api import ApiBlueprint
-from app.api.listing import page_of, paged
+from app.api.listing import Keyset, page_of, paged
 from app.api.schemas import (
     EnrollmentIn,
     EnrollmentOut,
@@ -26,6 +27,11 @@ from app.models.base import utc_now
 from app.services import records
 from app.services.guarantee import guarantee_for
 
+#: The enrollments list's order, newest first; a deep page starts after a key (migration 0017).
+ENROLLMENTS_ORDER = Keyset((Enrollment.signed_on, Enrollment.id), descending=True)
+#: The graduations list's order, most recent qualification first.
+GRADUATIONS_ORDER = Keyset((Graduation.qualified_on, Graduation.id), descending=True)
+
 blueprint = ApiBlueprint(
     "enrollments",
     __name__,
@@ -40,17 +46,27 @@ blueprint = ApiBlueprint(
 @blueprint.response(200, paged(EnrollmentOut))
 @blueprint.paginate()
 def list_enrollments(
-    pagination_parameters, student_id=None, programme_id=None, guarantee_opt_in=None
+    pagination_parameters, student_id=None, programme_id=None, guarantee_opt_in=None, cursor=None
 ):
     """List enrollments with their payments, newest first."""
-    statement = select(Enrollment).order_by(Enrollment.signed_on.desc(), Enrollment.id.desc())
+    # Everything an item shows is loaded with the page: a few statements whatever its size.
+    statement = (
+        select(Enrollment)
+        .options(
+            joinedload(Enrollment.policy),
+            joinedload(Enrollment.programme),
+            joinedload(Enrollment.graduation),
+            selectinload(Enrollment.payments),
+        )
+        .order_by(*ENROLLMENTS_ORDER.order_by())
+    )
     if student_id is not None:
         statement = statement.where(Enrollment.student_id == student_id)
     if programme_id is not None:
         statement = statement.where(Enrollment.programme_id == programme_id)
     if guarantee_opt_in is not None:
         statement = statement.where(Enrollment.guarantee_opt_in == guarantee_opt_in)
-    return page_of(statement, pagination_parameters)
+    return page_of(statement, pagination_parameters, keyset=ENROLLMENTS_ORDER, cursor=cursor)
 
 
 @blueprint.post("/enrollments")
@@ -113,12 +129,14 @@ def list_graduations(
     student_id=None,
     qualified_from=None,
     qualified_to=None,
+    cursor=None,
 ):
     """List graduations, most recent qualification first."""
     statement = (
         select(Graduation)
         .join(Graduation.enrollment)
-        .order_by(Graduation.qualified_on.desc(), Graduation.id.desc())
+        .options(contains_eager(Graduation.enrollment))
+        .order_by(*GRADUATIONS_ORDER.order_by())
     )
     if programme_id is not None:
         statement = statement.where(Enrollment.programme_id == programme_id)
@@ -128,7 +146,7 @@ def list_graduations(
         statement = statement.where(Graduation.qualified_on >= qualified_from)
     if qualified_to is not None:
         statement = statement.where(Graduation.qualified_on <= qualified_to)
-    return page_of(statement, pagination_parameters)
+    return page_of(statement, pagination_parameters, keyset=GRADUATIONS_ORDER, cursor=cursor)
 
 
 @blueprint.post("/graduations")

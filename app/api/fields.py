@@ -184,3 +184,17 @@ def MinorUnits(*, allow_zero: bool = False, **kwargs) -> fields.Integer:  # noqa
         validate=validate.Range(min=0 if allow_zero else 1, max=MAX_MINOR_UNITS),
         **kwargs,
     )
+
+
+class Cursor(fields.String):
+    """Where a keyset page starts: the ``cursor`` of a previous page's ``next`` address."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "metadata",
+            {
+                "description": "Where the page starts: the cursor in a previous page's `next` "
+                "address. It replaces `page`, and a deep page takes no longer than the first."
+            },
+        )
+        super().__init__(**kwargs)

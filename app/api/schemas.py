@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from app.api.fields import (
     CountryCode,
     CurrencyCode,
+    Cursor,
     Email,
     Id,
     MinorUnits,
@@ -267,6 +268,7 @@ class EnrollmentQuery(Schema):
     student_id = Id(strict=False)
     programme_id = Id(strict=False)
     guarantee_opt_in = QueryBoolean()
+    cursor = Cursor()
 
 
 class GraduationIn(Schema):
@@ -288,6 +290,7 @@ class GraduationQuery(Schema):
     student_id = Id(strict=False)
     qualified_from = fields.Date(metadata={"description": "Qualified on or after this day."})
     qualified_to = fields.Date(metadata={"description": "Qualified on or before this day."})
+    cursor = Cursor()
 
 
 class JobOutcomeIn(Schema):

@@ -53,7 +53,11 @@ def current_principal() -> Principal:
     if "principal" not in g:
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            g.principal = principal_for_token(db_session(), header[7:].strip()) or ANONYMOUS
+            record_use = request.method in STATE_CHANGING_METHODS
+            g.principal = (
+                principal_for_token(db_session(), header[7:].strip(), record_use=record_use)
+                or ANONYMOUS
+            )
         elif current_user.is_authenticated:
             g.principal = current_user.principal
         else:

@@ -12,7 +12,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.auth.access import TOKEN_ROLES, Principal
 from app.models import ApiToken, User
@@ -76,12 +76,25 @@ def token_problem(record: ApiToken) -> str | None:
     return None
 
 
-def principal_for_token(session: Session, token: str) -> Principal | None:
-    """The account a bearer token acts as, or ``None`` for a token that is refused."""
-    record = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+def principal_for_token(
+    session: Session, token: str, *, record_use: bool = True
+) -> Principal | None:
+    """The account a bearer token acts as, or ``None`` for a token that is refused.
+
+    ``record_use`` stamps the token's last use, saved when the caller commits; a request that
+    only reads commits nothing, so it leaves the token's row alone instead of updating it
+    and rolling the update back.
+    """
+    # The account comes with the token: one statement per request, not two.
+    record = session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _digest(token))
+    )
     if record is None or token_problem(record) is not None:
         return None
-    record.last_used_at = utc_now()
+    if record_use:
+        record.last_used_at = utc_now()
     user = record.user
     return Principal(actor=user.actor, role=user.role, user_id=user.id, name=user.name)
 

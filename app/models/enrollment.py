@@ -105,6 +105,10 @@ class Graduation(CreatedAt, Base):
     """A student's qualification in a programme: what starts the guarantee clock."""
 
     __tablename__ = "graduations"
+    __table_args__ = (
+        # The graduations list's order, most recent first (migration 0017).
+        Index("ix_graduations_qualified_on_id", "qualified_on", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The enrollment completed; one graduation per enrollment.

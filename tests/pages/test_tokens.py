@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from app.auth.tokens import create_token
 from app.models import ApiToken, AuditEvent, Role
 from app.models.base import utc_now
 from refunds.models import ClaimApproval, RefundClaim
@@ -24,6 +25,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.pages.conftest import post_form
+from tests.statements import statements_sent
 
 
 @pytest.fixture
@@ -214,3 +216,25 @@ def test_someone_elses_token_cannot_be_revoked_but_an_admin_can_revoke_any(
     assert revoked.status_code == 302
     sign_out(client)
     assert client.get("/api/v1/claims", headers=bearer(secret)).status_code == 401
+
+
+def test_a_token_that_only_reads_leaves_its_row_alone_and_a_write_stamps_its_last_use(
+    client, session, connection
+):
+    record, token = create_token(session, user=UserFactory(role=Role.REGISTRAR), name="sync")
+    session.flush()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    with statements_sent(connection) as sent:
+        read = client.get("/api/v1/students", headers=headers)
+    written = client.post(
+        "/api/v1/students",
+        headers=headers,
+        json={"name": "Ada", "email": "ada@example.org", "country": "GB"},
+    )
+
+    assert read.status_code == 200
+    assert not [statement for statement in sent if statement.startswith("UPDATE")]
+    assert written.status_code == 201
+    session.refresh(record)
+    assert record.last_used_at is not None

@@ -1,0 +1,482 @@
+"""A benchmark, not a test: the CSV import, the API's single GET and lists, and the refund
+executor on a school-sized PostgreSQL database, each beside its baseline on the same data.
+
+- ``import_ratio``: rows per second of ``import_rows`` (students, then payments, which look up
+  students, programmes, enrollments and earlier payments), against ``COPY`` of the same rows.
+- ``single_get_ratio``: requests per second of ``GET /api/v1/students/<id>`` under gunicorn,
+  against a raw psycopg WSGI endpoint answering the same JSON under the same gunicorn, each hit
+  by one keep-alive client with the same requests.
+- ``list_deep_ratio``: the time of the last page of each API list (by its ``next`` cursor, as a
+  client pages) against its first page; the statements per page are printed beside it.
+- ``executor_cpu_ratio``: the executor's CPU time for ``BENCH_REFUNDS`` refunds against a bare
+  loop of the same provider calls through the same SDK (list the PaymentIntent's refunds, read
+  the PaymentIntent, create the refund), on a local Stripe-compatible server.
+
+The school is ``bench.school_data``'s, the one ``bench.school_bench`` measures the services on.
+Settings: ``BENCH_DATABASE_URL`` (PostgreSQL), ``BENCH_SCHOOL_GRADUATIONS`` (default 200,000),
+``BENCH_IMPORT_ROWS`` (default 20,000), ``BENCH_REQUESTS`` (default 2,000), ``BENCH_REFUNDS``
+(default 100: the local provider slows down as it holds more PaymentIntents, to seconds per
+request past a thousand, which would measure it rather than the executor).
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, event, exists, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth.tokens import create_token
+from app.imports import import_rows, read_csv
+from app.models import (
+    Role,
+    TuitionPayment,
+    User,
+)
+from bench import school_data
+from bench.sweep_bench import DEFAULT_URL, _progress, _stop, bench_schema
+from refunds.executor import execute_refunds
+from refunds.models import Refund, RefundClaim
+from refunds.states import ClaimState
+from refunds.stripe_gateway import StripeGateway, make_stripe_client
+
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime(2020, 1, 1, tzinfo=UTC)
+
+# --- the import -------------------------------------------------------------------------------
+
+
+def import_ratio(engine: Engine, rows: int) -> float:
+    """The slower of the students' and the payments' import, in rows/s, over COPY's."""
+    students = "name,email,country\n" + "".join(
+        f"Imported {n},imported{n}@example.org,fr\n" for n in range(rows)
+    )
+    copied = [
+        (f"Copied {n}", f"copied{n}@example.org", "FR", datetime.now(UTC)) for n in range(rows)
+    ]
+    student_ratio = _import_against_copy(
+        engine, "students", students, "students (name, email, country, created_at)", copied
+    )
+    enrollments = _single_enrollments(engine, rows)
+    payments = "student_email,programme,amount_minor,currency,paid_at\n" + "".join(
+        f"{email},{programme},1000,{currency},{_instant(n).isoformat()}\n"
+        for n, (email, programme, currency, _) in enumerate(enrollments)
+    )
+    paid = [
+        (enrollment_id, 1000, currency, _instant(n) + timedelta(days=1), "student", _instant(n))
+        for n, (_, _, currency, enrollment_id) in enumerate(enrollments)
+    ]
+    payment_ratio = _import_against_copy(
+        engine,
+        "payments",
+        payments,
+        "tuition_payments (enrollment_id, amount_minor, currency, paid_at, payer_type, created_at)",
+        paid,
+    )
+    print(f"import_students_ratio={student_ratio:.3f}")
+    print(f"import_payments_ratio={payment_ratio:.3f}")
+    return min(student_ratio, payment_ratio)
+
+
+def _single_enrollments(engine: Engine, rows: int) -> list[tuple[str, str, str, int]]:
+    """Email, programme, currency and id of ``rows`` enrollments, each its student's only one
+    in its programme (so that a payment row names it)."""
+    with engine.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT s.email, p.name, p.currency, min(e.id) FROM enrollments e"
+                " JOIN students s ON s.id = e.student_id JOIN programmes p ON p.id = e.programme_id"
+                " GROUP BY s.email, p.name, p.currency HAVING count(*) = 1"
+                " ORDER BY min(e.id) LIMIT :rows"
+            ),
+            {"rows": rows},
+        ).all()
+
+
+def _instant(n: int) -> datetime:
+    # An instant no payment of the school has: the import refuses a payment recorded twice.
+    return datetime(2030, 1, 1, tzinfo=UTC) + timedelta(seconds=n)
+
+
+def _import_against_copy(
+    engine: Engine, kind: str, csv_text: str, target: str, copied: list[tuple]
+) -> float:
+    started = time.perf_counter()
+    with Session(engine) as session:
+        report = import_rows(session, kind, read_csv(csv_text.encode(), kind))
+        if not report.ok:
+            raise RuntimeError(f"the bench's {kind} file has problems: {report.errors[:3]}")
+        session.commit()
+    imported = time.perf_counter() - started
+    raw = engine.raw_connection()
+    try:
+        started = time.perf_counter()
+        with (
+            raw.driver_connection.cursor() as cursor,
+            cursor.copy(f"COPY {target} FROM STDIN") as copy,
+        ):
+            for row in copied:
+                copy.write_row(row)
+        raw.commit()
+        copy_seconds = time.perf_counter() - started
+    finally:
+        raw.close()
+    rows = len(copied)
+    _progress(
+        f"import {kind}: {rows / imported:,.0f} rows/s; COPY: {rows / copy_seconds:,.0f} rows/s"
+    )
+    return copy_seconds / imported
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+RAW_APP = """
+import json, os
+import psycopg
+
+connection = psycopg.connect(os.environ["RAW_CONNINFO"], autocommit=True)
+
+
+def app(environ, start_response):
+    student_id = int(environ["PATH_INFO"].rsplit("/", 1)[1])
+    row = connection.execute(
+        "SELECT id, name, email, country FROM students WHERE id = %s", (student_id,)
+    ).fetchone()
+    body = json.dumps(dict(zip(("id", "name", "email", "country"), row))).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+@contextmanager
+def gunicorn(app: str, env: dict[str, str], chdir: Path) -> Iterator[int]:
+    """Serve ``app`` under gunicorn (one sync worker) on a free port; yield the port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            # One thread of gthread: the sync worker closes every connection (no keep-alive).
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "1",
+            "--chdir",
+            str(chdir),
+            app,
+        ],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def requests_per_second(port: int, paths: list[str], headers: dict[str, str]) -> float:
+    """Throughput of one keep-alive client sending ``paths`` in turn (after a warm-up)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+
+    def get(path: str) -> bytes:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path} -> {response.status}: {body[:200]!r}")
+        return body
+
+    for path in paths[:50]:
+        get(path)
+    started = time.perf_counter()
+    for path in paths:
+        get(path)
+    return len(paths) / (time.perf_counter() - started)
+
+
+def api_token(engine: Engine, role: Role) -> str:
+    """A bearer token of a new ``role`` account (which cannot sign in: no password)."""
+    with Session(engine) as session:
+        user = User(
+            email=f"bench-{role.value}@school.example",
+            name="Bench",
+            role=role,
+            password_hash="!",  # noqa: S106 - no password matches it
+        )
+        session.add(user)
+        session.flush()
+        _, token = create_token(session, user=user, name="bench")
+        session.commit()
+    return token
+
+
+def single_get_ratio(
+    engine: Engine, url: str, token: str, graduations: int, requests: int
+) -> float:
+    """The API's GET of a student under gunicorn, in requests/s, over a raw psycopg endpoint's."""
+    paths = [f"/api/v1/students/{1 + (n * 7919) % graduations}" for n in range(requests)]
+    search_path = _search_path(engine)
+    app_env = {
+        "DATABASE_URL": f"{url}?options=-csearch_path%3D{search_path}",
+        "JOB_GUARANTEE_ENV": "development",
+        "LOG_FORMAT": "text",
+    }
+    with gunicorn("wsgi:app", app_env, ROOT) as port:
+        api = requests_per_second(port, paths, {"Authorization": f"Bearer {token}"})
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory, "raw_app.py").write_text(RAW_APP)
+        conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+        raw_env = {"RAW_CONNINFO": f"{conninfo}?options=-csearch_path%3D{search_path}"}
+        with gunicorn("raw_app:app", raw_env, Path(directory)) as port:
+            raw = requests_per_second(port, paths, {})
+    _progress(f"GET /api/v1/students/<id>: {api:,.0f} req/s; raw psycopg: {raw:,.0f} req/s")
+    return api / raw
+
+
+def _search_path(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return connection.scalar(text("SELECT current_schema()"))
+
+
+def list_deep_ratio(engine: Engine, tokens: dict[Role, str], page_size: int = 25) -> float:
+    """The worst of each API list's last page (reached by cursor) against its first page."""
+    from wsgi import app  # noqa: PLC0415 - built only here, on the bench's schema
+
+    client = app.test_client()
+    statements: list[str] = []
+    event.listen(Engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    worst = 0.0
+    for path in ("/api/v1/enrollments", "/api/v1/graduations", "/api/v1/claims"):
+        role = Role.FINANCE if path.endswith("claims") else Role.REGISTRAR
+        headers = {"Authorization": f"Bearer {tokens[role]}"}
+        first_address = f"{path}?page_size={page_size}"
+        first = client.get(first_address, headers=headers).json
+        last_page = first["pagination"]["last_page"]
+        # A client reaches the last page by following next; the bench asks for the cursor
+        # of the page before it straight away, as a client there would hold it.
+        deep_address = _cursor_address(engine, path, page_size, last_page)
+        first_time = _timed(lambda a=first_address, h=headers: client.get(a, headers=h))
+        deep_time = _timed(lambda a=deep_address, h=headers: client.get(a, headers=h))
+        statements.clear()
+        client.get(deep_address, headers=headers)
+        per_page = len(statements)
+        numbered_address = f"{path}?page_size={page_size}&page={last_page}"
+        numbered = _timed(lambda a=numbered_address, h=headers: client.get(a, headers=h))
+        ratio = deep_time / first_time
+        worst = max(worst, ratio)
+        _progress(
+            f"{path}: first page {first_time * 1000:.1f} ms, page {last_page} by cursor"
+            f" {deep_time * 1000:.1f} ms, by number {numbered * 1000:.1f} ms"
+        )
+        print(f"statements_per_page{path.replace('/api/v1/', '_')}={per_page}")
+    return worst
+
+
+def _cursor_address(engine: Engine, path: str, page_size: int, page: int) -> str:
+    from app.api.claims import CLAIMS_ORDER  # noqa: PLC0415
+    from app.api.enrollments import ENROLLMENTS_ORDER, GRADUATIONS_ORDER  # noqa: PLC0415
+
+    keyset = {
+        "/api/v1/enrollments": ENROLLMENTS_ORDER,
+        "/api/v1/graduations": GRADUATIONS_ORDER,
+        "/api/v1/claims": CLAIMS_ORDER,
+    }[path]
+    model = keyset.columns[0].class_
+    with Session(engine) as session:
+        before = session.scalar(
+            select(model).order_by(*keyset.order_by()).offset((page - 1) * page_size - 1).limit(1)
+        )
+        cursor = keyset.cursor(page, before)
+    return f"{path}?cursor={cursor}&page_size={page_size}"
+
+
+def _timed(call: Callable[[], object], runs: int = 5) -> float:
+    call()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = call()
+        times.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"{response.status_code}: {response.get_data()[:200]!r}")
+    return sorted(times)[len(times) // 2]
+
+
+# --- the executor -----------------------------------------------------------------------------
+
+
+@contextmanager
+def local_stripe() -> Iterator[str]:
+    """The local Stripe-compatible server on a free port; yields its base address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as directory:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "app.demo_provider",
+                "serve",
+                "--port",
+                str(port),
+                "--state",
+                str(Path(directory, "state.pickle")),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+                [sys.executable, "-m", "app.demo_provider", "wait", "--port", str(port)],
+                check=True,
+            )
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def executor_cpu_ratio(engine: Engine, refunds: int) -> float:
+    """The executor's CPU for ``refunds`` approved refunds over a bare SDK loop's, same calls."""
+    # The application's logging (set up by the list measure) would log every SDK request.
+    logging.getLogger("stripe").setLevel(logging.WARNING)
+    with local_stripe() as base:
+        client = make_stripe_client("sk_test_bench", api_base=base)
+        customer = client.v1.customers.create(params={"email": "bench@example.org"}).id
+        claims = _claims_without_refunds(engine, refunds)
+        intents = [_paid_intent(client, customer, currency) for _, currency in claims]
+        _approve(engine, claims, intents)
+        bare_intents = [_paid_intent(client, customer, "eur") for _ in range(refunds)]
+        gateway = StripeGateway(client)
+        started = time.process_time()
+        result = execute_refunds(sessionmaker(engine), gateway, limit=refunds + 1)
+        executor_cpu = time.process_time() - started
+        if result.succeeded != refunds:
+            raise RuntimeError(f"the executor paid {result.succeeded} of {refunds}: {result}")
+        started = time.process_time()
+        for number, intent in enumerate(bare_intents):
+            list(client.v1.refunds.list(params={"payment_intent": intent}).auto_paging_iter())
+            client.v1.payment_intents.retrieve(intent)
+            client.v1.refunds.create(
+                params={"payment_intent": intent, "amount": 1000, "metadata": {"n": str(number)}},
+                options={"idempotency_key": f"bare-{number}"},
+            )
+        bare_cpu = time.process_time() - started
+    _progress(f"executor: {executor_cpu:.2f} s CPU; bare SDK loop: {bare_cpu:.2f} s CPU")
+    return executor_cpu / bare_cpu
+
+
+def _paid_intent(client, customer: str, currency: str) -> str:
+    return client.v1.payment_intents.create(
+        params={
+            "amount": 1000,
+            "currency": currency.lower(),
+            "customer": customer,
+            "payment_method": "pm_card_visa",
+            "payment_method_types": ["card"],
+            "confirm": True,
+        }
+    ).id
+
+
+def _claims_without_refunds(engine: Engine, count: int) -> list[tuple[int, str]]:
+    with Session(engine) as session:
+        return session.execute(
+            select(RefundClaim.id, RefundClaim.currency)
+            .where(~exists().where(Refund.claim_id == RefundClaim.id))
+            .order_by(RefundClaim.id)
+            .limit(count)
+        ).all()
+
+
+def _approve(engine: Engine, claims: list[tuple[int, str]], intents: list[str]) -> None:
+    """Each claim approved with one pending refund of a new payment, as approval writes it."""
+    with Session(engine) as session:
+        for (claim_id, currency), intent in zip(claims, intents, strict=True):
+            claim = session.get(RefundClaim, claim_id)
+            payment = TuitionPayment(
+                enrollment_id=claim.enrollment_id,
+                amount_minor=1000,
+                currency=currency,
+                paid_at=datetime(2025, 1, 1, tzinfo=UTC),
+                payer_type="student",
+                stripe_payment_intent_id=intent,
+            )
+            session.add(payment)
+            session.flush()
+            claim.state = ClaimState.APPROVED
+            session.add(
+                Refund(
+                    claim_id=claim.id,
+                    payment_id=payment.id,
+                    amount_minor=1000,
+                    currency=currency,
+                    idempotency_key=f"claim-{claim.id}-payment-{payment.id}-try-1",
+                )
+            )
+        session.commit()
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    graduations = int(os.environ.get("BENCH_SCHOOL_GRADUATIONS", "200000"))
+    import_rows_count = int(os.environ.get("BENCH_IMPORT_ROWS", "20000"))
+    requests = int(os.environ.get("BENCH_REQUESTS", "2000"))
+    refunds = int(os.environ.get("BENCH_REFUNDS", "100"))
+    signal.signal(signal.SIGTERM, _stop)
+    with bench_schema(url) as engine:
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            school_data.build_school(connection, graduations, progress=_progress)
+        school_data.analyze(engine)
+        _progress(f"{graduations:,} graduations built in {time.perf_counter() - started:.0f}s")
+        os.environ["DATABASE_URL"] = f"{url}?options=-csearch_path%3D{_search_path(engine)}"
+        tokens = {role: api_token(engine, role) for role in (Role.REGISTRAR, Role.FINANCE)}
+        ratios = {
+            "import_ratio": import_ratio(engine, import_rows_count),
+            "single_get_ratio": single_get_ratio(
+                engine, url, tokens[Role.REGISTRAR], graduations, requests
+            ),
+            "list_deep_ratio": list_deep_ratio(engine, tokens),
+            "executor_cpu_ratio": executor_cpu_ratio(engine, refunds),
+        }
+    for name, ratio in ratios.items():
+        print(f"{name}={ratio:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

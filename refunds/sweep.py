@@ -32,14 +32,23 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from app.guarantee.rules import COUNTED_STATUSES
-from app.guarantee.terms import OPEN_ENDED_TYPES, EmploymentType, WindowStart
+from app.guarantee.terms import (
+    OPEN_ENDED_TYPES,
+    REGIONS,
+    EmploymentType,
+    WindowStart,
+    WorkAuthorisation,
+)
 from app.models import (
     Enrollment,
     ExcludedOutcome,
     Graduation,
     GuaranteePolicy,
     JobOutcome,
+    PolicyPrerequisite,
     PolicyQualifyingType,
+    PolicySearchArea,
+    PrerequisiteVerification,
     Programme,
     SearchPause,
     TuitionPayment,
@@ -208,8 +217,56 @@ def _paused():
     )
 
 
+def _in_search_areas(policy_id, country):
+    """``app.guarantee.rules.in_search_areas`` in SQL, for a policy that names areas: whether
+    one of ``policy_id``'s search areas is ``country`` or a region that covers it."""
+    return exists().where(
+        PolicySearchArea.policy_id == policy_id,
+        or_(
+            PolicySearchArea.code == country,
+            *(
+                and_(PolicySearchArea.code == region, country.in_(sorted(members)))
+                for region, members in REGIONS.items()
+            ),
+        ),
+    )
+
+
+def _covered():
+    """``app.guarantee.rules.eligibility_shortfalls`` in SQL: the graduation (joined to its
+    enrollment and policy) meets its policy's eligibility terms. Every prerequisite verified;
+    qualified within the time limit of a recorded start of studies; searching in one of the
+    policy's areas, if it names any; not recorded as unauthorised to work there, if the policy
+    requires it."""
+    unverified = exists().where(
+        PolicyPrerequisite.policy_id == GuaranteePolicy.id,
+        ~exists().where(
+            PrerequisiteVerification.enrollment_id == Enrollment.id,
+            PrerequisiteVerification.prerequisite_id == PolicyPrerequisite.id,
+        ),
+    )
+    return and_(
+        ~unverified,
+        or_(
+            GuaranteePolicy.qualify_within_months.is_(None),
+            Enrollment.studies_started_on.is_(None),
+            Graduation.qualified_on
+            <= _AddMonths(Enrollment.studies_started_on, GuaranteePolicy.qualify_within_months),
+        ),
+        or_(
+            ~exists().where(PolicySearchArea.policy_id == GuaranteePolicy.id),
+            _in_search_areas(GuaranteePolicy.id, Enrollment.search_country),
+        ),
+        or_(
+            not_(GuaranteePolicy.requires_work_authorisation),
+            Enrollment.work_authorisation != WorkAuthorisation.NO.value,
+        ),
+    )
+
+
 def _windows(graduation_ids=None):
-    """Each opted-in graduation not excluded, with its policy's terms, deadline (extended by
+    """Each opted-in graduation not excluded and covered by its policy's eligibility terms
+    (``_covered``), with its policy's terms, deadline (extended by
     its paused days, up to the policy's limit: ``app.guarantee.rules.paused_days``) and net
     tuition paid; only those of ``graduation_ids`` (a SELECT of ids) when given."""
     accepted = _accepted_types()
@@ -245,6 +302,11 @@ def _windows(graduation_ids=None):
             GuaranteePolicy.min_contract_months,
             GuaranteePolicy.min_annual_salary_minor,
             GuaranteePolicy.refund_cap_minor,
+            GuaranteePolicy.remote_abroad_counts,
+            exists()
+            .where(PolicySearchArea.policy_id == GuaranteePolicy.id)
+            .label("restricts_areas"),
+            Enrollment.search_country,
             # NULL for every type when the policy counts none (the outer join finds no row).
             *(accepted.c[kind.value].label(f"accepts_{kind.value}") for kind in EmploymentType),
             Programme.currency.label("currency"),
@@ -261,6 +323,7 @@ def _windows(graduation_ids=None):
             Enrollment.guarantee_opt_in.is_(True),
             # A documented excluded outcome takes the graduate out of the guarantee.
             ~exists().where(ExcludedOutcome.graduation_id == Graduation.id),
+            _covered(),
             true() if graduation_ids is None else Graduation.id.in_(graduation_ids),
         )
         .subquery("windows")
@@ -308,7 +371,9 @@ def owed_with_closed_claim(as_of: date):
 def qualifying_job_in(windows):
     """``app.guarantee.rules.job_qualifies`` in SQL, for a job outcome of a row of ``windows``
     (``_windows()``): counted status, started on or after qualifying, a type the policy accepts,
-    in field if required, long enough, paid enough. The deadline bound is the caller's (the
+    in field if required, long enough, paid enough, where the policy's areas say (a job with no
+    country is in the search country; a remote job for an employer outside the areas counts
+    only if the policy says so). The deadline bound is the caller's (the
     sweep bounds it by the deadline; the expected liability censors there instead)."""
     return and_(
         JobOutcome.graduation_id == windows.c.graduation_id,
@@ -333,6 +398,20 @@ def qualifying_job_in(windows):
                 JobOutcome.annual_salary_minor.is_not(None),
                 JobOutcome.salary_currency == windows.c.currency,
                 JobOutcome.annual_salary_minor >= windows.c.min_annual_salary_minor,
+            ),
+        ),
+        or_(
+            not_(windows.c.restricts_areas),
+            and_(
+                _in_search_areas(
+                    windows.c.policy_id,
+                    func.coalesce(JobOutcome.country, windows.c.search_country),
+                ),
+                or_(
+                    JobOutcome.remote_employer_country.is_(None),
+                    windows.c.remote_abroad_counts,
+                    _in_search_areas(windows.c.policy_id, JobOutcome.remote_employer_country),
+                ),
             ),
         ),
     )

@@ -174,6 +174,7 @@ def liability_forecast(session: Session, as_of: date, horizon: int = HORIZON_MON
             as_of=as_of,
             paused_days=paused_days(pauses.get(graduation.id, []), terms.max_pause_days),
             excluded=graduation.id in excluded,
+            eligibility=enrollment.eligibility(),
         )
         if status.state is not GuaranteeState.IN_WINDOW or status.deadline >= end:
             continue

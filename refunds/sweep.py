@@ -240,10 +240,13 @@ def _covered():
     requires it."""
     unverified = exists().where(
         PolicyPrerequisite.policy_id == GuaranteePolicy.id,
-        ~exists().where(
+        # Two levels down, the enrollment must be named as the outer query's explicitly.
+        ~exists()
+        .where(
             PrerequisiteVerification.enrollment_id == Enrollment.id,
             PrerequisiteVerification.prerequisite_id == PolicyPrerequisite.id,
-        ),
+        )
+        .correlate_except(PrerequisiteVerification),
     )
     return and_(
         ~unverified,

@@ -58,6 +58,7 @@ from tests.factories import (
     GraduationFactory,
     GuaranteePolicyFactory,
     JobOutcomeFactory,
+    PrerequisiteVerificationFactory,
     ProgrammeFactory,
     RefundClaimFactory,
     SearchPauseFactory,
@@ -569,6 +570,70 @@ def _claims(session: Session) -> list[RefundClaim]:
 
 def _transitions(session: Session) -> list[ClaimTransition]:
     return list(session.scalars(select(ClaimTransition).order_by(ClaimTransition.id)))
+
+
+def _seed_policy(**fields):
+    """The seed programme's eligibility terms: a degree, 12 months to qualify, the four
+    countries, work authorisation required (remote jobs abroad count unless ``fields`` say)."""
+    return GuaranteePolicyFactory(
+        prerequisites=[PolicyPrerequisite(label="Bachelor's degree, mathematics", position=0)],
+        qualify_within_months=12,
+        search_areas=[PolicySearchArea(code=code) for code in ("CA", "FR", "GB", "US")],
+        requires_work_authorisation=True,
+        **fields,
+    )
+
+
+def _eligible_graduate(policy, *, verified: bool = True, **enrollment_fields) -> Graduation:
+    """A graduate of ``policy`` who started studies on 31 Aug 2024 (so qualified, on 31 Aug
+    2025, on the time limit's last day), searching in France, authorised to work there."""
+    fields = {
+        "studies_started_on": date(2024, 8, 31),
+        "search_country": "FR",
+        "work_authorisation": WorkAuthorisation.YES,
+        **enrollment_fields,
+    }
+    graduation = _graduate(policy=policy, **fields)
+    if verified:
+        for prerequisite in policy.prerequisites:
+            PrerequisiteVerificationFactory(
+                enrollment=graduation.enrollment, prerequisite=prerequisite
+            )
+    return graduation
+
+
+def test_sweep_and_expected_liability_leave_out_each_graduate_who_is_not_covered(session):
+    from app.services.expected_liability import search_records
+
+    policy = _seed_policy()
+    covered = _eligible_graduate(policy)
+    remote_abroad = _eligible_graduate(policy)
+    JobOutcomeFactory(graduation=remote_abroad, start_date=DEADLINE, remote_employer_country="CH")
+    _eligible_graduate(policy, verified=False)
+    _eligible_graduate(policy, studies_started_on=date(2024, 8, 30))  # a day late
+    _eligible_graduate(policy, search_country="DE")
+    _eligible_graduate(policy, work_authorisation=WorkAuthorisation.NO)
+    abroad = _eligible_graduate(policy)
+    JobOutcomeFactory(graduation=abroad, start_date=DEADLINE, country="DE")
+    strict = _seed_policy(remote_abroad_counts=False)
+    remote_not_counted = _eligible_graduate(strict)
+    JobOutcomeFactory(
+        graduation=remote_not_counted, start_date=DEADLINE, remote_employer_country="CH"
+    )
+    session.flush()
+
+    sweep(session, AS_OF)
+    assert {claim.graduation_id for claim in _claims(session)} == {
+        covered.id,
+        abroad.id,
+        remote_not_counted.id,
+    }
+    assert {record.key for record in search_records(session)} == {
+        covered.id,
+        remote_abroad.id,
+        abroad.id,
+        remote_not_counted.id,
+    }
 
 
 def test_sweep_flags_each_owed_graduate_with_one_claim_and_one_audit_row(session):

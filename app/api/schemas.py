@@ -26,6 +26,7 @@ from app.guarantee.terms import (
     PauseReason,
     PayerType,
     WindowStart,
+    WorkAuthorisation,
 )
 
 
@@ -109,6 +110,48 @@ class PolicyIn(Schema):
         metadata={"description": "Most paused days that extend the window; 0: no pauses."},
     )
     notes = Text(max_length=5000, load_default=None, allow_none=True)
+    prerequisites = fields.List(
+        Text(max_length=200),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "What a registrar verifies at enrollment (e.g. \"Bachelor's degree,"
+            ' mathematics"); a graduate with one unverified is not covered.'
+        },
+    )
+    qualify_within_months = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 120),
+        metadata={
+            "description": "Months from the start of studies within which a student must"
+            " qualify to be covered; null: no time limit."
+        },
+    )
+    search_areas = fields.List(
+        fields.String(validate=validate.Length(2, 2)),
+        load_default=list,
+        validate=validate.Length(max=250),
+        metadata={
+            "description": "ISO 3166-1 alpha-2 countries, or regions (EU), where the search"
+            " must take place and where a job counts; empty: anywhere."
+        },
+    )
+    requires_work_authorisation = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "Whether a graduate recorded as not authorised to work in their"
+            " search country is not covered."
+        },
+    )
+    remote_abroad_counts = StrictBoolean(
+        load_default=True,
+        metadata={
+            "description": "Whether a remote job, done from one of the search areas for an"
+            " employer outside them, counts (default: it does)."
+        },
+    )
     correction = StrictBoolean(
         load_default=False,
         metadata={
@@ -141,10 +184,52 @@ class PolicyOut(Schema):
     declined_offer_voids = fields.Boolean()
     max_pause_days = fields.Integer()
     notes = fields.String(allow_none=True)
+    prerequisites = fields.List(fields.Nested(lambda: PrerequisiteOut()))
+    qualify_within_months = fields.Integer(allow_none=True)
+    search_areas = fields.Method("_search_areas")
+    requires_work_authorisation = fields.Boolean()
+    remote_abroad_counts = fields.Boolean()
     created_at = fields.AwareDateTime()
 
     def _qualifying_types(self, policy) -> list[str]:
         return [row.employment_type.value for row in policy.qualifying_types]
+
+    def _search_areas(self, policy) -> list[str]:
+        return [row.code for row in policy.search_areas]
+
+
+class PrerequisiteOut(Schema):
+    id = fields.Integer()
+    label = fields.String()
+
+
+class PrerequisiteVerificationIn(Schema):
+    note = Text(
+        max_length=2000,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "What was seen (the diploma, its issuer); staff only."},
+    )
+
+
+class PrerequisiteVerificationOut(Schema):
+    id = fields.Integer()
+    enrollment_id = fields.Integer()
+    prerequisite_id = fields.Integer()
+    label = fields.Function(lambda row: row.prerequisite.label)
+    verified_by = fields.String()
+    verified_at = fields.AwareDateTime()
+    note = fields.String(allow_none=True)
+
+
+class EligibilityIn(Schema):
+    studies_started_on = fields.Date(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The first day of studies; null when not known."},
+    )
+    search_country = CountryCode(required=True)
+    work_authorisation = _enum(WorkAuthorisation, required=True)
 
 
 class StudentIn(Schema):
@@ -242,6 +327,23 @@ class EnrollmentIn(Schema):
         allow_none=True,
         metadata={"description": "The cohort's scheduled graduation day (report period)."},
     )
+    studies_started_on = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The first day of studies (the time limit to qualify runs from it)."
+        },
+    )
+    search_country = CountryCode(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Where the student will search for work; default: theirs."},
+    )
+    work_authorisation = _enum(
+        WorkAuthorisation,
+        load_default=WorkAuthorisation.UNKNOWN,
+        metadata={"description": "Whether the student may work in the search country."},
+    )
 
 
 class EnrollmentOut(Schema):
@@ -255,12 +357,30 @@ class EnrollmentOut(Schema):
     scholarship_minor = fields.Integer()
     cirr_intent = _enum(CirrIntent)
     expected_graduation_on = fields.Date(allow_none=True)
+    studies_started_on = fields.Date(allow_none=True)
+    search_country = fields.String()
+    work_authorisation = _enum(WorkAuthorisation)
+    prerequisites = fields.List(
+        fields.Nested(lambda: EnrollmentPrerequisiteOut()),
+        attribute="prerequisite_checklist",
+        metadata={"description": "The policy's prerequisites, each with its verification."},
+    )
     currency = fields.Function(lambda enrollment: enrollment.programme.currency)
     payments = fields.List(fields.Nested(PaymentOut))
     graduation_id = fields.Function(
         lambda enrollment: enrollment.graduation.id if enrollment.graduation else None
     )
     created_at = fields.AwareDateTime()
+
+
+class EnrollmentPrerequisiteOut(Schema):
+    id = fields.Integer(attribute="prerequisite.id")
+    label = fields.String(attribute="prerequisite.label")
+    verification = fields.Nested(
+        PrerequisiteVerificationOut,
+        allow_none=True,
+        metadata={"description": "The registrar's verification; null: not verified."},
+    )
 
 
 class EnrollmentQuery(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -96,6 +97,15 @@ class Enrollment(CreatedAt, Base):
         back_populates="enrollment", order_by="PrerequisiteVerification.id", lazy="selectin"
     )
 
+    @property
+    def prerequisite_checklist(self) -> list[PrerequisiteCheck]:
+        """Each prerequisite of the policy, in its order, with its verification if any."""
+        done = {row.prerequisite_id: row for row in self.prerequisite_verifications}
+        return [
+            PrerequisiteCheck(prerequisite, done.get(prerequisite.id))
+            for prerequisite in self.policy.prerequisites
+        ]
+
     def eligibility(self) -> EligibilityFacts:
         """What this enrollment records about eligibility, as plain values for the rules."""
         return EligibilityFacts(
@@ -108,6 +118,14 @@ class Enrollment(CreatedAt, Base):
             search_country=self.search_country,
             work_authorisation=self.work_authorisation,
         )
+
+
+@dataclass(frozen=True)
+class PrerequisiteCheck:
+    """One prerequisite of an enrollment's policy, and its verification (``None``: none)."""
+
+    prerequisite: PolicyPrerequisite
+    verification: PrerequisiteVerification | None
 
 
 class PrerequisiteVerification(CreatedAt, Base):

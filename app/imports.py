@@ -35,7 +35,7 @@ from app.api.fields import (
     Text,
 )
 from app.api.schemas import PaymentIn, StudentIn
-from app.guarantee.terms import CirrIntent, PayerType
+from app.guarantee.terms import CirrIntent, PayerType, WorkAuthorisation
 from app.models import Enrollment, Programme, Student, TuitionPayment
 from app.services import records
 from app.services.errors import Conflict, Invalid, ServiceError
@@ -158,6 +158,13 @@ class EnrollmentRow(Schema):
     scholarship_minor = WholeMinorUnits(allow_zero=True, load_default=0)
     cirr_intent = fields.Enum(CirrIntent, by_value=True, load_default=CirrIntent.IN_FIELD_JOB)
     expected_graduation_on = fields.Date(load_default=None, allow_none=True)
+    # Eligibility (the policy's terms read them); prerequisites are verified on the page or
+    # through the API, where the registrar who verified them is known.
+    studies_started_on = fields.Date(load_default=None, allow_none=True)
+    search_country = AnyCaseCountryCode(load_default=None, allow_none=True)
+    work_authorisation = fields.Enum(
+        WorkAuthorisation, by_value=True, load_default=WorkAuthorisation.UNKNOWN
+    )
 
 
 class StudentRow(StudentIn):
@@ -297,6 +304,11 @@ class _Students(_Kind):
         return partial(records.create_student, **values)
 
 
+#: An enrollment's optional eligibility columns: empty cells leave the start of studies
+#: unrecorded, the search country the student's, the work authorisation unknown.
+ELIGIBILITY_COLUMNS = ("studies_started_on", "search_country", "work_authorisation")
+
+
 class _Enrollments(_Kind):
     columns = (
         "student_email",
@@ -306,8 +318,11 @@ class _Enrollments(_Kind):
         "scholarship_minor",
         "cirr_intent",
         "expected_graduation_on",
+        *ELIGIBILITY_COLUMNS,
     )
-    optional = frozenset({"scholarship_minor", "cirr_intent", "expected_graduation_on"})
+    optional = frozenset(
+        {"scholarship_minor", "cirr_intent", "expected_graduation_on", *ELIGIBILITY_COLUMNS}
+    )
     schema = EnrollmentRow()
 
     def __init__(self, session: Session):
@@ -363,6 +378,7 @@ class _Enrollments(_Kind):
             scholarship_minor=values["scholarship_minor"],
             cirr_intent=values["cirr_intent"],
             expected_graduation_on=values["expected_graduation_on"],
+            **{column: values[column] for column in ELIGIBILITY_COLUMNS},
         )
 
 

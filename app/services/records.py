@@ -316,13 +316,16 @@ def verify_prerequisite(
     if session.scalar(taken) is not None:
         raise Conflict(done, "prerequisite_id")
     verification = PrerequisiteVerification(
-        enrollment=enrollment,
-        prerequisite=prerequisite,
+        enrollment_id=enrollment.id,
+        prerequisite_id=prerequisite.id,
         verified_by=verified_by,
         verified_at=utc_now(),
         note=note,
     )
-    return _add(session, verification, done, "prerequisite_id")
+    _add(session, verification, done, "prerequisite_id")
+    # The enrollment's list, loaded already, does not know the new row yet.
+    session.expire(enrollment, ["prerequisite_verifications"])
+    return verification
 
 
 def search_area_problem(area: str) -> str | None:

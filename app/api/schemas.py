@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.fields import (
+    COUNTRY_CODES,
     CountryCode,
     CurrencyCode,
     Email,
@@ -18,6 +19,7 @@ from app.api.fields import (
 )
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import (
+    REGIONS,
     CirrIntent,
     EmploymentType,
     ExclusionReason,
@@ -111,7 +113,7 @@ class PolicyIn(Schema):
     )
     notes = Text(max_length=5000, load_default=None, allow_none=True)
     prerequisites = fields.List(
-        Text(max_length=200),
+        Text(max_length=200, one_line=True),
         load_default=list,
         validate=validate.Length(max=20),
         metadata={
@@ -130,7 +132,11 @@ class PolicyIn(Schema):
         },
     )
     search_areas = fields.List(
-        fields.String(validate=validate.Length(2, 2)),
+        fields.String(
+            validate=validate.OneOf(
+                [*COUNTRY_CODES, *REGIONS], error="Not an ISO country code nor a region (EU)."
+            )
+        ),
         load_default=list,
         validate=validate.Length(max=250),
         metadata={
@@ -603,6 +609,14 @@ class GuaranteeOut(Schema):
     deadline = fields.Date(attribute="status.deadline")
     claim_deadline = fields.Date(attribute="status.claim_deadline")
     days_left = fields.Integer(attribute="status.days_left", allow_none=True)
+    not_covered_reasons = fields.List(
+        fields.String(),
+        attribute="status.not_covered_reasons",
+        metadata={
+            "description": "Why the graduate is not covered by the terms they enrolled under"
+            " (a prerequisite, the time limit, the search country, work authorisation)."
+        },
+    )
     policy_id = fields.Integer()
     policy_version = fields.Integer()
     qualifying_outcome_id = fields.Integer(allow_none=True)

@@ -428,6 +428,22 @@ class JobOutcomeIn(Schema):
     )
     annual_salary_minor = MinorUnits(load_default=None, allow_none=True)
     salary_currency = CurrencyCode(load_default=None, allow_none=True)
+    country = CountryCode(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Where the graduate works (for a remote job, works from); null: the"
+            " country of their search. Where the policy names countries, a job counts only there."
+        },
+    )
+    remote_employer_country = CountryCode(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "For a remote job, the employer's country; null for a job on site."
+            " Outside the policy's countries, the policy decides whether it counts."
+        },
+    )
     source = _enum(
         OutcomeSource,
         required=True,
@@ -478,6 +494,8 @@ class JobOutcomeOut(Schema):
     in_field = fields.Boolean()
     start_date = fields.Date()
     contract_months = fields.Integer(allow_none=True)
+    country = fields.String(allow_none=True)
+    remote_employer_country = fields.String(allow_none=True)
     annual_salary_minor = fields.Integer(allow_none=True)
     salary_currency = fields.String(allow_none=True)
     source = _enum(OutcomeSource)

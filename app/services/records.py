@@ -414,8 +414,11 @@ def report_job_outcome(
     contract_months: int | None = None,
     annual_salary_minor: int | None = None,
     salary_currency: str | None = None,
+    country: str | None = None,
+    remote_employer_country: str | None = None,
 ) -> JobOutcome:
-    """Record a job a graduate took."""
+    """Record a job a graduate took (``country``: where they work; ``None``, the country of
+    their search)."""
     graduation = _get_field(session, Graduation, graduation_id, "graduation_id")
     employer = None
     if employer_id is not None:
@@ -436,6 +439,8 @@ def report_job_outcome(
         contract_months=contract_months,
         annual_salary_minor=annual_salary_minor,
         salary_currency=salary_currency,
+        country=country,
+        remote_employer_country=remote_employer_country,
     )
     _add(session, outcome, "the job outcome conflicts with an existing record")
     # A qualifying job reported after the graduate was flagged stops the claim for review.

@@ -7,9 +7,11 @@ from datetime import date
 
 from app.models import PolicyPrerequisite, PolicySearchArea
 from tests.factories import (
+    EmployerFactory,
     EnrollmentFactory,
     GraduationFactory,
     GuaranteePolicyFactory,
+    PrerequisiteVerificationFactory,
     ProgrammeFactory,
     StudentFactory,
 )
@@ -179,3 +181,34 @@ def test_the_guarantee_of_a_graduate_not_covered_says_why(client, session):
         f"the prerequisite \u201c{DEGREE}\u201d was not verified at enrollment",
         "the search country (DE) is not one of the policy's (CA, FR, GB, US)",
     ]
+
+
+def test_a_job_outside_the_policys_countries_does_not_qualify_and_says_why(client, session):
+    enrollment = EnrollmentFactory(policy=_seed_policy(), search_country="FR")
+    PrerequisiteVerificationFactory(enrollment=enrollment)
+    graduation = GraduationFactory(enrollment=enrollment, qualified_on=date(2025, 1, 31))
+    employer = EmployerFactory()
+    session.flush()
+    job = {
+        "graduation_id": graduation.id,
+        "employer_id": employer.id,
+        "title": "ML engineer",
+        "employment_type": "full_time_permanent",
+        "in_field": True,
+        "start_date": "2025-03-01",
+        "source": "registrar",
+    }
+
+    abroad = client.post("/api/v1/job-outcomes", json={**job, "country": "DE"})
+    remote = client.post("/api/v1/job-outcomes", json={**job, "remote_employer_country": "CH"})
+
+    assert abroad.status_code == remote.status_code == 201
+    assert (abroad.json["country"], remote.json["remote_employer_country"]) == ("DE", "CH")
+    body = client.get(
+        f"/api/v1/graduations/{graduation.id}/guarantee", query_string={"as_of": "2025-12-01"}
+    ).json
+    verdicts = {row["job_outcome_id"]: row for row in body["outcomes"]}
+    assert verdicts[abroad.json["id"]]["shortfalls"] == ["the job is in DE, outside the policy's"]
+    # A remote job for an employer abroad counts by default.
+    assert verdicts[remote.json["id"]]["qualifies"] is True
+    assert body["state"] == "placed"

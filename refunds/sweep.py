@@ -232,9 +232,10 @@ def _in_search_areas(policy_id, country):
     )
 
 
-def _covered():
+def covered_by_policy():
     """``app.guarantee.rules.eligibility_shortfalls`` in SQL: the graduation (joined to its
-    enrollment and policy) meets its policy's eligibility terms. Every prerequisite verified;
+    enrollment and policy) meets its policy's eligibility terms (the sweep selects by it; the
+    claims queue marks the claims of graduates it leaves out). Every prerequisite verified;
     qualified within the time limit of a recorded start of studies; searching in one of the
     policy's areas, if it names any; not recorded as unauthorised to work there, if the policy
     requires it."""
@@ -269,7 +270,7 @@ def _covered():
 
 def _windows(graduation_ids=None):
     """Each opted-in graduation not excluded and covered by its policy's eligibility terms
-    (``_covered``), with its policy's terms, deadline (extended by
+    (``covered_by_policy``), with its policy's terms, deadline (extended by
     its paused days, up to the policy's limit: ``app.guarantee.rules.paused_days``) and net
     tuition paid; only those of ``graduation_ids`` (a SELECT of ids) when given."""
     accepted = _accepted_types()
@@ -326,7 +327,7 @@ def _windows(graduation_ids=None):
             Enrollment.guarantee_opt_in.is_(True),
             # A documented excluded outcome takes the graduate out of the guarantee.
             ~exists().where(ExcludedOutcome.graduation_id == Graduation.id),
-            _covered(),
+            covered_by_policy(),
             true() if graduation_ids is None else Graduation.id.in_(graduation_ids),
         )
         .subquery("windows")

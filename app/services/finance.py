@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.guarantee.terms import PolicyTerms
@@ -30,6 +30,7 @@ from app.services.records import get_or_404
 from refunds.claims import DECIDABLE, OWED
 from refunds.models import ClaimApproval, ClaimTransition, RecoveryItem, Refund, RefundClaim
 from refunds.states import TRANSITIONS, ClaimState, RefundState
+from refunds.sweep import covered_by_policy
 
 S = ClaimState
 
@@ -49,6 +50,9 @@ class QueueRow:
     amount_minor: int
     currency: str
     state: ClaimState
+    #: Whether the graduate meets the eligibility terms of their policy version today; the
+    #: claim page says why not.
+    covered: bool = True
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,13 @@ def _queue_rows():
             RefundClaim.amount_minor,
             RefundClaim.currency,
             RefundClaim.state,
+            case((covered_by_policy(), True), else_=False),
         )
         .join(Enrollment, Enrollment.id == RefundClaim.enrollment_id)
         .join(Student, Student.id == Enrollment.student_id)
         .join(Programme, Programme.id == Enrollment.programme_id)
+        .join(Graduation, Graduation.id == RefundClaim.graduation_id)
+        .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
         # Oldest first: the claims closest to the school's own decision deadline.
         .order_by(RefundClaim.flagged_on, RefundClaim.id)
     )

@@ -196,9 +196,14 @@ def test_the_graduate_reads_why_they_are_not_covered(client, session, sign_in):
 def test_finance_reads_why_a_flagged_graduate_is_not_covered(client, session, sign_in):
     graduation = _not_covered_graduate(session)
     claim = AuditedRefundClaimFactory(graduation=graduation, enrollment=graduation.enrollment)
+    covered = GraduationFactory()
+    AuditedRefundClaimFactory(graduation=covered, enrollment=covered.enrollment)
     sign_in(UserFactory(role=Role.FINANCE))
 
     page = client.get(f"/finance/claims/{claim.id}").get_data(as_text=True)
 
     assert "not covered: " in page
     assert "not authorised to work in the search country (FR)" in page
+    queue = client.get("/finance").get_data(as_text=True)
+    assert f"/finance/claims/{claim.id}" in queue
+    assert queue.count("data-not-covered") == 1

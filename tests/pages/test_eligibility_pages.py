@@ -83,6 +83,12 @@ def test_registrar_publishes_a_policy_with_eligibility_terms(client, session, si
     assert terms.search_areas == {"US", "GB", "CA", "FR"}
     assert terms.requires_work_authorisation
     assert not terms.remote_abroad_counts  # an unticked box is false
+    page = client.get(f"/registrar/programmes/{programme.id}").get_data(as_text=True)
+    assert (
+        "verified: Bachelor&#39;s degree, mathematics; Admission test passed; qualify within 12"
+        " months of starting; search in CA, FR, GB, US, remote jobs for employers elsewhere do"
+        " not count; work authorisation required"
+    ) in page
 
 
 def test_a_policy_naming_an_unknown_country_is_refused_on_that_field(client, session, sign_in):

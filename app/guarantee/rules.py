@@ -280,8 +280,8 @@ def guarantee_status(
 
     Not covered without the opt-in, nor when ``eligibility`` falls short of the policy's
     conditions (``eligibility_shortfalls``: the reasons are kept on the status, never a silent
-    exclusion; without ``eligibility``, nothing is recorded and every job's location is the
-    search country's); excluded, whatever else holds, once a documented excluded
+    exclusion; without ``eligibility``, the prerequisites count as verified and nothing else
+    is recorded); excluded, whatever else holds, once a documented excluded
     outcome took them out of the guarantee; placed as soon as one job qualifies (an accepted
     offer starting inside the window counts before its start date); otherwise in the window
     until the deadline (extended by ``paused_days``, already capped by the policy's limit),

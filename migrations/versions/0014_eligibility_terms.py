@@ -20,6 +20,20 @@ depends_on = None
 
 AUTHORISATIONS = ("yes", "no", "unknown")
 
+#: Migration 0005's lock on the CIRR intent. SQLite's batch mode rebuilds the enrollments table,
+#: which drops its triggers: it is put back after each rebuild.
+_SQLITE_INTENT_LOCK = (
+    "CREATE TRIGGER enrollments_cirr_intent_locked BEFORE UPDATE OF cirr_intent"
+    " ON enrollments WHEN OLD.cirr_intent IS NOT NEW.cirr_intent"
+    " BEGIN SELECT RAISE(ABORT, 'the CIRR intent of an enrollment is locked'); END"
+)
+
+
+def _relock_cirr_intent() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS enrollments_cirr_intent_locked")
+        op.execute(_SQLITE_INTENT_LOCK)
+
 
 def upgrade() -> None:
     with op.batch_alter_table("guarantee_policies", schema=None) as batch_op:
@@ -113,6 +127,7 @@ def upgrade() -> None:
             "search_country_iso",
             "length(search_country) = 2 AND search_country = upper(search_country)",
         )
+    _relock_cirr_intent()
 
     op.create_table(
         "prerequisite_verifications",
@@ -175,6 +190,7 @@ def downgrade() -> None:
         batch_op.drop_column("work_authorisation")
         batch_op.drop_column("search_country")
         batch_op.drop_column("studies_started_on")
+    _relock_cirr_intent()
     op.drop_table("policy_search_areas")
     op.drop_table("policy_prerequisites")
     with op.batch_alter_table("guarantee_policies", schema=None) as batch_op:

@@ -1,10 +1,12 @@
 """A small demo school: ``flask --app wsgi demo load`` fills an empty database with it.
 
 Dates are relative to today, so the demo always shows a graduate in every guarantee state:
-in the window, placed, owed a refund, past the claim deadline, excluded and not covered. It
-also shows a graduate falling behind on the search obligations (Amina Diallo, who can sign in),
-paused windows that the pauses extended, and a half-year cohort whose outcomes report has a
-graduate behind every CIRR status (the latest half-year that is 180 days past).
+in the window, placed, owed a refund, past the claim deadline, excluded and not covered (one
+did not opt in, one qualified in the thirteenth month of a programme that gives twelve, one is
+not authorised to work in the country of the search). It also shows a graduate falling behind
+on the search obligations (Amina Diallo, who can sign in), paused windows that the pauses
+extended, and a half-year cohort whose outcomes report has a graduate behind every CIRR status
+(the latest half-year that is 180 days past).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from app.guarantee.terms import (
     PauseReason,
     PayerType,
     SearchActivityKind,
+    WorkAuthorisation,
 )
 from app.models import (
     Employer,
@@ -63,6 +66,17 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time(10, 0), tzinfo=UTC)
 
 
+#: The AI programme's eligibility, as the school states it: a bachelor's degree in mathematics,
+#: twelve months to earn the diploma, candidates from the US, the UK, Canada and France, who
+#: must be allowed to work where they search.
+AI_ELIGIBILITY = {
+    "prerequisites": ["Bachelor's degree, mathematics"],
+    "qualify_within_months": 12,
+    "search_areas": ["US", "GB", "CA", "FR"],
+    "requires_work_authorisation": True,
+}
+
+
 def load_demo_school(
     session: Session, today: date, pay: Callable[[int, str], str] | None = None
 ) -> dict[str, int]:
@@ -82,6 +96,7 @@ def load_demo_school(
         ai.id,
         effective_from=date(2023, 1, 1),
         notes="Six months after qualifying; full refund of tuition paid.",
+        **AI_ELIGIBILITY,
     )
     records.publish_policy(
         session,
@@ -95,6 +110,7 @@ def load_demo_school(
         report_offers_within_days=7,
         declined_offer_voids=True,
         max_pause_days=90,
+        **AI_ELIGIBILITY,
         notes="Version 2: pay floor of EUR 35,000 a year; refunds capped at EUR 6,500; five "
         "applications a week, a coaching check-in every two weeks, answers within three days, "
         "offers reported within a week; pauses extend the window by up to 90 days.",
@@ -131,7 +147,17 @@ def load_demo_school(
             scholarship_minor=kwargs.pop("scholarship_minor", 0),
             cirr_intent=kwargs.pop("cirr_intent", CirrIntent.IN_FIELD_JOB),
             expected_graduation_on=kwargs.pop("expected_graduation_on", None),
+            studies_started_on=signed_on,
+            work_authorisation=kwargs.pop("work_authorisation", WorkAuthorisation.YES),
         )
+        for prerequisite in enrollment.policy.prerequisites:
+            records.verify_prerequisite(
+                session,
+                enrollment.id,
+                prerequisite.id,
+                verified_by=SEEDER.actor,
+                note="Diploma seen at admission.",
+            )
         instalments = kwargs.pop("instalments", [programme.tuition_list_price_minor])
         for number, amount in enumerate(instalments):
             records.record_payment(
@@ -211,6 +237,17 @@ def load_demo_school(
     graduate("Emma Novak", "emma.novak@example.org", "GB", data, 14)
     # Not covered: did not opt in.
     graduate("Farid Haddad", "farid.haddad@example.org", "FR", ai, 8, opt_in=False)
+    # Not covered: qualified in the 13th month of studies, after the programme's 12.
+    graduate("Karim Benali", "karim.benali@example.org", "FR", ai, 7, study_months=13)
+    # Not covered: searching in the United States without the right to work there.
+    graduate(
+        "Lucy Walsh",
+        "lucy.walsh@example.org",
+        "US",
+        ai,
+        7,
+        work_authorisation=WorkAuthorisation.NO,
+    )
     # Data Analyst graduate in a nine-month window with an apprenticeship (counts there).
     apprentice = graduate("Grace Okafor", "grace.okafor@example.org", "GB", data, 5)
     records.report_job_outcome(

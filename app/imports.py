@@ -41,7 +41,7 @@ from app.api.fields import (
 )
 from app.api.schemas import PaymentIn, StudentIn
 from app.guarantee.rules import claim_deadline, guarantee_deadline
-from app.guarantee.terms import CirrIntent, PayerType
+from app.guarantee.terms import CirrIntent, PayerType, WorkAuthorisation
 from app.models import (
     Base,
     Enrollment,
@@ -169,6 +169,13 @@ class EnrollmentRow(Schema):
     scholarship_minor = WholeMinorUnits(allow_zero=True, load_default=0)
     cirr_intent = fields.Enum(CirrIntent, by_value=True, load_default=CirrIntent.IN_FIELD_JOB)
     expected_graduation_on = fields.Date(load_default=None, allow_none=True)
+    # Eligibility (the policy's terms read them); prerequisites are verified on the page or
+    # through the API, where the registrar who verified them is known.
+    studies_started_on = fields.Date(load_default=None, allow_none=True)
+    search_country = AnyCaseCountryCode(load_default=None, allow_none=True)
+    work_authorisation = fields.Enum(
+        WorkAuthorisation, by_value=True, load_default=WorkAuthorisation.UNKNOWN
+    )
 
 
 class StudentRow(StudentIn):
@@ -407,6 +414,11 @@ class _Students(_Kind):
         records.create_student(session, **record)
 
 
+#: An enrollment's optional eligibility columns: empty cells leave the start of studies
+#: unrecorded, the search country the student's, the work authorisation unknown.
+ELIGIBILITY_COLUMNS = ("studies_started_on", "search_country", "work_authorisation")
+
+
 class _Enrollments(_Kind):
     columns = (
         "student_email",
@@ -416,8 +428,11 @@ class _Enrollments(_Kind):
         "scholarship_minor",
         "cirr_intent",
         "expected_graduation_on",
+        *ELIGIBILITY_COLUMNS,
     )
-    optional = frozenset({"scholarship_minor", "cirr_intent", "expected_graduation_on"})
+    optional = frozenset(
+        {"scholarship_minor", "cirr_intent", "expected_graduation_on", *ELIGIBILITY_COLUMNS}
+    )
     schema = EnrollmentRow()
     model = Enrollment
 
@@ -473,6 +488,8 @@ class _Enrollments(_Kind):
             "student_id": student.id,
             "programme_id": programme.id,
             "policy_id": policy.id,
+            # An empty cell: the student's own country, as the record service sets it.
+            "search_country": values["search_country"] or student.country,
         }
 
     def write_one(self, session, record):

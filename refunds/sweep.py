@@ -33,14 +33,23 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from app.guarantee.rules import COUNTED_STATUSES
-from app.guarantee.terms import OPEN_ENDED_TYPES, EmploymentType, WindowStart
+from app.guarantee.terms import (
+    OPEN_ENDED_TYPES,
+    REGIONS,
+    EmploymentType,
+    WindowStart,
+    WorkAuthorisation,
+)
 from app.models import (
     Enrollment,
     ExcludedOutcome,
     Graduation,
     GuaranteePolicy,
     JobOutcome,
+    PolicyPrerequisite,
     PolicyQualifyingType,
+    PolicySearchArea,
+    PrerequisiteVerification,
     Programme,
     SearchPause,
     TuitionPayment,
@@ -215,8 +224,60 @@ def _paused():
     )
 
 
+def _in_search_areas(policy_id, country):
+    """``app.guarantee.rules.in_search_areas`` in SQL, for a policy that names areas: whether
+    one of ``policy_id``'s search areas is ``country`` or a region that covers it."""
+    return exists().where(
+        PolicySearchArea.policy_id == policy_id,
+        or_(
+            PolicySearchArea.code == country,
+            *(
+                and_(PolicySearchArea.code == region, country.in_(sorted(members)))
+                for region, members in REGIONS.items()
+            ),
+        ),
+    )
+
+
+def covered_by_policy():
+    """``app.guarantee.rules.eligibility_shortfalls`` in SQL: the graduation (joined to its
+    enrollment and policy) meets its policy's eligibility terms (the sweep selects by it; the
+    claims queue marks the claims of graduates it leaves out). Every prerequisite verified;
+    qualified within the time limit of a recorded start of studies; searching in one of the
+    policy's areas, if it names any; not recorded as unauthorised to work there, if the policy
+    requires it."""
+    unverified = exists().where(
+        PolicyPrerequisite.policy_id == GuaranteePolicy.id,
+        # Two levels down, the enrollment must be named as the outer query's explicitly.
+        ~exists()
+        .where(
+            PrerequisiteVerification.enrollment_id == Enrollment.id,
+            PrerequisiteVerification.prerequisite_id == PolicyPrerequisite.id,
+        )
+        .correlate_except(PrerequisiteVerification),
+    )
+    return and_(
+        ~unverified,
+        or_(
+            GuaranteePolicy.qualify_within_months.is_(None),
+            Enrollment.studies_started_on.is_(None),
+            Graduation.qualified_on
+            <= _AddMonths(Enrollment.studies_started_on, GuaranteePolicy.qualify_within_months),
+        ),
+        or_(
+            ~exists().where(PolicySearchArea.policy_id == GuaranteePolicy.id),
+            _in_search_areas(GuaranteePolicy.id, Enrollment.search_country),
+        ),
+        or_(
+            not_(GuaranteePolicy.requires_work_authorisation),
+            Enrollment.work_authorisation != WorkAuthorisation.NO.value,
+        ),
+    )
+
+
 def _windows(graduation_ids=None, qualified_since: date | None = None):
-    """Each opted-in graduation not excluded, with its policy's terms, deadline (extended by
+    """Each opted-in graduation not excluded and covered by its policy's eligibility terms
+    (``covered_by_policy``), with its policy's terms, deadline (extended by
     its paused days, up to the policy's limit: ``app.guarantee.rules.paused_days``) and net
     tuition paid; only those of ``graduation_ids`` (a SELECT of ids) when given.
 
@@ -271,6 +332,11 @@ def _windows(graduation_ids=None, qualified_since: date | None = None):
             GuaranteePolicy.min_contract_months,
             GuaranteePolicy.min_annual_salary_minor,
             GuaranteePolicy.refund_cap_minor,
+            GuaranteePolicy.remote_abroad_counts,
+            exists()
+            .where(PolicySearchArea.policy_id == GuaranteePolicy.id)
+            .label("restricts_areas"),
+            Enrollment.search_country,
             # NULL for every type when the policy counts none (the outer join finds no row).
             *(accepted.c[kind.value].label(f"accepts_{kind.value}") for kind in EmploymentType),
             Programme.currency.label("currency"),
@@ -285,6 +351,7 @@ def _windows(graduation_ids=None, qualified_since: date | None = None):
             Enrollment.guarantee_opt_in.is_(True),
             # A documented excluded outcome takes the graduate out of the guarantee.
             ~exists().where(ExcludedOutcome.graduation_id == Graduation.id),
+            covered_by_policy(),
             true() if graduation_ids is None else Graduation.id.in_(graduation_ids),
             true() if qualified_since is None else Graduation.qualified_on >= qualified_since,
         )
@@ -337,7 +404,9 @@ def owed_with_closed_claim(as_of: date):
 def qualifying_job_in(windows):
     """``app.guarantee.rules.job_qualifies`` in SQL, for a job outcome of a row of ``windows``
     (``_windows()``): counted status, started on or after qualifying, a type the policy accepts,
-    in field if required, long enough, paid enough. The deadline bound is the caller's (the
+    in field if required, long enough, paid enough, where the policy's areas say (a job with no
+    country is in the search country; a remote job for an employer outside the areas counts
+    only if the policy says so). The deadline bound is the caller's (the
     sweep bounds it by the deadline; the expected liability censors there instead)."""
     return and_(
         JobOutcome.graduation_id == windows.c.graduation_id,
@@ -362,6 +431,20 @@ def qualifying_job_in(windows):
                 JobOutcome.annual_salary_minor.is_not(None),
                 JobOutcome.salary_currency == windows.c.currency,
                 JobOutcome.annual_salary_minor >= windows.c.min_annual_salary_minor,
+            ),
+        ),
+        or_(
+            not_(windows.c.restricts_areas),
+            and_(
+                _in_search_areas(
+                    windows.c.policy_id,
+                    func.coalesce(JobOutcome.country, windows.c.search_country),
+                ),
+                or_(
+                    JobOutcome.remote_employer_country.is_(None),
+                    windows.c.remote_abroad_counts,
+                    _in_search_areas(windows.c.policy_id, JobOutcome.remote_employer_country),
+                ),
             ),
         ),
     )

@@ -17,6 +17,7 @@ from app.models import (
     GuaranteePolicy,
     JobOutcome,
     PolicyQualifyingType,
+    PrerequisiteVerification,
     Programme,
     Student,
     TuitionPayment,
@@ -106,6 +107,19 @@ class EnrollmentFactory(BaseFactory):
     signed_on = date(2024, 1, 15)
     guarantee_opt_in = True
     scholarship_minor = 0
+
+
+class PrerequisiteVerificationFactory(BaseFactory):
+    """A registrar's verification of the first prerequisite of the enrollment's policy."""
+
+    class Meta:
+        model = PrerequisiteVerification
+
+    enrollment = factory.SubFactory(EnrollmentFactory)
+    prerequisite = factory.LazyAttribute(lambda row: row.enrollment.policy.prerequisites[0])
+    verified_by = "registrar:test"
+    verified_at = datetime(2024, 1, 16, 10, 0, tzinfo=UTC)
+    note = "diploma seen"
 
 
 class TuitionPaymentFactory(BaseFactory):

@@ -92,6 +92,8 @@ MATRIX = {
     ("GET", "/api/v1/enrollments/<id:enrollment_id>"):          "401 403 403 403 403 200 200 200 403",
     ("GET", "/api/v1/enrollments/<id:enrollment_id>/payments"): "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/enrollments/<id:enrollment_id>/payments"): "401 403 403 403 403 403 403 422 403",
+    ("POST", "/api/v1/enrollments/<id:enrollment_id>/eligibility"): "401 403 403 403 403 403 403 422 403",
+    ("POST", "/api/v1/enrollments/<id:enrollment_id>/prerequisites/<id:prerequisite_id>/verification"): "401 403 403 403 403 403 403 422 403",
     ("GET", "/api/v1/liability"):                               "401 403 403 403 403 200 200 403 403",
     ("GET", "/api/v1/graduations"):                             "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/graduations"):                            "401 403 403 403 403 403 403 422 403",
@@ -152,6 +154,8 @@ MATRIX = {
     ("POST", "/registrar/enrollments"):                         "302 403 403 403 403 403 403 400 403",
     ("GET", "/registrar/enrollments/<id:enrollment_id>"):      "302 403 403 403 403 200 200 200 403",
     ("POST", "/registrar/enrollments/<id:enrollment_id>/payments"): "302 403 403 403 403 403 403 400 403",
+    ("POST", "/registrar/enrollments/<id:enrollment_id>/eligibility"): "302 403 403 403 403 403 403 400 403",
+    ("POST", "/registrar/enrollments/<id:enrollment_id>/prerequisites/<id:prerequisite_id>/verify"): "302 403 403 403 403 403 403 404 403",
     ("POST", "/registrar/enrollments/<id:enrollment_id>/pauses"): "302 403 403 403 403 403 403 400 403",
     ("POST", "/registrar/enrollments/<id:enrollment_id>/exclusion"): "302 403 403 403 403 403 403 400 403",
     ("POST", "/registrar/enrollments/<id:enrollment_id>/questions"): "302 403 403 403 403 403 403 400 403",
@@ -244,6 +248,8 @@ def world(session, app):
         "payment_id": payment.id,
         "pause_id": pause.id,
         "item_id": recovery.id,
+        # The policy has no prerequisites: past the permission check, the page answers 404.
+        "prerequisite_id": 999_999,
     }
     bodies = {
         # A pause the policy (no pauses allowed) refuses: graduate B is refused as not the owner.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 
 from app.demo import load_demo_accounts, load_demo_school
@@ -158,3 +159,31 @@ def test_demo_public_outcomes_hide_the_small_cohorts_figures(session):
     assert all(value == 0 or value >= 10 for value in shown.values())
     assert shown.get("enrolled", staff_ai.enrolled) == staff_ai.enrolled
     assert ai.median_salary_minor is None  # four salaries
+
+
+@pytest.mark.parametrize("today", [date(2026, 11, 22), date(2028, 2, 29), date(2027, 8, 31)])
+def test_demo_karim_and_lucy_are_not_covered_and_told_why_and_the_sweep_leaves_them(session, today):
+    load_demo_school(session, today)
+    karim = _graduation_of(session, "karim.benali@example.org")
+    lucy = _graduation_of(session, "lucy.walsh@example.org")
+    chloe = _graduation_of(session, "chloe.martin@example.org")  # same window, covered
+
+    sweep(session, today)
+    karim_view = evaluate_guarantee(session, karim.id, today)
+    lucy_view = evaluate_guarantee(session, lucy.id, today)
+
+    started = karim.enrollment.studies_started_on
+    assert karim.qualified_on == started + relativedelta(months=13)
+    assert karim_view.status.state is GuaranteeState.NOT_COVERED
+    assert karim_view.status.not_covered_reasons == (
+        f"qualified on {karim.qualified_on.isoformat()}, after the time limit of 12 months"
+        f" from the start of studies ({started.isoformat()}; last day"
+        f" {(started + relativedelta(months=12)).isoformat()})",
+    )
+    assert lucy_view.status.state is GuaranteeState.NOT_COVERED
+    assert lucy_view.status.not_covered_reasons == (
+        "not authorised to work in the search country (US)",
+    )
+    claimed = set(session.scalars(select(RefundClaim.graduation_id)))
+    assert chloe.id in claimed
+    assert not {karim.id, lucy.id} & claimed

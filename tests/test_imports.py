@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from app import imports
-from app.guarantee.terms import CirrIntent, PayerType
+from app.guarantee.terms import CirrIntent, PayerType, WorkAuthorisation
 from app.imports import ImportFileError, SourceRow, import_rows, read_csv
 from app.models import Base, Enrollment, Graduation, Student, TuitionPayment
 from app.services import records
@@ -197,6 +197,50 @@ def test_import_enrollments_records_the_cirr_intent_and_cohort_day_defaulting_to
         ada.id: (CirrIntent.FURTHER_STUDY, date(2024, 12, 20)),
         grace.id: (CirrIntent.IN_FIELD_JOB, None),
     }
+
+
+def test_import_enrollments_records_eligibility_defaulting_to_the_students_country(
+    session, csv_file, run_import, data_science
+):
+    ada = StudentFactory(email="ada@example.org", country="FR")
+    grace = StudentFactory(email="grace@example.org", country="GB")
+    path = csv_file("""
+        student_email,programme,signed_on,guarantee_opt_in,studies_started_on,search_country,work_authorisation
+        ada@example.org,Data Science,2024-03-01,yes,2024-03-04,us,no
+        grace@example.org,Data Science,2024-03-01,yes,,,
+    """)
+
+    result = run_import("enrollments", path)
+
+    assert result.exit_code == 0, result.output
+    by_student = {
+        e.student_id: (e.studies_started_on, e.search_country, e.work_authorisation)
+        for e in session.scalars(select(Enrollment).where(Enrollment.programme == data_science))
+    }
+    assert by_student == {
+        ada.id: (date(2024, 3, 4), "US", WorkAuthorisation.NO),
+        grace.id: (None, "GB", WorkAuthorisation.UNKNOWN),
+    }
+
+
+def test_import_enrollments_with_bad_eligibility_names_line_and_column(
+    session, csv_file, run_import, data_science
+):
+    StudentFactory(email="ada@example.org")
+    path = csv_file("""
+        student_email,programme,signed_on,guarantee_opt_in,studies_started_on,search_country,work_authorisation
+        ada@example.org,Data Science,2024-03-01,yes,2024-02-30,FR,yes
+        ada@example.org,Data Science,2024-03-02,yes,,XX,yes
+        ada@example.org,Data Science,2024-03-03,yes,,FR,maybe
+    """)
+
+    result = run_import("enrollments", path)
+
+    assert result.exit_code != 0
+    assert "line 2: studies_started_on: Not a valid date" in result.output
+    assert "line 3: search_country: Not an ISO 3166-1 alpha-2 country code" in result.output
+    assert "line 4: work_authorisation: Must be one of: yes, no, unknown" in result.output
+    assert session.scalar(select(func.count()).select_from(Enrollment)) == 0
 
 
 def test_import_enrollments_with_a_bad_intent_or_cohort_day_names_line_and_column(
@@ -744,7 +788,8 @@ def test_import_header_error_names_the_columns_of_the_kind():
         "line 1: missing column(s): signed_on, guarantee_opt_in (the columns of enrollments "
         "are: student_email, programme, signed_on, guarantee_opt_in, "
         "scholarship_minor (optional), cirr_intent (optional), "
-        "expected_graduation_on (optional))"
+        "expected_graduation_on (optional), studies_started_on (optional), "
+        "search_country (optional), work_authorisation (optional))"
     )
 
 

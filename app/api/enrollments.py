@@ -8,6 +8,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from app.api import ApiBlueprint
 from app.api.listing import Keyset, page_of, paged
 from app.api.schemas import (
+    EligibilityIn,
     EnrollmentIn,
     EnrollmentOut,
     EnrollmentQuery,
@@ -18,6 +19,8 @@ from app.api.schemas import (
     GuaranteeQuery,
     PaymentIn,
     PaymentOut,
+    PrerequisiteVerificationIn,
+    PrerequisiteVerificationOut,
 )
 from app.auth import current_principal, requires
 from app.auth.access import Permission
@@ -88,6 +91,39 @@ def create_enrollment(**fields):
 def get_enrollment(enrollment_id):
     """Read an enrollment with its payments."""
     return records.get_or_404(db_session(), Enrollment, enrollment_id)
+
+
+@blueprint.post("/enrollments/<id:enrollment_id>/eligibility")
+@requires(Permission.WRITE_RECORDS)
+@blueprint.arguments(EligibilityIn, as_kwargs=True)
+@blueprint.response(200, EnrollmentOut)
+def record_eligibility(enrollment_id, **fields):
+    """Record (or correct) the start of studies, the search country and the work authorisation
+    there, which the policy's eligibility terms read."""
+    session = db_session()
+    enrollment = records.record_eligibility(session, enrollment_id, **fields)
+    session.commit()
+    return enrollment
+
+
+@blueprint.post("/enrollments/<id:enrollment_id>/prerequisites/<id:prerequisite_id>/verification")
+@requires(Permission.WRITE_RECORDS)
+@blueprint.arguments(PrerequisiteVerificationIn, as_kwargs=True)
+@blueprint.response(201, PrerequisiteVerificationOut)
+@blueprint.alt_response(409, description="The prerequisite is verified already.")
+def verify_prerequisite(enrollment_id, prerequisite_id, note=None):
+    """Record that you verified one of the enrollment's policy prerequisites (its evidence
+    seen); a graduate with a prerequisite unverified is not covered by the guarantee."""
+    session = db_session()
+    verification = records.verify_prerequisite(
+        session,
+        enrollment_id,
+        prerequisite_id,
+        verified_by=current_principal().actor,
+        note=note,
+    )
+    session.commit()
+    return verification
 
 
 @blueprint.get("/enrollments/<id:enrollment_id>/payments")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.fields import (
+    COUNTRY_CODES,
     CountryCode,
     CurrencyCode,
     Cursor,
@@ -19,6 +20,7 @@ from app.api.fields import (
 )
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import (
+    REGIONS,
     CirrIntent,
     EmploymentType,
     ExclusionReason,
@@ -27,6 +29,7 @@ from app.guarantee.terms import (
     PauseReason,
     PayerType,
     WindowStart,
+    WorkAuthorisation,
 )
 
 
@@ -110,6 +113,52 @@ class PolicyIn(Schema):
         metadata={"description": "Most paused days that extend the window; 0: no pauses."},
     )
     notes = Text(max_length=5000, load_default=None, allow_none=True)
+    prerequisites = fields.List(
+        Text(max_length=200, one_line=True),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "What a registrar verifies at enrollment (e.g. \"Bachelor's degree,"
+            ' mathematics"); a graduate with one unverified is not covered.'
+        },
+    )
+    qualify_within_months = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 120),
+        metadata={
+            "description": "Months from the start of studies within which a student must"
+            " qualify to be covered; null: no time limit."
+        },
+    )
+    search_areas = fields.List(
+        fields.String(
+            validate=validate.OneOf(
+                [*COUNTRY_CODES, *REGIONS], error="Not an ISO country code nor a region (EU)."
+            )
+        ),
+        load_default=list,
+        validate=validate.Length(max=250),
+        metadata={
+            "description": "ISO 3166-1 alpha-2 countries, or regions (EU), where the search"
+            " must take place and where a job counts; empty: anywhere."
+        },
+    )
+    requires_work_authorisation = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "Whether a graduate recorded as not authorised to work in their"
+            " search country is not covered."
+        },
+    )
+    remote_abroad_counts = StrictBoolean(
+        load_default=True,
+        metadata={
+            "description": "Whether a remote job, done from one of the search areas for an"
+            " employer outside them, counts (default: it does)."
+        },
+    )
     correction = StrictBoolean(
         load_default=False,
         metadata={
@@ -142,10 +191,52 @@ class PolicyOut(Schema):
     declined_offer_voids = fields.Boolean()
     max_pause_days = fields.Integer()
     notes = fields.String(allow_none=True)
+    prerequisites = fields.List(fields.Nested(lambda: PrerequisiteOut()))
+    qualify_within_months = fields.Integer(allow_none=True)
+    search_areas = fields.Method("_search_areas")
+    requires_work_authorisation = fields.Boolean()
+    remote_abroad_counts = fields.Boolean()
     created_at = fields.AwareDateTime()
 
     def _qualifying_types(self, policy) -> list[str]:
         return [row.employment_type.value for row in policy.qualifying_types]
+
+    def _search_areas(self, policy) -> list[str]:
+        return [row.code for row in policy.search_areas]
+
+
+class PrerequisiteOut(Schema):
+    id = fields.Integer()
+    label = fields.String()
+
+
+class PrerequisiteVerificationIn(Schema):
+    note = Text(
+        max_length=2000,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "What was seen (the diploma, its issuer); staff only."},
+    )
+
+
+class PrerequisiteVerificationOut(Schema):
+    id = fields.Integer()
+    enrollment_id = fields.Integer()
+    prerequisite_id = fields.Integer()
+    label = fields.Function(lambda row: row.prerequisite.label)
+    verified_by = fields.String()
+    verified_at = fields.AwareDateTime()
+    note = fields.String(allow_none=True)
+
+
+class EligibilityIn(Schema):
+    studies_started_on = fields.Date(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The first day of studies; null when not known."},
+    )
+    search_country = CountryCode(required=True)
+    work_authorisation = _enum(WorkAuthorisation, required=True)
 
 
 class StudentIn(Schema):
@@ -243,6 +334,23 @@ class EnrollmentIn(Schema):
         allow_none=True,
         metadata={"description": "The cohort's scheduled graduation day (report period)."},
     )
+    studies_started_on = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The first day of studies (the time limit to qualify runs from it)."
+        },
+    )
+    search_country = CountryCode(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Where the student will search for work; default: theirs."},
+    )
+    work_authorisation = _enum(
+        WorkAuthorisation,
+        load_default=WorkAuthorisation.UNKNOWN,
+        metadata={"description": "Whether the student may work in the search country."},
+    )
 
 
 class EnrollmentOut(Schema):
@@ -256,12 +364,30 @@ class EnrollmentOut(Schema):
     scholarship_minor = fields.Integer()
     cirr_intent = _enum(CirrIntent)
     expected_graduation_on = fields.Date(allow_none=True)
+    studies_started_on = fields.Date(allow_none=True)
+    search_country = fields.String()
+    work_authorisation = _enum(WorkAuthorisation)
+    prerequisites = fields.List(
+        fields.Nested(lambda: EnrollmentPrerequisiteOut()),
+        attribute="prerequisite_checklist",
+        metadata={"description": "The policy's prerequisites, each with its verification."},
+    )
     currency = fields.Function(lambda enrollment: enrollment.programme.currency)
     payments = fields.List(fields.Nested(PaymentOut))
     graduation_id = fields.Function(
         lambda enrollment: enrollment.graduation.id if enrollment.graduation else None
     )
     created_at = fields.AwareDateTime()
+
+
+class EnrollmentPrerequisiteOut(Schema):
+    id = fields.Integer(attribute="prerequisite.id")
+    label = fields.String(attribute="prerequisite.label")
+    verification = fields.Nested(
+        PrerequisiteVerificationOut,
+        allow_none=True,
+        metadata={"description": "The registrar's verification; null: not verified."},
+    )
 
 
 class EnrollmentQuery(Schema):
@@ -305,6 +431,22 @@ class JobOutcomeIn(Schema):
     )
     annual_salary_minor = MinorUnits(load_default=None, allow_none=True)
     salary_currency = CurrencyCode(load_default=None, allow_none=True)
+    country = CountryCode(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Where the graduate works (for a remote job, works from); null: the"
+            " country of their search. Where the policy names countries, a job counts only there."
+        },
+    )
+    remote_employer_country = CountryCode(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "For a remote job, the employer's country; null for a job on site."
+            " Outside the policy's countries, the policy decides whether it counts."
+        },
+    )
     source = _enum(
         OutcomeSource,
         required=True,
@@ -355,6 +497,8 @@ class JobOutcomeOut(Schema):
     in_field = fields.Boolean()
     start_date = fields.Date()
     contract_months = fields.Integer(allow_none=True)
+    country = fields.String(allow_none=True)
+    remote_employer_country = fields.String(allow_none=True)
     annual_salary_minor = fields.Integer(allow_none=True)
     salary_currency = fields.String(allow_none=True)
     source = _enum(OutcomeSource)
@@ -486,6 +630,14 @@ class GuaranteeOut(Schema):
     deadline = fields.Date(attribute="status.deadline")
     claim_deadline = fields.Date(attribute="status.claim_deadline")
     days_left = fields.Integer(attribute="status.days_left", allow_none=True)
+    not_covered_reasons = fields.List(
+        fields.String(),
+        attribute="status.not_covered_reasons",
+        metadata={
+            "description": "Why the graduate is not covered by the terms they enrolled under"
+            " (a prerequisite, the time limit, the search country, work authorisation)."
+        },
+    )
     policy_id = fields.Integer()
     policy_version = fields.Integer()
     qualifying_outcome_id = fields.Integer(allow_none=True)

@@ -140,6 +140,7 @@ def evaluate_guarantee(session: Session, graduation_id: int, as_of: date) -> Gua
     spans = [(pause.starts_on, pause.ends_on) for pause in pauses]
     counted = paused_days(spans, terms.max_pause_days)
     exclusion = exclusion_of(session, graduation.id)
+    eligibility = enrollment.eligibility()
     status = guarantee_status(
         opted_in=enrollment.guarantee_opt_in,
         qualified_on=graduation.qualified_on,
@@ -148,10 +149,13 @@ def evaluate_guarantee(session: Session, graduation_id: int, as_of: date) -> Gua
         as_of=as_of,
         paused_days=counted,
         excluded=exclusion is not None,
+        eligibility=eligibility,
     )
     verdicts = []
     for outcome, job in zip(outcomes, jobs, strict=True):
-        shortfalls = job_shortfalls(job, terms, status.deadline, graduation.qualified_on)
+        shortfalls = job_shortfalls(
+            job, terms, status.deadline, graduation.qualified_on, eligibility.search_country
+        )
         verdicts.append(OutcomeVerdict(outcome.id, not shortfalls, shortfalls))
     return GuaranteeView(
         graduation_id=graduation.id,

@@ -176,6 +176,7 @@ def search_compliance(
     requests: Iterable[Request],
     pauses: Iterable[Pause],
     as_of: date,
+    search_country: str | None = None,
 ) -> Compliance:
     """Judge a graduate's search log against the policy's obligations on ``as_of``.
 
@@ -187,8 +188,9 @@ def search_compliance(
     ``answer_within_days``, or unanswered once that moment has passed by the end of ``as_of``.
     Offers are late when logged more than ``report_offers_within_days`` after they were
     received. Declined offers that would have qualified are listed apart: whether they void a
-    claim is the caller's decision (``terms.declined_offer_voids``). A policy without an
-    obligation never yields a shortfall for it.
+    claim is the caller's decision (``terms.declined_offer_voids``); an offer is in the
+    graduate's ``search_country``. A policy without an obligation never yields a shortfall
+    for it.
     """
     activities = [a for a in activities if a.occurred_on <= as_of]
     pauses = list(pauses)
@@ -247,7 +249,7 @@ def search_compliance(
         if offer.decision is OfferDecision.DECLINED
         and (offer.decided_on is None or offer.decided_on <= as_of)
         and offer.offer is not None
-        and job_qualifies(offer.offer, terms, deadline)
+        and job_qualifies(offer.offer, terms, deadline, search_country=search_country)
     ]
     return Compliance(weeks, shortfalls, behind, open_requests, declined, as_of)
 

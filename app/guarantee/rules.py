@@ -16,10 +16,13 @@ from dateutil.relativedelta import relativedelta
 
 from app.guarantee.terms import (
     OPEN_ENDED_TYPES,
+    REGIONS,
+    EligibilityFacts,
     JobFacts,
     OutcomeStatus,
     PolicyTerms,
     WindowStart,
+    WorkAuthorisation,
 )
 
 
@@ -105,13 +108,98 @@ def claim_deadline_standing(last_claim_day: date, today: date) -> ClaimDeadlineS
     return ClaimDeadlineStanding.OPEN
 
 
+def area_countries(areas: Iterable[str]) -> frozenset[str]:
+    """The countries that ``areas`` (country codes and ``REGIONS`` names) cover."""
+    countries: set[str] = set()
+    for area in areas:
+        countries |= REGIONS.get(area, {area})
+    return frozenset(countries)
+
+
+def in_search_areas(country: str | None, areas: frozenset[str]) -> bool:
+    """Whether ``country`` is one of ``areas`` (always, when the policy names none)."""
+    return not areas or country in area_countries(areas)
+
+
+def qualify_by(studies_started_on: date, months: int) -> date:
+    """The last day on which a student who started on ``studies_started_on`` qualifies in time:
+    ``months`` calendar months later (clipped to the month's end, like the window)."""
+    return studies_started_on + relativedelta(months=months)
+
+
+def eligibility_shortfalls(
+    eligibility: EligibilityFacts, terms: PolicyTerms, qualified_on: date
+) -> list[str]:
+    """Each reason a graduate who qualified on ``qualified_on`` is not covered under ``terms``;
+    empty when they are.
+
+    Only a recorded fact takes the guarantee away: a prerequisite no registrar verified, a
+    qualification after the time limit from a recorded start of studies, a work authorisation
+    recorded as "no", a search country outside the policy's. An unrecorded start of studies or
+    an unknown work authorisation leaves the graduate covered: recording them is the school's
+    part, and missing an owed graduate is the worse mistake.
+    """
+    reasons = [
+        f"the prerequisite “{label}” was not verified at enrollment"
+        for label in terms.prerequisites
+        if label not in eligibility.verified_prerequisites
+    ]
+    started = eligibility.studies_started_on
+    if terms.qualify_within_months is not None and started is not None:
+        last_day = qualify_by(started, terms.qualify_within_months)
+        if qualified_on > last_day:
+            reasons.append(
+                f"qualified on {qualified_on.isoformat()}, after the time limit of"
+                f" {terms.qualify_within_months} months from the start of studies"
+                f" ({started.isoformat()}; last day {last_day.isoformat()})"
+            )
+    country = eligibility.search_country
+    if not in_search_areas(country, terms.search_areas):
+        reasons.append(
+            f"the search country ({country or 'not recorded'}) is not one of the policy's"
+            f" ({', '.join(sorted(terms.search_areas))})"
+        )
+    if terms.requires_work_authorisation and eligibility.work_authorisation is WorkAuthorisation.NO:
+        reasons.append(f"not authorised to work in the search country ({country})")
+    return reasons
+
+
+def job_location_shortfalls(
+    job: JobFacts, terms: PolicyTerms, search_country: str | None
+) -> list[str]:
+    """Each reason ``job`` does not count where it is under ``terms``: it is done outside the
+    policy's countries, or it is remote for an employer outside them and the policy does not
+    count those. A job with no country recorded is in the graduate's search country."""
+    if not terms.search_areas:
+        return []
+    reasons = []
+    where = job.country or search_country
+    if not in_search_areas(where, terms.search_areas):
+        reasons.append(f"the job is in {where or 'an unrecorded country'}, outside the policy's")
+    employer = job.remote_employer_country
+    if (
+        employer is not None
+        and not terms.remote_abroad_counts
+        and not in_search_areas(employer, terms.search_areas)
+    ):
+        reasons.append(
+            f"a remote job for an employer in {employer}, outside the policy's countries,"
+            " does not count under this policy"
+        )
+    return reasons
+
+
 #: Outcome statuses that count as a job: the graduate or the school said so and nobody denied it.
 #: An employer's denial (``disputed``) takes the job out of the count.
 COUNTED_STATUSES = frozenset({OutcomeStatus.REPORTED, OutcomeStatus.CONFIRMED})
 
 
 def job_shortfalls(
-    job: JobFacts, terms: PolicyTerms, deadline: date, qualified_on: date | None = None
+    job: JobFacts,
+    terms: PolicyTerms,
+    deadline: date,
+    qualified_on: date | None = None,
+    search_country: str | None = None,
 ) -> list[str]:
     """Each reason ``job`` is not a qualifying job under ``terms``; empty when it qualifies.
 
@@ -122,6 +210,8 @@ def job_shortfalls(
     With ``qualified_on``, a job that started before the graduate qualified does not count: the
     guarantee is about the job found after qualifying, not one held during the studies. (A job
     starting between qualifying and a window that opens later, the first Monday say, counts.)
+    Where the policy names countries, the job counts only there (``job_location_shortfalls``;
+    ``search_country`` is where a job with no country recorded is).
     """
     reasons = []
     if job.status not in COUNTED_STATUSES:
@@ -151,15 +241,21 @@ def job_shortfalls(
         reasons.append(
             f"the job started before the graduate qualified ({qualified_on.isoformat()})"
         )
+    reasons += job_location_shortfalls(job, terms, search_country)
     return reasons
 
 
 def job_qualifies(
-    job: JobFacts, terms: PolicyTerms, deadline: date, qualified_on: date | None = None
+    job: JobFacts,
+    terms: PolicyTerms,
+    deadline: date,
+    qualified_on: date | None = None,
+    search_country: str | None = None,
 ) -> bool:
     """Whether ``job`` is a qualifying job under ``terms`` for a window closing on ``deadline``
-    (and, with ``qualified_on``, for a graduate who qualified that day)."""
-    return not job_shortfalls(job, terms, deadline, qualified_on)
+    (and, with ``qualified_on``, for a graduate who qualified that day; with
+    ``search_country``, for one who searched there)."""
+    return not job_shortfalls(job, terms, deadline, qualified_on, search_country)
 
 
 class GuaranteeState(StrEnum):
@@ -187,6 +283,9 @@ class GuaranteeStatus:
     days_left: int | None
     #: Index, in the jobs given, of the first qualifying one; ``None`` when none qualifies.
     qualifying_job: int | None = None
+    #: Why the graduate is not covered by the terms they enrolled under (a prerequisite, the
+    #: time limit, the search country, work authorisation); empty when they are.
+    not_covered_reasons: tuple[str, ...] = ()
 
 
 def guarantee_status(
@@ -198,10 +297,14 @@ def guarantee_status(
     as_of: date,
     paused_days: int = 0,
     excluded: bool = False,
+    eligibility: EligibilityFacts | None = None,
 ) -> GuaranteeStatus:
     """A graduate's guarantee status on ``as_of``.
 
-    Not covered without the opt-in; excluded, whatever else holds, once a documented excluded
+    Not covered without the opt-in, nor when ``eligibility`` falls short of the policy's
+    conditions (``eligibility_shortfalls``: the reasons are kept on the status, never a silent
+    exclusion; without ``eligibility``, the prerequisites count as verified and nothing else
+    is recorded); excluded, whatever else holds, once a documented excluded
     outcome took them out of the guarantee; placed as soon as one job qualifies (an accepted
     offer starting inside the window counts before its start date); otherwise in the window
     until the deadline (extended by ``paused_days``, already capped by the policy's limit),
@@ -212,15 +315,19 @@ def guarantee_status(
     )
     last_claim_day = claim_deadline(deadline, terms.claim_deadline_days)
     days_left = (deadline - as_of).days if as_of <= deadline else None
+    eligibility = eligibility or EligibilityFacts(
+        verified_prerequisites=frozenset(terms.prerequisites)
+    )
+    not_covered = tuple(eligibility_shortfalls(eligibility, terms, qualified_on))
     qualifying = next(
         (
             index
             for index, job in enumerate(jobs)
-            if job_qualifies(job, terms, deadline, qualified_on)
+            if job_qualifies(job, terms, deadline, qualified_on, eligibility.search_country)
         ),
         None,
     )
-    if not opted_in:
+    if not opted_in or not_covered:
         state = GuaranteeState.NOT_COVERED
     elif excluded:
         state = GuaranteeState.EXCLUDED
@@ -232,4 +339,6 @@ def guarantee_status(
         state = GuaranteeState.OWED_REFUND
     else:
         state = GuaranteeState.PAST_CLAIM_DEADLINE
-    return GuaranteeStatus(state, as_of, deadline, last_claim_day, days_left, qualifying)
+    return GuaranteeStatus(
+        state, as_of, deadline, last_claim_day, days_left, qualifying, not_covered
+    )

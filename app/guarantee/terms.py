@@ -102,6 +102,23 @@ class ExclusionReason(StrEnum):
     DEATH = "death"
 
 
+class WorkAuthorisation(StrEnum):
+    """Whether a student may work in the country of their search, as recorded at enrollment."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+#: The regions a policy may name among its search countries, and the countries each covers
+#: (ISO 3166-1 alpha-2). The European Union: its 27 member states.
+_EU_MEMBER_STATES = (
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK"
+)
+
+REGIONS: dict[str, frozenset[str]] = {"EU": frozenset(_EU_MEMBER_STATES.split())}
+
+
 class PayerType(StrEnum):
     """Who paid a tuition payment, and so who a refund of it goes back to."""
 
@@ -138,6 +155,35 @@ class PolicyTerms:
     declined_offer_voids: bool = False
     #: Most paused days that extend the window; 0 when pauses are not allowed.
     max_pause_days: int = 0
+    #: What a registrar verifies at enrollment (e.g. "Bachelor's degree, mathematics"); a
+    #: graduate with one unverified is not covered.
+    prerequisites: tuple[str, ...] = ()
+    #: Months from the start of studies within which a student must qualify to be covered;
+    #: ``None`` for no time limit.
+    qualify_within_months: int | None = None
+    #: Countries (ISO 3166-1 alpha-2) or regions (``REGIONS``) where the search must take
+    #: place and where a job counts; empty for anywhere.
+    search_areas: frozenset[str] = frozenset()
+    #: Whether a graduate recorded as not authorised to work in their search country is not
+    #: covered.
+    requires_work_authorisation: bool = False
+    #: Whether a remote job, done from one of the policy's countries for an employer based
+    #: outside them, counts. By default it does: a job is where the graduate works.
+    remote_abroad_counts: bool = True
+
+
+@dataclass(frozen=True)
+class EligibilityFacts:
+    """What an enrollment records about the graduate's eligibility, as plain values."""
+
+    #: The labels of the policy's prerequisites a registrar verified.
+    verified_prerequisites: frozenset[str] = frozenset()
+    #: The first day of studies; ``None`` when not recorded.
+    studies_started_on: date | None = None
+    #: Country (ISO 3166-1 alpha-2) where the graduate searches for work.
+    search_country: str | None = None
+    #: Whether the graduate may work in ``search_country``.
+    work_authorisation: WorkAuthorisation = WorkAuthorisation.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -151,3 +197,8 @@ class JobFacts:
     contract_months: int | None = None
     annual_salary_minor: int | None = None
     salary_currency: str | None = None
+    #: Country (ISO 3166-1 alpha-2) the graduate works in (for a remote job, works from);
+    #: ``None`` for the graduate's search country.
+    country: str | None = None
+    #: For a remote job, the country of the employer it is done for; ``None`` otherwise.
+    remote_employer_country: str | None = None

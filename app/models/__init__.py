@@ -1,10 +1,21 @@
 """The service's records. Import models from here so that every table is registered."""
 
 from app.models.base import Base
-from app.models.enrollment import Enrollment, Graduation, TuitionPayment
+from app.models.enrollment import (
+    Enrollment,
+    Graduation,
+    PrerequisiteVerification,
+    TuitionPayment,
+)
 from app.models.outcomes import JobOutcome
 from app.models.people import Employer, Student
-from app.models.school import GuaranteePolicy, PolicyQualifyingType, Programme
+from app.models.school import (
+    GuaranteePolicy,
+    PolicyPrerequisite,
+    PolicyQualifyingType,
+    PolicySearchArea,
+    Programme,
+)
 
 __all__ = [
     "Base",
@@ -13,7 +24,10 @@ __all__ = [
     "GuaranteePolicy",
     "Graduation",
     "JobOutcome",
+    "PolicyPrerequisite",
     "PolicyQualifyingType",
+    "PolicySearchArea",
+    "PrerequisiteVerification",
     "Programme",
     "Student",
     "TuitionPayment",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -12,13 +13,22 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     String,
+    Text,
+    UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.guarantee.terms import CirrIntent, PayerType
+from app.guarantee.terms import CirrIntent, EligibilityFacts, PayerType, WorkAuthorisation
 from app.models.base import Base, CreatedAt, Currency, Money, UTCDateTime, enum_column
 from app.models.people import Student
-from app.models.school import CURRENCY_IS_ISO, GuaranteePolicy, Programme
+from app.models.school import CURRENCY_IS_ISO, GuaranteePolicy, PolicyPrerequisite, Programme
+
+
+def _students_country(context) -> str:
+    """The search country an enrollment gets when none is recorded: its student's country."""
+    student_id = context.get_current_parameters()["student_id"]
+    return context.connection.scalar(select(Student.country).where(Student.id == student_id))
 
 
 class Enrollment(CreatedAt, Base):
@@ -36,6 +46,10 @@ class Enrollment(CreatedAt, Base):
         # page reads these in order (see migration 0018).
         Index("ix_enrollments_signed_on_id", "signed_on", "id"),
         Index("ix_enrollments_programme_signed_on_id", "programme_id", "signed_on", "id"),
+        CheckConstraint(
+            "length(search_country) = 2 AND search_country = upper(search_country)",
+            name="search_country_iso",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,6 +75,18 @@ class Enrollment(CreatedAt, Base):
     #: The day the student's cohort is scheduled to graduate: which half-year report the
     #: enrollment belongs to. NULL when unknown (the report then uses the graduation day).
     expected_graduation_on: Mapped[date | None] = mapped_column(Date, index=True)
+    #: The first day of studies, from which a policy's time limit to qualify runs; NULL when
+    #: not recorded.
+    studies_started_on: Mapped[date | None] = mapped_column(Date)
+    #: ISO 3166-1 alpha-2 country where the student will search for work (the student's
+    #: country unless recorded otherwise).
+    search_country: Mapped[str] = mapped_column(String(2), default=_students_country)
+    #: Whether the student may work in ``search_country``.
+    work_authorisation: Mapped[WorkAuthorisation] = mapped_column(
+        enum_column(WorkAuthorisation, "work_authorisation"),
+        default=WorkAuthorisation.UNKNOWN,
+        server_default=WorkAuthorisation.UNKNOWN.value,
+    )
 
     student: Mapped[Student] = relationship()
     programme: Mapped[Programme] = relationship()
@@ -71,6 +97,69 @@ class Enrollment(CreatedAt, Base):
         back_populates="enrollment", order_by="(TuitionPayment.paid_at, TuitionPayment.id)"
     )
     graduation: Mapped[Graduation | None] = relationship(back_populates="enrollment")
+    #: The registrars' verifications of the policy's prerequisites.
+    prerequisite_verifications: Mapped[list[PrerequisiteVerification]] = relationship(
+        back_populates="enrollment", order_by="PrerequisiteVerification.id", lazy="selectin"
+    )
+
+    @property
+    def prerequisite_checklist(self) -> list[PrerequisiteCheck]:
+        """Each prerequisite of the policy, in its order, with its verification if any."""
+        done = {row.prerequisite_id: row for row in self.prerequisite_verifications}
+        return [
+            PrerequisiteCheck(prerequisite, done.get(prerequisite.id))
+            for prerequisite in self.policy.prerequisites
+        ]
+
+    def eligibility(self) -> EligibilityFacts:
+        """What this enrollment records about eligibility, as plain values for the rules."""
+        return EligibilityFacts(
+            verified_prerequisites=frozenset(
+                row.prerequisite.label
+                for row in self.prerequisite_verifications
+                if row.prerequisite.policy_id == self.policy_id
+            ),
+            studies_started_on=self.studies_started_on,
+            search_country=self.search_country,
+            work_authorisation=self.work_authorisation,
+        )
+
+
+@dataclass(frozen=True)
+class PrerequisiteCheck:
+    """One prerequisite of an enrollment's policy, and its verification (``None``: none)."""
+
+    prerequisite: PolicyPrerequisite
+    verification: PrerequisiteVerification | None
+
+
+class PrerequisiteVerification(CreatedAt, Base):
+    """A registrar's verification that an enrollment meets one of its policy's prerequisites.
+
+    A prerequisite is verified exactly when this row exists; evidence documents attach to it.
+    """
+
+    __tablename__ = "prerequisite_verifications"
+    __table_args__ = (
+        UniqueConstraint(
+            "enrollment_id", "prerequisite_id", name="uq_prerequisite_verifications_once"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The enrollment whose prerequisite was verified.
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    #: The policy's prerequisite (of the enrollment's policy version).
+    prerequisite_id: Mapped[int] = mapped_column(ForeignKey("policy_prerequisites.id"), index=True)
+    #: The registrar who verified it (actor name, or the import or demo).
+    verified_by: Mapped[str] = mapped_column(String(300))
+    #: When it was verified (UTC).
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: What the registrar saw (e.g. "diploma seen, Université de Lyon, 2018"); staff only.
+    note: Mapped[str | None] = mapped_column(Text)
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="prerequisite_verifications")
+    prerequisite: Mapped[PolicyPrerequisite] = relationship(lazy="joined")
 
 
 class TuitionPayment(CreatedAt, Base):

@@ -30,6 +30,11 @@ class JobOutcome(CreatedAt, Base):
             "(annual_salary_minor IS NULL) = (salary_currency IS NULL)",
             name="salary_has_currency",
         ),
+        CheckConstraint("country IS NULL OR length(country) = 2", name="country_iso"),
+        CheckConstraint(
+            "remote_employer_country IS NULL OR length(remote_employer_country) = 2",
+            name="remote_employer_country_iso",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +68,11 @@ class JobOutcome(CreatedAt, Base):
     revision_reason: Mapped[str | None] = mapped_column(Text)
     #: The registrar who did (actor name).
     revised_by: Mapped[str | None] = mapped_column(String(300))
+    #: ISO 3166-1 alpha-2 country the graduate works in (for a remote job, works from); NULL
+    #: for the country of their search.
+    country: Mapped[str | None] = mapped_column(String(2))
+    #: For a remote job, the ISO country of the employer it is done for; NULL otherwise.
+    remote_employer_country: Mapped[str | None] = mapped_column(String(2))
     #: When this record last changed (UTC).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
@@ -90,4 +100,6 @@ class JobOutcome(CreatedAt, Base):
             contract_months=self.contract_months,
             annual_salary_minor=self.annual_salary_minor,
             salary_currency=self.salary_currency,
+            country=self.country,
+            remote_employer_country=self.remote_employer_country,
         )

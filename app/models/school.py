@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -83,6 +84,10 @@ class GuaranteePolicy(CreatedAt, Base):
             name="report_offers_within_days_positive",
         ),
         CheckConstraint("max_pause_days >= 0", name="max_pause_days_not_negative"),
+        CheckConstraint(
+            "qualify_within_months IS NULL OR qualify_within_months >= 1",
+            name="qualify_within_months_positive",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,12 +133,31 @@ class GuaranteePolicy(CreatedAt, Base):
     max_pause_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Free text the school publishes with this version (what changed, where the terms are).
     notes: Mapped[str | None] = mapped_column(Text)
+    #: Months from the start of studies within which a student must qualify to be covered;
+    #: NULL for no time limit.
+    qualify_within_months: Mapped[int | None] = mapped_column(Integer)
+    #: Whether a graduate recorded as not authorised to work in their search country is not
+    #: covered.
+    requires_work_authorisation: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    #: Whether a remote job for an employer outside the policy's countries counts (when the
+    #: graduate works from one of them).
+    remote_abroad_counts: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     programme: Mapped[Programme] = relationship(back_populates="policies")
     qualifying_types: Mapped[list[PolicyQualifyingType]] = relationship(
         cascade="all, delete-orphan",
         lazy="selectin",
         order_by="PolicyQualifyingType.employment_type",
+    )
+    #: What a registrar verifies at enrollment, in the order the policy lists them.
+    prerequisites: Mapped[list[PolicyPrerequisite]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="PolicyPrerequisite.position"
+    )
+    #: Where the search must take place and a job counts; none for anywhere.
+    search_areas: Mapped[list[PolicySearchArea]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="PolicySearchArea.code"
     )
 
     def terms(self) -> PolicyTerms:
@@ -155,6 +179,11 @@ class GuaranteePolicy(CreatedAt, Base):
             report_offers_within_days=self.report_offers_within_days,
             declined_offer_voids=self.declined_offer_voids,
             max_pause_days=self.max_pause_days,
+            prerequisites=tuple(row.label for row in self.prerequisites),
+            qualify_within_months=self.qualify_within_months,
+            search_areas=frozenset(row.code for row in self.search_areas),
+            requires_work_authorisation=self.requires_work_authorisation,
+            remote_abroad_counts=self.remote_abroad_counts,
         )
 
 
@@ -169,3 +198,38 @@ class PolicyQualifyingType(Base):
     employment_type: Mapped[EmploymentType] = mapped_column(
         enum_column(EmploymentType, "employment_type"), primary_key=True
     )
+
+
+class PolicyPrerequisite(Base):
+    """One condition a policy version asks a registrar to verify at enrollment."""
+
+    __tablename__ = "policy_prerequisites"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "label", name="uq_policy_prerequisites_label"),
+        CheckConstraint("length(label) >= 1", name="label_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The policy version.
+    policy_id: Mapped[int] = mapped_column(ForeignKey("guarantee_policies.id"), index=True)
+    #: What must be verified, e.g. "Bachelor's degree, mathematics".
+    label: Mapped[str] = mapped_column(String(200))
+    #: Its place in the policy's list, from 0.
+    position: Mapped[int] = mapped_column(Integer)
+
+
+#: The codes a policy may name as a search area: ISO 3166-1 alpha-2 countries and regions.
+SEARCH_AREA_IS_CODE = "length(code) = 2 AND code = upper(code)"
+
+
+class PolicySearchArea(Base):
+    """One country (or region, ``app.guarantee.terms.REGIONS``) where a policy version's
+    search must take place and where a job counts."""
+
+    __tablename__ = "policy_search_areas"
+    __table_args__ = (CheckConstraint(SEARCH_AREA_IS_CODE, name="code_iso"),)
+
+    #: The policy version.
+    policy_id: Mapped[int] = mapped_column(ForeignKey("guarantee_policies.id"), primary_key=True)
+    #: An ISO 3166-1 alpha-2 country code, or a region's code (one of ``REGIONS``).
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)

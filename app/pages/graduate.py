@@ -326,7 +326,6 @@ def appeal(claim_id: int):
     return _home_page(overviews, appeal_forms={claim_id: form}), 400
 
 
-
 def _confirmation_state(line) -> str:
     """Where the employer's confirmation of one reported job stands."""
     if line.outcome.status is OutcomeStatus.CONFIRMED:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app.guarantee.rules import (
@@ -44,7 +44,7 @@ from refunds.models import (
     RefundClaim,
 )
 from refunds.states import TRANSITIONS, ClaimState, RefundState
-from refunds.sweep import days_after
+from refunds.sweep import covered_by_policy, days_after
 
 S = ClaimState
 
@@ -72,6 +72,9 @@ class QueueRow:
     version: int
     #: Against the claim deadline, for a claim still awaiting a decision; ``None`` otherwise.
     standing: ClaimDeadlineStanding | None = None
+    #: Whether the graduate meets the eligibility terms of their policy version today; the
+    #: claim page says why not.
+    covered: bool = True
 
 
 class QueueSort(StrEnum):
@@ -150,10 +153,12 @@ def _queue_rows():
             RefundClaim.currency,
             RefundClaim.state,
             RefundClaim.version,
+            case((covered_by_policy(), True), else_=False),
         )
         .join(Enrollment, Enrollment.id == RefundClaim.enrollment_id)
         .join(Student, Student.id == Enrollment.student_id)
         .join(Programme, Programme.id == Enrollment.programme_id)
+        .join(Graduation, Graduation.id == RefundClaim.graduation_id)
         .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
         # Oldest first: the claims closest to the school's own decision deadline.
         .order_by(RefundClaim.flagged_on, RefundClaim.id)
@@ -166,7 +171,7 @@ def _queue_row(row, today: date | None = None) -> QueueRow:
     standing = None
     if today is not None and row[9] in DECIDABLE:
         standing = claim_deadline_standing(claim_deadline, today)
-    return QueueRow(*row[:5], claim_deadline, *row[6:], standing=standing)
+    return QueueRow(*row[:5], claim_deadline, *row[6:11], standing=standing, covered=bool(row[11]))
 
 
 def _as_date(value: date | str) -> date:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+import pycountry
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,10 +18,12 @@ from sqlalchemy.orm import Session
 from app.guarantee.rules import claim_deadline, guarantee_deadline
 from app.guarantee.terms import (
     DEFAULT_QUALIFYING_TYPES,
+    REGIONS,
     CirrIntent,
     EmploymentType,
     OutcomeStatus,
     PayerType,
+    WorkAuthorisation,
 )
 from app.models import (
     Base,
@@ -29,7 +32,10 @@ from app.models import (
     Graduation,
     GuaranteePolicy,
     JobOutcome,
+    PolicyPrerequisite,
     PolicyQualifyingType,
+    PolicySearchArea,
+    PrerequisiteVerification,
     Programme,
     Student,
     TuitionPayment,
@@ -85,6 +91,8 @@ def publish_policy(
     effective_from: date,
     qualifying_types: list[EmploymentType] | None = None,
     correction: bool = False,
+    prerequisites: list[str] | None = None,
+    search_areas: list[str] | None = None,
     **terms: Any,
 ) -> GuaranteePolicy:
     """Publish the programme's next policy version; earlier versions stay as they were.
@@ -95,6 +103,9 @@ def publish_policy(
       explicitly a ``correction`` (of a version published with the wrong terms, say);
     - any version is refused when an enrollment was signed on a day it would govern (from its
       ``effective_from`` up to the next existing version's): those are bound to another one.
+
+    Its eligibility terms: ``prerequisites`` (labels a registrar verifies at enrollment, each
+    once) and ``search_areas`` (ISO country codes or ``REGIONS`` names; none for anywhere).
     """
     programme = get_or_404(session, Programme, programme_id)
     _check_policy_dates(session, programme.id, effective_from, correction)
@@ -106,11 +117,25 @@ def publish_policy(
     types = DEFAULT_QUALIFYING_TYPES if qualifying_types is None else frozenset(qualifying_types)
     if not types:
         raise Invalid.field("qualifying_types", "name at least one type of employment")
+    labels = [label.strip() for label in prerequisites or []]
+    if any(not label for label in labels):
+        raise Invalid.field("prerequisites", "a prerequisite needs a label")
+    if len(set(labels)) != len(labels):
+        raise Invalid.field("prerequisites", "each prerequisite is listed once")
+    areas = sorted({area.strip().upper() for area in search_areas or []})
+    for area in areas:
+        if problem := search_area_problem(area):
+            raise Invalid.field("search_areas", problem)
     policy = GuaranteePolicy(
         programme_id=programme.id,
         version=(latest or 0) + 1,
         effective_from=effective_from,
         qualifying_types=[PolicyQualifyingType(employment_type=kind) for kind in sorted(types)],
+        prerequisites=[
+            PolicyPrerequisite(label=label, position=position)
+            for position, label in enumerate(labels)
+        ],
+        search_areas=[PolicySearchArea(code=area) for area in areas],
         **terms,
     )
     return _add(session, policy, "another version was published at the same time; try again")
@@ -210,10 +235,15 @@ def enroll(
     scholarship_minor: int = 0,
     cirr_intent: CirrIntent = CirrIntent.IN_FIELD_JOB,
     expected_graduation_on: date | None = None,
+    studies_started_on: date | None = None,
+    search_country: str | None = None,
+    work_authorisation: WorkAuthorisation = WorkAuthorisation.UNKNOWN,
 ) -> Enrollment:
     """Enroll a student, binding the enrollment to the policy version in force on ``signed_on``.
 
     The CIRR intent (what the student means to do after graduating) is asked now and locked.
+    The search country is the student's own unless given; the policy's prerequisites are
+    verified afterwards, one by one (``verify_prerequisite``).
     """
     student = _get_field(session, Student, student_id, "student_id")
     programme = _get_field(session, Programme, programme_id, "programme_id")
@@ -232,12 +262,78 @@ def enroll(
         scholarship_minor=scholarship_minor,
         cirr_intent=cirr_intent,
         expected_graduation_on=expected_graduation_on,
+        studies_started_on=studies_started_on,
+        search_country=search_country or student.country,
+        work_authorisation=work_authorisation,
     )
     if expected_graduation_on is not None and expected_graduation_on < signed_on:
         raise Invalid.field(
             "expected_graduation_on", "the cohort cannot graduate before the enrollment is signed"
         )
     return _add(session, enrollment, "the enrollment conflicts with an existing record")
+
+
+def record_eligibility(
+    session: Session,
+    enrollment_id: int,
+    *,
+    studies_started_on: date | None,
+    search_country: str,
+    work_authorisation: WorkAuthorisation,
+) -> Enrollment:
+    """Record (or correct) what an enrollment says about eligibility: the start of studies,
+    the search country and the work authorisation there (a permit granted later, say)."""
+    enrollment = get_or_404(session, Enrollment, enrollment_id)
+    graduation = enrollment.graduation
+    if studies_started_on and graduation and studies_started_on > graduation.qualified_on:
+        raise Invalid.field("studies_started_on", "studies cannot start after qualifying")
+    enrollment.studies_started_on = studies_started_on
+    enrollment.search_country = search_country
+    enrollment.work_authorisation = work_authorisation
+    session.flush()
+    return enrollment
+
+
+def verify_prerequisite(
+    session: Session,
+    enrollment_id: int,
+    prerequisite_id: int,
+    *,
+    verified_by: str,
+    note: str | None = None,
+) -> PrerequisiteVerification:
+    """Record that a registrar verified one of the enrollment's policy prerequisites, once."""
+    enrollment = get_or_404(session, Enrollment, enrollment_id)
+    prerequisite = session.get(PolicyPrerequisite, prerequisite_id)
+    if prerequisite is None or prerequisite.policy_id != enrollment.policy_id:
+        # Only the enrollment's own policy's prerequisites exist for it.
+        raise NotFound("Prerequisite", prerequisite_id)
+    done = f"\u201c{prerequisite.label}\u201d is verified already for this enrollment"
+    taken = select(PrerequisiteVerification.id).where(
+        PrerequisiteVerification.enrollment_id == enrollment.id,
+        PrerequisiteVerification.prerequisite_id == prerequisite.id,
+    )
+    if session.scalar(taken) is not None:
+        raise Conflict(done, "prerequisite_id")
+    verification = PrerequisiteVerification(
+        enrollment_id=enrollment.id,
+        prerequisite_id=prerequisite.id,
+        verified_by=verified_by,
+        verified_at=utc_now(),
+        note=note,
+    )
+    _add(session, verification, done, "prerequisite_id")
+    # The enrollment's list, loaded already, does not know the new row yet.
+    session.expire(enrollment, ["prerequisite_verifications"])
+    return verification
+
+
+def search_area_problem(area: str) -> str | None:
+    """Why ``area`` cannot be a policy's search area, or ``None``: an ISO 3166-1 alpha-2
+    country code or one of ``REGIONS``."""
+    if area in REGIONS or (len(area) == 2 and pycountry.countries.get(alpha_2=area)):
+        return None
+    return f"{area!r} is neither an ISO country code nor a region ({', '.join(REGIONS)})"
 
 
 def record_payment(
@@ -318,8 +414,11 @@ def report_job_outcome(
     contract_months: int | None = None,
     annual_salary_minor: int | None = None,
     salary_currency: str | None = None,
+    country: str | None = None,
+    remote_employer_country: str | None = None,
 ) -> JobOutcome:
-    """Record a job a graduate took."""
+    """Record a job a graduate took (``country``: where they work; ``None``, the country of
+    their search)."""
     graduation = _get_field(session, Graduation, graduation_id, "graduation_id")
     employer = None
     if employer_id is not None:
@@ -340,6 +439,8 @@ def report_job_outcome(
         contract_months=contract_months,
         annual_salary_minor=annual_salary_minor,
         salary_currency=salary_currency,
+        country=country,
+        remote_employer_country=remote_employer_country,
     )
     _add(session, outcome, "the job outcome conflicts with an existing record")
     # A qualifying job reported after the graduate was flagged stops the claim for review.

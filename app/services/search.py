@@ -193,6 +193,7 @@ def _judged(
         requests=[Request(row.asked_at, row.answered_at) for row in requests],
         pauses=[Pause(row.starts_on, row.ends_on) for row in pauses],
         as_of=as_of,
+        search_country=graduation.enrollment.search_country,
     )
     return SearchRecord(
         graduation, terms, opens, deadline, compliance, activities, requests, pauses

@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
@@ -26,6 +27,7 @@ from app.guarantee.rules import (
 from app.guarantee.terms import (
     DEFAULT_QUALIFYING_TYPES,
     OPEN_ENDED_TYPES,
+    EligibilityFacts,
     EmploymentType,
     ExclusionReason,
     JobFacts,
@@ -33,8 +35,16 @@ from app.guarantee.terms import (
     PauseReason,
     PolicyTerms,
     WindowStart,
+    WorkAuthorisation,
 )
-from app.models import Base, Graduation, PolicyQualifyingType
+from app.models import (
+    Base,
+    Graduation,
+    PolicyPrerequisite,
+    PolicyQualifyingType,
+    PolicySearchArea,
+    PrerequisiteVerification,
+)
 from refunds.amounts import refundable_amount
 from refunds.models import ClaimTransition, RefundClaim
 from refunds.states import ClaimState
@@ -48,6 +58,7 @@ from tests.factories import (
     GraduationFactory,
     GuaranteePolicyFactory,
     JobOutcomeFactory,
+    PrerequisiteVerificationFactory,
     ProgrammeFactory,
     RefundClaimFactory,
     SearchPauseFactory,
@@ -89,6 +100,8 @@ class GraduateSpec:
     pauses: tuple[tuple[date, date], ...] = ()
     #: Whether a documented excluded outcome took the graduate out of the guarantee.
     excluded: bool = False
+    #: What the enrollment records of the policy's eligibility terms.
+    eligibility: EligibilityFacts = EligibilityFacts()
 
     @property
     def paused_days(self) -> int:
@@ -130,7 +143,51 @@ POLICY_TERMS = st.builds(
     deduct_scholarships=st.booleans(),
     max_pause_days=st.sampled_from((0, 0, 1, 30, 90, 183))
     | st.integers(min_value=0, max_value=400),
+    prerequisites=st.sampled_from(((), (), ("Bachelor's degree, mathematics",), ("A", "B"))),
+    qualify_within_months=st.none() | st.sampled_from((1, 12, 13)),
+    search_areas=st.sampled_from(
+        (frozenset(), frozenset(), frozenset({"US", "GB", "CA", "FR"}), frozenset({"EU", "US"}))
+    ),
+    requires_work_authorisation=st.booleans(),
+    remote_abroad_counts=st.booleans(),
 )
+
+#: Countries inside and outside the areas above: in the seed's four and the EU (FR), in the
+#: seed's four only (US), in the EU only (DE), in none (CH).
+COUNTRIES = ("FR", "US", "DE", "CH")
+
+
+@st.composite
+def eligibilities(draw, terms: PolicyTerms, qualified_on: date) -> EligibilityFacts:
+    """What an enrollment records: every prerequisite verified or one missing; a start of
+    studies unrecorded, or with the time limit met on its last day, or missed by a day; a
+    search country in or out of the policy's areas; any work authorisation."""
+    verified = set(terms.prerequisites)
+    if verified and draw(st.booleans()):
+        verified.discard(draw(st.sampled_from(sorted(verified))))
+    started = None
+    if terms.qualify_within_months is not None and draw(st.booleans()):
+        last_start = qualified_on - relativedelta(months=terms.qualify_within_months)
+        started = draw(st.sampled_from((last_start, last_start - timedelta(days=1))))
+    return EligibilityFacts(
+        verified_prerequisites=frozenset(verified),
+        studies_started_on=started,
+        search_country=draw(st.sampled_from(COUNTRIES)),
+        work_authorisation=draw(st.sampled_from(WorkAuthorisation)),
+    )
+
+
+@st.composite
+def located_jobs(draw, terms: PolicyTerms, deadline: date) -> JobFacts:
+    """A reported job (``reported_jobs``) done in the search country or another, remote for
+    an employer in another country or not."""
+    job = draw(reported_jobs(terms, deadline))
+    return replace(
+        job,
+        country=draw(st.none() | st.sampled_from(COUNTRIES)),
+        remote_employer_country=draw(st.none() | st.sampled_from(COUNTRIES)),
+    )
+
 
 QUALIFICATION_DATES = st.sampled_from(MONTH_END_DATES) | st.dates(
     min_value=date(2019, 1, 1), max_value=date(2030, 12, 31)
@@ -291,10 +348,11 @@ def graduates(draw) -> GraduateSpec:
         qualified_on=qualified_on,
         payments=payments,
         scholarship=scholarship,
-        jobs=tuple(draw(reported_jobs(terms, deadline)) for _ in range(job_count)),
+        jobs=tuple(draw(located_jobs(terms, deadline)) for _ in range(job_count)),
         has_claim=draw(st.sampled_from((False,) * 7 + (True,))),
         pauses=pauses,
         excluded=draw(st.sampled_from((False,) * 5 + (True,))),
+        eligibility=draw(eligibilities(terms, qualified_on)),
     )
 
 
@@ -342,10 +400,34 @@ def _build(spec: GraduateSpec, employer) -> tuple[Graduation, list]:
         refund_cap_minor=terms.refund_cap_minor,
         deduct_scholarships=terms.deduct_scholarships,
         max_pause_days=terms.max_pause_days,
+        prerequisites=[
+            PolicyPrerequisite(label=label, position=position)
+            for position, label in enumerate(terms.prerequisites)
+        ],
+        qualify_within_months=terms.qualify_within_months,
+        search_areas=[PolicySearchArea(code=code) for code in sorted(terms.search_areas)],
+        requires_work_authorisation=terms.requires_work_authorisation,
+        remote_abroad_counts=terms.remote_abroad_counts,
     )
+    eligibility = spec.eligibility
     enrollment = EnrollmentFactory.build(
-        policy=policy, guarantee_opt_in=spec.opted_in, scholarship_minor=spec.scholarship
+        policy=policy,
+        guarantee_opt_in=spec.opted_in,
+        scholarship_minor=spec.scholarship,
+        studies_started_on=eligibility.studies_started_on,
+        search_country=eligibility.search_country,
+        work_authorisation=eligibility.work_authorisation,
     )
+    verifications = [
+        PrerequisiteVerification(
+            enrollment=enrollment,
+            prerequisite=prerequisite,
+            verified_by="registrar:test",
+            verified_at=datetime(2024, 1, 16, tzinfo=UTC),
+        )
+        for prerequisite in policy.prerequisites
+        if prerequisite.label in eligibility.verified_prerequisites
+    ]
     payments = [
         TuitionPaymentFactory.build(enrollment=enrollment, amount_minor=amount)
         for amount in spec.payments
@@ -362,6 +444,8 @@ def _build(spec: GraduateSpec, employer) -> tuple[Graduation, list]:
             contract_months=job.contract_months,
             annual_salary_minor=job.annual_salary_minor,
             salary_currency=job.salary_currency,
+            country=job.country,
+            remote_employer_country=job.remote_employer_country,
         )
         for job in spec.jobs
     ]
@@ -381,7 +465,15 @@ def _build(spec: GraduateSpec, employer) -> tuple[Graduation, list]:
         if spec.excluded
         else []
     )
-    return graduation, [graduation, *payments, *jobs, *claims, *pauses, *exclusions]
+    return graduation, [
+        graduation,
+        *payments,
+        *verifications,
+        *jobs,
+        *claims,
+        *pauses,
+        *exclusions,
+    ]
 
 
 def _owed_by_the_rule(spec: GraduateSpec, as_of: date) -> tuple[date, int, str] | None:
@@ -394,6 +486,7 @@ def _owed_by_the_rule(spec: GraduateSpec, as_of: date) -> tuple[date, int, str] 
         as_of=as_of,
         paused_days=spec.paused_days,
         excluded=spec.excluded,
+        eligibility=spec.eligibility,
     )
     if status.state not in OWED_STATES:
         return None
@@ -477,6 +570,70 @@ def _claims(session: Session) -> list[RefundClaim]:
 
 def _transitions(session: Session) -> list[ClaimTransition]:
     return list(session.scalars(select(ClaimTransition).order_by(ClaimTransition.id)))
+
+
+def _seed_policy(**fields):
+    """The seed programme's eligibility terms: a degree, 12 months to qualify, the four
+    countries, work authorisation required (remote jobs abroad count unless ``fields`` say)."""
+    return GuaranteePolicyFactory(
+        prerequisites=[PolicyPrerequisite(label="Bachelor's degree, mathematics", position=0)],
+        qualify_within_months=12,
+        search_areas=[PolicySearchArea(code=code) for code in ("CA", "FR", "GB", "US")],
+        requires_work_authorisation=True,
+        **fields,
+    )
+
+
+def _eligible_graduate(policy, *, verified: bool = True, **enrollment_fields) -> Graduation:
+    """A graduate of ``policy`` who started studies on 31 Aug 2024 (so qualified, on 31 Aug
+    2025, on the time limit's last day), searching in France, authorised to work there."""
+    fields = {
+        "studies_started_on": date(2024, 8, 31),
+        "search_country": "FR",
+        "work_authorisation": WorkAuthorisation.YES,
+        **enrollment_fields,
+    }
+    graduation = _graduate(policy=policy, **fields)
+    if verified:
+        for prerequisite in policy.prerequisites:
+            PrerequisiteVerificationFactory(
+                enrollment=graduation.enrollment, prerequisite=prerequisite
+            )
+    return graduation
+
+
+def test_sweep_and_expected_liability_leave_out_each_graduate_who_is_not_covered(session):
+    from app.services.expected_liability import search_records
+
+    policy = _seed_policy()
+    covered = _eligible_graduate(policy)
+    remote_abroad = _eligible_graduate(policy)
+    JobOutcomeFactory(graduation=remote_abroad, start_date=DEADLINE, remote_employer_country="CH")
+    _eligible_graduate(policy, verified=False)
+    _eligible_graduate(policy, studies_started_on=date(2024, 8, 30))  # a day late
+    _eligible_graduate(policy, search_country="DE")
+    _eligible_graduate(policy, work_authorisation=WorkAuthorisation.NO)
+    abroad = _eligible_graduate(policy)
+    JobOutcomeFactory(graduation=abroad, start_date=DEADLINE, country="DE")
+    strict = _seed_policy(remote_abroad_counts=False)
+    remote_not_counted = _eligible_graduate(strict)
+    JobOutcomeFactory(
+        graduation=remote_not_counted, start_date=DEADLINE, remote_employer_country="CH"
+    )
+    session.flush()
+
+    sweep(session, AS_OF)
+    assert {claim.graduation_id for claim in _claims(session)} == {
+        covered.id,
+        abroad.id,
+        remote_not_counted.id,
+    }
+    assert {record.key for record in search_records(session)} == {
+        covered.id,
+        remote_abroad.id,
+        abroad.id,
+        remote_not_counted.id,
+    }
 
 
 def test_sweep_flags_each_owed_graduate_with_one_claim_and_one_audit_row(session):

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 from flask import flash, redirect, render_template, request, url_for
 
+from app.auth import current_principal
 from app.database import db_session
-from app.guarantee.terms import CirrIntent, PayerType
+from app.guarantee.rules import eligibility_shortfalls
+from app.guarantee.terms import CirrIntent, PayerType, WorkAuthorisation
 from app.models import Enrollment, JobOutcome
 from app.pages import pauses as pause_pages
 from app.pages.fields import PageForm, refused
@@ -17,10 +19,12 @@ from app.pages.list_args import ListArgs
 from app.pages.registrar import audit, blueprint
 from app.pages.registrar.forms import (
     CIRR_INTENTS,
+    EligibilityForm,
     EnrollmentForm,
     JobCorrectionForm,
     JobDisputeForm,
     PaymentForm,
+    PrerequisiteVerificationForm,
     QuestionForm,
     StudentForm,
     programme_choices,
@@ -60,6 +64,9 @@ def enrollments():
             scholarship_minor=form.scholarship.minor or 0,
             cirr_intent=CirrIntent(form.cirr_intent.data),
             expected_graduation_on=form.expected_graduation_on.data,
+            studies_started_on=form.studies_started_on.data,
+            search_country=form.search_country.data or None,
+            work_authorisation=WorkAuthorisation(form.work_authorisation.data),
         )
     except (Invalid, Conflict) as error:
         field_of = {"student_id": "student_email", "scholarship_minor": "scholarship"}
@@ -200,6 +207,68 @@ def record_payment(enrollment_id: int):
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id))
 
 
+@blueprint.post("/enrollments/<id:enrollment_id>/eligibility")
+def record_eligibility(enrollment_id: int):
+    """Record the start of studies, the search country and the work authorisation there."""
+    session = db_session()
+    enrollment = records.get_or_404(session, Enrollment, enrollment_id)
+    form = EligibilityForm(prefix="eligibility")
+    if not form.validate():
+        return enrollment_page(enrollment_id, None, 400, eligibility_form=form)
+    try:
+        records.record_eligibility(
+            session,
+            enrollment.id,
+            studies_started_on=form.studies_started_on.data,
+            search_country=form.search_country.data,
+            work_authorisation=WorkAuthorisation(form.work_authorisation.data),
+        )
+    except Invalid as error:
+        return enrollment_page(enrollment_id, None, refused(form, error, {}), eligibility_form=form)
+    audit(
+        "enrollment.eligibility_recorded",
+        f"enrollment:{enrollment.id}",
+        f"studies from {enrollment.studies_started_on}, search in {enrollment.search_country},"
+        f" work authorisation {enrollment.work_authorisation.value}",
+    )
+    session.commit()
+    flash("Eligibility recorded.", "success")
+    return redirect(url_for(".enrollment", enrollment_id=enrollment.id) + "#eligibility")
+
+
+@blueprint.post("/enrollments/<id:enrollment_id>/prerequisites/<id:prerequisite_id>/verify")
+def verify_prerequisite(enrollment_id: int, prerequisite_id: int):
+    """Record that you verified one of the enrollment's policy prerequisites."""
+    session = db_session()
+    enrollment = records.get_or_404(session, Enrollment, enrollment_id)
+    form = PrerequisiteVerificationForm(prefix=f"verify-{prerequisite_id}")
+    if not form.validate():
+        return enrollment_page(enrollment_id, None, 400, verification_form=(prerequisite_id, form))
+    try:
+        verification = records.verify_prerequisite(
+            session,
+            enrollment.id,
+            prerequisite_id,
+            verified_by=current_principal().actor,
+            note=form.note.data or None,
+        )
+    except Conflict as error:
+        return enrollment_page(
+            enrollment_id,
+            None,
+            refused(form, error, {"prerequisite_id": "note"}),
+            verification_form=(prerequisite_id, form),
+        )
+    audit(
+        "enrollment.prerequisite_verified",
+        f"enrollment:{enrollment.id}",
+        verification.prerequisite.label,
+    )
+    session.commit()
+    flash(f"\u201c{verification.prerequisite.label}\u201d recorded as verified.", "success")
+    return redirect(url_for(".enrollment", enrollment_id=enrollment.id) + "#eligibility")
+
+
 def enrollment_page(
     enrollment_id: int,
     form: PaymentForm | None,
@@ -209,13 +278,41 @@ def enrollment_page(
     pause_form: pause_pages.PauseForm | None = None,
     exclusion_form: pause_pages.ExclusionForm | None = None,
     job_form: tuple[int, PageForm] | None = None,
+    eligibility_form: EligibilityForm | None = None,
+    verification_form: tuple[int, PrerequisiteVerificationForm] | None = None,
 ):
     enrollment = records.get_or_404(db_session(), Enrollment, enrollment_id)
     if form is None:
         form = PaymentForm(formdata=None, currency=enrollment.programme.currency)
+    if eligibility_form is None:
+        eligibility_form = EligibilityForm(
+            formdata=None,
+            prefix="eligibility",
+            studies_started_on=enrollment.studies_started_on,
+            search_country=enrollment.search_country,
+            work_authorisation=enrollment.work_authorisation.value,
+        )
+    verification_forms = {
+        check.prerequisite.id: PrerequisiteVerificationForm(
+            formdata=None, prefix=f"verify-{check.prerequisite.id}"
+        )
+        for check in enrollment.prerequisite_checklist
+    }
+    if verification_form is not None:
+        verification_forms[verification_form[0]] = verification_form[1]
+    graduation = enrollment.graduation
     return render_template(
         "registrar/enrollment.html",
         enrollment=enrollment,
+        eligibility_form=eligibility_form,
+        verification_forms=verification_forms,
+        not_covered_reasons=(
+            eligibility_shortfalls(
+                enrollment.eligibility(), enrollment.policy.terms(), graduation.qualified_on
+            )
+            if graduation is not None
+            else []
+        ),
         paid_minor=sum(payment.amount_minor for payment in enrollment.payments),
         form=form,
         question_form=question_form or QuestionForm(formdata=None, prefix="question"),

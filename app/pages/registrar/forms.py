@@ -38,6 +38,7 @@ from app.guarantee.terms import (
     OutcomeStatus,
     PayerType,
     WindowStart,
+    WorkAuthorisation,
 )
 from app.models import Programme
 from app.pages.fields import (
@@ -167,6 +168,33 @@ class PolicyForm(PageForm):
         description="Illness, parental leave ...; empty or 0 when pauses are not allowed.",
     )
     notes = TextAreaField("Notes", [Optional(), Length(max=5000), plain_text], filters=[strip])
+    prerequisites = TextAreaField(
+        "Prerequisites verified at enrollment",
+        [Optional(), Length(max=4000), plain_text],
+        filters=[strip],
+        description="One a line, e.g. \u201cBachelor's degree, mathematics\u201d; a graduate"
+        " with one not verified is not covered. Empty for none.",
+    )
+    qualify_within_months = IntegerField(
+        "Time limit to qualify (months from the start of studies)",
+        [Optional(), NumberRange(1, 120)],
+        description="Optional; a graduate who qualifies later is not covered.",
+    )
+    search_areas = StringField(
+        "Countries or regions of the search",
+        [Optional(), Length(max=1000), plain_text],
+        filters=[strip],
+        description="ISO codes or EU, separated by spaces or commas (US GB CA FR); a job"
+        " counts only there. Empty for anywhere.",
+    )
+    requires_work_authorisation = BooleanField(
+        "A graduate not authorised to work in the search country is not covered"
+    )
+    remote_abroad_counts = BooleanField(
+        "A remote job for an employer outside these countries counts",
+        default=True,
+        description="When the graduate works from one of them.",
+    )
     correction = BooleanField(
         "This version corrects an earlier one",
         description="Needed for a version effective before the newest one; no version may"
@@ -176,6 +204,43 @@ class PolicyForm(PageForm):
     def validate_qualifying_types(self, field) -> None:
         if not field.data:
             raise ValidationError("Tick at least one type of employment.")
+
+    @property
+    def prerequisite_labels(self) -> list[str]:
+        """The prerequisites typed, one a line, blank lines left out."""
+        return [
+            line.strip() for line in (self.prerequisites.data or "").splitlines() if line.strip()
+        ]
+
+    @property
+    def search_area_codes(self) -> list[str]:
+        """The countries and regions typed, upper-cased."""
+        return (self.search_areas.data or "").replace(",", " ").upper().split()
+
+
+class EligibilityForm(PageForm):
+    studies_started_on = DateField("Studies started on", [Optional()])
+    search_country = StringField(
+        "Country of the job search",
+        [DataRequired(), country_code],
+        filters=[strip],
+        render_kw={"autocomplete": "off", "maxlength": 2},
+    )
+    work_authorisation = SelectField(
+        "Authorised to work in the search country",
+        choices=select_choices(
+            (value.value, value.value.capitalize()) for value in WorkAuthorisation
+        ),
+    )
+
+
+class PrerequisiteVerificationForm(PageForm):
+    note = TextAreaField(
+        "What you saw",
+        [Optional(), Length(max=2000), plain_text],
+        filters=[strip],
+        description="The evidence (diploma, issuer, year); staff only.",
+    )
 
 
 class StudentForm(PageForm):
@@ -225,6 +290,25 @@ class EnrollmentForm(PageForm):
         "Cohort graduates on",
         [Optional()],
         description="Optional; the scheduled graduation day decides the report's half-year.",
+    )
+    studies_started_on = DateField(
+        "Studies start on",
+        [Optional()],
+        description="Optional; the policy's time limit to qualify runs from it.",
+    )
+    search_country = StringField(
+        "Country of the job search",
+        [Optional(), country_code],
+        filters=[strip],
+        description="ISO code; empty for the student's own country.",
+        render_kw={"autocomplete": "off", "maxlength": 2},
+    )
+    work_authorisation = SelectField(
+        "Authorised to work in the search country",
+        choices=select_choices(
+            (value.value, value.value.capitalize()) for value in WorkAuthorisation
+        ),
+        default=WorkAuthorisation.UNKNOWN.value,
     )
 
     #: Each programme's currency by id, set by the view.

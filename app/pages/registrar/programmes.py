@@ -84,6 +84,11 @@ def publish_policy(programme_id: int):
             max_pause_days=form.max_pause_days.data or 0,
             notes=form.notes.data or None,
             correction=form.correction.data,
+            prerequisites=form.prerequisite_labels,
+            qualify_within_months=form.qualify_within_months.data,
+            search_areas=form.search_area_codes,
+            requires_work_authorisation=form.requires_work_authorisation.data,
+            remote_abroad_counts=form.remote_abroad_counts.data,
         )
     except (Invalid, Conflict) as error:
         field_of = {"min_annual_salary_minor": "pay_floor", "refund_cap_minor": "refund_cap"}

@@ -37,6 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOG_FORMAT=settings.log_format,
         METRICS_TOKEN=settings.metrics_token,
         PUBLIC_REPORT_THRESHOLD=settings.public_report_threshold,
+        DOCUMENTS_DIR=settings.documents_dir,
+        DOCUMENTS_MAX_BYTES=settings.documents_max_bytes,
         # Flask has defaults for these, so they are set here rather than "if missing".
         SESSION_COOKIE_NAME="jg_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -84,6 +84,11 @@ class Settings:
     metrics_token: str | None = None
     #: The public outcomes page shows no figure resting on fewer graduates than this.
     public_report_threshold: int = 10
+    #: The folder evidence documents' files are kept in (outside the database); the instance
+    #: folder's ``documents`` unless set.
+    documents_dir: str = ""
+    #: Largest evidence document accepted (bytes).
+    documents_max_bytes: int = 10 * 1024 * 1024
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -196,5 +201,9 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         ),
         public_report_threshold=_whole_number(
             env, "PUBLIC_REPORT_THRESHOLD", 10, minimum=2, maximum=1000
+        ),
+        documents_dir=env.get("DOCUMENTS_DIR") or str(instance_path / "documents"),
+        documents_max_bytes=_whole_number(
+            env, "DOCUMENTS_MAX_BYTES", 10 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
         ),
     )

@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
         account,
         admin,
         auth,
+        documents,
         employer,
         finance,
         graduate,
@@ -68,3 +69,5 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.blueprint)
     app.register_blueprint(liability.blueprint)
     app.register_blueprint(public.blueprint)
+    app.register_blueprint(documents.blueprint)
+    documents.init_app(app)

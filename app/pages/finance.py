@@ -30,10 +30,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import db_session
+from app.models import Role
 from app.models.base import utc_now
+from app.pages import documents as document_pages
 from app.pages import search as search_pages
 from app.pages.formatting import csv_download, major_units
-from app.services import finance
+from app.services import documents, finance
 from app.services import forecast as forecast_service
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
@@ -157,6 +159,12 @@ def _claim_page(claim_id: int, forms: dict[str, FlaskForm] | None = None, status
         forms=forms or {},
         can_decide=principal.can(Permission.DECIDE_CLAIMS),
         threshold_minor=_threshold(),
+        documents=document_pages.sections_for(
+            principal,
+            [evidence.claim.enrollment_id],
+            documents.ATTACHABLE[Role.FINANCE],
+            url_for("finance.claim", claim_id=claim_id),
+        )[evidence.claim.enrollment_id],
     ), status
 
 

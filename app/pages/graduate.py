@@ -23,12 +23,13 @@ from app.auth.access import Permission
 from app.database import db_session
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import EmploymentType, OutcomeStatus, WindowStart
-from app.models import ConfirmationAnswer, MessageKind, MessageState
+from app.models import ConfirmationAnswer, MessageKind, MessageState, Role
 from app.models.base import utc_now
+from app.pages import documents as document_pages
 from app.pages import search as search_pages
 from app.pages.fields import SalaryFields, strip
 from app.pages.formatting import words
-from app.services import graduates, reminders
+from app.services import documents, graduates, reminders
 from app.services.confirmations import send_confirmation_email
 from app.services.errors import Conflict, Invalid
 from refunds.states import ClaimState
@@ -209,10 +210,17 @@ def _job_form(graduations) -> ReportJobForm:
 @requires(Permission.OWN_GUARANTEE)
 def home():
     """The graduate's guarantee: deadline, days left, status, terms, jobs and claim."""
-    overviews = graduates.guarantees_of(db_session(), current_principal(), utc_now().date())
+    principal = current_principal()
+    overviews = graduates.guarantees_of(db_session(), principal, utc_now().date())
     return render_template(
         "graduate/home.html",
         overviews=overviews,
+        document_sections=document_pages.sections_for(
+            principal,
+            [overview.enrollment.id for overview in overviews],
+            documents.ATTACHABLE[Role.GRADUATE],
+            url_for("graduate.home"),
+        ),
         searches=search_pages.records_for(overviews),
         **search_pages.section_context(),
         window_starts=WINDOW_STARTS,

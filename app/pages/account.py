@@ -14,8 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from app.auth import current_principal
 from app.auth.tokens import DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS
 from app.database import db_session
-from app.pages.fields import strip
-from app.pages.registrar import PageForm, plain_text, refused
+from app.pages.fields import PageForm, plain_text, refused, strip
 from app.services import accounts
 from app.services.errors import Conflict, Invalid, NotFound
 

@@ -26,14 +26,14 @@ from app.auth.access import Permission
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from app.database import db_session
 from app.models import Role, Student, User
-from app.pages.fields import strip
-from app.pages.registrar import (
+from app.pages.fields import (
     PageForm,
     email_address,
     optional_id,
     page_number,
     plain_text,
     refused,
+    strip,
 )
 from app.services import accounts, listings
 from app.services import personal_data as personal_data_service

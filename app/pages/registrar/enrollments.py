@@ -1,0 +1,206 @@
+"""Students, enrollments and their payments: the list, the forms that record them, and one
+enrollment's page (which the follow-up views render too)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import flash, redirect, render_template, request, url_for
+
+from app.database import db_session
+from app.guarantee.terms import CirrIntent, PayerType
+from app.models import Enrollment, JobOutcome
+from app.pages import pauses as pause_pages
+from app.pages.fields import PageForm, page_number, refused
+from app.pages.formatting import day
+from app.pages.registrar import audit, blueprint
+from app.pages.registrar.forms import (
+    CIRR_INTENTS,
+    EnrollmentForm,
+    JobCorrectionForm,
+    JobDisputeForm,
+    PaymentForm,
+    QuestionForm,
+    StudentForm,
+    programme_choices,
+)
+from app.services import evidence, listings, records
+from app.services import search as search_log
+from app.services.errors import Conflict, Invalid
+
+blueprint.add_app_template_global(CIRR_INTENTS, "cirr_intents")
+
+
+@blueprint.route("/enrollments", methods=["GET", "POST"])
+def enrollments():
+    """Enrollments with what was paid; the forms record a student and enroll one."""
+    session = db_session()
+    programmes = listings.programmes_with_policies(session)
+    form = EnrollmentForm(prefix="enrollment")
+    programme_choices(form, programmes)
+    if not form.is_submitted():
+        form = EnrollmentForm(formdata=None, prefix="enrollment")
+        form.student_email.data = request.args.get("student", "")
+        programme_choices(form, programmes)
+        return _enrollments_page(enrollment_form=form)
+    if not form.validate():
+        return _enrollments_page(enrollment_form=form, status=400)
+    student = listings.student_with_email(session, form.student_email.data)
+    if student is None:
+        form.student_email.errors.append("No student has this email; record the student first.")
+        return _enrollments_page(enrollment_form=form, status=400)
+    try:
+        enrollment = records.enroll(
+            session,
+            student_id=student.id,
+            programme_id=form.programme_id.data,
+            signed_on=form.signed_on.data,
+            guarantee_opt_in=form.guarantee_opt_in.data,
+            scholarship_minor=form.scholarship.minor or 0,
+            cirr_intent=CirrIntent(form.cirr_intent.data),
+            expected_graduation_on=form.expected_graduation_on.data,
+        )
+    except (Invalid, Conflict) as error:
+        field_of = {"student_id": "student_email", "scholarship_minor": "scholarship"}
+        return _enrollments_page(enrollment_form=form, status=refused(form, error, field_of))
+    policy = enrollment.policy
+    audit(
+        "enrollment.created",
+        f"enrollment:{enrollment.id}",
+        f"{student.email} in {enrollment.programme.name}, policy v{policy.version}",
+    )
+    session.commit()
+    flash(
+        f"{student.name} is enrolled in {enrollment.programme.name} under guarantee policy "
+        f"version {policy.version} (in force from {day(policy.effective_from)}).",
+        "success",
+    )
+    return redirect(url_for(".enrollment", enrollment_id=enrollment.id))
+
+
+@blueprint.post("/students")
+def create_student():
+    """Record a student; the email must be new."""
+    form = StudentForm(prefix="student")
+    if not form.validate():
+        return _enrollments_page(student_form=form, status=400)
+    session = db_session()
+    try:
+        student = records.create_student(
+            session, name=form.name.data, email=form.email.data, country=form.country.data
+        )
+    except (Invalid, Conflict) as error:
+        return _enrollments_page(student_form=form, status=refused(form, error, {}))
+    audit("student.created", f"student:{student.id}", student.email)
+    session.commit()
+    flash(f"Student {student.name} ({student.email}) recorded. Enroll them below.", "success")
+    return redirect(url_for(".enrollments", student=student.email) + "#enroll")
+
+
+def _enrollments_page(
+    *,
+    student_form: StudentForm | None = None,
+    enrollment_form: EnrollmentForm | None = None,
+    status: int = 200,
+):
+    session = db_session()
+    programmes = listings.programmes_with_policies(session)
+    if enrollment_form is None:
+        enrollment_form = EnrollmentForm(formdata=None, prefix="enrollment")
+        programme_choices(enrollment_form, programmes)
+    programme_id = request.args.get("programme", type=int)
+    page = listings.enrollments_page(session, page_number(), programme_id=programme_id)
+    return render_template(
+        "registrar/enrollments.html",
+        page=page,
+        programmes=programmes,
+        programme_id=programme_id,
+        student_form=student_form or StudentForm(formdata=None, prefix="student"),
+        enrollment_form=enrollment_form,
+    ), status
+
+
+@blueprint.get("/enrollments/<int:enrollment_id>")
+def enrollment(enrollment_id: int):
+    """One enrollment: its bound policy version, payments and graduation."""
+    return enrollment_page(enrollment_id, None, 200)
+
+
+@blueprint.post("/enrollments/<int:enrollment_id>/payments")
+def record_payment(enrollment_id: int):
+    """Record a tuition payment of the enrollment."""
+    session = db_session()
+    enrollment = records.get_or_404(session, Enrollment, enrollment_id)
+    form = PaymentForm()
+    if not form.validate():
+        return enrollment_page(enrollment_id, form, 400)
+    paid_at = datetime.combine(form.paid_on.data, form.paid_time.data, tzinfo=UTC)
+    try:
+        payment = records.record_payment(
+            session,
+            enrollment.id,
+            amount_minor=form.amount.minor,
+            currency=form.currency.data,
+            paid_at=paid_at,
+            payer_type=PayerType(form.payer_type.data),
+            payer_name=form.payer_name.data or None,
+            stripe_payment_intent_id=form.stripe_payment_intent_id.data or None,
+        )
+    except (Invalid, Conflict) as error:
+        field_of = {"amount_minor": "amount", "paid_at": "paid_on"}
+        return enrollment_page(enrollment_id, form, refused(form, error, field_of))
+    audit(
+        "payment.recorded",
+        f"payment:{payment.id}",
+        f"enrollment:{enrollment.id} {payment.amount_minor} {payment.currency}",
+    )
+    session.commit()
+    flash("Payment recorded.", "success")
+    return redirect(url_for(".enrollment", enrollment_id=enrollment.id))
+
+
+def enrollment_page(
+    enrollment_id: int,
+    form: PaymentForm | None,
+    status: int,
+    question_form: QuestionForm | None = None,
+    *,
+    pause_form: pause_pages.PauseForm | None = None,
+    exclusion_form: pause_pages.ExclusionForm | None = None,
+    job_form: tuple[int, PageForm] | None = None,
+):
+    enrollment = records.get_or_404(db_session(), Enrollment, enrollment_id)
+    if form is None:
+        form = PaymentForm(formdata=None, currency=enrollment.programme.currency)
+    return render_template(
+        "registrar/enrollment.html",
+        enrollment=enrollment,
+        paid_minor=sum(payment.amount_minor for payment in enrollment.payments),
+        form=form,
+        question_form=question_form or QuestionForm(formdata=None, prefix="question"),
+        questions=search_log.questions_of(db_session(), enrollment.graduation),
+        jobs=_jobs_of(enrollment),
+        job_forms=_job_forms(enrollment, job_form),
+        **pause_pages.enrollment_section(enrollment, pause_form, exclusion_form),
+    ), status
+
+
+def _jobs_of(enrollment: Enrollment) -> list[JobOutcome]:
+    if enrollment.graduation is None:
+        return []
+    return evidence.jobs_of(db_session(), enrollment.graduation.id)
+
+
+def _job_forms(enrollment: Enrollment, failed: tuple[int, PageForm] | None) -> dict:
+    """Each job's dispute and correction forms, the failed one with what was typed."""
+    forms = {}
+    for outcome in _jobs_of(enrollment):
+        dispute = JobDisputeForm(formdata=None, prefix=f"dispute-{outcome.id}")
+        correct = JobCorrectionForm(formdata=None, prefix=f"correct-{outcome.id}")
+        if failed is not None and failed[0] == outcome.id:
+            if isinstance(failed[1], JobDisputeForm):
+                dispute = failed[1]
+            else:
+                correct = failed[1]
+        forms[outcome.id] = (dispute, correct)
+    return forms

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.audit import record
@@ -317,23 +317,32 @@ def documents_of_enrollments(
     return [row for row in rows if may_read(principal, row)]
 
 
-def documents_of_record(
+def record_documents(
     session: Session, principal: Principal, kind: DocumentConcerns, record_id: int
-) -> list[Document]:
-    """The documents of one record that ``principal`` may see; ``NotFound`` for a record that
-    does not exist or that the principal may not see."""
+) -> Select:
+    """The query of one record's documents that ``principal`` may see, oldest first.
+
+    ``NotFound`` for a record that does not exist or that the principal may not see: a
+    graduate sees their own records, a registrar any but a claim, finance any.
+    """
     enrollment = _enrollment_of_record(session, kind, record_id)
-    if principal.role is Role.GRADUATE and enrollment.student_id != principal.student_id:
+    if principal.can(Permission.OWN_GUARANTEE):
+        visible = enrollment.student_id == principal.student_id
+    elif kind is DocumentConcerns.REFUND_CLAIM:
+        visible = principal.can(Permission.READ_CLAIMS)
+    else:
+        visible = principal.can(Permission.READ_RECORDS)
+    if not visible:
         raise NotFound(RECORD_NAMES[kind], record_id)
-    if not (principal.can(Permission.OWN_GUARANTEE) or principal.can(Permission.READ_RECORDS)):
-        raise NotFound(RECORD_NAMES[kind], record_id)
-    if kind is DocumentConcerns.REFUND_CLAIM and not principal.can(Permission.READ_CLAIMS):
-        raise NotFound(RECORD_NAMES[kind], record_id)
-    return [
-        document
-        for document in documents_of_enrollments(session, principal, [enrollment.id])
-        if document.concerns_kind is kind and document.concerns_id == record_id
-    ]
+    return (
+        select(Document)
+        .where(
+            Document.concerns_kind == kind,
+            Document.concerns_id == record_id,
+            Document.erased_at.is_(None),
+        )
+        .order_by(Document.created_at, Document.id)
+    )
 
 
 def by_record(documents: Iterable[Document]) -> dict[tuple[DocumentConcerns, int], list[Document]]:
@@ -408,4 +417,3 @@ def claim_documents(session: Session, principal: Principal, claim: RefundClaim) 
     """Every document behind a claim: its graduate's jobs, search log and pauses, and the
     claim's own (a settlement's bank statement)."""
     return documents_of_enrollments(session, principal, [claim.enrollment_id])
-

@@ -71,7 +71,8 @@ def test_graduate_uploads_a_contract_to_their_job_and_finance_downloads_it_from_
     assert download.status_code == 200
     assert download.data == PDF
     assert download.headers["Content-Type"] == "application/octet-stream"
-    assert download.headers["Content-Disposition"] == 'attachment; filename="My-Contract-signed.pdf"'
+    disposition = download.headers["Content-Disposition"]
+    assert disposition == 'attachment; filename="My-Contract-signed.pdf"'
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert download.headers["Content-Security-Policy"].startswith("sandbox")
 

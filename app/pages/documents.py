@@ -26,7 +26,7 @@ from wtforms import HiddenField, SelectField
 from wtforms.validators import InputRequired
 
 from app.auth import current_principal
-from app.auth.access import NotSignedIn
+from app.auth.access import NotSignedIn, refuse
 from app.database import db_session
 from app.file_types import ACCEPTED_NAMES
 from app.models import DocumentConcerns
@@ -145,9 +145,14 @@ def upload():
     principal = current_principal()
     if not principal.authenticated:
         raise NotSignedIn()
+    if principal.role not in documents.ATTACHABLE:
+        refuse(principal, "attach documents", request.path)
     form = UploadForm()
     if not form.validate_on_submit():
-        return _refused({"csrf_token": ["the form expired; reload the page and try again"]}, 400)
+        errors = dict(form.errors)
+        if "csrf_token" in errors:
+            errors["csrf_token"] = ["the form expired; reload the page and try again"]
+        return _refused(errors, 400)
     file = request.files.get("file")
     if file is None or not file.filename:
         return _refused({"file": ["choose a file to attach"]}, 422)

@@ -195,7 +195,9 @@ def world(session, app):
     # Graduate A's contract on their job: theirs, finance's and the registrar's to read.
     document = attach(
         session,
-        Principal(actor="matrix", role=Role.GRADUATE, student_id=graduation_a.enrollment.student_id),
+        Principal(
+            actor="matrix", role=Role.GRADUATE, student_id=graduation_a.enrollment.student_id
+        ),
         LocalDiskStore(app.config["DOCUMENTS_DIR"]),
         DocumentConcerns.JOB_OUTCOME,
         outcome.id,

@@ -280,6 +280,8 @@ def init_app(app: Flask) -> None:
         # What the API cannot serve or read is refused before any view runs.
         if not request.path.startswith("/api/v1/"):
             return None
+        if request.routing_exception is not None:
+            return None  # an unknown path or a method the route does not take: 404 or 405 first
         accept = request.accept_mimetypes
         answers = ANSWER_TYPES.get(request.endpoint)
         served = (answers, PROBLEM_CONTENT_TYPE) if answers else SERVED_TYPES

@@ -18,7 +18,7 @@ from app.database import db_session
 from app.file_types import ACCEPTED_NAMES
 from app.models import DocumentConcerns, DocumentSource
 from app.services import documents
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
 from app.storage import document_store, download_response
 
 blueprint = ApiBlueprint(
@@ -120,6 +120,7 @@ def list_documents(pagination_parameters, concerns_kind, concerns_id):
 @_attaches_documents
 @blueprint.arguments(DocumentUploadIn, location=UPLOAD_LOCATION, as_kwargs=True)
 @blueprint.response(201, DocumentOut)
+@blueprint.alt_response(409, description="The same file is attached to the record already.")
 def upload_document(concerns_kind, concerns_id, file):
     """Attach a file to a record, as multipart/form-data.
 
@@ -141,6 +142,9 @@ def upload_document(concerns_kind, concerns_id, file):
     except Invalid as error:
         session.rollback()
         abort(422, messages={UPLOAD_LOCATION: error.errors}, message="The input breaks a rule.")
+    except Conflict as error:
+        session.rollback()
+        abort(409, messages={UPLOAD_LOCATION: {"file": [error.message]}}, message=error.message)
     except NotFound as error:
         session.rollback()
         abort(

@@ -32,7 +32,7 @@ from app.file_types import ACCEPTED_NAMES
 from app.models import DocumentConcerns
 from app.pages.formatting import day, words
 from app.services import documents
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
 from app.storage import document_store, download_response
 
 blueprint = Blueprint("documents", __name__)
@@ -172,6 +172,8 @@ def upload():
         return _refused(error.errors, 422)
     except NotFound as error:
         return _refused({"concerns": [str(error)]}, 404)
+    except Conflict as error:
+        return _refused({"file": [error.message]}, 409)
     session.commit()
     flash(f"{document.filename} is attached.", "success")
     return redirect(_back(url_for("pages.index")), 303)

@@ -112,6 +112,11 @@ def _attach(session, confirmation, form: AnswerForm, answered_by: str) -> None:
         )
 
 
+def _file_errors(error: Invalid | Conflict) -> list[str]:
+    reasons = error.errors["file"] if isinstance(error, Invalid) else [error.message]
+    return [_sentence(reason) for reason in reasons]
+
+
 def _sentence(reason: str) -> str:
     return f"{reason[:1].upper()}{reason[1:]}."
 
@@ -145,9 +150,9 @@ def confirm(token: str):
         except LinkProblem as problem:  # answered by someone else meanwhile
             session.rollback()
             return _link_problem(problem)
-        except Invalid as error:
+        except (Invalid, Conflict) as error:
             session.rollback()
-            form.document.errors = [_sentence(reason) for reason in error.errors["file"]]
+            form.document.errors = _file_errors(error)
             return render_template("employer/confirm.html", view=view, form=form), 422
         session.commit()
         return redirect(
@@ -215,9 +220,9 @@ def answer_confirmation(confirmation_id: str):
         session.rollback()
         flash("This hire was answered already.", "error")
         return redirect(url_for("employer.home"))
-    except Invalid as error:
+    except (Invalid, Conflict) as error:
         session.rollback()
-        form.document.errors = [_sentence(reason) for reason in error.errors["file"]]
+        form.document.errors = _file_errors(error)
         return _pending_page(confirmation_id, form)
     session.commit()
     flash(f"Thank you: your answer on {graduate} ({outcome.title}) is recorded.", "success")

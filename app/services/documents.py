@@ -53,7 +53,7 @@ from app.models import (
     SearchPause,
 )
 from app.models.base import utc_now
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
 from app.storage import DocumentStore, document_store
 from refunds.models import Refund, RefundClaim
 from refunds.states import RefundState
@@ -174,6 +174,17 @@ def _store(
     confirmation: HireConfirmation | None = None,
 ) -> Document:
     content_type = checked_type(upload, max_bytes)
+    sha256 = hashlib.sha256(upload.data).hexdigest()
+    same = session.scalar(
+        select(Document.id).where(
+            Document.concerns_kind == kind,
+            Document.concerns_id == record_id,
+            Document.sha256 == sha256,
+            Document.erased_at.is_(None),
+        )
+    )
+    if same is not None:
+        raise Conflict(f"this file is attached to this record already (document {same})", "file")
     document = Document(
         enrollment_id=enrollment.id,
         concerns_kind=kind,
@@ -182,7 +193,7 @@ def _store(
         filename=safe_filename(upload.filename, content_type),
         content_type=content_type,
         size_bytes=len(upload.data),
-        sha256=hashlib.sha256(upload.data).hexdigest(),
+        sha256=sha256,
         storage_key=store.put(upload.data),
         source=source,
         uploaded_by=uploaded_by,
@@ -213,8 +224,9 @@ def attach(
     """Attach ``upload`` to a record, as a graduate, a registrar or finance.
 
     Raises ``Forbidden`` for a role that attaches nothing, ``Invalid`` on ``concerns_kind`` for
-    a kind of record the role does not attach to and on ``file`` for a file refused, and
-    ``NotFound`` for a record that does not exist or is not the graduate's own.
+    a kind of record the role does not attach to and on ``file`` for a file refused,
+    ``NotFound`` for a record that does not exist or is not the graduate's own, and
+    ``Conflict`` on ``file`` when the same file (by its SHA-256) is attached to it already.
     """
     allowed = ATTACHABLE.get(principal.role, frozenset())
     if not allowed:

@@ -72,9 +72,11 @@ ERASED_TEXT = "(erased)"
 UNUSABLE_PASSWORD_HASH = "!erased"  # noqa: S105 - not a password: an impossible hash
 
 # Columns an export leaves out: secrets, and internal bookkeeping that says nothing about the
-# person. A hire confirmation's id is the single-use secret of the employer's link, and
+# person. A hire confirmation's id is the single-use secret of the employer's link (a
+# document sent through it names it too), a document's storage key where its file lies, and
 # ``sent_to`` is the employer's contact address, not the graduate's data.
 _NOT_EXPORTED = {
+    Document: {"storage_key", "hire_confirmation_id"},
     HireConfirmation: {"id", "sent_to"},
     User: {"password_hash"},
 }

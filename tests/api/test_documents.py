@@ -182,3 +182,14 @@ def test_an_admin_token_is_refused_every_document_operation(client, session, job
         == 403
     )
     assert _upload(client, "job_outcome", job.id, PDF, "x.pdf", headers=headers).status_code == 403
+
+
+def test_the_same_file_attached_twice_to_a_record_is_a_409_naming_the_first(client, job):
+    first = _upload(client, "job_outcome", job.id, PDF, "contract.pdf").get_json()
+
+    again = _upload(client, "job_outcome", job.id, PDF, "contract (copy).pdf")
+
+    assert again.status_code == 409
+    assert again.get_json()["errors"]["form_and_files"]["file"] == [
+        f"this file is attached to this record already (document {first['id']})"
+    ]

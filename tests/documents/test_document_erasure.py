@@ -10,7 +10,7 @@ from app.auth.access import Principal
 from app.models import Document, DocumentConcerns, Role
 from app.services import documents
 from app.services.errors import NotFound
-from app.services.personal_data import erase_student
+from app.services.personal_data import erase_student, export_student
 from app.storage import LocalDiskStore
 from refunds.states import ClaimState, RefundState
 from tests import factories
@@ -136,3 +136,15 @@ def test_erasure_keeps_only_the_enrollment_whose_refund_was_paid(session, store)
     assert session.scalars(select(Document.id).where(Document.erased_at.is_not(None))).all() == [
         removed.id
     ]
+
+
+def test_the_export_lists_each_document_without_where_its_file_lies(session, store):
+    graduation = factories.GraduationFactory()
+    student = graduation.enrollment.student
+    job = factories.JobOutcomeFactory(graduation=graduation)
+    document = _attach(session, store, _as_graduate(student), DocumentConcerns.JOB_OUTCOME, job.id)
+
+    (exported,) = export_student(session, ADMIN, student.id)["documents"]
+
+    assert exported["id"] == document.id and exported["sha256"] == document.sha256
+    assert "storage_key" not in exported

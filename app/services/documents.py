@@ -54,6 +54,7 @@ from app.models import (
 )
 from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.records import MAX_ID
 from app.storage import DocumentStore, document_store
 from refunds.models import Refund, RefundClaim
 from refunds.states import RefundState
@@ -148,6 +149,8 @@ def checked_type(upload: Upload, max_bytes: int) -> str:
 
 def _enrollment_of_record(session: Session, kind: DocumentConcerns, record_id: int) -> Enrollment:
     """The enrollment a record belongs to; ``NotFound`` naming the record when none."""
+    if not 1 <= record_id <= MAX_ID:  # past the database's keys: no such record, never an error
+        raise NotFound(RECORD_NAMES[kind], record_id)
     if kind is DocumentConcerns.REFUND_CLAIM:
         claim = session.get(RefundClaim, record_id)
         if claim is None:

@@ -77,10 +77,10 @@ class Finding:
             return []
         if not isinstance(located, dict):
             return []
-        # By where each input was read: the JSON body, or a document upload's multipart form.
+        # By where each input was read: the JSON body, the query, a multipart form.
         errors = {
             field: messages
-            for location in ("json", "form_and_files")
+            for location in ("json", "query", "form_and_files")
             if isinstance(located.get(location), dict)
             for field, messages in located[location].items()
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from app.models import Document, DocumentConcerns, DocumentSource, Role
@@ -155,3 +156,21 @@ def test_an_admin_sees_no_document(client, session, accounts, sign_in):
     sign_in(admin)
 
     assert client.get(f"/documents/{document.id}").status_code == 404
+
+
+@pytest.mark.parametrize("concerns", ["job_outcome:99999999999", "job_outcome:x", "nothing:1", ""])
+def test_a_record_that_cannot_exist_is_refused_clearly(
+    client, session, accounts, sign_in, concerns
+):
+    sign_in(accounts["graduate_a"])
+
+    refused = _multipart(
+        client,
+        "/documents",
+        {"concerns": concerns, "file": (io.BytesIO(PDF), "x.pdf")},
+        token_from="/me",
+    )
+
+    assert refused.status_code in (400, 404, 422)
+    assert "What it is evidence of" in refused.get_data(as_text=True)
+    assert session.scalar(select(Document)) is None

@@ -193,3 +193,20 @@ def test_the_same_file_attached_twice_to_a_record_is_a_409_naming_the_first(clie
     assert again.get_json()["errors"]["form_and_files"]["file"] == [
         f"this file is attached to this record already (document {first['id']})"
     ]
+
+
+def test_an_unknown_form_field_is_a_422_naming_it(client, refused, job):
+    answer = refused(
+        "POST",
+        "/api/v1/documents",
+        data={
+            "concerns_kind": "job_outcome",
+            "concerns_id": str(job.id),
+            "file": (io.BytesIO(PDF), "contract.pdf"),
+            "no_such_field": "1",
+        },
+        content_type="multipart/form-data",
+    )
+
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"]["form_and_files"]["no_such_field"] == ["Unknown field."]

@@ -18,7 +18,11 @@ from app.models.enrollment import Enrollment
 
 
 class DocumentConcerns(StrEnum):
-    """The kind of record a document backs; ``Document.concerns_id`` is that record's id."""
+    """The kind of record a document backs; ``Document.concerns_id`` is that record's id.
+
+    A new kind of evidence (a prerequisite's verification at enrollment) is one more member
+    here, its model in ``app.services.documents``, and the constraint's list in a migration.
+    """
 
     JOB_OUTCOME = "job_outcome"  # an offer letter, a contract
     SEARCH_ACTIVITY = "search_activity"  # proof of an application, an interview invitation

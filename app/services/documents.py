@@ -360,14 +360,6 @@ def record_documents(
     )
 
 
-def by_record(documents: Iterable[Document]) -> dict[tuple[DocumentConcerns, int], list[Document]]:
-    """Documents grouped by the record they concern, for pages listing them beside it."""
-    grouped: dict[tuple[DocumentConcerns, int], list[Document]] = {}
-    for document in documents:
-        grouped.setdefault((document.concerns_kind, document.concerns_id), []).append(document)
-    return grouped
-
-
 def retained_enrollments(session: Session, student_id: int) -> set[int]:
     """The student's enrollments whose refund was paid: their documents are kept on erasure."""
     return set(
@@ -426,9 +418,3 @@ def records_of_enrollments(
     for claim in session.scalars(select(RefundClaim).where(RefundClaim.enrollment_id.in_(ids))):
         found[(DocumentConcerns.REFUND_CLAIM, claim.id)] = claim
     return found
-
-
-def claim_documents(session: Session, principal: Principal, claim: RefundClaim) -> list[Document]:
-    """Every document behind a claim: its graduate's jobs, search log and pauses, and the
-    claim's own (a settlement's bank statement)."""
-    return documents_of_enrollments(session, principal, [claim.enrollment_id])

@@ -43,6 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         DEFAULT_TIMEZONE=settings.default_timezone,
         INVITATION_DAYS=settings.invitation_days,
         PASSWORD_RESET_MINUTES=settings.password_reset_minutes,
+        DOCUMENTS_DIR=settings.documents_dir,
+        DOCUMENTS_MAX_BYTES=settings.documents_max_bytes,
         # Flask has defaults for these, so they are set here rather than "if missing".
         SESSION_COOKIE_NAME="jg_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -99,6 +99,11 @@ class Settings:
     invitation_days: int = 7
     #: Minutes a forgot-password link (and an email-change link) stays valid.
     password_reset_minutes: int = 60
+    #: The folder evidence documents' files are kept in (outside the database); the instance
+    #: folder's ``documents`` unless set.
+    documents_dir: str = ""
+    #: Largest evidence document accepted (bytes).
+    documents_max_bytes: int = 10 * 1024 * 1024
     #: Extra values (tests) merged into the Flask config as they are.
     overrides: dict = field(default_factory=dict)
 
@@ -239,5 +244,9 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
         invitation_days=_whole_number(env, "INVITATION_DAYS", 7, minimum=1, maximum=30),
         password_reset_minutes=_whole_number(
             env, "PASSWORD_RESET_MINUTES", 60, minimum=5, maximum=1440
+        ),
+        documents_dir=env.get("DOCUMENTS_DIR") or str(instance_path / "documents"),
+        documents_max_bytes=_whole_number(
+            env, "DOCUMENTS_MAX_BYTES", 10 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
         ),
     )

@@ -125,7 +125,7 @@ def session(session_factory) -> Session:
 
 
 @pytest.fixture
-def app(database_url, session_factory, session):
+def app(database_url, session_factory, session, tmp_path):
     """The application, its requests running in the test's transaction."""
     # The limiter counts per process: every test signing in from 127.0.0.1 would add up, so
     # tests get a limit nobody reaches; the rate limit's own test sets the real one.
@@ -135,6 +135,7 @@ def app(database_url, session_factory, session):
             "DATABASE_URL": database_url,
             "SIGN_IN_RATE_LIMIT": "100000 per minute",
             "FORGOT_PASSWORD_RATE_LIMIT": "100000 per minute",
+            "DOCUMENTS_DIR": str(tmp_path / "documents"),
         }
     )
     app.extensions["database"].sessionmaker = session_factory

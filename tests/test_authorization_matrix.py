@@ -15,10 +15,13 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
+from app.auth.access import Principal
 from app.auth.tokens import create_token
-from app.models import Role, SchedulerHeartbeat
+from app.models import DocumentConcerns, Role, SchedulerHeartbeat
 from app.models.base import utc_now
 from app.services.confirmations import link_token, request_confirmation
+from app.services.documents import Upload, attach
+from app.storage import LocalDiskStore
 from refunds.models import RecoveryItem
 from tests.factories import (
     AuditedRefundClaimFactory,
@@ -83,6 +86,10 @@ MATRIX = {
     ("POST", "/api/v1/claims/<id:claim_id>/withdraw"):          "401 403 403 403 403 409 409 403 403",
     ("GET", "/api/v1/recovery-items"):                          "401 403 403 403 403 200 200 403 403",
     ("POST", "/api/v1/recovery-items/<id:item_id>/resolve"):    "401 403 403 403 403 422 422 403 403",
+    ("GET", "/api/v1/documents"):                               "401 422 422 403 403 422 422 422 403",
+    ("POST", "/api/v1/documents"):                              "401 422 422 403 403 422 422 422 403",
+    ("GET", "/api/v1/documents/<id:document_id>"):              "401 200 404 403 403 200 200 200 403",
+    ("GET", "/api/v1/documents/<id:document_id>/content"):      "401 200 404 403 403 200 200 200 403",
     ("GET", "/api/v1/employers"):                               "401 403 403 403 403 200 200 200 403",
     ("POST", "/api/v1/employers"):                              "401 403 403 403 403 403 403 422 403",
     ("GET", "/api/v1/employers/<id:employer_id>"):              "401 403 403 403 403 200 200 200 403",
@@ -119,6 +126,8 @@ MATRIX = {
     ("GET", "/confirm/<token>"):                                "200 200 200 200 200 200 200 200 200",
     ("POST", "/confirm/<token>"):                               "400 400 400 400 400 400 400 400 400",
     ("GET", "/confirm/thanks"):                                 "200 200 200 200 200 200 200 200 200",
+    ("POST", "/documents"):                                     "302 400 400 403 403 400 400 400 403",
+    ("GET", "/documents/<id:document_id>"):                    "302 200 404 404 404 200 200 200 404",
     ("GET", "/employer"):                                       "302 403 403 200 200 403 403 403 403",
     ("POST", "/employer/confirmations/<confirmation_id>"):      "302 403 403 400 403 403 403 403 403",
     ("GET", "/finance"):                                        "302 403 403 403 403 200 200 403 403",
@@ -198,6 +207,9 @@ MATRIX = {
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
+#: API routes whose body is a multipart form (a document's upload), not JSON.
+MULTIPART_ROUTES = {"/api/v1/documents"}
+
 
 @pytest.fixture
 def world(session, app):
@@ -211,6 +223,18 @@ def world(session, app):
     confirmation = request_confirmation(session, outcome)
     claim = AuditedRefundClaimFactory(graduation=graduation_a, enrollment=graduation_a.enrollment)
     pause = SearchPauseFactory(graduation=graduation_a)  # begun long ago: it cannot be called off
+    # Graduate A's contract on their job: theirs, finance's and the registrar's to read.
+    document = attach(
+        session,
+        Principal(
+            actor="matrix", role=Role.GRADUATE, student_id=graduation_a.enrollment.student_id
+        ),
+        LocalDiskStore(app.config["DOCUMENTS_DIR"]),
+        DocumentConcerns.JOB_OUTCOME,
+        outcome.id,
+        Upload("contract.pdf", b"%PDF-1.7 matrix"),
+        max_bytes=1024,
+    )
     recovery = RecoveryItem(
         claim_id=claim.id, job_outcome_id=outcome.id, reason="matrix", opened_by="system:test"
     )
@@ -250,8 +274,11 @@ def world(session, app):
         "item_id": recovery.id,
         # The policy has no prerequisites: past the permission check, the page answers 404.
         "prerequisite_id": 999_999,
+        "document_id": document.id,
     }
     bodies = {
+        # Multipart without its file: past the permission check, the upload is a 422.
+        "/api/v1/documents": {"concerns_kind": "job_outcome", "concerns_id": outcome.id},
         # A pause the policy (no pauses allowed) refuses: graduate B is refused as not the owner.
         "/api/v1/graduations/<id:graduation_id>/pauses": {
             "starts_on": "2025-10-01",
@@ -305,6 +332,10 @@ def _request(client, method: str, rule, world, csrf: str) -> int:
         body = world["bodies"].get(rule.rule, {"reason": "matrix", "version": 999})
         if rule.rule.endswith("settle-manually"):
             body = {**body, "transfer_reference": "TRF-1"}
+        if rule.rule in MULTIPART_ROUTES:
+            return client.post(
+                url, data=body, content_type="multipart/form-data", headers={"X-CSRFToken": csrf}
+            ).status_code
         # A browser session sends its CSRF token (the API refuses a session's write without it).
         return client.post(url, json=body, headers={"X-CSRFToken": csrf}).status_code
     if rule.rule == "/stripe/webhook":

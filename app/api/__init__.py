@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from webargs.flaskparser import FlaskParser
 from werkzeug import exceptions
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from app.api.listing import page_metadata
@@ -57,11 +58,18 @@ class ArgumentsParser(FlaskParser):
     digits.
     """
 
+    __location_map__ = {**FlaskParser.__location_map__, "form_and_files": "load_form_and_files"}
+
     def load_json(self, req, schema):
         try:
             return super().load_json(req, schema)
         except (ValueError, RecursionError) as error:
             abort(400, exc=error, messages={"json": ["Invalid JSON body."]})
+
+    def load_form_and_files(self, req, schema):
+        """A multipart form's fields and files together: one schema, one request body."""
+        parts = MultiDict(list(req.form.items(multi=True)) + list(req.files.items(multi=True)))
+        return self._makeproxy(parts, schema)
 
 
 #: The media types the API answers in: JSON, and problem details for its errors.
@@ -80,7 +88,15 @@ TAGS = {
     "recovery-items": "Paid refunds a qualifying job reported afterwards contradicts.",
     "liability": "The expected refund liability, from the school's own placement history.",
     "invitations": "Invitations of students to their graduate accounts.",
+    "documents": "Evidence documents (PDF, PNG, JPEG) attached to the records they back.",
 }
+
+#: Operations that read a body other than JSON, and the media type they read.
+BODY_TYPES = {"api_documents.upload_document": "multipart/form-data"}
+
+#: Operations that answer in a media type other than JSON (their errors are still problem
+#: details).
+ANSWER_TYPES = {"api_documents.download_document": "application/octet-stream"}
 
 
 def operation_id(function_name: str) -> str:
@@ -97,6 +113,10 @@ class ApiBlueprint(flask_smorest.Blueprint):
     """
 
     ARGUMENTS_PARSER = ArgumentsParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "form_and_files": "multipart/form-data",
+    }
 
     def _set_pagination_metadata(self, page_params, result, headers):
         # The page's metadata goes in the body, beside its items: see app/api/listing.py.
@@ -220,6 +240,7 @@ def init_app(app: Flask) -> None:
 
     from app.api import (
         claims,
+        documents,
         enrollments,
         invitations,
         liability,
@@ -233,7 +254,8 @@ def init_app(app: Flask) -> None:
     for module in (programmes, people, enrollments, pauses, outcomes, claims, invitations):
         api.register_blueprint(module.blueprint)
     api.register_blueprint(liability.blueprint)
-    csrf_exempt = [liability, invitations]
+    api.register_blueprint(documents.blueprint)
+    csrf_exempt = [liability, invitations, documents]
     # flask-smorest's pagination header schema: the page's metadata is in the body instead.
     api.spec.components.schemas.pop("PaginationMetadata", None)
     # Tags by record (set on each operation), not by blueprint.
@@ -265,14 +287,20 @@ def init_app(app: Flask) -> None:
         # What the API cannot serve or read is refused before any view runs.
         if not request.path.startswith("/api/v1/"):
             return None
+        if request.routing_exception is not None:
+            return None  # an unknown path or a method the route does not take: 404 or 405 first
         accept = request.accept_mimetypes
-        if accept and accept.best_match(SERVED_TYPES) is None:
-            return problem(406, "This API answers in application/json only.")
+        answers = ANSWER_TYPES.get(request.endpoint)
+        served = (answers, PROBLEM_CONTENT_TYPE) if answers else SERVED_TYPES
+        if accept and accept.best_match(served) is None:
+            return problem(406, f"This API answers in {answers or 'application/json'} only.")
         has_body = bool(request.content_length) or "chunked" in request.headers.get(
             "Transfer-Encoding", ""
         )
-        if request.method in {"POST", "PUT", "PATCH"} and has_body and not request.is_json:
-            return problem(415, "Send the body as application/json.")
+        reads = BODY_TYPES.get(request.endpoint)
+        readable = request.mimetype == reads if reads else request.is_json
+        if request.method in {"POST", "PUT", "PATCH"} and has_body and not readable:
+            return problem(415, f"Send the body as {reads or 'application/json'}.")
         return None
 
     @app.after_request

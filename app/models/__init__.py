@@ -102,3 +102,7 @@ __all__ += [
 from jobs.models import SchedulerHeartbeat, SchedulerJobRun  # noqa: E402
 
 __all__ += ["SchedulerHeartbeat", "SchedulerJobRun"]
+
+from app.models.documents import Document, DocumentConcerns, DocumentSource  # noqa: E402
+
+__all__ += ["Document", "DocumentConcerns", "DocumentSource"]

@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
         account,
         admin,
         auth,
+        documents,
         employer,
         errors,
         finance,
@@ -79,3 +80,5 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     unsaved.init_app(app)
     tables.init_app(app)
+    app.register_blueprint(documents.blueprint)
+    documents.init_app(app)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     DateField,
     RadioField,
@@ -25,6 +26,7 @@ from app.auth.access import Permission
 from app.database import db_session
 from app.guarantee.terms import EmploymentType
 from app.pages.formatting import words
+from app.services import documents
 from app.services.confirmations import (
     LinkProblem,
     answer,
@@ -32,7 +34,8 @@ from app.services.confirmations import (
     open_link,
     pending_for,
 )
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
+from app.storage import document_store
 
 blueprint = Blueprint("employer", __name__)
 
@@ -71,6 +74,14 @@ class AnswerForm(FlaskForm):
         filters=[lambda text: text.strip() if isinstance(text, str) else text],
         validators=[Optional(), Length(max=2000), _plain_text],
     )
+    document = FileField("The contract or offer letter (optional: PDF, PNG or JPEG)")
+
+    def upload(self) -> documents.Upload | None:
+        """The attached file, if one was chosen."""
+        file = self.document.data
+        if file is None or not getattr(file, "filename", ""):
+            return None
+        return documents.Upload(file.filename, file.read())
 
     def answer_fields(self) -> dict:
         """The form as arguments of ``confirmations.answer``; corrections only on a yes."""
@@ -85,6 +96,29 @@ class AnswerForm(FlaskForm):
             ),
             "comment": self.comment.data or None,
         }
+
+
+def _attach(session, confirmation, form: AnswerForm, answered_by: str) -> None:
+    """Attach the answer's file, if any, to the confirmed job; ``Invalid`` when refused."""
+    upload = form.upload()
+    if upload is not None:
+        documents.attach_to_confirmation(
+            session,
+            document_store(),
+            confirmation,
+            upload,
+            answered_by=answered_by,
+            max_bytes=current_app.config["DOCUMENTS_MAX_BYTES"],
+        )
+
+
+def _file_errors(error: Invalid | Conflict) -> list[str]:
+    reasons = error.errors["file"] if isinstance(error, Invalid) else [error.message]
+    return [_sentence(reason) for reason in reasons]
+
+
+def _sentence(reason: str) -> str:
+    return f"{reason[:1].upper()}{reason[1:]}."
 
 
 def _link_problem(problem: LinkProblem):
@@ -112,9 +146,14 @@ def confirm(token: str):
         fields = form.answer_fields()
         try:
             answer(session, confirmation, answered_by=LINK_ACTOR, **fields)
+            _attach(session, confirmation, form, LINK_ACTOR)
         except LinkProblem as problem:  # answered by someone else meanwhile
             session.rollback()
             return _link_problem(problem)
+        except (Invalid, Conflict) as error:
+            session.rollback()
+            form.document.errors = _file_errors(error)
+            return render_template("employer/confirm.html", view=view, form=form), 422
         session.commit()
         return redirect(
             url_for("employer.thanks", answer="confirmed" if fields["confirmed"] else "denied")
@@ -176,10 +215,15 @@ def answer_confirmation(confirmation_id: str):
             by_account=True,
             **form.answer_fields(),
         )
+        _attach(session, confirmation, form, principal.actor)
     except LinkProblem:  # answered by someone else meanwhile
         session.rollback()
         flash("This hire was answered already.", "error")
         return redirect(url_for("employer.home"))
+    except (Invalid, Conflict) as error:
+        session.rollback()
+        form.document.errors = _file_errors(error)
+        return _pending_page(confirmation_id, form)
     session.commit()
     flash(f"Thank you: your answer on {graduate} ({outcome.title}) is recorded.", "success")
     return redirect(url_for("employer.home"))

@@ -31,11 +31,13 @@ from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import database, db_session
 from app.guarantee.rules import CLAIM_DUE_SOON_DAYS, ClaimDeadlineStanding
+from app.models import Role
 from app.models.base import utc_now
+from app.pages import documents as document_pages
 from app.pages import search as search_pages
 from app.pages.formatting import csv_download, major_units
 from app.pages.list_args import ListArgs
-from app.services import claim_notices, finance
+from app.services import claim_notices, documents, finance
 from app.services import forecast as forecast_service
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid, NotFound
@@ -321,6 +323,12 @@ def _claim_page(claim_id: int, forms: dict[str, FlaskForm] | None = None, status
         threshold_minor=_threshold(),
         appeal_status=claim_notices.appeal_status,
         appeal_words=claim_notices.APPEAL_WORDS,
+        documents=document_pages.sections_for(
+            principal,
+            [evidence.claim.enrollment_id],
+            documents.ATTACHABLE[Role.FINANCE],
+            url_for("finance.claim", claim_id=claim_id),
+        )[evidence.claim.enrollment_id],
     ), status
 
 

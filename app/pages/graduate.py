@@ -26,12 +26,13 @@ from app.auth.access import Permission
 from app.database import database, db_session
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import EmploymentType, OutcomeSource, OutcomeStatus, WindowStart
-from app.models import ConfirmationAnswer, MessageKind, MessageState
+from app.models import ConfirmationAnswer, MessageKind, MessageState, Role
 from app.models.base import utc_now
+from app.pages import documents as document_pages
 from app.pages import search as search_pages
 from app.pages.fields import SalaryFields, strip
 from app.pages.formatting import major_units, reader_locale, words
-from app.services import claim_notices, graduates, reminders
+from app.services import claim_notices, documents, graduates, reminders
 from app.services.confirmations import send_confirmation_email
 from app.services.errors import Conflict, Invalid
 from refunds.states import ClaimState
@@ -243,6 +244,12 @@ def _home_page(overviews, *, appeal_forms: dict | None = None) -> str:
     return render_template(
         "graduate/home.html",
         overviews=overviews,
+        document_sections=document_pages.sections_for(
+            current_principal(),
+            [overview.enrollment.id for overview in overviews],
+            documents.ATTACHABLE[Role.GRADUATE],
+            url_for("graduate.home"),
+        ),
         searches=search_pages.records_for(overviews),
         **search_pages.section_context(),
         window_starts=WINDOW_STARTS,

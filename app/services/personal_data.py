@@ -16,6 +16,11 @@ What could still name the person is cleared or rewritten:
   and the employer stay: refunds and placement reporting rest on them; so do the dates and
   counts of the search log, which a claim's review rests on.
 
+Evidence documents (``app.services.documents``): the files of an enrollment whose refund was
+paid, by the provider or by bank transfer, are kept, as the evidence the payment rests on
+(accounting retention); every other file of the student's is removed from the store, its row
+left as ``(erased)`` with its date, size and hash. The export lists every document's record.
+
 The audit trail (audit events, claim transitions and approvals) is append-only, guarded by
 database triggers, and is left exactly as it was: its rows point at ``student:<id>`` and
 ``user:<id>``, which now resolve to the pseudonym. Where an older row spelled out the email (a
@@ -37,6 +42,7 @@ from app.audit import record
 from app.auth.access import Permission, Principal, authorize
 from app.auth.sessions import end_all_sessions
 from app.models import (
+    Document,
     Enrollment,
     ExcludedOutcome,
     Graduation,
@@ -52,7 +58,9 @@ from app.models import (
     User,
 )
 from app.models.base import utc_now
+from app.services.documents import erase_documents_of_student
 from app.services.errors import Conflict, Invalid, NotFound
+from app.storage import DocumentStore
 
 #: The kinds of message sent to the graduate themselves (the others go to staff or employers).
 MESSAGES_TO_GRADUATES = (MessageKind.DEADLINE_APPROACHING, MessageKind.FALLING_BEHIND)
@@ -64,9 +72,11 @@ ERASED_TEXT = "(erased)"
 UNUSABLE_PASSWORD_HASH = "!erased"  # noqa: S105 - not a password: an impossible hash
 
 # Columns an export leaves out: secrets, and internal bookkeeping that says nothing about the
-# person. A hire confirmation's id is the single-use secret of the employer's link, and
+# person. A hire confirmation's id is the single-use secret of the employer's link (a
+# document sent through it names it too), a document's storage key where its file lies, and
 # ``sent_to`` is the employer's contact address, not the graduate's data.
 _NOT_EXPORTED = {
+    Document: {"storage_key", "hire_confirmation_id"},
     HireConfirmation: {"id", "sent_to"},
     User: {"password_hash"},
 }
@@ -211,6 +221,14 @@ def export_student(session: Session, principal: Principal, student_id: int) -> d
         "school_requests": rows_of(SchoolRequest),
         "search_pauses": rows_of(SearchPause),
         "excluded_outcomes": rows_of(ExcludedOutcome),
+        "documents": [
+            _columns(document)
+            for document in session.scalars(
+                select(Document)
+                .where(Document.enrollment_id.in_(enrollment_ids))
+                .order_by(Document.id)
+            )
+        ],
         # Employer reminders are left out: their bodies carry the employer's live link.
         "messages_sent": [
             _columns(message)
@@ -228,8 +246,18 @@ def export_student(session: Session, principal: Principal, student_id: int) -> d
     return export
 
 
-def erase_student(session: Session, principal: Principal, student_id: int, reason: str) -> Student:
+def erase_student(
+    session: Session,
+    principal: Principal,
+    student_id: int,
+    reason: str,
+    *,
+    store: DocumentStore | None = None,
+) -> Student:
     """Erase a student's personal data, keeping the financial records under a pseudonym.
+
+    ``store`` holds the evidence documents' files (the application's own unless given): those
+    finance need not keep are removed.
 
     Raises ``Conflict`` when the student was erased already. The erasure, with its reason, is
     in the audit log.
@@ -308,6 +336,15 @@ def erase_student(session: Session, principal: Principal, student_id: int, reaso
         session.execute(statement.execution_options(synchronize_session=False))
     # The bulk updates bypassed the session: what it holds must be read again.
     session.expire_all()
+    erased, kept = erase_documents_of_student(session, store, student.id)
     record(session, principal.actor, "personal_data.erased", f"student:{student_id}", reason)
+    if erased or kept:
+        record(
+            session,
+            principal.actor,
+            "documents.erased",
+            f"student:{student_id}",
+            f"{erased} erased, {kept} kept as the evidence of a paid refund",
+        )
     session.flush()
     return session.get(Student, student_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,8 +86,14 @@ def serving(app) -> Iterator[str]:
 @contextmanager
 def live_api(database_url: str, engine) -> Iterator[LiveApi]:
     """The app over HTTP on ``database_url`` (migrated, commits real), and a session on it."""
+    documents = tempfile.TemporaryDirectory(prefix="documents-")
     app = create_app(
-        {"TESTING": True, "DATABASE_URL": database_url, "SIGN_IN_RATE_LIMIT": "100000 per minute"}
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SIGN_IN_RATE_LIMIT": "100000 per minute",
+            "DOCUMENTS_DIR": documents.name,
+        }
     )
     session = Session(engine, expire_on_commit=False)
     factories.use_session(session)
@@ -97,3 +104,4 @@ def live_api(database_url: str, engine) -> Iterator[LiveApi]:
         factories.use_session(None)
         session.close()
         app.extensions["database"].engine.dispose()
+        documents.cleanup()

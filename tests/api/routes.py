@@ -51,3 +51,14 @@ def _read_app() -> tuple[list[Route], dict]:
 API_ROUTES, OPENAPI = _read_app()
 GET_ROUTES = [route for route in API_ROUTES if route.method == "GET"]
 POST_ROUTES = [route for route in API_ROUTES if route.method == "POST"]
+
+
+def _reads_json(route: Route) -> bool:
+    operation = OPENAPI["paths"][route.openapi_path][route.method.lower()]
+    return "application/json" in operation.get("requestBody", {}).get(
+        "content", {"application/json": {}}
+    )
+
+
+#: The POST routes whose body is JSON (a document's upload is multipart/form-data instead).
+JSON_POST_ROUTES = [route for route in POST_ROUTES if _reads_json(route)]

@@ -72,11 +72,18 @@ class Finding:
     def refusals(self) -> list[tuple[str, str]]:
         """The (field, message) pairs of a problem details body, or [] if it is none."""
         try:
-            errors = json.loads(self.body).get("errors", {}).get("json", {})
+            located = json.loads(self.body).get("errors", {})
         except (ValueError, AttributeError):
             return []
-        if not isinstance(errors, dict):
+        if not isinstance(located, dict):
             return []
+        # By where each input was read: the JSON body, the query, a multipart form.
+        errors = {
+            field: messages
+            for location in ("json", "query", "form_and_files")
+            if isinstance(located.get(location), dict)
+            for field, messages in located[location].items()
+        }
         return [(field, message) for field, messages in errors.items() for message in messages]
 
     def __str__(self) -> str:

@@ -230,7 +230,7 @@ def test_every_list_answers_a_page_of_items_with_its_pagination_in_the_body(open
         if any(parameter["name"] == "page" for parameter in operation.get("parameters", []))
     ]
 
-    assert len(lists) == 10
+    assert len(lists) == 11
     for path, operation in lists:
         ok = operation["responses"]["200"]
         assert "headers" not in ok, path

@@ -91,7 +91,7 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(committed_database, mail_server, localstripe_url) -> Iterator[LiveServer]:
+def live_server(committed_database, mail_server, localstripe_url, tmp_path) -> Iterator[LiveServer]:
     """The real application served on a free loopback port for the length of one test."""
     app = create_app(
         {
@@ -108,6 +108,7 @@ def live_server(committed_database, mail_server, localstripe_url) -> Iterator[Li
             "DUAL_APPROVAL_THRESHOLD_MINOR": DUAL_APPROVAL_THRESHOLD_MINOR,
             # Every test signs in from 127.0.0.1 in one process: a limit nobody reaches.
             "SIGN_IN_RATE_LIMIT": "100000 per minute",
+            "DOCUMENTS_DIR": str(tmp_path / "documents"),
         }
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)

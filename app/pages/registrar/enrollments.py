@@ -11,7 +11,8 @@ from app.auth import current_principal
 from app.database import db_session
 from app.guarantee.rules import eligibility_shortfalls
 from app.guarantee.terms import CirrIntent, PayerType, WorkAuthorisation
-from app.models import Enrollment, JobOutcome
+from app.models import Enrollment, JobOutcome, Role
+from app.pages import documents as document_pages
 from app.pages import pauses as pause_pages
 from app.pages.fields import PageForm, refused
 from app.pages.formatting import day
@@ -29,7 +30,7 @@ from app.pages.registrar.forms import (
     StudentForm,
     programme_choices,
 )
-from app.services import evidence, listings, records
+from app.services import documents, evidence, listings, records
 from app.services import search as search_log
 from app.services.errors import Conflict, Invalid
 
@@ -319,6 +320,12 @@ def enrollment_page(
         questions=search_log.questions_of(db_session(), enrollment.graduation),
         jobs=_jobs_of(enrollment),
         job_forms=_job_forms(enrollment, job_form),
+        documents=document_pages.sections_for(
+            current_principal(),
+            [enrollment.id],
+            documents.ATTACHABLE[Role.REGISTRAR],
+            url_for(".enrollment", enrollment_id=enrollment.id),
+        )[enrollment.id],
         **pause_pages.enrollment_section(enrollment, pause_form, exclusion_form),
     ), status
 

@@ -216,10 +216,14 @@ class Window:
 def open_window(
     browser: Browser, live_server: LiveServer, screenshots: Screenshots
 ) -> Iterator[Callable[..., Window]]:
-    """``open_window(**context_options)``: a new browser window, closed before the server stops."""
+    """``open_window(**context_options)``: a new browser window, closed before the server stops.
+
+    The browser asks for British English unless told otherwise (``locale="fr-CA"``): the
+    journeys read dates and amounts as en_GB writes them."""
     contexts = []
 
     def open_(**options) -> Window:
+        options.setdefault("locale", "en-GB")
         context = browser.new_context(base_url=live_server.url, **options)
         contexts.append(context)
         context.set_default_timeout(STEP_TIMEOUT_MS)

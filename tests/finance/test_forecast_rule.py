@@ -49,8 +49,9 @@ def forecasts(draw) -> tuple[list[tuple[GraduateSpec, ClaimState | None]], date,
 
 
 def _expected_rows(population, as_of: date, horizon: int, months: list[date]) -> list[MonthRow]:
-    """The month rows by the pure rule: in the window on ``as_of``, the deadline before the
-    horizon's end, no open claim; amounts by ``refundable_amount``."""
+    """The month rows by the pure rule, given what each enrollment records of its policy's
+    eligibility terms (as the sweep's reference is): in the window on ``as_of``, the deadline
+    before the horizon's end, no open claim; amounts by ``refundable_amount``."""
     end = as_of.replace(day=1) + relativedelta(months=horizon)
     graduates: dict[tuple[date, str], int] = defaultdict(int)
     amounts: dict[tuple[date, str], int] = defaultdict(int)
@@ -63,6 +64,7 @@ def _expected_rows(population, as_of: date, horizon: int, months: list[date]) ->
             as_of=as_of,
             paused_days=spec.paused_days,
             excluded=spec.excluded,
+            eligibility=spec.eligibility,
         )
         if status.state is not GuaranteeState.IN_WINDOW or status.deadline >= end:
             continue

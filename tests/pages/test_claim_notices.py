@@ -17,7 +17,6 @@ from refunds import claims
 from refunds.models import ClaimAppeal, Refund, RefundClaim
 from refunds.states import ClaimState, RefundState
 from tests.factories import (
-    TEST_PASSWORD,
     AuditedRefundClaimFactory,
     ClaimTransitionFactory,
     ProviderAsRecorded,
@@ -27,6 +26,7 @@ from tests.factories import (
 )
 from tests.mailbox import _free_port
 from tests.pages.conftest import post_form
+from tests.signing_in import sign_in_client
 
 S = ClaimState
 
@@ -49,7 +49,7 @@ def app(app, session):
 def client_of(app, user):
     """A browser of its own, signed in as ``user``."""
     client = app.test_client()
-    response = post_form(client, "/sign-in", {"email": user.email, "password": TEST_PASSWORD})
+    response = sign_in_client(client, user)  # with the code, for finance
     assert response.status_code == 302
     return client
 
@@ -85,7 +85,7 @@ def decide(client, claim_id, action, data, session):
         client,
         f"/finance/claims/{claim_id}/{action}",
         {"version": version, **data},
-        token_from="/finance",
+        token_from=f"/finance/claims/{claim_id}",
     )
 
 

@@ -15,7 +15,7 @@ from app.services.claim_review import review_flagged_claims
 from app.services.confirmations import link_token, request_confirmation
 from refunds.sweep import sweep
 from tests.crawl import Visit, crawl, endpoint_of, example_url, get_rules, out_of_range
-from tests.pages.conftest import post_form
+from tests.signing_in import sign_in_demo
 
 #: Whose pages are crawled: each demo account's role, by the email it signs in with.
 ROLES = {
@@ -29,16 +29,16 @@ ROLES = {
 
 @pytest.fixture
 def demo_school(app, session):
-    """The demo school after the start-up sweep; each demo account's password by email."""
+    """The demo school after the start-up sweep; each demo account by its email."""
     today = utc_now().date()
     load_demo_school(session, today)
-    passwords = {email: password for _, email, password in load_demo_accounts(session)}
+    accounts = {account.email: account for account in load_demo_accounts(session)}
     session.commit()
     with app.app_context():
         sweep(session, today)
         review_flagged_claims(session, today)
         session.commit()
-    return passwords
+    return accounts
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def clients(app, demo_school, session):
     signed_in = {}
     for role, email in ROLES.items():
         client = app.test_client()
-        response = post_form(client, "/sign-in", {"email": email, "password": demo_school[email]})
+        response = sign_in_demo(client, demo_school[email])
         assert response.status_code == 302, f"{role} could not sign in"
         signed_in[role] = (client, ["/"])
     with app.test_request_context():

@@ -821,25 +821,48 @@ def test_import_graduation_whose_claim_deadline_passes_9999_is_refused_on_its_li
     assert row_counts() == before
 
 
+#: Texts a cell of each column may hold: right ones (an empty cell where the column may be
+#: left empty), then wrong ones.
 _TEXTS = {
-    "name": ["Ada", "  Ada  ", "", "x" * 300],
-    "email": ["ada@example.org", "ADA@Example.org", "not-an-email", ""],
-    "country": ["gb", "GB", "XX", ""],
-    "student_email": ["ada@example.org", "nope", ""],
-    "programme": ["Data Science", ""],
-    "signed_on": ["2024-03-01", "2024-02-30", ""],
-    "guarantee_opt_in": ["yes", "No", "maybe", ""],
-    "scholarship_minor": ["0", "100", "-1", "1.5", ""],
-    "cirr_intent": ["in_field_job", "continuing_education", "x", ""],
-    "expected_graduation_on": ["2025-01-31", "soon", ""],
-    "amount_minor": ["1000", "0", "abc", ""],
-    "currency": ["eur", "EUR", "XYZ", ""],
-    "paid_at": ["2024-03-05T10:00:00Z", "2024-03-05T10:00:00+02:00", "2024-03-05", ""],
-    "payer_type": ["student", "sponsor", "bank", ""],
-    "payer_name": ["Acme", ""],
-    "stripe_payment_intent_id": ["pi_3Mtw", "ch_1", ""],
-    "qualified_on": ["2025-06-30", "30/06/2025", ""],
+    "name": (["Ada", "  Ada  "], ["", "x" * 300]),
+    "email": (["ada@example.org", "ADA@Example.org"], ["not-an-email", ""]),
+    "country": (["gb", "GB"], ["XX", ""]),
+    "student_email": (["ada@example.org"], ["nope", ""]),
+    "programme": (["Data Science"], [""]),
+    "signed_on": (["2024-03-01"], ["2024-02-30", ""]),
+    "guarantee_opt_in": (["yes", "No"], ["maybe", ""]),
+    "scholarship_minor": (["0", "100", ""], ["-1", "1.5"]),
+    "cirr_intent": (["in_field_job", "further_study", ""], ["continuing_education", "x"]),
+    "expected_graduation_on": (["2025-01-31", ""], ["soon"]),
+    "studies_started_on": (["2023-09-01", ""], ["2023-02-30", "autumn"]),
+    "search_country": (["de", "DE", " de ", ""], ["XX", "EU"]),
+    "work_authorisation": (["yes", "no", "unknown", ""], ["YES", "maybe"]),
+    "amount_minor": (["1000"], ["0", "abc", ""]),
+    "currency": (["eur", "EUR"], ["XYZ", ""]),
+    "paid_at": (["2024-03-05T10:00:00Z", "2024-03-05T10:00:00+02:00"], ["2024-03-05", ""]),
+    "payer_type": (["student", "sponsor", ""], ["bank"]),
+    "payer_name": (["Acme", ""], []),
+    "stripe_payment_intent_id": (["pi_3Mtw", ""], ["ch_1"]),
+    "qualified_on": (["2025-06-30"], ["30/06/2025", ""]),
 }
+
+
+@st.composite
+def _row_texts(draw, columns: tuple[str, ...]) -> dict[str, str]:
+    """A right row, some of whose cells may then be made wrong: every right text of a column
+    is tried in right rows, every wrong one in rows otherwise right as well."""
+    texts = {name: draw(st.sampled_from(_TEXTS[name][0])) for name in columns}
+    wrong = [name for name in columns if _TEXTS[name][1]]
+    for name in draw(st.lists(st.sampled_from(wrong), unique=True)):
+        texts[name] = draw(st.sampled_from(_TEXTS[name][1]))
+    return texts
+
+
+def _loaded(schema, texts: dict[str, str]) -> dict | None:
+    try:
+        return schema.load({name: text for name, text in texts.items() if text})
+    except ValidationError:
+        return None
 
 
 @given(data=st.data(), kind=st.sampled_from(imports.KINDS))
@@ -848,13 +871,9 @@ def test_reading_a_row_column_by_column_gives_what_the_schema_loads(data, kind):
     # The import reads each column on its own (each distinct text once per file); the schema
     # reads a row only when a column is wrong, to word the problems.
     checker = imports._KINDS[kind](session=None)
-    texts = {name: data.draw(st.sampled_from(_TEXTS[name])) for name in checker.columns}
-    try:
-        loaded = checker.schema.load({name: text for name, text in texts.items() if text})
-    except ValidationError:
-        loaded = None
+    rows = data.draw(st.lists(_row_texts(checker.columns), min_size=1, max_size=8))
 
-    read = checker._read_columns(texts)
-
-    assert read == loaded
-    assert checker._read_columns(texts) == loaded  # read again, from what it remembers
+    for texts in rows:  # one file's rows: a text read on an earlier row is remembered
+        assert checker._read_columns(texts) == _loaded(checker.schema, texts)
+    for texts in rows:  # read again, from what it remembers
+        assert checker._read_columns(texts) == _loaded(checker.schema, texts)

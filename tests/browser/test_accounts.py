@@ -134,7 +134,9 @@ def test_a_finance_user_sets_up_the_second_factor_and_signs_in_with_it(live_serv
     both_widths(window, "recovery-codes")
     page.get_by_role("link", name="I have kept them: continue").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    expect(page.get_by_role("link", name="Claims", exact=True)).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Claims", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     window.shot("claims-queue")
     window.sign_out("signed-out")
 
@@ -147,7 +149,9 @@ def test_a_finance_user_sets_up_the_second_factor_and_signs_in_with_it(live_serv
     both_widths(window, "code")
     window.give_code(secret, "code")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    expect(page.get_by_role("link", name="Claims", exact=True)).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Claims", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     window.shot("signed-in-with-the-code")
 
     window.visit("/account", "account")

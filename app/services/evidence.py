@@ -115,22 +115,45 @@ def correct_job(
     changes = correction.changes(outcome)
     if not changes:
         raise Invalid.field("status", "change at least one fact of the job")
+    return apply_correction(
+        session,
+        principal,
+        outcome,
+        changes,
+        revision_reason=why,
+        audit_note=why,
+        claim_reason=f"job {outcome.id} corrected: {why}",
+    )
+
+
+def apply_correction(
+    session: Session,
+    principal: Principal,
+    outcome: JobOutcome,
+    changes: dict,
+    *,
+    revision_reason: str,
+    audit_note: str | None,
+    claim_reason: str,
+) -> JobOutcome:
+    """Write a job's corrected facts (``changes``), say on it who revised it and why, audit the
+    change, and let a claim in flight react as it does to a new report."""
     for name, value in changes.items():
         setattr(outcome, name, value)
-    outcome.revision_reason, outcome.revised_by = why, principal.actor
+    outcome.revision_reason, outcome.revised_by = revision_reason, principal.actor
     detail = ", ".join(
         f"{name}={getattr(value, 'value', value)}" for name, value in changes.items()
     )
-    record(
-        session, principal.actor, "job.corrected", f"job_outcome:{outcome.id}", f"{detail}: {why}"
-    )
+    if audit_note:
+        detail = f"{detail}: {audit_note}"
+    record(session, principal.actor, "job.corrected", f"job_outcome:{outcome.id}", detail)
     session.flush()
     refund_claims.after_evidence_change(
         session,
         outcome.graduation_id,
         outcome_id=outcome.id,
         actor=principal.actor,
-        reason=f"job {outcome.id} corrected: {why}",
+        reason=claim_reason,
     )
     return outcome
 

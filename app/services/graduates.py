@@ -21,6 +21,7 @@ from app.models import Employer, Enrollment, Graduation, HireConfirmation, JobOu
 from app.models.base import utc_now
 from app.services.confirmations import request_confirmation
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.evidence import apply_correction
 from app.services.guarantee import GuaranteeView, OutcomeVerdict, evaluate_guarantee
 from app.services.records import MAX_ID, create_employer, report_job_outcome
 from refunds import claims as refund_claims
@@ -311,22 +312,15 @@ def correct_own_job(
     changes = {name: value for name, value in wanted.items() if getattr(outcome, name) != value}
     if not changes:
         raise Invalid.field("title", "change at least one fact of the job")
-    for name, value in changes.items():
-        setattr(outcome, name, value)
-    outcome.revision_reason, outcome.revised_by = "corrected by the graduate", principal.actor
-    detail = ", ".join(
-        f"{name}={getattr(value, 'value', value)}" for name, value in changes.items()
-    )
-    record(session, principal.actor, "job.corrected", f"job_outcome:{outcome.id}", detail)
-    session.flush()
-    refund_claims.after_evidence_change(
+    return apply_correction(
         session,
-        outcome.graduation_id,
-        outcome_id=outcome.id,
-        actor=principal.actor,
-        reason=f"job {outcome.id} corrected by the graduate",
+        principal,
+        outcome,
+        changes,
+        revision_reason="corrected by the graduate",
+        audit_note=None,
+        claim_reason=f"job {outcome.id} corrected by the graduate",
     )
-    return outcome
 
 
 def withdraw_own_job(

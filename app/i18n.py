@@ -30,6 +30,10 @@ LOCALES = {
     "fr_CA": "Français (Canada)",
 }
 
+#: The API's messages are English whoever calls it: they are part of its contract, with its
+#: field names; amounts and instants in it are numbers and UTC, never formatted.
+API_LOCALE = "en_GB"
+
 #: A bare language in a browser's list stands for this locale.
 _LANGUAGE_LOCALE = {"en": "en_GB", "fr": "fr_FR"}
 
@@ -53,6 +57,9 @@ babel = Babel()
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # A {% trans %} block is looked up as the catalogue extracted it: its lines joined by one
+    # space, so a template may wrap a long sentence wherever it likes.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
 
     @app.before_request
     def _settle_the_reader() -> None:
@@ -127,6 +134,8 @@ def time_zone_of(account) -> str:
 
 
 def select_locale() -> str:
+    if has_request_context() and request.path.startswith("/api/"):
+        return API_LOCALE
     account = _account()
     if account is not None and account.locale in LOCALES:
         return account.locale

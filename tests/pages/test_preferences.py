@@ -138,3 +138,22 @@ def test_a_registrar_writing_french_numbers_records_the_amount_they_meant(client
     assert response.status_code == 302
     [payment] = session.scalars(select(TuitionPayment))
     assert payment.amount_minor == 650050
+
+
+def test_a_sentence_wrapped_over_lines_in_a_template_is_found_in_the_catalogue(
+    client, session, sign_in
+):
+    """{% trans %} blocks are looked up trimmed, as they were extracted: line breaks inside a
+    sentence do not hide its translation."""
+    sign_in(UserFactory(role=Role.REGISTRAR, locale="fr_FR"))
+    page = client.get("/account/preferences").get_data(as_text=True)
+    assert "Les pages et les courriels sont rédigés dans la langue choisie" in page
+
+
+def test_the_api_answers_in_english_whatever_the_browser_asks(app):
+    from app.i18n import select_locale
+
+    with app.test_request_context("/api/v1/students/1", headers=FRENCH_CANADA):
+        assert select_locale() == "en_GB"
+    with app.test_request_context("/account/preferences", headers=FRENCH_CANADA):
+        assert select_locale() == "fr_CA"

@@ -33,7 +33,13 @@ TRANSLATIONS = ROOT / "translations"
 #: The languages the service is translated into (English is the code's own).
 LANGUAGES = ("fr",)
 
-KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "lazy_gettext": None,
+    "_l": None,
+    "lazy_ngettext": (1, 2),
+    "lazy_pgettext": ((1, "c"), 2),
+}
 METHODS = [
     ("**/templates/**.html", "jinja2.ext:babel_extract"),
     ("**/templates/**.txt", "jinja2.ext:babel_extract"),
@@ -42,16 +48,21 @@ METHODS = [
 TEMPLATE_OPTIONS = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
 
 
-def code_messages() -> dict[str, list[str]]:
+#: A message: its text, and the context that tells apart two meanings of the same words (a
+#: claim's "failed" and a refund's), ``None`` for most.
+Key = tuple[str | None, str]
+
+
+def code_messages() -> dict[Key, list[str]]:
     """Every message of the code, each with the places it is used (``file:line``)."""
-    found: dict[str, list[str]] = {}
+    found: dict[Key, list[str]] = {}
     options = {pattern: TEMPLATE_OPTIONS for pattern, method in METHODS if "jinja2" in method}
-    for filename, line, message, _comments, _context in extract_from_dir(
+    for filename, line, message, _comments, context in extract_from_dir(
         ROOT, METHODS, options, KEYWORDS, strip_comment_tags=True
     ):
         msgid = message[0] if isinstance(message, tuple) else message
         if msgid:
-            found.setdefault(msgid, []).append(f"{filename}:{line}")
+            found.setdefault((context, msgid), []).append(f"{filename}:{line}")
     return found
 
 
@@ -66,8 +77,10 @@ def merged(language: str) -> Catalog:
         with path.open("rb") as file:
             for message in read_po(file, locale=language):
                 usable = message.id and message.string and not message.fuzzy
-                if usable and message.id not in catalog:
-                    catalog.add(message.id, message.string, flags=message.flags)
+                if usable and catalog.get(message.id, context=message.context) is None:
+                    catalog.add(
+                        message.id, message.string, flags=message.flags, context=message.context
+                    )
     return catalog
 
 
@@ -79,13 +92,13 @@ def compile_all() -> None:
             write_mo(file, merged(language))
 
 
-def missing(language: str) -> dict[str, list[str]]:
+def missing(language: str) -> dict[Key, list[str]]:
     """The messages of the code with no translation into ``language``, with where they are."""
     catalog = merged(language)
     return {
-        msgid: places
-        for msgid, places in code_messages().items()
-        if catalog.get(msgid) is None or not _translated(catalog.get(msgid))
+        key: places
+        for key, places in code_messages().items()
+        if not _translated(catalog.get(key[1], context=key[0]))
     }
 
 
@@ -98,9 +111,10 @@ def conflicting(language: str) -> list[str]:
             for message in read_po(file, locale=language):
                 if not message.id or not message.string:
                     continue
-                if message.id in seen and seen[message.id] != message.string:
+                key = (message.context, message.id)
+                if key in seen and seen[key] != message.string:
                     clashes.append(f"{path.name}: {message.id!r}")
-                seen.setdefault(message.id, message.string)
+                seen.setdefault(key, message.string)
     return clashes
 
 
@@ -148,6 +162,8 @@ def untranslated_text(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def _translated(message) -> bool:
+    if message is None:
+        return False
     string = message.string
     if isinstance(string, tuple | list):
         return all(string)
@@ -156,9 +172,15 @@ def _translated(message) -> bool:
 
 def _print_missing_po(language: str) -> None:
     catalog = Catalog(locale=language)
-    for msgid, places in sorted(missing(language).items()):
-        catalog.add(msgid, locations=[tuple(place.rsplit(":", 1)) for place in places])
+    for (context, msgid), places in sorted(missing(language).items(), key=_by_text):
+        locations = [(file, int(line)) for file, line in (p.rsplit(":", 1) for p in places)]
+        catalog.add(msgid, locations=locations, context=context)
     write_po(sys.stdout.buffer, catalog, omit_header=True, sort_output=True)
+
+
+def _by_text(item) -> tuple[str, str]:
+    (context, msgid), _places = item
+    return msgid, context or ""
 
 
 def main(argv: list[str]) -> int:
@@ -171,7 +193,7 @@ def main(argv: list[str]) -> int:
         return 0
     problems = 0
     for language in LANGUAGES:
-        for msgid, places in sorted(missing(language).items()):
+        for (_context, msgid), places in sorted(missing(language).items(), key=_by_text):
             print(f"{language}: no translation of {msgid!r} ({places[0]})")
             problems += 1
         for clash in conflicting(language):

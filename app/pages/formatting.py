@@ -15,6 +15,7 @@ from flask_babel import get_locale
 
 from app.amounts import AmountError, parse_amount
 from app.i18n import current_time_zone
+from app.labels import label
 
 #: The locale of text written outside any request or job (a CLI's output).
 LOCALE = "en_GB"
@@ -121,9 +122,8 @@ def day(value: date | datetime | None) -> str:
 
 
 def words(value) -> str:
-    """An enum value for people: ``owed_refund`` -> ``owed refund``."""
-    text = getattr(value, "value", value)
-    return str(text).replace("_", " ") if text is not None else "—"
+    """A coded value for people, in their language: ``owed_refund`` -> ``owed refund``."""
+    return label(value)
 
 
 def init_app(app: Flask) -> None:

@@ -141,4 +141,6 @@ def test_the_compiled_catalogue_is_the_sources_merged():
     with compiled.open("rb") as file:
         read = read_mo(io.BytesIO(file.read()))
     expected = catalogue.merged("fr")
-    assert {m.id: m.string for m in read if m.id} == {m.id: m.string for m in expected if m.id}
+    assert {(m.context, m.id): m.string for m in read if m.id} == {
+        (m.context, m.id): m.string for m in expected if m.id
+    }

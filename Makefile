@@ -104,6 +104,7 @@ bench: install
 	$(BIN)/python -m bench.forecast_bench
 	$(BIN)/python -m bench.school_bench
 	$(BIN)/python -m bench.records_bench
+	$(BIN)/python -m bench.pages_bench
 
 ## A soak, not a test: the claim's stateful model with many more examples, on both databases
 ## (SOAK_EXAMPLES, SOAK_STEPS to change how long it runs).

@@ -85,7 +85,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "students": ("id", "name", "email", "country", "created_at"),
     "enrollments": (
         "id", "student_id", "programme_id", "policy_id", "signed_on", "guarantee_opt_in",
-        "scholarship_minor", "cirr_intent", "expected_graduation_on", "created_at",
+        "scholarship_minor", "cirr_intent", "expected_graduation_on", "search_country",
+        "created_at",
     ),
     "graduations": ("id", "enrollment_id", "qualified_on", "stopped_seeking_on", "created_at"),
     "tuition_payments": (
@@ -157,6 +158,11 @@ class Graduate:
     variant: int
     payments: int
     intent: str
+
+    @property
+    def country(self) -> str:
+        """Where they live and look for work (their enrollment's search country)."""
+        return ("GB", "FR", "DE", "US")[self.variant % 4]
 
 
 class SchoolPlan:
@@ -231,7 +237,7 @@ class SchoolPlan:
                 graduate.id,
                 f"Graduate {graduate.id:07d}",
                 f"graduate{graduate.id}@school.example",
-                ("GB", "FR", "DE", "US")[rng.randrange(4)],
+                graduate.country,
                 NOW,
             )
 
@@ -248,6 +254,7 @@ class SchoolPlan:
                 g.scholarship_minor,
                 g.intent,
                 expected if rng.random() < 0.9 else None,
+                g.country,
                 NOW,
             )
 

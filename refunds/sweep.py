@@ -227,15 +227,21 @@ def _paused():
 def _in_search_areas(policy_id, country):
     """``app.guarantee.rules.in_search_areas`` in SQL, for a policy that names areas: whether
     one of ``policy_id``'s search areas is ``country`` or a region that covers it."""
-    return exists().where(
-        PolicySearchArea.policy_id == policy_id,
-        or_(
-            PolicySearchArea.code == country,
-            *(
-                and_(PolicySearchArea.code == region, country.in_(sorted(members)))
-                for region, members in REGIONS.items()
+    return (
+        exists()
+        .where(
+            PolicySearchArea.policy_id == policy_id,
+            or_(
+                PolicySearchArea.code == country,
+                *(
+                    and_(PolicySearchArea.code == region, country.in_(sorted(members)))
+                    for region, members in REGIONS.items()
+                ),
             ),
-        ),
+        )
+        # Used two levels down (in a job's subquery of a window's row): the window and the
+        # job must be the outer queries', never rows of their own joined in here.
+        .correlate_except(PolicySearchArea)
     )
 
 

@@ -576,11 +576,15 @@ def _seed_policy(**fields):
     """The seed programme's eligibility terms: a degree, 12 months to qualify, the four
     countries, work authorisation required (remote jobs abroad count unless ``fields`` say)."""
     return GuaranteePolicyFactory(
-        prerequisites=[PolicyPrerequisite(label="Bachelor's degree, mathematics", position=0)],
-        qualify_within_months=12,
-        search_areas=[PolicySearchArea(code=code) for code in ("CA", "FR", "GB", "US")],
-        requires_work_authorisation=True,
-        **fields,
+        **{
+            "prerequisites": [
+                PolicyPrerequisite(label="Bachelor's degree, mathematics", position=0)
+            ],
+            "qualify_within_months": 12,
+            "search_areas": [PolicySearchArea(code=code) for code in ("CA", "FR", "GB", "US")],
+            "requires_work_authorisation": True,
+            **fields,
+        }
     )
 
 
@@ -634,6 +638,28 @@ def test_sweep_and_expected_liability_leave_out_each_graduate_who_is_not_covered
         abroad.id,
         remote_not_counted.id,
     }
+
+
+def test_a_job_counts_only_in_the_areas_of_the_graduates_own_policy(session):
+    """Each window reads its own policy's areas: a job in Germany does not place a graduate
+    whose policy covers France because another programme's policy covers Germany."""
+    from app.services.expected_liability import search_records
+
+    in_france = _eligible_graduate(
+        _seed_policy(search_areas=[PolicySearchArea(code="FR")]), search_country="FR"
+    )
+    JobOutcomeFactory(graduation=in_france, start_date=DEADLINE, country="DE")
+    in_germany = _eligible_graduate(
+        _seed_policy(search_areas=[PolicySearchArea(code="DE")]), search_country="DE"
+    )
+    JobOutcomeFactory(graduation=in_germany, start_date=DEADLINE, country="DE")
+    session.flush()
+
+    sweep(session, AS_OF)
+
+    assert {claim.graduation_id for claim in _claims(session)} == {in_france.id}
+    placed = {record.key: record.job_on for record in search_records(session)}
+    assert placed == {in_france.id: None, in_germany.id: DEADLINE}
 
 
 def test_sweep_flags_each_owed_graduate_with_one_claim_and_one_audit_row(session):

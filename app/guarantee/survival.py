@@ -14,9 +14,10 @@ Definitions:
   window. The forecast takes every job on record (as the worst case does); the backtest counts
   a job only from the day it was on record (``job_known_on``), so that a forecast made at a
   past date uses only what was known then.
-- **Placement curve**: the Kaplan-Meier estimate (statsmodels' ``SurvfuncRight``) of the share of
-  graduates still without a qualifying job after ``d`` days, with Greenwood's pointwise 95%
-  interval, from the search times of every covered graduate whose window has started.
+- **Placement curve**: the Kaplan-Meier estimate (``kaplan_meier``: statsmodels' estimate, in a
+  few array operations) of the share of graduates still without a qualifying job after ``d``
+  days, with a pointwise 95% interval (Tsiatis' variance, as statsmodels gives it for weighted
+  searches), from the search times of every covered graduate whose window has started.
 - **Which curve** a graduate gets (pooled where the data is thin): their programme's half-year
   cohort's curve (the half-year their window started in) when at least ``MIN_AT_RISK`` graduates
   of that cohort were still observed searching on the graduate's deadline day; otherwise their
@@ -232,8 +233,6 @@ def search_times(
 def fit_curve(key: CurveKey, days: np.ndarray, placed: np.ndarray, weights=None) -> Curve:
     """The Kaplan-Meier curve of search times ``days`` (``placed``: the search ended with a
     qualifying job, else censored), each counted ``weights`` times (default once)."""
-    from statsmodels.duration.survfunc import SurvfuncRight  # a heavy import, paid when used
-
     days = np.asarray(days, dtype=float)
     placed = np.asarray(placed, dtype=float)
     weights = np.ones_like(days) if weights is None else np.asarray(weights, dtype=float)
@@ -242,18 +241,38 @@ def fit_curve(key: CurveKey, days: np.ndarray, placed: np.ndarray, weights=None)
     graduates, found = int(weights.sum()), int((weights * placed).sum())
     if not found:
         return Curve(key, (), (), (), (), graduates, 0)
-    fitted = SurvfuncRight(days, placed, freq_weights=weights)
-    survival = np.asarray(fitted.surv_prob)
-    error = np.nan_to_num(np.asarray(fitted.surv_prob_se))
+    times, survival, error = kaplan_meier(days, placed, weights)
     return Curve(
         key,
-        tuple(int(d) for d in fitted.surv_times),
+        tuple(int(d) for d in times),
         tuple(float(s) for s in survival),
         tuple(float(v) for v in np.clip(survival - 1.96 * error, 0.0, 1.0)),
         tuple(float(v) for v in np.clip(survival + 1.96 * error, 0.0, 1.0)),
         graduates,
         found,
     )
+
+
+def kaplan_meier(
+    days: np.ndarray, placed: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The days on which some search ended, the Kaplan-Meier survival after each, and its
+    standard error (Tsiatis' formula for weighted searches): statsmodels' ``SurvfuncRight``
+    with ``freq_weights``, step for step (a property test holds them equal), in a few array
+    operations. The bootstrap refits curves thousands of times, where that class's set-up
+    cost more than the estimate."""
+    times, rank = np.unique(days, return_inverse=True)
+    ended = np.bincount(rank, weights=placed * weights, minlength=len(times))
+    at_risk = np.cumsum(np.bincount(rank, weights=weights, minlength=len(times))[::-1])[::-1]
+    events = np.flatnonzero(ended > 0)
+    times, ended, at_risk = times[events], ended[events], at_risk[events]
+    step = 1 - ended / at_risk
+    gone = step < 1e-16
+    step[gone] = 1e-16
+    survival = np.exp(np.cumsum(np.log(step)))
+    survival[gone] = 0
+    error = np.sqrt(np.cumsum(ended / (at_risk * at_risk)))
+    return times, survival, np.nan_to_num(error)
 
 
 def _at(curve_days: np.ndarray, survival: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -276,6 +295,7 @@ class _Groups:
         else:
             self.rows, self.counts = np.zeros((0, 4), dtype=np.int64), np.zeros(0, dtype=np.int64)
         self.half_years = history.half_years
+        self._masks: dict[CurveKey, np.ndarray] = {}
 
     def mask(self, key: CurveKey) -> np.ndarray:
         programme, half = key
@@ -294,6 +314,21 @@ class _Groups:
         counts = self.counts if counts is None else counts
         mask = self.mask(key)
         return fit_curve(key, self.rows[mask, 2], self.rows[mask, 3], counts[mask])
+
+    def steps(self, key: CurveKey, counts) -> tuple[np.ndarray, np.ndarray]:
+        """The curve's days and survival alone, as arrays (the bootstrap's refits)."""
+        if key not in self._masks:
+            self._masks[key] = self.mask(key)
+        mask = self._masks[key]
+        weights = counts[mask]
+        placed = self.rows[mask, 3]
+        if not (weights * placed).any():
+            return np.zeros(0), np.zeros(0)
+        kept = weights > 0
+        times, survival, _error = kaplan_meier(
+            self.rows[mask, 2][kept], placed[kept], weights[kept].astype(float)
+        )
+        return times, survival
 
 
 def curve_for(groups: _Groups, programme_id: int, half: HalfYear, deadline_day: int) -> CurveKey:
@@ -348,26 +383,28 @@ def _forecast(
     used = sorted(set(keys), key=_key_order)
     key_of = np.array([used.index(key) for key in keys], dtype=np.int64)
 
-    def expected(curves: dict[CurveKey, Curve]) -> np.ndarray:
+    mine_of = [key_of == k for k in range(len(used))]
+
+    def expected(steps: dict[CurveKey, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         probability = np.ones(len(indices))
         for k, key in enumerate(used):
-            curve = curves[key]
-            mine = key_of == k
-            if not curve.days:
+            curve_days, survival = steps[key]
+            mine = mine_of[k]
+            if not len(curve_days):
                 continue
-            at_deadline = _at(np.array(curve.days), np.array(curve.survival), deadline_days[mine])
-            so_far = _at(np.array(curve.days), np.array(curve.survival), searched[mine])
+            at_deadline = _at(curve_days, survival, deadline_days[mine])
+            so_far = _at(curve_days, survival, searched[mine])
             with np.errstate(divide="ignore", invalid="ignore"):
                 probability[mine] = np.where(so_far > 0, at_deadline / so_far, 1.0)
         return np.bincount(bucket_of, weights=probability * amounts, minlength=len(buckets))
 
     curves = {key: groups.curve(key) for key in used}
-    point = expected(curves)
+    point = expected({key: (np.array(c.days), np.array(c.survival)) for key, c in curves.items()})
     rng = np.random.default_rng(seed)
     samples = np.empty((draws, len(buckets)))
     for draw in range(draws):
         resampled = rng.poisson(groups.counts)
-        samples[draw] = expected({key: groups.curve(key, resampled) for key in used})
+        samples[draw] = expected({key: groups.steps(key, resampled) for key in used})
     if draws:
         low, high = np.percentile(samples, INTERVAL_PERCENTILES, axis=0)
     else:

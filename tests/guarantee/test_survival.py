@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 from dateutil.relativedelta import relativedelta
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.guarantee.cirr import HalfYear
 from app.guarantee.survival import (
@@ -17,6 +20,7 @@ from app.guarantee.survival import (
     backtest_error,
     backtest_errors,
     expected_liability,
+    kaplan_meier,
     search_times,
 )
 from bench.forecast_bench import daily_placement_chance, generated_history, true_still_searching
@@ -216,3 +220,30 @@ def test_the_interval_is_the_same_every_time_for_the_same_day():
     first = expected_liability(records, TODAY, months, draws=30)
     assert expected_liability(records, TODAY, months, draws=30).rows == first.rows
     assert any(row.lower_minor < row.upper_minor for row in first.rows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=60),
+            st.booleans(),
+            st.integers(min_value=1, max_value=5),
+        ),
+        min_size=1,
+        max_size=60,
+    ).filter(lambda rows: any(placed for _, placed, _ in rows))
+)
+def test_the_curve_is_statsmodels_kaplan_meier_estimate(rows):
+    """``kaplan_meier`` computes what statsmodels' ``SurvfuncRight`` does with frequency
+    weights: the same days, survival and standard errors."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    days = np.array([d for d, _, _ in rows], dtype=float)
+    placed = np.array([p for _, p, _ in rows], dtype=float)
+    weights = np.array([w for _, _, w in rows], dtype=float)
+    times, survival, error = kaplan_meier(days, placed, weights)
+    fitted = SurvfuncRight(days, placed, freq_weights=weights)
+    np.testing.assert_array_equal(times, fitted.surv_times)
+    np.testing.assert_allclose(survival, fitted.surv_prob, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(error, np.nan_to_num(fitted.surv_prob_se), rtol=1e-12)

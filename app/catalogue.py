@@ -161,6 +161,13 @@ def untranslated_text(path: Path) -> Iterator[tuple[int, str]]:
             yield line, word
 
 
+def checked_templates() -> list[Path]:
+    """The templates people read: every page (``.html``) and the text part of every email
+    (``email/*.txt``, which also sets its subject)."""
+    templates = ROOT / "templates"
+    return sorted([*templates.rglob("*.html"), *(templates / "email").glob("*.txt")])
+
+
 def _translated(message) -> bool:
     if message is None:
         return False
@@ -199,7 +206,7 @@ def main(argv: list[str]) -> int:
         for clash in conflicting(language):
             print(f"{language}: translated two ways: {clash}")
             problems += 1
-    for path in sorted((ROOT / "templates").rglob("*.html")):
+    for path in checked_templates():
         for line, text in untranslated_text(path):
             print(f"{path.relative_to(ROOT)}:{line}: words outside a message: {text}")
             problems += 1

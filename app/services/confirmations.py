@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
+from flask_babel import LazyString
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,10 +28,12 @@ from app.audit import record
 from app.auth.access import Permission, Principal, authorize, refuse
 from app.guarantee.contacts import mailbox_of
 from app.guarantee.terms import EmploymentType, OutcomeStatus
+from app.labels import label
 from app.mail import absolute_url, send_templated
 from app.models import ConfirmationAnswer, HireConfirmation, JobOutcome
 from app.models.base import utc_now
 from app.services.errors import Conflict, NotFound
+from app.services.readers import employer_reader
 from refunds import claims as refund_claims
 
 SALT = "hire-confirmation"
@@ -85,16 +88,18 @@ def _graduates_own(outcome: JobOutcome) -> bool:
 
 
 def send_confirmation_email(confirmation: HireConfirmation) -> bool:
-    """Email the employer the link to confirm or deny the hire."""
+    """Email the employer the link to confirm or deny the hire, in their language
+    (``app.services.readers.employer_reader``)."""
     outcome = confirmation.job_outcome
     return send_templated(
         confirmation.sent_to,
         "hire_confirmation",
+        reader=employer_reader(outcome, confirmation.sent_to),
         graduate_name=outcome.graduation.enrollment.student.name,
         employer_name=outcome.employer.name,
         title=outcome.title,
         start_date=outcome.start_date,
-        employment_type=outcome.employment_type.value.replace("_", " "),
+        employment_type=LazyString(label, outcome.employment_type),
         link=absolute_url("employer.confirm", token=link_token(confirmation.id)),
         expires_at=confirmation.expires_at,
     )

@@ -22,6 +22,7 @@ the caller formats itself is formatted in the caller's locale: pass numbers and 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -104,7 +105,8 @@ def _render(template: str, context: dict) -> RenderedEmail:
         **context,
     }
     text_module = environment.get_template(f"email/{template}.txt").make_module(values)
-    subject = " ".join(str(getattr(text_module, "subject", "")).split())
+    # One line: the line breaks and runs of spaces of the template go, a no-break space stays.
+    subject = re.sub(r"[ \t\r\n]+", " ", str(getattr(text_module, "subject", ""))).strip()
     if not subject:
         raise ValueError(f"email/{template}.txt sets no subject")
     html = environment.get_template(f"email/{template}.html").render(subject=subject, **values)

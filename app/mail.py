@@ -1,8 +1,9 @@
 """Email through SMTP (host and port from settings), written from templates people can trust.
 
 Every email has a plain-text part and an HTML part, both rendered from Jinja templates:
-``app/templates/email/<template>.txt`` and ``<template>.html``. The text template sets the subject
-(``{% set subject = "..." %}``); both extend a shared layout that names the school
+``app/templates/email/<template>.txt`` and ``<template>.html``, every word of them a message
+translated in the catalogue (the catalogue's check reads both). The text template sets the
+subject (``{% set subject = _("...") %}``); both extend a shared layout that names the school
 (``SCHOOL_NAME``). The sender is ``MAIL_FROM`` (shown as "<school> Job Guarantee" when it has
 no display name of its own), replies go to ``MAIL_REPLY_TO``, and each message carries a
 ``Date`` and a ``Message-ID``. Links are absolute, built from ``BASE_URL`` (``absolute_url``),

@@ -75,7 +75,12 @@ def merged(language: str) -> Catalog:
     catalog = Catalog(locale=language, domain="messages")
     for path in source_files(language):
         with path.open("rb") as file:
-            for message in read_po(file, locale=language):
+            source = read_po(file, locale=language)
+            # The plural forms the translations were written for (French: one, many), not
+            # whatever the installed Babel's data says (it may count three).
+            if "Plural-Forms" in dict(source.mime_headers):
+                catalog.mime_headers = [("Plural-Forms", source.plural_forms)]
+            for message in source:
                 usable = message.id and message.string and not message.fuzzy
                 if usable and catalog.get(message.id, context=message.context) is None:
                     catalog.add(
@@ -161,6 +166,13 @@ def untranslated_text(path: Path) -> Iterator[tuple[int, str]]:
             yield line, word
 
 
+def checked_templates() -> list[Path]:
+    """The templates people read: every page (``.html``) and the text part of every email
+    (``email/*.txt``, which also sets its subject)."""
+    templates = ROOT / "templates"
+    return sorted([*templates.rglob("*.html"), *(templates / "email").glob("*.txt")])
+
+
 def _translated(message) -> bool:
     if message is None:
         return False
@@ -199,7 +211,7 @@ def main(argv: list[str]) -> int:
         for clash in conflicting(language):
             print(f"{language}: translated two ways: {clash}")
             problems += 1
-    for path in sorted((ROOT / "templates").rglob("*.html")):
+    for path in checked_templates():
         for line, text in untranslated_text(path):
             print(f"{path.relative_to(ROOT)}:{line}: words outside a message: {text}")
             problems += 1

@@ -115,9 +115,12 @@ def _account():
 
 
 def locale_of(account) -> str:
-    """The locale an account reads: its own choice, else the school's."""
-    if account is not None and account.locale in LOCALES:
-        return account.locale
+    """The locale an account reads when it is not at its browser (an email to it): its own
+    choice, else what its browser asked for when it last signed in, else the school's."""
+    if account is not None:
+        for locale in (account.locale, getattr(account, "browser_locale", None)):
+            if locale in LOCALES:
+                return locale
     return current_app.config["DEFAULT_LOCALE"]
 
 

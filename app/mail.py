@@ -1,35 +1,57 @@
 """Email through SMTP (host and port from settings), written from templates people can trust.
 
 Every email has a plain-text part and an HTML part, both rendered from Jinja templates:
-``app/templates/email/<template>.txt`` and ``<template>.html``. The text template sets the subject
-(``{% set subject = "..." %}``); both extend a shared layout that names the school
+``app/templates/email/<template>.txt`` and ``<template>.html``, every word of them a message
+translated in the catalogue (the catalogue's check reads both). The text template sets the
+subject (``{% set subject = _("...") %}``); both extend a shared layout that names the school
 (``SCHOOL_NAME``). The sender is ``MAIL_FROM`` (shown as "<school> Job Guarantee" when it has
 no display name of its own), replies go to ``MAIL_REPLY_TO``, and each message carries a
 ``Date`` and a ``Message-ID``. Links are absolute, built from ``BASE_URL`` (``absolute_url``),
 and stand on a line of their own in the text part, so copying one never breaks it.
 
-``send_templated(to, template, **context)`` renders and sends; ``render`` gives the subject and
-both parts without sending (tests, outboxes that record before they send); ``deliver`` raises
-``MailNotSent`` where ``send_email``/``send_templated`` log and answer ``False``.
+``send_templated(to, template, reader=..., **context)`` renders and sends; ``render`` gives the
+subject and both parts without sending (tests, outboxes that record before they send); ``deliver``
+raises ``MailNotSent`` where ``send_email``/``send_templated`` log and answer ``False``.
+
+Each email is written for its reader: ``reader`` is the recipient's account (or a ``Reader`` for
+someone without one), and the whole email, its subject, words, amounts and dates, is rendered in
+their locale and time zone (``app.i18n.for_account``), whoever's request or job sends it. A value
+the caller formats itself is formatted in the caller's locale: pass numbers and dates, or a
+``flask_babel.LazyString``, and let the template (or the string) format them as it renders.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from dataclasses import dataclass
+from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
+from babel.dates import format_date
 from flask import current_app
+
+from app.i18n import current_time_zone, for_account
+from app.pages.formatting import reader_locale
 
 log = logging.getLogger(__name__)
 
 
 class MailNotSent(Exception):
     """The SMTP server could not be reached, or refused the message; the text says why."""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Whoever reads an email without an account of their own (an employer's contact): the
+    locale and time zone to write it in, ``None`` for the school's."""
+
+    locale: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,31 +72,52 @@ def absolute_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def render(template: str, /, **context) -> RenderedEmail:
-    """The email ``email/<template>``: subject, plain text and HTML, with ``context`` in both.
+def written_day(value: date | datetime, *, weekday: bool = False) -> str:
+    """A day as a sentence of an email writes it: ``01 April 2026`` (``Wednesday 01 April
+    2026`` with ``weekday``), ``1 avril 2026`` in French; an instant is first taken to the
+    reader's time zone."""
+    if isinstance(value, datetime):
+        value = value.astimezone(current_time_zone()).date()
+    locale = reader_locale()
+    pattern = "dd MMMM y" if locale.startswith("en") else "d MMMM y"
+    return format_date(value, f"EEEE {pattern}" if weekday else pattern, locale=locale)
 
-    The templates also see ``school_name``, ``reply_to`` (the address replies reach) and
-    ``url`` (``absolute_url``).
+
+def render(template: str, /, reader=None, **context) -> RenderedEmail:
+    """The email ``email/<template>``: subject, plain text and HTML, with ``context`` in both,
+    written in ``reader``'s locale and time zone (an account, a ``Reader``; ``None``: the
+    school's).
+
+    The templates also see ``school_name``, ``reply_to`` (the address replies reach), ``url``
+    (``absolute_url``) and ``written_day`` (a date as a sentence writes it).
     """
+    with for_account(reader if reader is not None else Reader()):
+        return _render(template, context)
+
+
+def _render(template: str, context: dict) -> RenderedEmail:
     environment = current_app.jinja_env
     values = {
         "school_name": current_app.config["SCHOOL_NAME"],
         "reply_to": _reply_to_address(),
         "url": absolute_url,
+        "written_day": written_day,
+        "html_lang": reader_locale().split("_")[0],
         **context,
     }
     text_module = environment.get_template(f"email/{template}.txt").make_module(values)
-    subject = " ".join(str(getattr(text_module, "subject", "")).split())
+    # One line: the line breaks and runs of spaces of the template go, a no-break space stays.
+    subject = re.sub(r"[ \t\r\n]+", " ", str(getattr(text_module, "subject", ""))).strip()
     if not subject:
         raise ValueError(f"email/{template}.txt sets no subject")
     html = environment.get_template(f"email/{template}.html").render(subject=subject, **values)
     return RenderedEmail(subject=subject, text=_tidy(str(text_module)), html=html)
 
 
-def send_templated(to: str, template: str, /, **context) -> bool:
-    """Render the email ``template`` and send it to ``to``; ``False`` (and a log line) when the
-    SMTP server refuses it."""
-    email = render(template, **context)
+def send_templated(to: str, template: str, /, reader=None, **context) -> bool:
+    """Render the email ``template`` for ``reader`` (see ``render``) and send it to ``to``;
+    ``False`` (and a log line) when the SMTP server refuses it."""
+    email = render(template, reader=reader, **context)
     return send_email(to, email.subject, email.text, html=email.html)
 
 

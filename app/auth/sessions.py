@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.auth import second_factor
 from app.auth.access import Principal
 from app.database import db_session
+from app.i18n import browser_locale
 from app.models import User, UserSession
 from app.models.base import utc_now
 
@@ -99,6 +100,8 @@ def sign_in(database: Session, user: User) -> SignedIn:
     record = UserSession(id=secrets.token_urlsafe(32), user_id=user.id)
     database.add(record)
     user.last_sign_in_at = utc_now()
+    # Remembered for the emails written to them while they have chosen no language.
+    user.browser_locale = browser_locale() or user.browser_locale
     database.flush()
     signed_in = SignedIn(user, record.id)
     login_user(signed_in)

@@ -57,6 +57,9 @@ class User(CreatedAt, Base):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The locale the person chose (``fr_CA`` ...); NULL: their browser's, else the school's.
     locale: Mapped[str | None] = mapped_column(String(10))
+    #: The locale the person's browser asked for when they last signed in: what their emails
+    #: are written in while they have chosen none. NULL: never signed in, or asked for none.
+    browser_locale: Mapped[str | None] = mapped_column(String(10))
     #: The IANA time zone the person reads times in; NULL: their country's, else the school's.
     time_zone: Mapped[str | None] = mapped_column(String(64))
     #: The shared secret of the authenticator app (base32), once the second factor is on.

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import LazyString, lazy_gettext
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -48,33 +50,43 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def _plain_text(_form, field):
     if field.data and _CONTROL.search(field.data):
-        raise ValidationError("Use letters, digits and punctuation only.")
+        raise ValidationError(_("Use letters, digits and punctuation only."))
+
+
+def _capitalized(kind: EmploymentType) -> str:
+    """A kind of contract as a choice reads it, in the reader's language: ``Internship``."""
+    return words(kind).capitalize()
 
 
 class AnswerForm(FlaskForm):
     """The employer's answer: confirmed (correcting the start date or contract) or denied."""
 
     decision = RadioField(
-        "Did you hire them for this job?",
+        lazy_gettext("Did you hire them for this job?"),
         choices=[
-            SelectChoice("confirm", "Yes, we hired them (correct the details below if needed)"),
-            SelectChoice("deny", "No, or not for this job"),
+            SelectChoice(
+                "confirm",
+                lazy_gettext("Yes, we hired them (correct the details below if needed)"),
+            ),
+            SelectChoice("deny", lazy_gettext("No, or not for this job")),
         ],
-        validators=[InputRequired("Choose yes or no.")],
+        validators=[InputRequired(lazy_gettext("Choose yes or no."))],
     )
-    start_date = DateField("Correct first day of work (only if different)", validators=[Optional()])
+    start_date = DateField(
+        lazy_gettext("Correct first day of work (only if different)"), validators=[Optional()]
+    )
     employment_type = SelectField(
-        "Correct type of contract (only if different)",
-        choices=[SelectChoice("", "As stated")]
-        + [SelectChoice(kind.value, words(kind).capitalize()) for kind in EmploymentType],
+        lazy_gettext("Correct type of contract (only if different)"),
+        choices=[SelectChoice("", lazy_gettext("As stated"))]
+        + [SelectChoice(kind.value, LazyString(_capitalized, kind)) for kind in EmploymentType],
         validators=[Optional()],
     )
     comment = TextAreaField(
-        "Comment for the school (optional)",
+        lazy_gettext("Comment for the school (optional)"),
         filters=[lambda text: text.strip() if isinstance(text, str) else text],
         validators=[Optional(), Length(max=2000), _plain_text],
     )
-    document = FileField("The contract or offer letter (optional: PDF, PNG or JPEG)")
+    document = FileField(lazy_gettext("The contract or offer letter (optional: PDF, PNG or JPEG)"))
 
     def upload(self) -> documents.Upload | None:
         """The attached file, if one was chosen."""
@@ -185,7 +197,7 @@ def _pending_page(failed_id: str | None = None, failed_form: AnswerForm | None =
         for item in items
     }
     if failed_form is not None and failed_id not in forms:
-        flash("That hire can no longer be answered here.", "error")
+        flash(_("That hire can no longer be answered here."), "error")
     status = 400 if failed_form is not None else 200
     return render_template("employer/home.html", items=items, forms=forms), status
 
@@ -200,8 +212,8 @@ def answer_confirmation(confirmation_id: str):
         confirmation = confirmation_for_employer(session, principal, confirmation_id)
     except NotFound:
         return render_template("errors/404.html"), 404
-    except Conflict as error:
-        flash(f"{error.message[:1].upper()}{error.message[1:]}.", "error")
+    except Conflict:  # the only one: answered already
+        flash(_("This confirmation was answered already."), "error")
         return redirect(url_for("employer.home"))
     form = AnswerForm()
     if not form.validate_on_submit():
@@ -218,12 +230,19 @@ def answer_confirmation(confirmation_id: str):
         _attach(session, confirmation, form, principal.actor)
     except LinkProblem:  # answered by someone else meanwhile
         session.rollback()
-        flash("This hire was answered already.", "error")
+        flash(_("This hire was answered already."), "error")
         return redirect(url_for("employer.home"))
     except (Invalid, Conflict) as error:
         session.rollback()
         form.document.errors = _file_errors(error)
         return _pending_page(confirmation_id, form)
     session.commit()
-    flash(f"Thank you: your answer on {graduate} ({outcome.title}) is recorded.", "success")
+    flash(
+        _(
+            "Thank you: your answer on %(graduate)s (%(title)s) is recorded.",
+            graduate=graduate,
+            title=outcome.title,
+        ),
+        "success",
+    )
     return redirect(url_for("employer.home"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -260,11 +261,11 @@ def _reset_lifetime() -> timedelta:
 
 #: What an invitation says the account is for.
 _ROLE_PURPOSE = {
-    Role.GRADUATE: "to follow your job guarantee",
-    Role.EMPLOYER: "to confirm the hires of our graduates",
-    Role.FINANCE: "for finance: claims and refunds",
-    Role.REGISTRAR: "for the registrar: records and imports",
-    Role.ADMIN: "to administer accounts and read the audit log",
+    Role.GRADUATE: lazy_gettext("to follow your job guarantee"),
+    Role.EMPLOYER: lazy_gettext("to confirm the hires of our graduates"),
+    Role.FINANCE: lazy_gettext("for finance: claims and refunds"),
+    Role.REGISTRAR: lazy_gettext("for the registrar: records and imports"),
+    Role.ADMIN: lazy_gettext("to administer accounts and read the audit log"),
 }
 
 
@@ -273,6 +274,7 @@ def _invitation_email(session: Session, user: User, actor: str) -> Email:
     link = absolute_url("pages.set_password", token=token)
     message = render(
         "account_invitation",
+        reader=user,
         name=user.name,
         purpose=_ROLE_PURPOSE[user.role],
         link=link,
@@ -286,6 +288,7 @@ def _reset_email(session: Session, user: User, actor: str) -> Email:
     link = absolute_url("pages.set_password", token=token)
     message = render(
         "password_reset",
+        reader=user,
         name=user.name,
         link=link,
         minutes=current_app.config["PASSWORD_RESET_MINUTES"],
@@ -530,6 +533,7 @@ def ask_email_change(
     link = absolute_url("pages.confirm_email", token=token)
     message = render(
         "email_change",
+        reader=user,
         name=user.name,
         link=link,
         minutes=current_app.config["PASSWORD_RESET_MINUTES"],

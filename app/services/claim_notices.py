@@ -22,14 +22,17 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.access import Permission, Principal, authorize, refuse
 from app.guarantee.terms import PayerType
-from app.mail import deliver, render
+from app.mail import deliver, render, written_day
 from app.models import Enrollment, MessageKind, SentMessage, Student, TuitionPayment
 from app.pages.formatting import money
+from app.services.readers import graduate_reader
 from app.services.records import MAX_ID
 from app.services.reminders import Draft, ReminderResult, Sender, retry_failed, send_drafts
 from refunds import claims as refund_claims
@@ -94,10 +97,11 @@ class StoryLine:
 
 @dataclass(frozen=True)
 class RefundShare:
-    """One share of the refund, as the graduate reads it."""
+    """One share of the refund, as the graduate reads it: ``to`` and ``amount`` are written
+    when they are read, in the reader's language (their page, or an email to them)."""
 
-    to: str
-    amount: str
+    to: LazyString
+    amount: LazyString
     on: date | None
     state: RefundState
 
@@ -169,8 +173,8 @@ def refund_shares(session: Session, claim: RefundClaim) -> list[RefundShare]:
     )
     return [
         RefundShare(
-            to=_destination(refund, payment),
-            amount=money(refund.amount_minor, refund.currency),
+            to=LazyString(_destination, refund, payment),
+            amount=LazyString(money, refund.amount_minor, refund.currency),
             on=refund.updated_at.date() if refund.state in _PAID else None,
             state=refund.state,
         )
@@ -182,14 +186,23 @@ _PAID = (RefundState.SUCCEEDED, RefundState.SETTLED_MANUALLY)
 
 
 def _destination(refund: Refund, payment: TuitionPayment) -> str:
-    paid = f"{money(payment.amount_minor, payment.currency)} paid on {payment.paid_at:%d %B %Y}"
+    paid = _(
+        "%(amount)s paid on %(day)s",
+        amount=money(payment.amount_minor, payment.currency),
+        day=written_day(payment.paid_at),
+    )
     if refund.state is RefundState.SETTLED_MANUALLY:
-        return f"by bank transfer (reference {refund.manual_reference}), for the {paid}"
+        return _(
+            "by bank transfer (reference %(reference)s), for the %(paid)s",
+            reference=refund.manual_reference,
+            paid=paid,
+        )
     if payment.payer_type is PayerType.SPONSOR:
-        return f"to your sponsor, {payment.payer_name or 'who paid it'}, for the {paid}"
+        sponsor = payment.payer_name or _("who paid it")
+        return _("to your sponsor, %(sponsor)s, for the %(paid)s", sponsor=sponsor, paid=paid)
     if payment.stripe_payment_intent_id:
-        return f"to the card you paid with: the {paid}"
-    return f"back the way you paid: the {paid}"
+        return _("to the card you paid with: the %(paid)s", paid=paid)
+    return _("back the way you paid: the %(paid)s", paid=paid)
 
 
 def own_claim(session: Session, principal: Principal, claim_id: int) -> RefundClaim:
@@ -312,7 +325,7 @@ def _step_email(session: Session, claim: RefundClaim, step: ClaimTransition) -> 
     context = {
         "name": student.name,
         "programme": claim.enrollment.programme.name,
-        "amount": money(claim.amount_minor, claim.currency),
+        "amount": LazyString(money, claim.amount_minor, claim.currency),
         "note": step.graduate_note,
         "on": step.at.date(),
         "state": step.to_state.value,
@@ -325,7 +338,7 @@ def _step_email(session: Session, claim: RefundClaim, step: ClaimTransition) -> 
         context["appeal"] = decided
     if step.to_state in (S.REFUNDED, S.SETTLED_MANUALLY):
         context["shares"] = refund_shares(session, claim)
-    email = render(template, **context)
+    email = render(template, reader=graduate_reader(student), **context)
     return Draft(
         kind=kind,
         dedupe_key=f"claim-step:{step.id}",
@@ -342,6 +355,7 @@ def _appeal_received(claim: RefundClaim, appeal_row: ClaimAppeal) -> Draft:
     student = claim.enrollment.student
     email = render(
         "appeal_received",
+        reader=graduate_reader(student),
         name=student.name,
         programme=claim.enrollment.programme.name,
         reasons=appeal_row.reasons,

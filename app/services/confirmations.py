@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,10 +29,12 @@ from app.audit import record
 from app.auth.access import Permission, Principal, authorize, refuse
 from app.guarantee.contacts import mailbox_of
 from app.guarantee.terms import EmploymentType, OutcomeStatus
-from app.mail import absolute_url, send_templated
+from app.labels import label
+from app.mail import absolute_url, send_templated, written_day
 from app.models import ConfirmationAnswer, HireConfirmation, JobOutcome
 from app.models.base import utc_now
 from app.services.errors import Conflict, NotFound
+from app.services.readers import employer_reader
 from refunds import claims as refund_claims
 
 SALT = "hire-confirmation"
@@ -47,7 +51,8 @@ def link_token(confirmation_id: str) -> str:
 
 
 class LinkProblem(Exception):
-    """The link cannot be used: ``reason`` says why, in words for the employer.
+    """The link cannot be used: ``reason`` says why, in words for the employer (in the language
+    of the page they opened).
 
     ``gone`` when the link was real but is used or expired (a page answers 410), not when it
     was never valid (404).
@@ -85,16 +90,18 @@ def _graduates_own(outcome: JobOutcome) -> bool:
 
 
 def send_confirmation_email(confirmation: HireConfirmation) -> bool:
-    """Email the employer the link to confirm or deny the hire."""
+    """Email the employer the link to confirm or deny the hire, in their language
+    (``app.services.readers.employer_reader``)."""
     outcome = confirmation.job_outcome
     return send_templated(
         confirmation.sent_to,
         "hire_confirmation",
+        reader=employer_reader(outcome, confirmation.sent_to),
         graduate_name=outcome.graduation.enrollment.student.name,
         employer_name=outcome.employer.name,
         title=outcome.title,
         start_date=outcome.start_date,
-        employment_type=outcome.employment_type.value.replace("_", " "),
+        employment_type=LazyString(label, outcome.employment_type),
         link=absolute_url("employer.confirm", token=link_token(confirmation.id)),
         expires_at=confirmation.expires_at,
     )
@@ -129,20 +136,23 @@ def open_link(session: Session, token: str) -> tuple[HireConfirmation, Confirmat
     try:
         confirmation_id = _serializer().loads(token, max_age=int(LINK_LIFETIME.total_seconds()))
     except SignatureExpired as error:
-        raise LinkProblem("This link has expired.", gone=True) from error
+        raise LinkProblem(_("This link has expired."), gone=True) from error
     except BadSignature as error:
-        raise LinkProblem("This link is not valid. Check that you copied all of it.") from error
+        raise LinkProblem(_("This link is not valid. Check that you copied all of it.")) from error
     confirmation = session.get(HireConfirmation, confirmation_id)
     if confirmation is None:
-        raise LinkProblem("This link is not valid. Check that you copied all of it.")
+        raise LinkProblem(_("This link is not valid. Check that you copied all of it."))
     if confirmation.answered_at is not None:
         raise LinkProblem(
-            f"This link was used already, on {confirmation.answered_at:%d %B %Y}."
-            " If the answer was wrong, contact the school.",
+            _(
+                "This link was used already, on %(day)s. If the answer was wrong, contact the"
+                " school.",
+                day=written_day(confirmation.answered_at),
+            ),
             gone=True,
         )
     if confirmation.expires_at < utc_now():
-        raise LinkProblem("This link has expired.", gone=True)
+        raise LinkProblem(_("This link has expired."), gone=True)
     return confirmation, _view(confirmation)
 
 
@@ -200,7 +210,7 @@ def answer(
         .execution_options(populate_existing=True)
     )
     if locked.answered_at is not None:
-        raise LinkProblem("This link was used already.", gone=True)
+        raise LinkProblem(_("This link was used already."), gone=True)
     if by_account:
         locked.trusted = True
     if confirmed:

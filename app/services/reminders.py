@@ -55,6 +55,7 @@ from app.models import (
 from app.models.base import utc_now
 from app.pages.formatting import money, words
 from app.services.confirmations import LINK_LIFETIME, link_token
+from app.services.readers import employer_reader, graduate_reader, shared_reader
 from app.services.search import search_records
 from config.settings import Settings
 from refunds.models import RefundClaim
@@ -450,6 +451,7 @@ def _deadline_reminder(
     student = graduation.enrollment.student
     email = render(
         "deadline_approaching",
+        reader=graduate_reader(student),
         name=student.name,
         programme=graduation.enrollment.programme.name,
         deadline=deadline,
@@ -479,6 +481,7 @@ def _falling_behind(
     student = graduation.enrollment.student
     email = render(
         "falling_behind",
+        reader=graduate_reader(student),
         name=student.name,
         programme=graduation.enrollment.programme.name,
         as_of=as_of,
@@ -534,7 +537,11 @@ def _new_claims(session: Session) -> list[Draft]:
     if not finance:
         log.warning("%s new claims to announce, but no active finance account", len(claims))
         return []
-    email = render("new_claims", claims=[_claim_line(claim) for claim in claims])
+    email = render(
+        "new_claims",
+        reader=shared_reader(session, finance),
+        claims=[_claim_line(claim) for claim in claims],
+    )
     ids = tuple(claim.id for claim in claims)
     return [
         Draft(
@@ -613,6 +620,7 @@ def _employer_reminder(confirmation: HireConfirmation, number: int, now: datetim
     until = max(confirmation.expires_at, now + LINK_LIFETIME)
     email = render(
         "employer_reminder",
+        reader=employer_reader(outcome, confirmation.sent_to),
         graduate_name=outcome.graduation.enrollment.student.name,
         employer_name=outcome.employer.name,
         title=outcome.title,

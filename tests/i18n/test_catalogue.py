@@ -35,29 +35,6 @@ NOT_YET_TRANSLATED = frozenset(
         "auth/sign_in_code.html",
         "base.html",
         "documents/refused.html",
-        "email/_layout.html",
-        "email/_macros.html",
-        "email/_shares.html",
-        "email/account_invitation.html",
-        "email/appeal_decided.html",
-        "email/appeal_received.html",
-        "email/claim_approved.html",
-        "email/claim_opened.html",
-        "email/claim_refunded.html",
-        "email/claim_rejected.html",
-        "email/claim_settled_manually.html",
-        "email/deadline_approaching.html",
-        "email/email_change.html",
-        "email/employer_reminder.html",
-        "email/falling_behind.html",
-        "email/hire_confirmation.html",
-        "email/new_claims.html",
-        "email/password_reset.html",
-        "employer/_answer_form.html",
-        "employer/confirm.html",
-        "employer/home.html",
-        "employer/link_problem.html",
-        "employer/thanks.html",
         "errors/403.html",
         "errors/404.html",
         "errors/error.html",
@@ -108,7 +85,7 @@ def test_no_template_holds_words_outside_a_message_but_those_not_yet_translated(
     templates = catalogue.ROOT / "templates"
     with_words = {
         str(path.relative_to(templates))
-        for path in templates.rglob("*.html")
+        for path in catalogue.checked_templates()
         if any(True for _ in catalogue.untranslated_text(path))
     }
     assert sorted(with_words - NOT_YET_TRANSLATED) == [], "translate these templates' words"
@@ -141,6 +118,26 @@ def test_the_compiled_catalogue_is_the_sources_merged():
     with compiled.open("rb") as file:
         read = read_mo(io.BytesIO(file.read()))
     expected = catalogue.merged("fr")
-    assert {(m.context, m.id): m.string for m in read if m.id} == {
-        (m.context, m.id): m.string for m in expected if m.id
-    }
+    assert _messages(read) == _messages(expected)
+
+
+def _messages(catalog) -> dict:
+    """Each message's translation by its context and text (a plural's forms as one tuple)."""
+
+    def whole(value):
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {(m.context, whole(m.id)): whole(m.string) for m in catalog if m.id}
+
+
+def test_the_check_reads_the_text_part_of_every_email_too(tmp_path):
+    """A plain-text email (it also sets the subject) is checked like a page."""
+    path = tmp_path / "notice.txt"
+    path.write_text(
+        '{% set subject = _("Hello") %}\n{% trans %}Dear {{ name }}{% endtrans %}\nSee you soon\n',
+        encoding="utf-8",
+    )
+    assert list(catalogue.untranslated_text(path)) == [(3, "See")]
+    checked = catalogue.checked_templates()
+    emails = sorted((catalogue.ROOT / "templates" / "email").glob("*.txt"))
+    assert emails and set(emails) <= set(checked)

@@ -242,3 +242,54 @@ def test_each_role_is_refused_the_others_pages(app, client, sign_in, accounts):
         {"email": accounts["employer_x"].email, "password": TEST_PASSWORD},
     )
     assert employer.get("/me").status_code == 403
+
+
+def test_an_employer_whose_browser_asks_for_french_answers_in_french(
+    app, client, session, mailbox, confirmation
+):
+    link = emailed_link(app, mailbox, confirmation)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr-FR,fr;q=0.9"
+
+    page = client.get(link).get_data(as_text=True)
+    name = confirmation.job_outcome.graduation.enrollment.student.name
+    assert f"Avez-vous recruté {name}\u00a0?" in page
+    assert "Intitulé du poste" in page and "5 janv. 2026" in page
+    assert "CDI" in page or "temps plein" in page.lower()
+    assert "Oui, nous l’avons recruté(e)" in page and "Envoyer la réponse" in page
+
+    refused = answer_by_link(client, link, {})
+    assert refused.status_code == 400
+    assert "Choisissez oui ou non." in refused.get_data(as_text=True)
+
+    answered = answer_by_link(client, link, {"decision": "deny"})
+    thanks = client.get(answered.headers["Location"]).get_data(as_text=True)
+    assert "Votre réponse est enregistrée\u00a0: l’école va l’examiner." in thanks
+
+    again = client.get(link)
+    assert again.status_code == 410
+    assert "Ce lien a déjà été utilisé, le " in again.get_data(as_text=True)
+
+
+def test_an_employer_account_in_french_reads_its_confirmations_in_french(
+    client, session, sign_in, accounts
+):
+    employer = accounts["employer_x"]
+    employer.locale = "fr_FR"
+    ours = ask(session, employer=employer.employer, start_date=date(2026, 2, 2))
+    sign_in(employer)
+
+    page = client.get("/employer").get_data(as_text=True)
+    assert "Recrutements à confirmer" in page and "Premier jour" in page
+
+    post_form(
+        client,
+        f"/employer/confirmations/{ours.id}",
+        {"decision": "confirm"},
+        token_from="/employer",
+    )
+    page = client.get("/employer").get_data(as_text=True)
+    name = ours.job_outcome.graduation.enrollment.student.name
+    assert (
+        f"Merci\u00a0: votre réponse au sujet de {name} (Backend developer) est enregistrée."
+        in page
+    )

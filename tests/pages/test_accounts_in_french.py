@@ -239,3 +239,20 @@ def test_the_pages_stay_english_for_a_browser_asking_for_nothing(client):
 
     assert '<html lang="en">' in page and "Forgot your password?" in page
     assert "Job Guarantee" in page and "Mot de passe" not in page
+
+
+def test_a_staff_form_refuses_an_empty_field_in_french(french):
+    """WTForms' own messages follow the reader too, in every form of the pages."""
+    user = UserFactory(role=Role.REGISTRAR)
+    sign_in_client(french, user)
+
+    refused = post_form(
+        french, "/account/tokens", {"name": "", "lifetime_days": "90"}, token_from="/account/tokens"
+    )
+
+    assert refused.status_code == 400
+    assert_french(
+        text_of(refused),
+        ["Ce champ est requis."],
+        ["This field is required."],
+    )

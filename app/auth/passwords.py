@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from zxcvbn import zxcvbn
 
 #: argon2id with the library's current recommended parameters.
@@ -42,11 +44,15 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
     lists of common passwords, names and words, and the person's own email and name.
     """
     if len(password) < MIN_LENGTH:
-        return [f"use at least {MIN_LENGTH} characters"]
+        return [_("use at least %(count)s characters", count=MIN_LENGTH)]
     if len(password) > MAX_LENGTH:
-        return [f"use at most {MAX_LENGTH} characters"]
+        return [_("use at most %(count)s characters", count=MAX_LENGTH)]
     strength = zxcvbn(password[:100], user_inputs=[email, name, *email.split("@")])
     if strength["score"] < 3:
-        warning = strength["feedback"].get("warning") or "this password is too easy to guess"
+        # zxcvbn explains itself in English only: other readers get the general reason.
+        warning = strength["feedback"].get("warning")
+        locale = get_locale()
+        if not warning or (locale is not None and locale.language != "en"):
+            warning = _("this password is too easy to guess")
         return [warning.rstrip(".")]
     return []

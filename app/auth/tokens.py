@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
@@ -41,11 +42,13 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """A new token acting as ``user``; returns the record and the token itself, shown once."""
     if user.role not in TOKEN_ROLES:
-        raise Invalid.field("role", "tokens act for finance, registrars or admins, not people")
+        raise Invalid.field("role", _("tokens act for finance, registrars or admins, not people"))
     if not user.active:
-        raise Invalid.field("user_id", "the account is disabled")
+        raise Invalid.field("user_id", _("the account is disabled"))
     if not 1 <= lifetime_days <= MAX_LIFETIME_DAYS:
-        raise Invalid.field("lifetime_days", f"a token lives from 1 to {MAX_LIFETIME_DAYS} days")
+        raise Invalid.field(
+            "lifetime_days", _("a token lives from 1 to %(count)s days", count=MAX_LIFETIME_DAYS)
+        )
     token = PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(
         name=name,

@@ -7,38 +7,45 @@ calls a service and renders; what a person may see or change is checked in the s
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext
 
 from app.pages import formatting
 
 #: Each role's menu: (label, endpoint); entries whose page does not exist are left out.
 NAV = {
-    "graduate": [("My guarantee", "graduate.home"), ("Your account", "account.settings")],
-    "employer": [("Confirmations", "employer.home"), ("Your account", "account.settings")],
+    "graduate": [
+        (lazy_gettext("My guarantee"), "graduate.home"),
+        (lazy_gettext("Your account"), "account.settings"),
+    ],
+    "employer": [
+        (lazy_gettext("Confirmations"), "employer.home"),
+        (lazy_gettext("Your account"), "account.settings"),
+    ],
     "finance": [
-        ("Claims", "finance.queue"),
-        ("Forecast", "finance.forecast"),
-        ("Expected liability", "liability.expected"),
-        ("Outcomes", "reports.outcomes"),
-        ("API tokens", "account.tokens"),
-        ("Your account", "account.settings"),
+        (lazy_gettext("Claims"), "finance.queue"),
+        (lazy_gettext("Forecast"), "finance.forecast"),
+        (lazy_gettext("Expected liability"), "liability.expected"),
+        (lazy_gettext("Outcomes"), "reports.outcomes"),
+        (lazy_gettext("API tokens"), "account.tokens"),
+        (lazy_gettext("Your account"), "account.settings"),
     ],
     "registrar": [
-        ("Overview", "registrar.home"),
-        ("Programmes", "registrar.programmes"),
-        ("Enrollments", "registrar.enrollments"),
-        ("Graduations", "registrar.graduations"),
-        ("Import", "registrar.import_csv"),
-        ("Outcomes", "reports.outcomes"),
-        ("API tokens", "account.tokens"),
-        ("Your account", "account.settings"),
+        (lazy_gettext("Overview"), "registrar.home"),
+        (lazy_gettext("Programmes"), "registrar.programmes"),
+        (lazy_gettext("Enrollments"), "registrar.enrollments"),
+        (lazy_gettext("Graduations"), "registrar.graduations"),
+        (lazy_gettext("Import"), "registrar.import_csv"),
+        (lazy_gettext("Outcomes"), "reports.outcomes"),
+        (lazy_gettext("API tokens"), "account.tokens"),
+        (lazy_gettext("Your account"), "account.settings"),
     ],
     "admin": [
-        ("Accounts", "admin.accounts"),
-        ("API tokens", "admin.tokens"),
-        ("Audit log", "admin.audit"),
-        ("Personal data", "admin.personal_data"),
-        ("Outcomes", "reports.outcomes"),
-        ("Your account", "account.settings"),
+        (lazy_gettext("Accounts"), "admin.accounts"),
+        (lazy_gettext("API tokens"), "admin.tokens"),
+        (lazy_gettext("Audit log"), "admin.audit"),
+        (lazy_gettext("Personal data"), "admin.personal_data"),
+        (lazy_gettext("Outcomes"), "reports.outcomes"),
+        (lazy_gettext("Your account"), "account.settings"),
     ],
 }
 

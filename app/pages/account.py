@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as flask_session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange
@@ -38,16 +40,18 @@ def _not_found(_error: NotFound):
 
 class TokenForm(PageForm):
     name = StringField(
-        "What the token is for",
+        _l("What the token is for"),
         [DataRequired(), Length(max=200), plain_text],
         filters=[strip],
-        description='For example "student information system sync".',
+        description=_l("For example “student information system sync”."),
     )
     lifetime_days = IntegerField(
-        "Expires after (days)",
+        _l("Expires after (days)"),
         [DataRequired(), NumberRange(1, MAX_LIFETIME_DAYS)],
         default=DEFAULT_LIFETIME_DAYS,
-        description=f"At most {MAX_LIFETIME_DAYS} days; make a new token before it expires.",
+        description=_l(
+            "At most %(count)s days; make a new token before it expires.", count=MAX_LIFETIME_DAYS
+        ),
     )
 
 
@@ -85,7 +89,10 @@ def revoke_token(token_id: int):
     principal = current_principal()
     token = accounts.withdraw_token(session, principal, token_id)
     session.commit()
-    flash(f"Token {token.prefix}… ({token.name}) is revoked.", "success")
+    flash(
+        _("Token %(prefix)s… (%(name)s) is revoked.", prefix=token.prefix, name=token.name),
+        "success",
+    )
     if token.user_id != principal.user_id:
         return redirect(url_for("admin.tokens"))
     return redirect(url_for(".tokens"))
@@ -96,28 +103,31 @@ def revoke_token(token_id: int):
 
 class CurrentPasswordForm(PageForm):
     current_password = PasswordField(
-        "Your current password", [DataRequired(), Length(max=MAX_LENGTH)]
+        _l("Your current password"), [DataRequired(), Length(max=MAX_LENGTH)]
     )
 
 
 class ChangePasswordForm(CurrentPasswordForm):
     new_password = PasswordField(
-        "New password",
+        _l("New password"),
         [DataRequired(), Length(max=MAX_LENGTH)],
-        description=f"At least {MIN_LENGTH} characters and not a common or guessable password.",
+        description=_l(
+            "At least %(count)s characters and not a common or guessable password.",
+            count=MIN_LENGTH,
+        ),
     )
     new_password_again = PasswordField(
-        "The new password again",
-        [DataRequired(), EqualTo("new_password", message="The two passwords differ.")],
+        _l("The new password again"),
+        [DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
     )
 
 
 class ChangeEmailForm(CurrentPasswordForm):
     new_email = StringField(
-        "New email",
+        _l("New email"),
         [DataRequired(), Length(max=254), email_address],
         filters=[strip],
-        description="We send a link to it; your account uses it once you open the link.",
+        description=_l("We send a link to it; your account uses it once you open the link."),
     )
 
 
@@ -169,7 +179,7 @@ def change_password():
     except (Invalid, Conflict) as error:
         return _settings_page(refused(form, error, {}), password_form=form)
     session.commit()
-    flash("Your password is changed; you are signed out everywhere else.", "success")
+    flash(_("Your password is changed; you are signed out everywhere else."), "success")
     return redirect(url_for(".settings"))
 
 
@@ -193,8 +203,11 @@ def change_email():
     session.commit()
     accounts.send([email])
     flash(
-        f"We sent a link to {email.to}. Open it to use that address; until then your account"
-        " keeps its current one.",
+        _(
+            "We sent a link to %(email)s. Open it to use that address; until then your account"
+            " keeps its current one.",
+            email=email.to,
+        ),
         "success",
     )
     return redirect(url_for(".settings"))
@@ -250,7 +263,7 @@ def second_factor_off():
     except (Invalid, Conflict) as error:
         return _settings_page(refused(form, error, {}), factor_form=form)
     session.commit()
-    flash("Your second factor is off: signing in takes only your password.", "success")
+    flash(_("Your second factor is off: signing in takes only your password."), "success")
     return redirect(url_for(".settings"))
 
 

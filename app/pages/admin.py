@@ -11,6 +11,8 @@ a student erased already) is shown with 409.
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     HiddenField,
     SelectChoice,
@@ -23,6 +25,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import db_session
+from app.labels import label
 from app.models import Role, Student, User
 from app.pages.fields import (
     PageForm,
@@ -52,11 +55,11 @@ def _not_found(_error: NotFound):
 
 
 _ROLE_LABELS = {
-    Role.GRADUATE: "Graduate (their own guarantee)",
-    Role.EMPLOYER: "Employer (confirms hires)",
-    Role.FINANCE: "Finance (claims and refunds)",
-    Role.REGISTRAR: "Registrar (records and imports)",
-    Role.ADMIN: "Admin (accounts, tokens, audit log)",
+    Role.GRADUATE: _l("Graduate (their own guarantee)"),
+    Role.EMPLOYER: _l("Employer (confirms hires)"),
+    Role.FINANCE: _l("Finance (claims and refunds)"),
+    Role.REGISTRAR: _l("Registrar (records and imports)"),
+    Role.ADMIN: _l("Admin (accounts, tokens, audit log)"),
 }
 
 
@@ -64,25 +67,25 @@ class _LinkFields(PageForm):
     """Who a graduate or employer account belongs to."""
 
     student_email = StringField(
-        "Student's email (graduate accounts)",
+        _l("Student's email (graduate accounts)"),
         [Optional(), Length(max=254), email_address],
         filters=[strip],
-        description="The student the graduate account belongs to.",
+        description=_l("The student the graduate account belongs to."),
     )
     employer_id = SelectField(
-        "Employer (employer accounts)", coerce=optional_id, choices=[], validate_choice=True
+        _l("Employer (employer accounts)"), coerce=optional_id, choices=[], validate_choice=True
     )
 
 
 class AccountForm(_LinkFields):
     email = StringField(
-        "Email (sign-in name)",
+        _l("Email (sign-in name)"),
         [DataRequired(), Length(max=254), email_address],
         filters=[strip],
     )
-    name = StringField("Name", [DataRequired(), Length(max=200), plain_text], filters=[strip])
+    name = StringField(_l("Name"), [DataRequired(), Length(max=200), plain_text], filters=[strip])
     role = SelectField(
-        "Role",
+        _l("Role"),
         choices=[SelectChoice(role.value, label) for role, label in _ROLE_LABELS.items()],
         default=Role.REGISTRAR.value,
     )
@@ -90,7 +93,7 @@ class AccountForm(_LinkFields):
 
 class RoleForm(_LinkFields):
     role = SelectField(
-        "New role",
+        _l("New role"),
         choices=[SelectChoice(role.value, label) for role, label in _ROLE_LABELS.items()],
     )
 
@@ -103,7 +106,7 @@ class ActiveForm(PageForm):
 
 
 def _employer_choices(form: _LinkFields) -> None:
-    form.employer_id.choices = [SelectChoice("", "None")] + [
+    form.employer_id.choices = [SelectChoice("", _("None"))] + [
         SelectChoice(str(employer.id), employer.name)
         for employer in listings.employers(db_session())
     ]
@@ -115,12 +118,12 @@ def _link(form: _LinkFields, role: Role) -> tuple[int | None, int | None] | None
     if form.student_email.data:
         student = listings.student_with_email(db_session(), form.student_email.data)
         if student is None:
-            form.student_email.errors.append("No student has this email.")
+            form.student_email.errors.append(_("No student has this email."))
             return None
         student_id = student.id
     elif role is Role.GRADUATE:
         form.student_email.errors.append(
-            "A graduate account belongs to a student: enter their email."
+            _("A graduate account belongs to a student: enter their email.")
         )
         return None
     return student_id, form.employer_id.data
@@ -162,7 +165,7 @@ def accounts_page():
     except (Invalid, Conflict) as error:
         return _accounts_page(form, refused(form, error, _LINK_FIELDS))
     session.commit()
-    _flash_sent(accounts.send([invitation]), f"Account {user.email} ({role.value}) opened")
+    _flash_sent(accounts.send([invitation]), user.email, role)
     return redirect(url_for(".account", user_id=user.id))
 
 
@@ -186,10 +189,10 @@ def _accounts_page(form: AccountForm, status: int):
 ACCOUNTS_PER_PAGE = 50
 #: The accounts list's sort keys, as its sort control names them.
 ACCOUNT_SORTS = {
-    listings.AccountSort.EMAIL.value: "Email",
-    listings.AccountSort.NAME.value: "Name",
-    listings.AccountSort.ROLE.value: "Role",
-    listings.AccountSort.LAST_SIGN_IN.value: "Last sign-in",
+    listings.AccountSort.EMAIL.value: _l("Email"),
+    listings.AccountSort.NAME.value: _l("Name"),
+    listings.AccountSort.ROLE.value: _l("Role"),
+    listings.AccountSort.LAST_SIGN_IN.value: _l("Last sign-in"),
 }
 #: The status filter's values.
 ACTIVE = {"active": True, "disabled": False}
@@ -198,10 +201,10 @@ ACTIVE = {"active": True, "disabled": False}
 def _accounts_query() -> tuple[ListArgs, listings.AccountQuery]:
     """The accounts list's query parameters, checked (a wrong one ignored, and said so)."""
     args = ListArgs()
-    role = args.choice("role", {role.value for role in Role}, None, "role")
-    active = args.choice("status", ACTIVE, None, "account status")
+    role = args.choice("role", {role.value for role in Role}, None, _("role"))
+    active = args.choice("status", ACTIVE, None, _("account status"))
     search = args.search()
-    sort = args.choice("sort", ACCOUNT_SORTS, listings.AccountSort.EMAIL.value, "sort")
+    sort = args.choice("sort", ACCOUNT_SORTS, listings.AccountSort.EMAIL.value, _("sort"))
     query = listings.AccountQuery(
         role=Role(role) if role else None,
         active=ACTIVE[active] if active else None,
@@ -219,11 +222,22 @@ def account(user_id: int):
     return _account_page(user_id)
 
 
-def _flash_sent(sent: int, done: str) -> None:
+def _flash_sent(sent: int, email: str, role: Role) -> None:
     if sent:
-        flash(f"{done}; the invitation is on its way by email.", "success")
+        message = _(
+            "Account %(email)s (%(role)s) opened; the invitation is on its way by email.",
+            email=email,
+            role=label(role),
+        )
+        flash(message, "success")
     else:
-        flash(f"{done}, but the email could not be sent: try again from the account.", "error")
+        message = _(
+            "Account %(email)s (%(role)s) opened, but the email could not be sent: try again "
+            "from the account.",
+            email=email,
+            role=label(role),
+        )
+        flash(message, "error")
 
 
 def _account_page(
@@ -257,7 +271,7 @@ def set_active(user_id: int):
     """Enable or disable an account; disabling ends its sessions at once."""
     form = ActiveForm()
     if not form.validate():
-        flash("Choose to enable or disable the account.", "error")
+        flash(_("Choose to enable or disable the account."), "error")
         return _account_page(user_id, status=400)
     session = db_session()
     try:
@@ -268,9 +282,9 @@ def set_active(user_id: int):
         return _account_page(user_id, status=409)
     session.commit()
     if user.active:
-        flash(f"{user.email} is enabled and can sign in again.", "success")
+        flash(_("%(email)s is enabled and can sign in again.", email=user.email), "success")
     else:
-        flash(f"{user.email} is disabled; its sessions have ended.", "success")
+        flash(_("%(email)s is disabled; its sessions have ended.", email=user.email), "success")
     return redirect(url_for(".account", user_id=user.id))
 
 
@@ -295,7 +309,14 @@ def change_role(user_id: int):
         status = refused(form, error, _LINK_FIELDS)
         return _account_page(user_id, role_form=form, status=status)
     session.commit()
-    flash(f"{user.email} is now {role.value}; their sessions have ended.", "success")
+    flash(
+        _(
+            "%(email)s is now %(role)s; their sessions have ended.",
+            email=user.email,
+            role=label(role),
+        ),
+        "success",
+    )
     return redirect(url_for(".account", user_id=user.id))
 
 
@@ -312,11 +333,18 @@ def send_access_link(user_id: int):
         flash(f"{error.message[:1].upper()}{error.message[1:]}.", "error")
         return _account_page(user_id, status=409)
     session.commit()
-    what = "an invitation" if user.password_hash is None else "a link to choose a new password"
-    if accounts.send([email]):
-        flash(f"{user.email} has been sent {what}.", "success")
+    if not accounts.send([email]):
+        flash(
+            _("The email to %(email)s could not be sent; try again later.", email=user.email),
+            "error",
+        )
+    elif user.password_hash is None:
+        flash(_("%(email)s has been sent an invitation.", email=user.email), "success")
     else:
-        flash(f"The email to {user.email} could not be sent; try again later.", "error")
+        flash(
+            _("%(email)s has been sent a link to choose a new password.", email=user.email),
+            "success",
+        )
     return redirect(url_for(".account", user_id=user.id))
 
 
@@ -340,7 +368,10 @@ def revoke_token(token_id: int):
     session = db_session()
     token = accounts.withdraw_token(session, current_principal(), token_id)
     session.commit()
-    flash(f"Token {token.prefix}… ({token.name}) is revoked.", "success")
+    flash(
+        _("Token %(prefix)s… (%(name)s) is revoked.", prefix=token.prefix, name=token.name),
+        "success",
+    )
     return redirect(url_for(".tokens"))
 
 
@@ -368,14 +399,14 @@ ERASE_CONFIRMATION = "ERASE"
 
 class ErasureForm(PageForm):
     reason = TextAreaField(
-        "Why the data is erased",
+        _l("Why the data is erased"),
         [DataRequired(), Length(max=2000), plain_text],
         filters=[strip],
-        description="For example the graduate's request and its date; kept in the audit log.",
+        description=_l("For example the graduate's request and its date; kept in the audit log."),
     )
     confirmation = StringField(
-        f"Type {ERASE_CONFIRMATION} to confirm",
-        [DataRequired(), AnyOf([ERASE_CONFIRMATION], message="Type the word exactly.")],
+        _l("Type %(word)s to confirm", word=ERASE_CONFIRMATION),
+        [DataRequired(), AnyOf([ERASE_CONFIRMATION], message=_l("Type the word exactly."))],
         filters=[strip],
     )
 
@@ -434,5 +465,5 @@ def erase_personal_data(student_id: int):
     except (Invalid, Conflict) as error:
         return _personal_data_page(query, form, refused(form, error, {}))
     session.commit()
-    flash(f"The personal data of student #{student_id} is erased.", "success")
+    flash(_("The personal data of student #%(id)s is erased.", id=student_id), "success")
     return redirect(url_for(".personal_data", q=query))

@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask import session as flask_session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -56,12 +59,12 @@ LOCKOUT_WINDOW = timedelta(minutes=15)
 DELAY_AFTER_FAILURES = 20
 MAX_DELAY = timedelta(seconds=60)
 
-FAILED = "That email and password don't match an active account."
+FAILED = _l("That email and password don't match an active account.")
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -107,7 +110,7 @@ def sign_in():
         ):
             record(session, "anonymous", "sign_in.failed", f"email:{email}")
             session.commit()
-            flash(FAILED, "error")
+            flash(str(FAILED), "error")
             return render_template("auth/sign_in.html", form=form), 401
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(form.password.data)
@@ -139,7 +142,10 @@ def _refusal(session, email: str, address: str | None) -> str | None:
     )
     if from_here >= LOCKOUT_FAILURES:
         minutes = int(LOCKOUT_WINDOW.total_seconds() // 60)
-        return f"Too many failed attempts for this account. Try again in {minutes} minutes."
+        return _(
+            "Too many failed attempts for this account. Try again in %(minutes)s minutes.",
+            minutes=minutes,
+        )
     everywhere, latest = session.execute(
         select(func.count(), func.max(AuditEvent.at)).where(*failed)
     ).one()
@@ -151,9 +157,10 @@ def _refusal(session, email: str, address: str | None) -> str | None:
     if wait <= timedelta(0):
         return None
     seconds = max(1, ceil(wait.total_seconds()))
-    return (
-        "Too many failed attempts for this account. "
-        f"Try again in {seconds} second{'' if seconds == 1 else 's'}."
+    return ngettext(
+        "Too many failed attempts for this account. Try again in %(num)s second.",
+        "Too many failed attempts for this account. Try again in %(num)s seconds.",
+        seconds,
     )
 
 
@@ -169,7 +176,7 @@ def sign_out():
         record(session, current_user.user.actor, "sign_out", f"user:{current_user.user.id}")
         end_session(session, current_user)
         session.commit()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("pages.sign_in"))
 
 
@@ -181,11 +188,11 @@ SECOND_STEP_MINUTES = 5
 CODE_FAILURES = 5
 CODE_WINDOW = timedelta(minutes=15)
 
-WRONG_CODE = "That code is not right. Type the current code from your app, or a recovery code."
+WRONG_CODE = _l("That code is not right. Type the current code from your app, or a recovery code.")
 
 
 class CodeForm(FlaskForm):
-    code = StringField("Code", validators=[DataRequired(), Length(max=40)])
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
 
 
 def _await_second_factor(user: User, next_page: str | None) -> None:
@@ -222,7 +229,7 @@ def _finish_sign_in(session, user: User, how: str):
 
 
 def _start_again():
-    flash("Your sign-in took too long or was not started. Sign in again.", "error")
+    flash(_("Your sign-in took too long or was not started. Sign in again."), "error")
     return redirect(url_for("pages.sign_in"))
 
 
@@ -250,7 +257,9 @@ def sign_in_code():
     )
     if failures >= CODE_FAILURES:
         minutes = int(CODE_WINDOW.total_seconds() // 60)
-        flash(f"Too many wrong codes. Try again in {minutes} minutes.", "error")
+        flash(
+            _("Too many wrong codes. Try again in %(minutes)s minutes.", minutes=minutes), "error"
+        )
         return render_template("auth/sign_in_code.html", form=form), 429
     code = form.code.data
     if second_factor.check_code(user, code):
@@ -258,13 +267,17 @@ def sign_in_code():
     if second_factor.use_recovery_code(session, user, code):
         left = second_factor.unused_recovery_codes(session, user.id)
         flash(
-            f"You used a recovery code; {left} left. Make new ones from your account page.",
+            ngettext(
+                "You used a recovery code; %(num)s left. Make new ones from your account page.",
+                "You used a recovery code; %(num)s left. Make new ones from your account page.",
+                left,
+            ),
             "info",
         )
         return _finish_sign_in(session, user, "recovery code")
     record(session, "anonymous", "sign_in.code_failed", f"user:{user.id}")
     session.commit()
-    flash(WRONG_CODE, "error")
+    flash(str(WRONG_CODE), "error")
     return render_template("auth/sign_in_code.html", form=form), 401
 
 
@@ -331,23 +344,26 @@ def recovery_codes_page(codes: list[str], continue_to: str):
 
 #: What a refused link's page says, by why it was refused.
 LINK_REFUSED = {
-    "unknown": "This link is not valid. Check that it was copied whole.",
-    "used": "This link has been used already: each link works once.",
-    "expired": "This link has expired.",
-    "disabled": "The account of this link is disabled.",
+    "unknown": _l("This link is not valid. Check that it was copied whole."),
+    "used": _l("This link has been used already: each link works once."),
+    "expired": _l("This link has expired."),
+    "disabled": _l("The account of this link is disabled."),
 }
 
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
+        _l("New password"),
         validators=[DataRequired(), Length(max=MAX_LENGTH)],
-        description=f"At least {MIN_LENGTH} characters and not a common or guessable password; "
-        "a few unrelated words work well.",
+        description=_l(
+            "At least %(count)s characters and not a common or guessable password; "
+            "a few unrelated words work well.",
+            count=MIN_LENGTH,
+        ),
     )
     password_again = PasswordField(
-        "The new password again",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+        _l("The new password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
     )
 
 
@@ -380,7 +396,7 @@ def set_password(token: str):
             status = 400
         else:
             session.commit()
-            flash("Your password is set. Sign in with it now.", "success")
+            flash(_("Your password is set. Sign in with it now."), "success")
             return redirect(url_for("pages.sign_in", email=user.email))
     elif request.method == "POST":
         status = 400
@@ -397,13 +413,14 @@ def set_password(token: str):
 
 
 class ForgotForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
 
 
 #: The one answer to "forgot password", whether or not the address has an account.
-RESET_SENT = (
+RESET_SENT = _l(
     "If an account uses that address, we have sent it a link to choose a new password. "
-    "The link works once, within {minutes} minutes. Check your spam folder if it does not arrive."
+    "The link works once, within %(minutes)s minutes. Check your spam folder if it does not "
+    "arrive."
 )
 
 
@@ -420,7 +437,7 @@ def forgot_password():
     session.commit()
     accounts.send_later(emails)  # the answer does not wait for SMTP, so it takes as long either way
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
-    flash(RESET_SENT.format(minutes=minutes), "info")
+    flash(RESET_SENT % {"minutes": minutes}, "info")
     return redirect(url_for("pages.sign_in"))
 
 
@@ -442,5 +459,5 @@ def confirm_email(token: str):
         flash(f"{error.message[:1].upper()}{error.message[1:]}.", "error")
         return render_template("auth/confirm_email.html", new_email=None), 409
     session.commit()
-    flash(f"Your account now uses {user.email}. Sign in with it.", "success")
+    flash(_("Your account now uses %(email)s. Sign in with it.", email=user.email), "success")
     return redirect(url_for("pages.sign_in", email=user.email))

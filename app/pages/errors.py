@@ -9,6 +9,7 @@ happened and where to go next, with the same status code.
 from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,44 +22,52 @@ from app.services.errors import Conflict, Invalid, NotFound
 #: What each status means to the person who met it: (title, explanation).
 EXPLANATIONS = {
     400: (
-        "That request could not be read",
-        "Something in the address or the form is not in a shape this site accepts. "
-        "Check what you typed, or go back and try again.",
+        _l("That request could not be read"),
+        _l(
+            "Something in the address or the form is not in a shape this site accepts. "
+            "Check what you typed, or go back and try again."
+        ),
     ),
     403: (
-        "You can't see this page",
-        "It belongs to someone else, or your role doesn't include it.",
+        _l("You can't see this page"),
+        _l("It belongs to someone else, or your role doesn't include it."),
     ),
-    404: ("Not found", "There is nothing at this address."),
+    404: (_l("Not found"), _l("There is nothing at this address.")),
     405: (
-        "This address is not a page",
-        "It is where a form sends what you submit, not something to open. "
-        "Go back to the page the form is on.",
+        _l("This address is not a page"),
+        _l(
+            "It is where a form sends what you submit, not something to open. "
+            "Go back to the page the form is on."
+        ),
     ),
     409: (
-        "Someone else changed this first",
-        "The record changed while you were looking at it, so your change was not saved. "
-        "Go back, reload the page and try again.",
+        _l("Someone else changed this first"),
+        _l(
+            "The record changed while you were looking at it, so your change was not saved. "
+            "Go back, reload the page and try again."
+        ),
     ),
-    410: ("This link has expired", "What it pointed to is no longer available."),
+    410: (_l("This link has expired"), _l("What it pointed to is no longer available.")),
     413: (
-        "That is too large to send",
-        "What you sent is larger than this site accepts, so nothing was saved.",
+        _l("That is too large to send"),
+        _l("What you sent is larger than this site accepts, so nothing was saved."),
     ),
     429: (
-        "Too many attempts",
-        "You sent too many requests in a short time. Wait a minute and try again.",
+        _l("Too many attempts"),
+        _l("You sent too many requests in a short time. Wait a minute and try again."),
     ),
     500: (
-        "Something went wrong on our side",
-        "The error has been logged. Nothing you did caused it; try again in a few minutes.",
+        _l("Something went wrong on our side"),
+        _l("The error has been logged. Nothing you did caused it; try again in a few minutes."),
     ),
 }
 
 CSRF_EXPLANATION = (
-    "This form has expired",
-    "The form was open too long or was sent from another page, so nothing was saved. "
-    "Go back, reload the page and send it again.",
+    _l("This form has expired"),
+    _l(
+        "The form was open too long or was sent from another page, so nothing was saved. "
+        "Go back, reload the page and send it again."
+    ),
 )
 
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 import pycountry
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import validate as marshmallow_validate
@@ -31,9 +33,9 @@ class SalaryFields:
     """An optional yearly salary and its currency, typed in a form (a job or an offer)."""
 
     annual_salary = StringField(
-        "Annual salary before tax (optional)", filters=[strip], validators=[Optional()]
+        _l("Annual salary before tax (optional)"), filters=[strip], validators=[Optional()]
     )
-    salary_currency = StringField("Currency", filters=[strip], validators=[Optional()])
+    salary_currency = StringField(_l("Currency"), filters=[strip], validators=[Optional()])
 
     #: The salary in minor units of ``salary_currency``, once validated.
     salary_minor: int | None = None
@@ -42,7 +44,7 @@ class SalaryFields:
         # Match before upper-casing: "ß".upper() is "SS".
         code = field.data.upper() if _CURRENCY.fullmatch(field.data) else ""
         if pycountry.currencies.get(alpha_3=code) is None:
-            raise ValidationError("Enter a three-letter currency code, such as EUR or GBP.")
+            raise ValidationError(_("Enter a three-letter currency code, such as EUR or GBP."))
         field.data = code
 
     def _check_salary(self) -> bool:
@@ -60,7 +62,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 def plain_text(_form, field) -> None:
     """Refuse control characters, which no one types and some databases cannot store."""
     if field.data and _CONTROL.search(field.data):
-        raise ValidationError("Remove the control characters from this text.")
+        raise ValidationError(_("Remove the control characters from this text."))
 
 
 def email_address(_form, field) -> None:
@@ -68,7 +70,7 @@ def email_address(_form, field) -> None:
     try:
         marshmallow_validate.Email()(field.data or "")
     except MarshmallowError as error:
-        raise ValidationError("Enter an email address such as name@example.org.") from error
+        raise ValidationError(_("Enter an email address such as name@example.org.")) from error
     field.data = field.data.lower()
 
 
@@ -76,7 +78,7 @@ def currency_code(_form, field) -> None:
     """An ISO 4217 code (lower case accepted)."""
     code = field.data or ""
     if not re.fullmatch(r"[A-Za-z]{3}", code) or not pycountry.currencies.get(alpha_3=code.upper()):
-        raise ValidationError("Enter an ISO 4217 currency code such as EUR, USD or GBP.")
+        raise ValidationError(_("Enter an ISO 4217 currency code such as EUR, USD or GBP."))
     field.data = code.upper()
 
 
@@ -84,7 +86,7 @@ def country_code(_form, field) -> None:
     """An ISO 3166-1 alpha-2 code (lower case accepted)."""
     code = field.data or ""
     if not re.fullmatch(r"[A-Za-z]{2}", code) or not pycountry.countries.get(alpha_2=code.upper()):
-        raise ValidationError("Enter a two-letter country code such as FR, GB or US.")
+        raise ValidationError(_("Enter a two-letter country code such as FR, GB or US."))
     field.data = code.upper()
 
 
@@ -114,7 +116,7 @@ class MoneyField(StringField):
         except AmountError as error:
             raise ValidationError(str(error)) from error
         if minor > MAX_MINOR_UNITS:
-            raise ValidationError("That amount is larger than the service accepts.")
+            raise ValidationError(_("That amount is larger than the service accepts."))
         self.minor = minor
 
 

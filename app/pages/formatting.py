@@ -12,6 +12,7 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, Response
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from app.amounts import AmountError, parse_amount
 from app.i18n import current_time_zone
@@ -37,8 +38,15 @@ def minor_units(amount: Decimal, currency: str) -> int:
     precision = get_currency_precision(currency)
     minor = amount.scaleb(precision)
     if minor != minor.to_integral_value():
-        decimals = f"{precision} decimals" if precision else "no decimals"
-        raise ValueError(f"{currency} amounts have {decimals}.")
+        if precision:
+            raise ValueError(
+                _(
+                    "%(currency)s amounts have %(count)s decimals at most.",
+                    currency=currency,
+                    count=precision,
+                )
+            )
+        raise ValueError(_("%(currency)s amounts have no decimals.", currency=currency))
     return int(minor)
 
 
@@ -54,7 +62,7 @@ def typed_salary(amount_field, currency_field, maximum_minor: int) -> tuple[bool
     if currency_field.errors:
         return False, None
     if not currency_field.data:
-        currency_field.errors.append("Give the currency of the salary.")
+        currency_field.errors.append(_("Give the currency of the salary."))
         return False, None
     try:
         minor = parse_amount(text, currency_field.data, reader_locale())
@@ -62,7 +70,7 @@ def typed_salary(amount_field, currency_field, maximum_minor: int) -> tuple[bool
         amount_field.errors.append(str(error))
         return False, None
     if minor > maximum_minor:
-        amount_field.errors.append("That amount is larger than the service accepts.")
+        amount_field.errors.append(_("That amount is larger than the service accepts."))
         return False, None
     return True, minor
 

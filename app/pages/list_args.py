@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from flask import request
+from flask_babel import gettext as _
 
 from app.services.text_search import MAX_SEARCH
 
@@ -35,7 +36,13 @@ class ListArgs:
         if not value:
             return default
         if value not in allowed:
-            self.errors.append(f"There is no {label} “{value[:40]}”: it was ignored.")
+            self.errors.append(
+                _(
+                    "There is no %(label)s “%(value)s”: it was ignored.",
+                    label=label,
+                    value=value[:40],
+                )
+            )
             return default
         self.params[name] = value
         return value
@@ -44,7 +51,9 @@ class ListArgs:
         """The search text: at most ``MAX_SEARCH`` printable characters, else none."""
         text = request.args.get(name, "").strip()
         if len(text) > MAX_SEARCH or not text.isprintable():
-            self.errors.append(f"Search for at most {MAX_SEARCH} printable characters.")
+            self.errors.append(
+                _("Search for at most %(count)s printable characters.", count=MAX_SEARCH)
+            )
             return ""
         if text:
             self.params[name] = text
@@ -52,7 +61,7 @@ class ListArgs:
 
     def order(self, default: str = "asc") -> bool:
         """Whether the list is asked for in descending order."""
-        return self.choice("order", ORDERS, default, "order") == "desc"
+        return self.choice("order", ORDERS, default, _("order")) == "desc"
 
     @staticmethod
     def page() -> int:

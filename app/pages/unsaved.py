@@ -24,6 +24,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.auth import current_principal, is_api_request
@@ -43,8 +45,8 @@ SECRET_PARTS = ("password", "secret", "token", "code", "otp", "recovery", "csrf"
 
 #: Why the session ended, for each end reason the session records keep.
 ENDED = {
-    "idle timeout": "Your session ended after {idle} minutes without activity.",
-    "absolute timeout": "Your session ended: sessions last at most {absolute} hours.",
+    "idle timeout": _l("Your session ended after %(idle)s minutes without activity."),
+    "absolute timeout": _l("Your session ended: sessions last at most %(absolute)s hours."),
 }
 
 
@@ -73,10 +75,10 @@ def _ended_session() -> UserSession | None:
 
 def _why_ended(record: UserSession) -> str:
     config = current_app.config
-    return ENDED.get(record.end_reason or "", "Your session has ended.").format(
-        idle=config.get("SESSION_IDLE_MINUTES", 30),
-        absolute=config.get("SESSION_ABSOLUTE_HOURS", 12),
-    )
+    return str(ENDED.get(record.end_reason or "", _l("Your session has ended."))) % {
+        "idle": config.get("SESSION_IDLE_MINUTES", 30),
+        "absolute": config.get("SESSION_ABSOLUTE_HOURS", 12),
+    }
 
 
 def _kept_fields() -> dict[str, list[str]] | None:
@@ -99,18 +101,24 @@ def _not_signed_in(_error: NotSignedIn):
     ended = _ended_session()
     if request.method in ("GET", "HEAD"):
         if ended is not None:
-            flash(f"{_why_ended(ended)} Sign in again to carry on.", "warning")
+            flash(_("%(why)s Sign in again to carry on.", why=_why_ended(ended)), "warning")
         return redirect(url_for("pages.sign_in", next=request.full_path.rstrip("?")))
     back = _same_site_path(request.referrer) or url_for("pages.index")
     kept = _kept_fields() if ended is not None else None
     response = redirect(url_for("pages.sign_in", next=back))
     if kept is None:
-        reason = _why_ended(ended) if ended is not None else "You are not signed in."
-        flash(f"{reason} What you sent was not saved: sign in and send it again.", "warning")
+        reason = _why_ended(ended) if ended is not None else _("You are not signed in.")
+        flash(
+            _("%(why)s What you sent was not saved: sign in and send it again.", why=reason),
+            "warning",
+        )
         return response
     flash(
-        f"{_why_ended(ended)} What you sent was not saved. Sign in again: the form will be "
-        "filled in with what you typed, for you to check and send.",
+        _(
+            "%(why)s What you sent was not saved. Sign in again: the form will be filled in "
+            "with what you typed, for you to check and send.",
+            why=_why_ended(ended),
+        ),
         "warning",
     )
     stash = {

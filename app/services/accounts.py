@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,19 +42,21 @@ from app.services.errors import Conflict, Invalid, NotFound
 def _check_link(session: Session, role: Role, student_id: int | None, employer_id: int | None):
     if role is Role.GRADUATE:
         if student_id is None or session.get(Student, student_id) is None:
-            raise Invalid.field("student_id", "a graduate account belongs to an existing student")
+            raise Invalid.field(
+                "student_id", _("a graduate account belongs to an existing student")
+            )
         taken = session.scalar(select(User.id).where(User.student_id == student_id))
         if taken is not None:
-            raise Conflict("that student has an account already", "student_id")
+            raise Conflict(_("that student has an account already"), "student_id")
     elif student_id is not None:
-        raise Invalid.field("student_id", "only graduate accounts belong to a student")
+        raise Invalid.field("student_id", _("only graduate accounts belong to a student"))
     if role is Role.EMPLOYER:
         if employer_id is None or session.get(Employer, employer_id) is None:
             raise Invalid.field(
-                "employer_id", "an employer account speaks for an existing employer"
+                "employer_id", _("an employer account speaks for an existing employer")
             )
     elif employer_id is not None:
-        raise Invalid.field("employer_id", "only employer accounts speak for an employer")
+        raise Invalid.field("employer_id", _("only employer accounts speak for an employer"))
 
 
 def create_account(
@@ -73,7 +76,7 @@ def create_account(
         authorize(principal, Permission.MANAGE_ACCOUNTS)
     email = email.strip().lower()
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"an account with email {email} exists already", "email")
+        raise Conflict(_("an account with email %(email)s exists already", email=email), "email")
     problems = password_problems(password, email=email, name=name)
     if problems:
         raise Invalid({"password": problems})
@@ -104,7 +107,7 @@ def set_active(session: Session, principal: Principal, user_id: int, active: boo
     authorize(principal, Permission.MANAGE_ACCOUNTS)
     user = _account(session, user_id)
     if user.id == principal.user_id and not active:
-        raise Conflict("you cannot disable your own account")
+        raise Conflict(_("you cannot disable your own account"))
     user.active = active
     if not active:
         end_all_sessions(session, user.id, "account disabled")
@@ -132,7 +135,7 @@ def change_role(
     authorize(principal, Permission.MANAGE_ACCOUNTS)
     user = _account(session, user_id)
     if user.id == principal.user_id:
-        raise Conflict("you cannot change your own role")
+        raise Conflict(_("you cannot change your own role"))
     if role is Role.GRADUATE and user.student_id == student_id:
         pass  # already linked to that student
     else:
@@ -261,11 +264,11 @@ def _reset_lifetime() -> timedelta:
 
 #: What an invitation says the account is for.
 _ROLE_PURPOSE = {
-    Role.GRADUATE: lazy_gettext("to follow your job guarantee"),
-    Role.EMPLOYER: lazy_gettext("to confirm the hires of our graduates"),
-    Role.FINANCE: lazy_gettext("for finance: claims and refunds"),
-    Role.REGISTRAR: lazy_gettext("for the registrar: records and imports"),
-    Role.ADMIN: lazy_gettext("to administer accounts and read the audit log"),
+    Role.GRADUATE: _l("to follow your job guarantee"),
+    Role.EMPLOYER: _l("to confirm the hires of our graduates"),
+    Role.FINANCE: _l("for finance: claims and refunds"),
+    Role.REGISTRAR: _l("for the registrar: records and imports"),
+    Role.ADMIN: _l("to administer accounts and read the audit log"),
 }
 
 
@@ -313,7 +316,7 @@ def invite_account(
     authorize(principal, Permission.MANAGE_ACCOUNTS)
     email = email.strip().lower()
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"an account with email {email} exists already", "email")
+        raise Conflict(_("an account with email %(email)s exists already", email=email), "email")
     _check_link(session, role, student_id, employer_id)
     user = User(
         email=email,
@@ -335,7 +338,7 @@ def send_access_link(session: Session, principal: Principal, user_id: int) -> tu
     authorize(principal, Permission.MANAGE_ACCOUNTS)
     user = _account(session, user_id)
     if not user.active:
-        raise Conflict("the account is disabled; enable it first")
+        raise Conflict(_("the account is disabled; enable it first"))
     if user.password_hash is None:
         email = _invitation_email(session, user, principal.actor)
         record(session, principal.actor, "account.invited", f"user:{user.id}", "again")
@@ -383,7 +386,7 @@ def invite_students(
     seen: set[int] = set()
     for asked, student in wanted:
         if student is None:
-            report.skipped.append((asked, "no such student"))
+            report.skipped.append((asked, _("no such student")))
             continue
         if student.id in seen:
             continue
@@ -396,12 +399,12 @@ def _invite_student(
     session: Session, principal: Principal, student: Student, asked: str, report: InvitationReport
 ) -> None:
     if student.erased_at is not None:
-        report.skipped.append((asked, "the student's personal data was erased"))
+        report.skipped.append((asked, _("the student's personal data was erased")))
         return
     user = session.scalar(select(User).where(User.student_id == student.id))
     if user is None:
         if session.scalar(select(User.id).where(User.email == student.email)) is not None:
-            report.skipped.append((asked, "another account uses the student's email"))
+            report.skipped.append((asked, _("another account uses the student's email")))
             return
         user = User(
             email=student.email,
@@ -416,10 +419,10 @@ def _invite_student(
             session, principal.actor, "account.invited", f"user:{user.id}", f"graduate {user.email}"
         )
     elif user.password_hash is not None:
-        report.skipped.append((asked, "has an account with a password already"))
+        report.skipped.append((asked, _("has an account with a password already")))
         return
     elif not user.active:
-        report.skipped.append((asked, "the account is disabled"))
+        report.skipped.append((asked, _("the account is disabled")))
         return
     else:
         record(session, principal.actor, "account.invited", f"user:{user.id}", "again")
@@ -483,7 +486,7 @@ def _own(session: Session, principal: Principal) -> User:
 
 def _check_current_password(user: User, password: str) -> None:
     if not verify_password(user.password_hash, password or ""):
-        raise Invalid.field("current_password", "that is not your current password")
+        raise Invalid.field("current_password", _("that is not your current password"))
 
 
 def change_own_password(
@@ -518,9 +521,9 @@ def ask_email_change(
     _check_current_password(user, current_password)
     new_email = new_email.strip().lower()
     if new_email == user.email:
-        raise Invalid.field("new_email", "that is your email already")
+        raise Invalid.field("new_email", _("that is your email already"))
     if session.scalar(select(User.id).where(User.email == new_email)) is not None:
-        raise Conflict("another account uses that email", "new_email")
+        raise Conflict(_("another account uses that email"), "new_email")
     token = issue_link(
         session,
         user,
@@ -547,7 +550,7 @@ def confirm_email_change(session: Session, token: str) -> User:
     user = link.user
     if session.scalar(select(User.id).where(User.email == link.new_email)) is not None:
         spend(link)
-        raise Conflict("another account uses that email now", "new_email")
+        raise Conflict(_("another account uses that email now"), "new_email")
     before = user.email
     user.email = link.new_email
     spend(link)
@@ -564,7 +567,7 @@ def turn_on_second_factor(session: Session, user: User, secret: str, code: str) 
     shown once."""
     if second_factor.matching_counter(secret, code, utc_now(), None) is None:
         raise Invalid.field(
-            "code", "that code does not match; check the app's clock and try the next code"
+            "code", _("that code does not match; check the app's clock and try the next code")
         )
     codes = second_factor.turn_on(session, user, secret)
     second_factor.check_code(user, code)  # the enrolment code is spent: it cannot sign in again
@@ -580,7 +583,7 @@ def turn_off_second_factor(
     and admins, who must keep it."""
     user = _own(session, principal)
     if second_factor.required(user):
-        raise Conflict("your role must keep a second factor", "current_password")
+        raise Conflict(_("your role must keep a second factor"), "current_password")
     _check_current_password(user, current_password)
     second_factor.turn_off(session, user)
     record(session, user.actor, "account.second_factor_off", f"user:{user.id}")
@@ -594,7 +597,7 @@ def renew_recovery_codes(
     """New recovery codes (the old ones stop working); the password is required."""
     user = _own(session, principal)
     if not second_factor.enabled(user):
-        raise Conflict("turn the second factor on first", "current_password")
+        raise Conflict(_("turn the second factor on first"), "current_password")
     _check_current_password(user, current_password)
     codes = second_factor.new_recovery_codes(session, user)
     record(session, user.actor, "account.recovery_codes_renewed", f"user:{user.id}")

@@ -35,6 +35,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import inspect, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -265,10 +266,10 @@ def erase_student(
     authorize(principal, Permission.MANAGE_ACCOUNTS, target=f"student:{student_id}")
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid.field("reason", "say why the data is erased")
+        raise Invalid.field("reason", _("say why the data is erased"))
     student = _student(session, student_id)
     if student.erased_at is not None:
-        raise Conflict(f"student {student.id} was erased already")
+        raise Conflict(_("student %(id)s was erased already", id=student.id))
     name, email = pseudonymous_name(student.id), pseudonymous_email(student.id)
 
     account = session.scalar(select(User).where(User.student_id == student.id))

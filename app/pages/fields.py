@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import pycountry
 from flask import request
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import validate as marshmallow_validate
@@ -31,9 +32,13 @@ class SalaryFields:
     """An optional yearly salary and its currency, typed in a form (a job or an offer)."""
 
     annual_salary = StringField(
-        "Annual salary before tax (optional)", filters=[strip], validators=[Optional()]
+        lazy_gettext("Annual salary before tax (optional)"),
+        filters=[strip],
+        validators=[Optional()],
     )
-    salary_currency = StringField("Currency", filters=[strip], validators=[Optional()])
+    salary_currency = StringField(
+        lazy_gettext("Currency"), filters=[strip], validators=[Optional()]
+    )
 
     #: The salary in minor units of ``salary_currency``, once validated.
     salary_minor: int | None = None
@@ -42,7 +47,9 @@ class SalaryFields:
         # Match before upper-casing: "ß".upper() is "SS".
         code = field.data.upper() if _CURRENCY.fullmatch(field.data) else ""
         if pycountry.currencies.get(alpha_3=code) is None:
-            raise ValidationError("Enter a three-letter currency code, such as EUR or GBP.")
+            raise ValidationError(
+                gettext("Enter a three-letter currency code, such as EUR or GBP.")
+            )
         field.data = code
 
     def _check_salary(self) -> bool:

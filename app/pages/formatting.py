@@ -11,7 +11,7 @@ from decimal import Decimal
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, Response
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 
 from app.amounts import AmountError, parse_amount
 from app.i18n import current_time_zone
@@ -54,7 +54,7 @@ def typed_salary(amount_field, currency_field, maximum_minor: int) -> tuple[bool
     if currency_field.errors:
         return False, None
     if not currency_field.data:
-        currency_field.errors.append("Give the currency of the salary.")
+        currency_field.errors.append(gettext("Give the currency of the salary."))
         return False, None
     try:
         minor = parse_amount(text, currency_field.data, reader_locale())
@@ -62,7 +62,7 @@ def typed_salary(amount_field, currency_field, maximum_minor: int) -> tuple[bool
         amount_field.errors.append(str(error))
         return False, None
     if minor > maximum_minor:
-        amount_field.errors.append("That amount is larger than the service accepts.")
+        amount_field.errors.append(gettext("That amount is larger than the service accepts."))
         return False, None
     return True, minor
 

@@ -75,7 +75,11 @@ def merged(language: str) -> Catalog:
     catalog = Catalog(locale=language, domain="messages")
     for path in source_files(language):
         with path.open("rb") as file:
-            for message in read_po(file, locale=language):
+            source = read_po(file, locale=language)
+            # The plural rule the translators wrote for (French: one form for 0 and 1, one for
+            # the rest), not Babel's own for the language, whose forms may differ in number.
+            catalog.mime_headers = [("Plural-Forms", source.plural_forms)]
+            for message in source:
                 usable = message.id and message.string and not message.fuzzy
                 if usable and catalog.get(message.id, context=message.context) is None:
                     catalog.add(

@@ -34,12 +34,15 @@ from app.pages import documents as document_pages
 from app.pages import search as search_pages
 from app.pages.fields import SalaryFields, strip
 from app.pages.formatting import major_units, reader_locale, words
+from app.pages.sentences import said
 from app.services import claim_notices, documents, graduates, reminders
 from app.services.confirmations import send_confirmation_email
 from app.services.errors import Conflict, Invalid
 from refunds.states import ClaimState
 
 blueprint = Blueprint("graduate", __name__)
+# The guarantee's reasons (a job that does not count, an obligation missed) in the reader's words.
+blueprint.add_app_template_filter(said, "said")
 
 #: Where the window starts, in the graduate's words.
 WINDOW_STARTS = {

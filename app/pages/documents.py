@@ -19,6 +19,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -56,23 +58,39 @@ class UploadForm(FlaskForm):
 
     # The service checks the record named exists and may be attached to by this person.
     concerns = SelectField(
-        "What it is evidence of", validators=[InputRequired()], validate_choice=False
+        _l("What it is evidence of"), validators=[InputRequired()], validate_choice=False
     )
-    file = FileField(f"File ({ACCEPTED_NAMES})")
+    file = FileField(_l("File (%(kinds)s)", kinds=ACCEPTED_NAMES))
     next = HiddenField()
 
 
 def record_label(kind: DocumentConcerns, row) -> str:
     """A record, named for people choosing what a document backs."""
     if kind is DocumentConcerns.JOB_OUTCOME:
-        employer = row.employer.name if row.employer else "own company"
-        return f"Job: {row.title} ({employer}), from {day(row.start_date)}"
+        employer = row.employer.name if row.employer else _("own company")
+        return _(
+            "Job: %(title)s (%(employer)s), from %(day)s",
+            title=row.title,
+            employer=employer,
+            day=day(row.start_date),
+        )
     if kind is DocumentConcerns.SEARCH_ACTIVITY:
-        about = f" at {row.employer_name}" if row.employer_name else ""
-        return f"Search log: {words(row.kind)}{about}, {day(row.occurred_on)}"
+        if row.employer_name:
+            return _(
+                "Search log: %(what)s at %(employer)s, %(day)s",
+                what=words(row.kind),
+                employer=row.employer_name,
+                day=day(row.occurred_on),
+            )
+        return _("Search log: %(what)s, %(day)s", what=words(row.kind), day=day(row.occurred_on))
     if kind is DocumentConcerns.SEARCH_PAUSE:
-        return f"Pause: {day(row.starts_on)} to {day(row.ends_on)} ({words(row.reason)})"
-    return f"Refund claim #{row.id}"
+        return _(
+            "Pause: %(first)s to %(last)s (%(why)s)",
+            first=day(row.starts_on),
+            last=day(row.ends_on),
+            why=words(row.reason),
+        )
+    return _("Refund claim #%(id)s", id=row.id)
 
 
 def upload_form(records: dict, kinds, next_url: str) -> UploadForm:
@@ -125,11 +143,13 @@ def _back(default: str) -> str:
 
 
 def _concerns(value: str) -> tuple[DocumentConcerns, int]:
-    kind, _, record_id = (value or "").partition(":")
+    kind, _colon, record_id = (value or "").partition(":")
     try:
         return DocumentConcerns(kind), int(record_id)
     except ValueError:
-        raise Invalid.field("concerns", "choose the record the document is evidence of") from None
+        raise Invalid.field(
+            "concerns", _("choose the record the document is evidence of")
+        ) from None
 
 
 def _refused(errors: dict[str, list[str]], status: int, *, body_read: bool = True):
@@ -175,7 +195,7 @@ def upload():
     except Conflict as error:
         return _refused({"file": [error.message]}, 409)
     session.commit()
-    flash(f"{document.filename} is attached.", "success")
+    flash(_("%(file)s is attached.", file=document.filename), "success")
     return redirect(_back(url_for("pages.index")), 303)
 
 
@@ -197,7 +217,7 @@ def download(document_id: int):
 def too_large_message() -> str:
     """What an upload larger than the limit is told."""
     limit = documents.size_in_words(current_app.config["DOCUMENTS_MAX_BYTES"])
-    return f"the file is larger than {limit}, the largest accepted"
+    return _("the file is larger than %(most)s, the largest accepted", most=limit)
 
 
 def init_app(app: Flask) -> None:

@@ -84,7 +84,11 @@ DECISION_CHOICES = [
 
 def employment_type_choices() -> list[SelectChoice]:
     """Each type of contract in the reader's words (called as each form is made)."""
-    return [SelectChoice(kind.value, words(kind).capitalize()) for kind in EmploymentType]
+    # Only the first letter raised: a French label keeps its acronym ("CDI à temps plein").
+    return [
+        SelectChoice(kind.value, words(kind)[:1].upper() + words(kind)[1:])
+        for kind in EmploymentType
+    ]
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

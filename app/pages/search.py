@@ -403,8 +403,21 @@ def _refused_form(form: FlaskForm):
     return _error_page(errors, 400)
 
 
+#: The fields a refusal may name, in the graduate's words.
+FIELD_NAMES = {
+    "answer": _l("Your answer"),
+    "decision": _l("Your answer"),
+    "decided_on": _l("Date"),
+    "stopped_on": _l("Date"),
+    "confirm": _l("I have stopped looking for work"),
+}
+
+
 def _error_page(errors: dict[str, list[str]], status: int):
-    return render_template("graduate/search_refused.html", errors=errors), status
+    named = {
+        str(FIELD_NAMES.get(field, words(field).capitalize())): why for field, why in errors.items()
+    }
+    return render_template("graduate/search_refused.html", errors=named), status
 
 
 def _show_service_errors(form: FlaskForm, error: Invalid | Conflict) -> None:

@@ -241,9 +241,7 @@ def job_shortfalls(
     reasons = []
     if job.status not in COUNTED_STATUSES:
         reasons.append(
-            Sentence(
-                N_("the employer disputed this job (status %(status)s)"), status=job.status
-            )
+            Sentence(N_("the employer disputed this job (status %(status)s)"), status=job.status)
         )
     if job.employment_type not in terms.qualifying_types:
         reasons.append(

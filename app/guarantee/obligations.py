@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from app.guarantee.rules import job_qualifies
+from app.guarantee.sentences import N_, Sentence
 from app.guarantee.terms import JobFacts, OfferDecision, PolicyTerms, SearchActivityKind
 
 WEEK = 7
@@ -92,9 +93,14 @@ class WeekCompliance:
     state: WeekState
 
     @property
-    def label(self) -> str:
+    def label(self) -> Sentence:
         """'week 3 (12 Jan 2027 to 18 Jan 2027)', as the sentences name a week."""
-        return f"week {self.number} ({_day(self.starts_on)} to {_day(self.ends_on)})"
+        return Sentence(
+            N_("week %(number)s (%(first)s to %(last)s)"),
+            number=self.number,
+            first=self.starts_on,
+            last=self.ends_on,
+        )
 
 
 @dataclass(frozen=True)
@@ -108,11 +114,13 @@ class DeclinedOffer:
     declined_on: date | None
 
     @property
-    def description(self) -> str:
+    def description(self) -> Sentence:
         """'declined a qualifying offer from Acme on 03 Feb 2027'."""
-        employer = self.employer_name or "an employer"
-        day = _day(self.declined_on or self.received_on)
-        return f"declined a qualifying offer from {employer} on {day}"
+        return Sentence(
+            N_("declined a qualifying offer from %(employer)s on %(day)s"),
+            employer=_employer(self.employer_name),
+            day=self.declined_on or self.received_on,
+        )
 
 
 @dataclass(frozen=True)
@@ -210,24 +218,40 @@ def search_compliance(
         if _utc(request.asked_at) >= end_of_day:
             continue
         due = answer_due_at(_utc(request.asked_at), terms.answer_within_days)
-        asked = _day(_utc(request.asked_at).date())
+        asked = _utc(request.asked_at).date()
         answered_at = None if request.answered_at is None else _utc(request.answered_at)
         if due is None:
             open_requests += answered_at is None
         elif answered_at is not None:
             if answered_at > due:
                 shortfalls.append(
-                    f"question asked {asked} answered {_late_by(answered_at - due)} late"
-                    f" (policy: within {_days(terms.answer_within_days)})"
+                    Sentence(
+                        N_(
+                            "question asked %(asked)s answered %(late)s late"
+                            " (policy: within %(within)s)"
+                        ),
+                        asked=asked,
+                        late=_late_by(answered_at - due),
+                        within=_days(terms.answer_within_days),
+                    )
                 )
         elif due < end_of_day:
             shortfalls.append(
-                f"question asked {asked} not answered; it was due {_moment(due)}"
-                f" (policy: within {_days(terms.answer_within_days)})"
+                Sentence(
+                    N_(
+                        "question asked %(asked)s not answered; it was due %(due)s"
+                        " (policy: within %(within)s)"
+                    ),
+                    asked=asked,
+                    due=due,
+                    within=_days(terms.answer_within_days),
+                )
             )
         else:
             open_requests += 1
-            behind.append(f"question asked {asked}: answer by {_moment(due)}")
+            behind.append(
+                Sentence(N_("question asked %(asked)s: answer by %(due)s"), asked=asked, due=due)
+            )
 
     offers = sorted(
         (a for a in activities if a.kind is SearchActivityKind.OFFER),
@@ -238,9 +262,16 @@ def search_compliance(
             delay = (offer.logged_on - offer.occurred_on).days
             if delay > terms.report_offers_within_days:
                 shortfalls.append(
-                    f"offer from {offer.employer_name or 'an employer'} received"
-                    f" {_day(offer.occurred_on)} reported {_days(delay)} later"
-                    f" (policy: within {terms.report_offers_within_days})"
+                    Sentence(
+                        N_(
+                            "offer from %(employer)s received %(received)s reported %(delay)s"
+                            " later (policy: within %(within)s)"
+                        ),
+                        employer=_employer(offer.employer_name),
+                        received=offer.occurred_on,
+                        delay=_days(delay),
+                        within=terms.report_offers_within_days,
+                    )
                 )
 
     declined = [
@@ -345,12 +376,20 @@ def _week_shortfalls(week: WeekCompliance, terms: PolicyTerms) -> list[str]:
     reasons = []
     if week.applications < week.applications_required:
         reasons.append(
-            f"{week.label}: {week.applications} of {week.applications_required} applications"
+            Sentence(
+                N_("%(week)s: %(done)s of %(required)s applications"),
+                week=week.label,
+                done=week.applications,
+                required=week.applications_required,
+            )
         )
     if week.coaching_met is False:
         reasons.append(
-            f"{week.label}: no coaching check-in"
-            f" (policy: one every {_weeks_phrase(terms.coaching_every_weeks)})"
+            Sentence(
+                N_("%(week)s: no coaching check-in (policy: one every %(every)s)"),
+                week=week.label,
+                every=_weeks_phrase(terms.coaching_every_weeks),
+            )
         )
     return reasons
 
@@ -359,15 +398,25 @@ def _week_todo(week: WeekCompliance, terms: PolicyTerms) -> list[str]:
     todo = []
     if week.applications < week.applications_required:
         todo.append(
-            f"this week ({_day(week.starts_on)} to {_day(week.ends_on)}):"
-            f" {week.applications} of {week.applications_required} applications;"
-            f" {week.applications_required - week.applications} more by"
-            f" {_day(week.ends_on)}"
+            Sentence(
+                N_(
+                    "this week (%(first)s to %(last)s): %(done)s of %(required)s applications;"
+                    " %(more)s more by %(last)s"
+                ),
+                first=week.starts_on,
+                last=week.ends_on,
+                done=week.applications,
+                required=week.applications_required,
+                more=week.applications_required - week.applications,
+            )
         )
     if week.coaching_met is False:
         todo.append(
-            f"a coaching check-in is due by {_day(week.ends_on)}"
-            f" (policy: one every {_weeks_phrase(terms.coaching_every_weeks)})"
+            Sentence(
+                N_("a coaching check-in is due by %(last)s (policy: one every %(every)s)"),
+                last=week.ends_on,
+                every=_weeks_phrase(terms.coaching_every_weeks),
+            )
         )
     return todo
 
@@ -377,21 +426,16 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _day(day: date) -> str:
-    # As the pages write days: 05 Jan 2027.
-    return day.strftime("%d %b %Y")
+def _employer(name: str | None) -> str:
+    return name or Sentence(N_("an employer"))
 
 
-def _moment(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
+def _days(count: int) -> Sentence:
+    return Sentence(N_("%(count)s day"), N_("%(count)s days"), count=count)
 
 
-def _days(count: int) -> str:
-    return "1 day" if count == 1 else f"{count} days"
-
-
-def _weeks_phrase(count: int | None) -> str:
-    return "week" if count == 1 else f"{count} weeks"
+def _weeks_phrase(count: int | None) -> Sentence:
+    return Sentence(N_("week"), N_("%(count)s weeks"), count=count)
 
 
 def _late_by(delay: timedelta) -> str:

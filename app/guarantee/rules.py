@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
 
+from app.guarantee.sentences import N_, IsoDay, Sentence
 from app.guarantee.terms import (
     OPEN_ENDED_TYPES,
     REGIONS,
@@ -140,7 +141,7 @@ def eligibility_shortfalls(
     part, and missing an owed graduate is the worse mistake.
     """
     reasons = [
-        f"the prerequisite “{label}” was not verified at enrollment"
+        Sentence(N_("the prerequisite “%(label)s” was not verified at enrollment"), label=label)
         for label in terms.prerequisites
         if label not in eligibility.verified_prerequisites
     ]
@@ -149,18 +150,32 @@ def eligibility_shortfalls(
         last_day = qualify_by(started, terms.qualify_within_months)
         if qualified_on > last_day:
             reasons.append(
-                f"qualified on {qualified_on.isoformat()}, after the time limit of"
-                f" {terms.qualify_within_months} months from the start of studies"
-                f" ({started.isoformat()}; last day {last_day.isoformat()})"
+                Sentence(
+                    N_(
+                        "qualified on %(qualified)s, after the time limit of %(months)s months"
+                        " from the start of studies (%(started)s; last day %(last)s)"
+                    ),
+                    qualified=IsoDay.of(qualified_on),
+                    months=terms.qualify_within_months,
+                    started=IsoDay.of(started),
+                    last=IsoDay.of(last_day),
+                )
             )
     country = eligibility.search_country
     if not in_search_areas(country, terms.search_areas):
         reasons.append(
-            f"the search country ({country or 'not recorded'}) is not one of the policy's"
-            f" ({', '.join(sorted(terms.search_areas))})"
+            Sentence(
+                N_("the search country (%(country)s) is not one of the policy's (%(areas)s)"),
+                country=country or Sentence(N_("not recorded")),
+                areas=", ".join(sorted(terms.search_areas)),
+            )
         )
     if terms.requires_work_authorisation and eligibility.work_authorisation is WorkAuthorisation.NO:
-        reasons.append(f"not authorised to work in the search country ({country})")
+        reasons.append(
+            Sentence(
+                N_("not authorised to work in the search country (%(country)s)"), country=country
+            )
+        )
     return reasons
 
 
@@ -175,7 +190,12 @@ def job_location_shortfalls(
     reasons = []
     where = job.country or search_country
     if not in_search_areas(where, terms.search_areas):
-        reasons.append(f"the job is in {where or 'an unrecorded country'}, outside the policy's")
+        reasons.append(
+            Sentence(
+                N_("the job is in %(where)s, outside the policy's"),
+                where=where or Sentence(N_("an unrecorded country")),
+            )
+        )
     employer = job.remote_employer_country
     if (
         employer is not None
@@ -183,8 +203,13 @@ def job_location_shortfalls(
         and not in_search_areas(employer, terms.search_areas)
     ):
         reasons.append(
-            f"a remote job for an employer in {employer}, outside the policy's countries,"
-            " does not count under this policy"
+            Sentence(
+                N_(
+                    "a remote job for an employer in %(country)s, outside the policy's"
+                    " countries, does not count under this policy"
+                ),
+                country=employer,
+            )
         )
     return reasons
 
@@ -215,31 +240,54 @@ def job_shortfalls(
     """
     reasons = []
     if job.status not in COUNTED_STATUSES:
-        reasons.append(f"the employer disputed this job (status {job.status.value})")
+        reasons.append(
+            Sentence(N_("the employer disputed this job (status %(status)s)"), status=job.status)
+        )
     if job.employment_type not in terms.qualifying_types:
-        reasons.append(f"{job.employment_type.value} is not a qualifying type of employment")
+        reasons.append(
+            Sentence(
+                N_("%(kind)s is not a qualifying type of employment"),
+                kind=job.employment_type,
+            )
+        )
     if terms.requires_in_field and not job.in_field:
-        reasons.append("the job is out of field")
+        reasons.append(Sentence(N_("the job is out of field")))
     if job.employment_type not in OPEN_ENDED_TYPES:
         if job.contract_months is None:
-            reasons.append("the contract length is unknown")
+            reasons.append(Sentence(N_("the contract length is unknown")))
         elif job.contract_months < terms.min_contract_months:
             reasons.append(
-                f"the contract lasts {job.contract_months} months,"
-                f" under the {terms.min_contract_months} required"
+                Sentence(
+                    N_("the contract lasts %(months)s months, under the %(required)s required"),
+                    months=job.contract_months,
+                    required=terms.min_contract_months,
+                )
             )
     if terms.min_annual_salary_minor is not None:
         if job.annual_salary_minor is None:
-            reasons.append("the salary is unknown and the policy has a pay floor")
+            reasons.append(Sentence(N_("the salary is unknown and the policy has a pay floor")))
         elif job.salary_currency != terms.currency:
-            reasons.append(f"the salary is not in {terms.currency}, the pay floor's currency")
+            reasons.append(
+                Sentence(
+                    N_("the salary is not in %(currency)s, the pay floor's currency"),
+                    currency=terms.currency,
+                )
+            )
         elif job.annual_salary_minor < terms.min_annual_salary_minor:
-            reasons.append("the salary is under the policy's pay floor")
+            reasons.append(Sentence(N_("the salary is under the policy's pay floor")))
     if job.start_date > deadline:
-        reasons.append(f"the job starts after the guarantee deadline ({deadline.isoformat()})")
+        reasons.append(
+            Sentence(
+                N_("the job starts after the guarantee deadline (%(deadline)s)"),
+                deadline=IsoDay.of(deadline),
+            )
+        )
     if qualified_on is not None and job.start_date < qualified_on:
         reasons.append(
-            f"the job started before the graduate qualified ({qualified_on.isoformat()})"
+            Sentence(
+                N_("the job started before the graduate qualified (%(qualified)s)"),
+                qualified=IsoDay.of(qualified_on),
+            )
         )
     reasons += job_location_shortfalls(job, terms, search_country)
     return reasons

@@ -7,6 +7,8 @@ from dataclasses import asdict
 
 from babel.numbers import format_decimal
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -32,83 +34,97 @@ from app.pages import documents as document_pages
 from app.pages import search as search_pages
 from app.pages.fields import SalaryFields, strip
 from app.pages.formatting import major_units, reader_locale, words
+from app.pages.sentences import said
 from app.services import claim_notices, documents, graduates, reminders
 from app.services.confirmations import send_confirmation_email
 from app.services.errors import Conflict, Invalid
 from refunds.states import ClaimState
 
 blueprint = Blueprint("graduate", __name__)
+# The guarantee's reasons (a job that does not count, an obligation missed) in the reader's words.
+blueprint.add_app_template_filter(said, "said")
 
 #: Where the window starts, in the graduate's words.
 WINDOW_STARTS = {
-    WindowStart.QUALIFICATION_DATE: "on the day you qualify",
-    WindowStart.DAY_AFTER_QUALIFICATION: "on the day after you qualify",
-    WindowStart.FIRST_MONDAY_AFTER_QUALIFICATION: "on the first Monday after you qualify",
+    WindowStart.QUALIFICATION_DATE: _l("on the day you qualify"),
+    WindowStart.DAY_AFTER_QUALIFICATION: _l("on the day after you qualify"),
+    WindowStart.FIRST_MONDAY_AFTER_QUALIFICATION: _l("on the first Monday after you qualify"),
 }
 
 #: Each guarantee state: its name, a badge class and what it means for the graduate.
 GUARANTEE_STATES = {
     GuaranteeState.NOT_COVERED: (
-        "not covered",
+        _l("not covered"),
         "",
-        "You did not opt in to the job guarantee when you enrolled.",
+        _l("You did not opt in to the job guarantee when you enrolled."),
     ),
     GuaranteeState.IN_WINDOW: (
-        "searching",
+        _l("searching"),
         "badge-warn",
-        "Your window is open: a qualifying job starting by the deadline ends the guarantee.",
+        _l("Your window is open: a qualifying job starting by the deadline ends the guarantee."),
     ),
     GuaranteeState.PLACED: (
-        "placed",
+        _l("placed"),
         "badge-good",
-        "You have a qualifying job, so the guarantee is fulfilled.",
+        _l("You have a qualifying job, so the guarantee is fulfilled."),
     ),
     GuaranteeState.OWED_REFUND: (
-        "owed a refund",
+        _l("owed a refund"),
         "badge-bad",
-        "Your window closed without a qualifying job: your tuition is due back to you.",
+        _l("Your window closed without a qualifying job: your tuition is due back to you."),
     ),
     GuaranteeState.PAST_CLAIM_DEADLINE: (
-        "past the claim deadline",
+        _l("past the claim deadline"),
         "",
-        "Your window closed and the time to claim a refund has passed.",
+        _l("Your window closed and the time to claim a refund has passed."),
     ),
     GuaranteeState.EXCLUDED: (
-        "out of the guarantee",
+        _l("out of the guarantee"),
         "",
-        "A documented outcome (further full-time study, military service, incarceration) took"
-        " you out of the job guarantee: no refund is due.",
+        _l(
+            "A documented outcome (further full-time study, military service, incarceration) took"
+            " you out of the job guarantee: no refund is due."
+        ),
     ),
 }
 
 #: Each claim state in the graduate's words, with a badge class.
 CLAIM_STATES = {
-    ClaimState.FLAGGED: ("opened, waiting for review", "badge-warn"),
-    ClaimState.IN_REVIEW: ("in review", "badge-warn"),
-    ClaimState.AWAITING_SECOND_APPROVAL: ("approved once, waiting for a second approval", ""),
-    ClaimState.APPROVED: ("approved, refund about to be sent", "badge-good"),
-    ClaimState.REJECTED: ("rejected (you can appeal)", "badge-bad"),
-    ClaimState.WITHDRAWN: ("withdrawn", ""),
-    ClaimState.PAYING: ("refund on its way", "badge-good"),
-    ClaimState.REFUNDED: ("refunded", "badge-good"),
-    ClaimState.FAILED: ("the refund did not go through; the school is sorting it out", "badge-bad"),
-    ClaimState.SETTLED_MANUALLY: ("paid by bank transfer", "badge-good"),
+    ClaimState.FLAGGED: (_l("opened, waiting for review"), "badge-warn"),
+    ClaimState.IN_REVIEW: (_l("in review"), "badge-warn"),
+    ClaimState.AWAITING_SECOND_APPROVAL: (_l("approved once, waiting for a second approval"), ""),
+    ClaimState.APPROVED: (_l("approved, refund about to be sent"), "badge-good"),
+    ClaimState.REJECTED: (_l("rejected (you can appeal)"), "badge-bad"),
+    ClaimState.WITHDRAWN: (_l("withdrawn"), ""),
+    ClaimState.PAYING: (_l("refund on its way"), "badge-good"),
+    ClaimState.REFUNDED: (_l("refunded"), "badge-good"),
+    ClaimState.FAILED: (
+        _l("the refund did not go through; the school is sorting it out"),
+        "badge-bad",
+    ),
+    ClaimState.SETTLED_MANUALLY: (_l("paid by bank transfer"), "badge-good"),
 }
 
 #: The employer's answer on a job, with a badge class.
 CONFIRMATIONS = {
-    "confirmed": ("confirmed", "badge-good"),
-    "disputed": ("disputed", "badge-bad"),
-    "withdrawn": ("withdrawn by you", ""),
-    "pending": ("waiting for the employer", "badge-warn"),
-    "unverified": ("answered from a contact the school has not verified yet", "badge-warn"),
-    "expired": ("the employer did not answer", ""),
-    "not_asked": ("not sent to an employer", ""),
+    "confirmed": (_l("confirmed"), "badge-good"),
+    "disputed": (_l("disputed"), "badge-bad"),
+    "withdrawn": (_l("withdrawn by you"), ""),
+    "pending": (_l("waiting for the employer"), "badge-warn"),
+    "unverified": (_l("answered from a contact the school has not verified yet"), "badge-warn"),
+    "expired": (_l("the employer did not answer"), ""),
+    "not_asked": (_l("not sent to an employer"), ""),
 }
 
-EMPLOYMENT_TYPE_CHOICES = [
-    SelectChoice(kind.value, words(kind).capitalize()) for kind in EmploymentType
-]
+
+def employment_type_choices() -> list[SelectChoice]:
+    """Each type of contract in the reader's words (called as each form is made)."""
+    # Only the first letter raised: a French label keeps its acronym ("CDI à temps plein").
+    return [
+        SelectChoice(kind.value, words(kind)[:1].upper() + words(kind)[1:])
+        for kind in EmploymentType
+    ]
+
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -117,7 +133,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def _one_line_of_text(_form, field):
     # A NUL byte or a line break in a name would reach the database and the employer's email.
     if field.data and _CONTROL.search(field.data):
-        raise ValidationError("Use letters, digits and punctuation only.")
+        raise ValidationError(_("Use letters, digits and punctuation only."))
 
 
 def _employer_id(value):
@@ -130,26 +146,29 @@ class JobFactsForm(SalaryFields, FlaskForm):
     """What the graduate says of a job: its title, contract, field, first day and pay."""
 
     title = StringField(
-        "Job title",
+        _l("Job title"),
         filters=[strip],
-        validators=[InputRequired("Enter the job title."), Length(max=200), _one_line_of_text],
+        validators=[InputRequired(_l("Enter the job title.")), Length(max=200), _one_line_of_text],
     )
     employment_type = SelectField(
-        "Type of contract",
-        choices=EMPLOYMENT_TYPE_CHOICES,
+        _l("Type of contract"),
+        choices=employment_type_choices,
         default=EmploymentType.FULL_TIME_PERMANENT.value,
     )
     in_field = RadioField(
-        "Is the job in the field you studied?",
-        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
-        validators=[InputRequired("Say whether the job is in your field.")],
+        _l("Is the job in the field you studied?"),
+        choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
+        validators=[InputRequired(_l("Say whether the job is in your field."))],
     )
     start_date = DateField(
-        "First day of work", validators=[InputRequired("Enter the first day of work.")]
+        _l("First day of work"), validators=[InputRequired(_l("Enter the first day of work."))]
     )
     contract_months = IntegerField(
-        "Contract length in months (optional)",
-        validators=[Optional(), NumberRange(min=1, max=600, message="Between 1 and 600 months.")],
+        _l("Contract length in months (optional)"),
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=600, message=_l("Between 1 and 600 months.")),
+        ],
     )
 
     def validate(self, extra_validators=None) -> bool:
@@ -172,20 +191,20 @@ class JobFactsForm(SalaryFields, FlaskForm):
 class ReportJobForm(JobFactsForm):
     """A job or an accepted offer, as the graduate reports it."""
 
-    graduation_id = IntegerField("Programme", validators=[InputRequired()])
-    employer_id = SelectField("Your employer", coerce=_employer_id, validate_choice=True)
+    graduation_id = IntegerField(_l("Programme"), validators=[InputRequired()])
+    employer_id = SelectField(_l("Your employer"), coerce=_employer_id, validate_choice=True)
     new_employer_name = StringField(
-        "New employer's name",
+        _l("New employer's name"),
         filters=[strip],
         validators=[Optional(), Length(max=200), _one_line_of_text],
     )
     new_employer_email = EmailField(
-        "Hiring contact's email", filters=[strip], validators=[Optional(), Length(max=254)]
+        _l("Hiring contact's email"), filters=[strip], validators=[Optional(), Length(max=254)]
     )
 
     def validate_new_employer_email(self, field):
         if field.data and not _EMAIL.fullmatch(field.data):
-            raise ValidationError("Enter an email address like name@company.com.")
+            raise ValidationError(_("Enter an email address like name@company.com."))
 
     def validate(self, extra_validators=None) -> bool:
         # Run every cross-field check, so that each field shows its error at once.
@@ -197,7 +216,7 @@ class ReportJobForm(JobFactsForm):
         new = bool(self.new_employer_name.data or self.new_employer_email.data)
         if chosen and new:
             self.new_employer_name.errors.append(
-                "Choose an employer from the list or enter a new one, not both."
+                _("Choose an employer from the list or enter a new one, not both.")
             )
             return False
         founded = self.employment_type.data == EmploymentType.FOUNDED_COMPANY.value
@@ -206,12 +225,12 @@ class ReportJobForm(JobFactsForm):
         ok = True
         if not self.new_employer_name.data:
             self.new_employer_name.errors.append(
-                "Choose your employer from the list, or enter its name here."
+                _("Choose your employer from the list, or enter its name here.")
             )
             ok = False
         if not self.new_employer_email.data:
             self.new_employer_email.errors.append(
-                "Enter the email of someone there who can confirm you were hired."
+                _("Enter the email of someone there who can confirm you were hired.")
             )
             ok = False
         return ok
@@ -219,7 +238,7 @@ class ReportJobForm(JobFactsForm):
 
 def _job_form(graduations) -> ReportJobForm:
     form = ReportJobForm()
-    form.employer_id.choices = [SelectChoice("new", "Someone else: enter them below")] + [
+    form.employer_id.choices = [SelectChoice("new", _("Someone else: enter them below"))] + [
         SelectChoice(str(employer_id), name)
         for employer_id, name in graduates.employer_choices(db_session(), current_principal())
     ]
@@ -294,11 +313,14 @@ class AppealForm(FlaskForm):
     """The graduate's reasons for appealing a rejection."""
 
     reasons = TextAreaField(
-        "Why should the decision change?",
+        _l("Why should the decision change?"),
         filters=[strip],
         validators=[
-            DataRequired("Say why the decision should change."),
-            Length(max=APPEAL_MAX, message=f"Keep it under {APPEAL_MAX} characters."),
+            DataRequired(_l("Say why the decision should change.")),
+            Length(
+                max=APPEAL_MAX,
+                message=_l("Keep it under %(most)s characters.", most=APPEAL_MAX),
+            ),
         ],
     )
 
@@ -319,16 +341,16 @@ def appeal(claim_id: int):
             form.reasons.errors = [*form.reasons.errors, *error.errors.get("reasons", [])]
         except Conflict as error:
             session.rollback()
-            flash(f"Nothing was sent: {error.message}.", "error")
+            flash(_("Nothing was sent: %(reason)s.", reason=error.message), "error")
             return redirect(url_for("graduate.home"), 303)
         else:
             claim_notices.notify_quietly(database().sessionmaker, utc_now(), claim_id)
             flash(
-                "Your appeal is sent. A second reviewer will hear it; we emailed you a copy.",
+                _("Your appeal is sent. A second reviewer will hear it; we emailed you a copy."),
                 "success",
             )
             return redirect(url_for("graduate.home", _anchor=f"claim-{claim_id}"), 303)
-    flash("Your appeal was not sent: correct the form below.", "error")
+    flash(_("Your appeal was not sent: correct the form below."), "error")
     overviews = graduates.guarantees_of(session, current_principal(), utc_now().date())
     return _home_page(overviews, appeal_forms={claim_id: form}), 400
 
@@ -365,7 +387,7 @@ def report_job():
     principal = current_principal()
     graduations = graduates.graduations_of(session, principal)
     if not graduations:
-        flash("You can report a job once you have qualified.", "info")
+        flash(_("You can report a job once you have qualified."), "info")
         return redirect(url_for("graduate.home"))
     form = _job_form(graduations)
     if form.validate_on_submit():
@@ -408,37 +430,46 @@ def _tell_employer(reported: graduates.ReportedJob) -> None:
     # The employer's name only: the school's contact address there is not the graduate's to see.
     confirmation = reported.confirmation
     if confirmation is None:
-        flash("Your job is recorded.", "success")
+        flash(_("Your job is recorded."), "success")
         return
     employer = reported.outcome.employer.name
     if send_confirmation_email(confirmation):
-        flash(f"Your job is recorded. We have emailed {employer} to confirm it.", "success")
+        flash(
+            _(
+                "Your job is recorded. We have emailed %(employer)s to confirm it.",
+                employer=employer,
+            ),
+            "success",
+        )
     else:
         flash(
-            f"Your job is recorded, but we could not email {employer} to confirm it."
-            " The school will follow it up; you don't need to report it again.",
+            _(
+                "Your job is recorded, but we could not email %(employer)s to confirm it."
+                " The school will follow it up; you don't need to report it again.",
+                employer=employer,
+            ),
             "warning",
         )
 
 
 #: Each message state, in the graduate's words, with a badge class.
 MESSAGE_STATES = {
-    MessageState.SENT: ("sent", "badge-good"),
-    MessageState.FAILED: ("not delivered", "badge-bad"),
-    MessageState.PENDING: ("not confirmed as sent", "badge-warn"),
+    MessageState.SENT: (_l("sent"), "badge-good"),
+    MessageState.FAILED: (_l("not delivered"), "badge-bad"),
+    MessageState.PENDING: (_l("not confirmed as sent"), "badge-warn"),
 }
 
 #: Each kind of message the graduate gets, in their words.
 MESSAGE_KINDS = {
-    MessageKind.DEADLINE_APPROACHING: "Deadline approaching",
-    MessageKind.FALLING_BEHIND: "Behind on your job search",
-    MessageKind.CLAIM_OPENED: "Your refund claim was opened",
-    MessageKind.CLAIM_APPROVED: "Your refund claim was approved",
-    MessageKind.CLAIM_REJECTED: "Your refund claim was rejected",
-    MessageKind.CLAIM_REFUNDED: "Your refund was paid",
-    MessageKind.CLAIM_SETTLED_MANUALLY: "Your refund was paid by bank transfer",
-    MessageKind.APPEAL_RECEIVED: "Your appeal was received",
-    MessageKind.APPEAL_DECIDED: "Your appeal was decided",
+    MessageKind.DEADLINE_APPROACHING: _l("Deadline approaching"),
+    MessageKind.FALLING_BEHIND: _l("Behind on your job search"),
+    MessageKind.CLAIM_OPENED: _l("Your refund claim was opened"),
+    MessageKind.CLAIM_APPROVED: _l("Your refund claim was approved"),
+    MessageKind.CLAIM_REJECTED: _l("Your refund claim was rejected"),
+    MessageKind.CLAIM_REFUNDED: _l("Your refund was paid"),
+    MessageKind.CLAIM_SETTLED_MANUALLY: _l("Your refund was paid by bank transfer"),
+    MessageKind.APPEAL_RECEIVED: _l("Your appeal was received"),
+    MessageKind.APPEAL_DECIDED: _l("Your appeal was decided"),
 }
 
 
@@ -458,10 +489,10 @@ def messages():
 
 class WithdrawJobForm(FlaskForm):
     reason = StringField(
-        "Why you withdraw it",
+        _l("Why you withdraw it"),
         filters=[strip],
-        validators=[InputRequired("Say why."), Length(max=500), _one_line_of_text],
-        description="For example: the offer was withdrawn, or I reported it by mistake.",
+        validators=[InputRequired(_l("Say why.")), Length(max=500), _one_line_of_text],
+        description=_l("For example: the offer was withdrawn, or I reported it by mistake."),
     )
 
 
@@ -489,7 +520,7 @@ def correct_job(outcome_id: int):
             _show_service_errors(form, error)
         else:
             session.commit()
-            flash(f"Your job {outcome.title} is corrected.", "success")
+            flash(_("Your job %(title)s is corrected.", title=outcome.title), "success")
             return redirect(url_for("graduate.home", _anchor="jobs"))
     status = 400 if request.method == "POST" else 200
     withdraw = WithdrawJobForm(formdata=None)
@@ -513,7 +544,10 @@ def withdraw_job(outcome_id: int):
     if withdraw.validate_on_submit():
         graduates.withdraw_own_job(session, principal, outcome.id, reason=withdraw.reason.data)
         session.commit()
-        flash(f"Your job {outcome.title} is withdrawn: it no longer counts.", "success")
+        flash(
+            _("Your job %(title)s is withdrawn: it no longer counts.", title=outcome.title),
+            "success",
+        )
         return redirect(url_for("graduate.home", _anchor="jobs"))
     form = JobFactsForm(formdata=None, obj=outcome)
     return render_template(

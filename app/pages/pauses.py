@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -33,18 +35,18 @@ blueprint = Blueprint("pauses", __name__)
 
 #: Why a graduate pauses, in their words.
 PAUSE_REASONS = {
-    PauseReason.ILLNESS: "Illness",
-    PauseReason.PARENTAL_LEAVE: "Parental leave",
-    PauseReason.CARING: "Caring for someone",
-    PauseReason.OTHER: "Another reason",
+    PauseReason.ILLNESS: _l("Illness"),
+    PauseReason.PARENTAL_LEAVE: _l("Parental leave"),
+    PauseReason.CARING: _l("Caring for someone"),
+    PauseReason.OTHER: _l("Another reason"),
 }
 
 #: The excluded outcomes, as the registrar reads them.
 EXCLUSION_REASONS = {
-    ExclusionReason.FURTHER_STUDY: "Further full-time study",
-    ExclusionReason.MILITARY_SERVICE: "Military service",
-    ExclusionReason.INCARCERATION: "Incarceration",
-    ExclusionReason.DEATH: "Death",
+    ExclusionReason.FURTHER_STUDY: _l("Further full-time study"),
+    ExclusionReason.MILITARY_SERVICE: _l("Military service"),
+    ExclusionReason.INCARCERATION: _l("Incarceration"),
+    ExclusionReason.DEATH: _l("Death"),
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -52,12 +54,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 def _plain_text(_form, field) -> None:
     if field.data and _CONTROL.search(field.data):
-        raise ValidationError("Remove the control characters from this text.")
+        raise ValidationError(_("Remove the control characters from this text."))
 
 
 def _one_line(_form, field) -> None:
     if field.data and ("\n" in field.data or "\r" in field.data):
-        raise ValidationError("Write the reference on one line.")
+        raise ValidationError(_("Write the reference on one line."))
 
 
 class PauseForm(FlaskForm):
@@ -70,18 +72,20 @@ class PauseForm(FlaskForm):
         csrf = False
 
     starts_on = DateField(
-        "First day of the pause", [InputRequired(message="Enter the first day of the pause.")]
+        _l("First day of the pause"),
+        [InputRequired(message=_l("Enter the first day of the pause."))],
     )
     ends_on = DateField(
-        "Last day of the pause", [InputRequired(message="Enter the last day of the pause.")]
+        _l("Last day of the pause"),
+        [InputRequired(message=_l("Enter the last day of the pause."))],
     )
     reason = SelectField(
-        "Reason",
+        _l("Reason"),
         choices=[SelectChoice(reason.value, label) for reason, label in PAUSE_REASONS.items()],
         default=PauseReason.ILLNESS.value,
     )
     note = TextAreaField(
-        "Details (optional)",
+        _l("Details (optional)"),
         [Optional(), Length(max=pauses.MAX_NOTE_LENGTH), _plain_text],
         filters=[strip],
     )
@@ -94,22 +98,25 @@ class ExclusionForm(FlaskForm):
         csrf = False
 
     reason = SelectField(
-        "Outcome",
+        _l("Outcome"),
         choices=[SelectChoice(reason.value, label) for reason, label in EXCLUSION_REASONS.items()],
         default=ExclusionReason.FURTHER_STUDY.value,
     )
-    occurred_on = DateField("Began on", [InputRequired(message="Enter the day the outcome began.")])
+    occurred_on = DateField(
+        _l("Began on"), [InputRequired(message=_l("Enter the day the outcome began."))]
+    )
     evidence = StringField(
-        "Evidence",
+        _l("Evidence"),
         [
-            DataRequired(message="Name the document this rests on."),
+            DataRequired(message=_l("Name the document this rests on.")),
             Length(max=MAX_EVIDENCE_LENGTH),
             _plain_text,
             _one_line,
         ],
         filters=[strip],
-        description="The document's reference: an enrolment letter, a service record, a"
-        " certificate.",
+        description=_l(
+            "The document's reference: an enrolment letter, a service record, a certificate."
+        ),
     )
 
 
@@ -193,14 +200,19 @@ def pause_search(graduation_id: int):
 def pause_message(recorded: pauses.RecordedPause) -> str:
     """What a pause just recorded did to the deadline, in words."""
     pause = recorded.pause
-    message = (
-        f"Pause from {day(pause.starts_on)} to {day(pause.ends_on)} recorded. The deadline"
-        f" moves from {day(recorded.deadline_before)} to {day(recorded.deadline_after)}."
+    message = _(
+        "Pause from %(first)s to %(last)s recorded. The deadline moves from %(before)s to"
+        " %(after)s.",
+        first=day(pause.starts_on),
+        last=day(pause.ends_on),
+        before=day(recorded.deadline_before),
+        after=day(recorded.deadline_after),
     )
     if recorded.paused_days_counted >= recorded.max_pause_days:
-        message += (
-            f" The policy counts at most {recorded.max_pause_days} paused days, and that limit"
-            " is reached: a longer pause does not move the deadline further."
+        message += " " + _(
+            "The policy counts at most %(most)s paused days, and that limit is reached: a"
+            " longer pause does not move the deadline further.",
+            most=recorded.max_pause_days,
         )
     return message
 
@@ -221,7 +233,11 @@ def cancel_pause(pause_id: int):
         return render_template("graduate/pause_not_canceled.html", reason=error.message), 409
     session.commit()
     flash(
-        f"Pause from {day(pause.starts_on)} to {day(pause.ends_on)} called off.",
+        _(
+            "Pause from %(first)s to %(last)s called off.",
+            first=day(pause.starts_on),
+            last=day(pause.ends_on),
+        ),
         "success",
     )
     return redirect(url_for("graduate.home", _anchor=f"pauses-{pause.graduation_id}"))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -42,92 +44,108 @@ blueprint = Blueprint("search", __name__, url_prefix="/me/search")
 
 #: Each kind of log entry: the page's title and the button that saves it.
 KINDS = {
-    SearchActivityKind.APPLICATION: ("Log a job application", "Log this application"),
-    SearchActivityKind.INTERVIEW: ("Log an interview", "Log this interview"),
-    SearchActivityKind.OFFER: ("Log a job offer", "Log this offer"),
-    SearchActivityKind.COACHING_CHECKIN: ("Log a coaching check-in", "Log this check-in"),
+    SearchActivityKind.APPLICATION: (_l("Log a job application"), _l("Log this application")),
+    SearchActivityKind.INTERVIEW: (_l("Log an interview"), _l("Log this interview")),
+    SearchActivityKind.OFFER: (_l("Log a job offer"), _l("Log this offer")),
+    SearchActivityKind.COACHING_CHECKIN: (_l("Log a coaching check-in"), _l("Log this check-in")),
 }
 
-#: What each kind of entry is called in a sentence.
-NOUNS = {
-    SearchActivityKind.APPLICATION: "application",
-    SearchActivityKind.INTERVIEW: "interview",
-    SearchActivityKind.OFFER: "offer",
-    SearchActivityKind.COACHING_CHECKIN: "coaching check-in",
+#: What the graduate reads once an entry of each kind is saved.
+LOGGED = {
+    SearchActivityKind.APPLICATION: _l("Your application is logged."),
+    SearchActivityKind.INTERVIEW: _l("Your interview is logged."),
+    SearchActivityKind.OFFER: _l("Your offer is logged."),
+    SearchActivityKind.COACHING_CHECKIN: _l("Your coaching check-in is logged."),
 }
 
 #: Each week state in the graduate's words, with a badge class.
 WEEK_STATES = {
-    WeekState.MET: ("done", "badge-good"),
-    WeekState.BEHIND: ("to do", "badge-warn"),
-    WeekState.MISSED: ("missed", "badge-bad"),
-    WeekState.PAUSED: ("paused", ""),
-    WeekState.UPCOMING: ("upcoming", ""),
+    WeekState.MET: (_l("done"), "badge-good"),
+    WeekState.BEHIND: (_l("to do"), "badge-warn"),
+    WeekState.MISSED: (_l("missed"), "badge-bad"),
+    WeekState.PAUSED: (_l("paused"), ""),
+    WeekState.UPCOMING: (_l("upcoming"), ""),
 }
 
 #: Each offer decision in the graduate's words, with a badge class.
 DECISIONS = {
-    OfferDecision.PENDING: ("not decided", "badge-warn"),
-    OfferDecision.ACCEPTED: ("accepted", "badge-good"),
-    OfferDecision.DECLINED: ("declined", ""),
+    OfferDecision.PENDING: (_l("not decided"), "badge-warn"),
+    OfferDecision.ACCEPTED: (_l("accepted"), "badge-good"),
+    OfferDecision.DECLINED: (_l("declined"), ""),
 }
 
-EMPLOYMENT_TYPE_CHOICES = [
-    SelectChoice(kind.value, words(kind).capitalize()) for kind in EmploymentType
+#: Each offer decision as a choice of the form.
+DECISION_CHOICES = [
+    SelectChoice(OfferDecision.PENDING.value, _l("Not decided")),
+    SelectChoice(OfferDecision.ACCEPTED.value, _l("Accepted")),
+    SelectChoice(OfferDecision.DECLINED.value, _l("Declined")),
 ]
+
+
+def employment_type_choices() -> list[SelectChoice]:
+    """Each type of contract in the reader's words (called as each form is made)."""
+    # Only the first letter raised: a French label keeps its acronym ("CDI à temps plein").
+    return [
+        SelectChoice(kind.value, words(kind)[:1].upper() + words(kind)[1:])
+        for kind in EmploymentType
+    ]
+
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _one_line(_form, field):
     if field.data and _CONTROL.search(field.data):
-        raise ValidationError("Use letters, digits and punctuation only.")
+        raise ValidationError(_("Use letters, digits and punctuation only."))
 
 
 class LogActivityForm(SalaryFields, FlaskForm):
     """One entry of the search log; the offer's terms only for an offer."""
 
-    graduation_id = IntegerField("Programme", validators=[InputRequired()])
+    graduation_id = IntegerField(_l("Programme"), validators=[InputRequired()])
     kind = HiddenField(validators=[InputRequired()])
-    occurred_on = DateField("Date", validators=[InputRequired("Enter the date.")])
+    occurred_on = DateField(_l("Date"), validators=[InputRequired(_l("Enter the date."))])
     employer_name = StringField(
-        "Employer", filters=[strip], validators=[Optional(), Length(max=200), _one_line]
+        _l("Employer"), filters=[strip], validators=[Optional(), Length(max=200), _one_line]
     )
     position = StringField(
-        "Position", filters=[strip], validators=[Optional(), Length(max=200), _one_line]
+        _l("Position"), filters=[strip], validators=[Optional(), Length(max=200), _one_line]
     )
     link = StringField(
-        "Link to the advert or application (optional)",
+        _l("Link to the advert or application (optional)"),
         filters=[strip],
         validators=[Optional(), Length(max=2000)],
     )
     notes = TextAreaField(
-        "Notes (optional)", filters=[strip], validators=[Optional(), Length(max=5000)]
+        _l("Notes (optional)"), filters=[strip], validators=[Optional(), Length(max=5000)]
     )
     employment_type = SelectField(
-        "Type of contract",
-        choices=EMPLOYMENT_TYPE_CHOICES,
+        _l("Type of contract"),
+        choices=employment_type_choices,
         default=EmploymentType.FULL_TIME_PERMANENT.value,
     )
     in_field = RadioField(
-        "Is the job in the field you studied?",
-        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+        _l("Is the job in the field you studied?"),
+        choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
         validators=[Optional()],
     )
-    offer_starts_on = DateField("Proposed first day (optional)", validators=[Optional()])
+    offer_starts_on = DateField(_l("Proposed first day (optional)"), validators=[Optional()])
     contract_months = IntegerField(
-        "Contract length in months (optional)",
-        validators=[Optional(), NumberRange(min=1, max=600, message="Between 1 and 600 months.")],
+        _l("Contract length in months (optional)"),
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=600, message=_l("Between 1 and 600 months.")),
+        ],
     )
     decision = RadioField(
-        "Your answer so far",
-        choices=[SelectChoice(d.value, DECISIONS[d][0].capitalize()) for d in OfferDecision],
+        _l("Your answer so far"),
+        choices=DECISION_CHOICES,
         default=OfferDecision.PENDING.value,
     )
 
     def validate_kind(self, field):
         if field.data not in {kind.value for kind in SearchActivityKind}:
-            raise ValidationError("Choose what to log.")
+            raise ValidationError(_("Choose what to log."))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -139,7 +157,7 @@ class LogActivityForm(SalaryFields, FlaskForm):
     def _check_in_field(self) -> bool:
         if self.in_field.data in ("yes", "no"):
             return True
-        self.in_field.errors.append("Say whether the job is in your field.")
+        self.in_field.errors.append(_("Say whether the job is in your field."))
         return False
 
 
@@ -148,12 +166,12 @@ class DecideOfferForm(FlaskForm):
 
     activity_id = IntegerField(validators=[InputRequired()])
     decision = RadioField(
-        "Your answer",
+        _l("Your answer"),
         choices=[
-            SelectChoice(OfferDecision.ACCEPTED.value, "Accept"),
-            SelectChoice(OfferDecision.DECLINED.value, "Decline"),
+            SelectChoice(OfferDecision.ACCEPTED.value, _l("Accept")),
+            SelectChoice(OfferDecision.DECLINED.value, _l("Decline")),
         ],
-        validators=[InputRequired("Accept or decline the offer.")],
+        validators=[InputRequired(_l("Accept or decline the offer."))],
     )
 
 
@@ -162,9 +180,9 @@ class AnswerForm(FlaskForm):
 
     request_id = IntegerField(validators=[InputRequired()])
     answer = TextAreaField(
-        "Your answer",
+        _l("Your answer"),
         filters=[strip],
-        validators=[InputRequired("Write your answer."), Length(max=5000)],
+        validators=[InputRequired(_l("Write your answer.")), Length(max=5000)],
     )
 
 
@@ -173,8 +191,8 @@ class StopSeekingForm(FlaskForm):
 
     graduation_id = IntegerField(validators=[InputRequired()])
     confirm = BooleanField(
-        "I have stopped looking for work",
-        validators=[DataRequired("Tick the box to confirm.")],
+        _l("I have stopped looking for work"),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
     )
 
 
@@ -220,7 +238,7 @@ def log_activity():
     principal = current_principal()
     graduations = graduates.graduations_of(session, principal)
     if not graduations:
-        flash("You can log your job search once you have qualified.", "info")
+        flash(_("You can log your job search once you have qualified."), "info")
         return redirect(url_for("graduate.home"))
     form = LogActivityForm()
     if request.method == "GET":
@@ -293,8 +311,8 @@ def _entry(form: LogActivityForm) -> dict:
 def _logged_message(form: LogActivityForm) -> str:
     kind = SearchActivityKind(form.kind.data)
     if kind is SearchActivityKind.OFFER and form.decision.data == OfferDecision.ACCEPTED.value:
-        return "Your offer is logged. Report it as your job too, so that it counts."
-    return f"Your {NOUNS[kind]} is logged."
+        return _("Your offer is logged. Report it as your job too, so that it counts.")
+    return str(LOGGED[kind])
 
 
 @blueprint.post("/offers/decide")
@@ -317,12 +335,17 @@ def decide_offer():
         session.commit()
         if offer.decision is OfferDecision.ACCEPTED:
             flash(
-                f"You accepted the offer from {offer.employer_name}. Report it as your job,"
-                " so that it counts.",
+                _(
+                    "You accepted the offer from %(employer)s. Report it as your job,"
+                    " so that it counts.",
+                    employer=offer.employer_name,
+                ),
                 "success",
             )
             return redirect(url_for("graduate.report_job"))
-        flash(f"You declined the offer from {offer.employer_name}.", "success")
+        flash(
+            _("You declined the offer from %(employer)s.", employer=offer.employer_name), "success"
+        )
         return _back_home(offer.graduation_id)
     return _refused_form(form)
 
@@ -342,7 +365,7 @@ def answer_question():
             session.rollback()
             return _refused(error)
         session.commit()
-        flash("Your answer is sent to the school.", "success")
+        flash(_("Your answer is sent to the school."), "success")
         return _back_home(answered.graduation_id)
     return _refused_form(form)
 
@@ -360,7 +383,7 @@ def stop_seeking():
             session.rollback()
             return _refused(error)
         session.commit()
-        flash("We have noted that you stopped looking for work.", "success")
+        flash(_("We have noted that you stopped looking for work."), "success")
         return _back_home(form.graduation_id.data)
     return _refused_form(form)
 
@@ -380,8 +403,21 @@ def _refused_form(form: FlaskForm):
     return _error_page(errors, 400)
 
 
+#: The fields a refusal may name, in the graduate's words.
+FIELD_NAMES = {
+    "answer": _l("Your answer"),
+    "decision": _l("Your answer"),
+    "decided_on": _l("Date"),
+    "stopped_on": _l("Date"),
+    "confirm": _l("I have stopped looking for work"),
+}
+
+
 def _error_page(errors: dict[str, list[str]], status: int):
-    return render_template("graduate/search_refused.html", errors=errors), status
+    named = {
+        str(FIELD_NAMES.get(field, words(field).capitalize())): why for field, why in errors.items()
+    }
+    return render_template("graduate/search_refused.html", errors=named), status
 
 
 def _show_service_errors(form: FlaskForm, error: Invalid | Conflict) -> None:

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -130,19 +131,25 @@ def checked_type(upload: Upload, max_bytes: int) -> str:
     """The sniffed content type of an acceptable upload; ``Invalid`` on ``file`` otherwise."""
     size = len(upload.data)
     if size == 0:
-        raise Invalid.field("file", "the file is empty")
+        raise Invalid.field("file", _("the file is empty"))
     if size > max_bytes:
         raise Invalid.field(
             "file",
-            f"the file is {size_in_words(size)}; the largest accepted is"
-            f" {size_in_words(max_bytes)}",
+            _(
+                "the file is %(size)s; the largest accepted is %(most)s",
+                size=size_in_words(size),
+                most=size_in_words(max_bytes),
+            ),
         )
     content_type = sniff_type(upload.data[:16])
     if content_type is None:
         raise Invalid.field(
             "file",
-            f"only {ACCEPTED_NAMES} files are accepted, and this file's content is none of"
-            " them, whatever its name says",
+            _(
+                "only %(kinds)s files are accepted, and this file's content is none of them,"
+                " whatever its name says",
+                kinds=ACCEPTED_NAMES,
+            ),
         )
     return content_type
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -42,9 +43,9 @@ def jobs_of(session: Session, graduation_id: int) -> list[JobOutcome]:
 def _reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if not text:
-        raise Invalid.field("reason", "say why: it stays on the job and in the audit log")
+        raise Invalid.field("reason", _("say why: it stays on the job and in the audit log"))
     if len(text) > MAX_REASON_LENGTH:
-        raise Invalid.field("reason", f"at most {MAX_REASON_LENGTH} characters")
+        raise Invalid.field("reason", _("at most %(most)s characters", most=MAX_REASON_LENGTH))
     return text
 
 
@@ -111,10 +112,10 @@ def correct_job(
     outcome = get_or_404(session, JobOutcome, outcome_id)
     why = _reason(reason)
     if correction.contract_months is not None and correction.contract_months < 1:
-        raise Invalid.field("contract_months", "a contract lasts at least a month")
+        raise Invalid.field("contract_months", _("a contract lasts at least a month"))
     changes = correction.changes(outcome)
     if not changes:
-        raise Invalid.field("status", "change at least one fact of the job")
+        raise Invalid.field("status", _("change at least one fact of the job"))
     return apply_correction(
         session,
         principal,
@@ -172,7 +173,11 @@ def verify_contact(
     employer = get_or_404(session, Employer, employer_id)
     if contact_email.strip().lower() != employer.contact_email:
         raise Conflict(
-            f"the employer's contact is {employer.contact_email}, not {contact_email}",
+            _(
+                "the employer's contact is %(known)s, not %(given)s",
+                known=employer.contact_email,
+                given=contact_email,
+            ),
             "contact_email",
         )
     if employer.contact_verified:

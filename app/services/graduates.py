@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -210,7 +211,7 @@ def report_own_job(
     graduation = own_graduation(session, principal, graduation_id)
     if new_employer is not None:
         if employer_id is not None:
-            raise Invalid.field("employer_id", "choose an employer or name a new one, not both")
+            raise Invalid.field("employer_id", _("choose an employer or name a new one, not both"))
         problem = contact_problem(
             new_employer.contact_email, _own_addresses(session, principal, graduation)
         )
@@ -220,7 +221,7 @@ def report_own_job(
     elif employer_id is not None and employer_id not in dict(employer_choices(session, principal)):
         # The same answer whether the employer exists or not: ids tell nothing.
         raise Invalid.field(
-            "employer_id", "choose one of your employers from the list, or name a new one"
+            "employer_id", _("choose one of your employers from the list, or name a new one")
         )
     outcome = report_job_outcome(
         session,
@@ -289,11 +290,13 @@ def own_editable_job(session: Session, principal: Principal, outcome_id: int) ->
         raise NotFound("JobOutcome", outcome_id)
     own_graduation(session, principal, outcome.graduation_id)
     if outcome.source is not OutcomeSource.GRADUATE:
-        raise Conflict("the school recorded this job; ask the school to change it", "id")
+        raise Conflict(_("the school recorded this job; ask the school to change it"), "id")
     if any(confirmation.answered_at is not None for confirmation in outcome.confirmations):
-        raise Conflict("the employer has answered for this job; ask the school to change it", "id")
+        raise Conflict(
+            _("the employer has answered for this job; ask the school to change it"), "id"
+        )
     if outcome.status is not OutcomeStatus.REPORTED:
-        raise Conflict("the school has checked this job; ask the school to change it", "id")
+        raise Conflict(_("the school has checked this job; ask the school to change it"), "id")
     return outcome
 
 
@@ -307,11 +310,11 @@ def correct_own_job(
     """
     outcome = own_editable_job(session, principal, outcome_id)
     if (facts.annual_salary_minor is None) != (facts.salary_currency is None):
-        raise Invalid.field("salary_currency", "give the salary and its currency together")
+        raise Invalid.field("salary_currency", _("give the salary and its currency together"))
     wanted = {name: getattr(facts, name) for name in JobFacts.__dataclass_fields__}
     changes = {name: value for name, value in wanted.items() if getattr(outcome, name) != value}
     if not changes:
-        raise Invalid.field("title", "change at least one fact of the job")
+        raise Invalid.field("title", _("change at least one fact of the job"))
     return apply_correction(
         session,
         principal,
@@ -331,7 +334,7 @@ def withdraw_own_job(
     outcome = own_editable_job(session, principal, outcome_id)
     why = " ".join(reason.split())
     if not why:
-        raise Invalid.field("reason", "say why you withdraw it")
+        raise Invalid.field("reason", _("say why you withdraw it"))
     outcome.status = OutcomeStatus.DISPUTED
     outcome.revision_reason = f"withdrawn by the graduate: {why}"
     outcome.revised_by = principal.actor

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -78,51 +79,65 @@ def record_pause(
         errors.setdefault(field, []).append(why)
 
     if not graduation.enrollment.guarantee_opt_in:
-        refuse("graduation_id", "this graduate did not opt in to the job guarantee")
+        refuse("graduation_id", _("this graduate did not opt in to the job guarantee"))
     elif view.exclusion is not None:
-        refuse("graduation_id", "this graduate is out of the guarantee (an excluded outcome)")
+        refuse("graduation_id", _("this graduate is out of the guarantee (an excluded outcome)"))
     elif terms.max_pause_days == 0:
         refuse(
             "graduation_id",
-            f"the guarantee policy (version {graduation.enrollment.policy.version}) allows no"
-            " pauses",
+            _(
+                "the guarantee policy (version %(version)s) allows no pauses",
+                version=graduation.enrollment.policy.version,
+            ),
         )
     if ends_on < starts_on:
-        refuse("ends_on", "a pause cannot end before it starts")
+        refuse("ends_on", _("a pause cannot end before it starts"))
     elif (ends_on - starts_on).days + 1 > MAX_PAUSE_LENGTH_DAYS:
-        refuse("ends_on", f"a pause lasts at most {MAX_PAUSE_LENGTH_DAYS} days")
+        refuse("ends_on", _("a pause lasts at most %(most)s days", most=MAX_PAUSE_LENGTH_DAYS))
     if not principal.can(Permission.WRITE_RECORDS) and starts_on < today:
         refuse(
             "starts_on",
-            "a pause starts today or later (you give notice); the school records a pause that"
-            " has already begun",
+            _(
+                "a pause starts today or later (you give notice); the school records a pause"
+                " that has already begun"
+            ),
         )
     opens = window_start(graduation.qualified_on, terms.window_starts)
     if starts_on < opens:
         refuse(
-            "starts_on", f"the window opens on {opens.isoformat()}: a pause starts then or later"
+            "starts_on",
+            _(
+                "the window opens on %(day)s: a pause starts then or later",
+                day=opens.isoformat(),
+            ),
         )
     elif starts_on > view.status.deadline:
         refuse(
             "starts_on",
-            f"the window closes on {view.status.deadline.isoformat()}: a pause starts by then",
+            _(
+                "the window closes on %(day)s: a pause starts by then",
+                day=view.status.deadline.isoformat(),
+            ),
         )
     for other in view.pauses:
         if other.starts_on <= ends_on and starts_on <= other.ends_on:
             refuse(
                 "starts_on",
-                f"it overlaps the pause from {other.starts_on.isoformat()} to"
-                f" {other.ends_on.isoformat()}",
+                _(
+                    "it overlaps the pause from %(first)s to %(last)s",
+                    first=other.starts_on.isoformat(),
+                    last=other.ends_on.isoformat(),
+                ),
             )
     if note is not None and len(note) > MAX_NOTE_LENGTH:
-        refuse("note", f"at most {MAX_NOTE_LENGTH} characters")
+        refuse("note", _("at most %(most)s characters", most=MAX_NOTE_LENGTH))
     elif note is not None and _CONTROL.search(note):
-        refuse("note", "remove the control characters")
+        refuse("note", _("remove the control characters"))
     if errors:
         raise Invalid(errors)
     if view.claim is not None:
         raise Conflict(
-            "a refund claim was opened for this window already; the school reviews it instead",
+            _("a refund claim was opened for this window already; the school reviews it instead"),
             "graduation_id",
         )
 
@@ -134,7 +149,9 @@ def record_pause(
         )
         claim_deadline(deadline_after, terms.claim_deadline_days)
     except OverflowError as error:
-        raise Invalid.field("ends_on", "this pause takes the window past the year 9999") from error
+        raise Invalid.field(
+            "ends_on", _("this pause takes the window past the year 9999")
+        ) from error
 
     pause = SearchPause(
         graduation_id=graduation.id,
@@ -179,7 +196,7 @@ def cancel_pause(
         # Refused alike whether the pause is someone else's or does not exist.
         own_graduation(session, principal, pause.graduation_id if pause else 0)
     if pause.starts_on <= today:
-        raise Conflict("this pause has begun already; only a future pause can be called off")
+        raise Conflict(_("this pause has begun already; only a future pause can be called off"))
     session.delete(pause)
     session.flush()
     record(

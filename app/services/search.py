@@ -16,6 +16,8 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pycountry
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,6 +53,19 @@ MAX_TEXT = 5000
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"[\r\n]")
+
+#: What an entry of each kind (but a coaching check-in) cannot go without.
+_REQUIRED_FOR = {
+    SearchActivityKind.APPLICATION: lazy_gettext("required for an application"),
+    SearchActivityKind.INTERVIEW: lazy_gettext("required for an interview"),
+    SearchActivityKind.OFFER: lazy_gettext("required for an offer"),
+}
+
+#: Why an offer already decided cannot be decided again.
+_ALREADY_DECIDED = {
+    OfferDecision.ACCEPTED: lazy_gettext("this offer was already accepted"),
+    OfferDecision.DECLINED: lazy_gettext("this offer was already declined"),
+}
 
 
 def compliance_for(
@@ -308,16 +323,16 @@ def log_activity(
     if kind is not SearchActivityKind.COACHING_CHECKIN:
         for name, value in (("employer_name", employer_name), ("position", position)):
             if not value and name not in errors:
-                errors[name] = ["required for an " + kind.value.replace("_", " ")]
+                errors[name] = [str(_REQUIRED_FOR[kind])]
     link = _link(errors, link)
     notes = _text(errors, "notes", notes, MAX_TEXT)
     if kind is SearchActivityKind.OFFER:
         if offer is None:
-            errors["employment_type"] = ["give the terms of the offer"]
+            errors["employment_type"] = [_("give the terms of the offer")]
         else:
             _check_offer(errors, offer)
     elif offer is not None:
-        errors["kind"] = ["only an offer has offer terms"]
+        errors["kind"] = [_("only an offer has offer terms")]
     if errors:
         raise Invalid(errors)
     fields = {}
@@ -360,17 +375,17 @@ def decide_offer(
     """Accept or decline a pending offer on the graduate's own log (decided today by default)."""
     activity = _own_activity(session, principal, activity_id)
     if activity.kind is not SearchActivityKind.OFFER:
-        raise Invalid.field("activity_id", "only an offer can be accepted or declined")
+        raise Invalid.field("activity_id", _("only an offer can be accepted or declined"))
     if decision is OfferDecision.PENDING:
-        raise Invalid.field("decision", "accept or decline the offer")
+        raise Invalid.field("decision", _("accept or decline the offer"))
     if activity.decision is not OfferDecision.PENDING:
-        raise Conflict(f"this offer was already {activity.decision.value}", "decision")
+        raise Conflict(str(_ALREADY_DECIDED[activity.decision]), "decision")
     today = utc_now().date()
     decided_on = decided_on or today
     errors: dict[str, list[str]] = {}
     _check_day(errors, "decided_on", decided_on, activity.graduation, today)
     if not errors and decided_on < activity.occurred_on:
-        errors["decided_on"] = ["cannot be before the offer was received"]
+        errors["decided_on"] = [_("cannot be before the offer was received")]
     if errors:
         raise Invalid(errors)
     activity.decision = decision
@@ -417,11 +432,11 @@ def answer_question(
         refuse(principal, "answer another graduate's question", f"school_request:{request_id}")
     own_graduation(session, principal, request.graduation_id)
     if request.answered_at is not None:
-        raise Conflict("this question was already answered", "answer")
+        raise Conflict(_("this question was already answered"), "answer")
     errors: dict[str, list[str]] = {}
     answer = _text(errors, "answer", answer, MAX_TEXT)
     if not answer and not errors:
-        errors["answer"] = ["write your answer"]
+        errors["answer"] = [_("write your answer")]
     if errors:
         raise Invalid(errors)
     request.answer = answer
@@ -441,7 +456,8 @@ def stop_seeking(
     graduation = own_graduation(session, principal, graduation_id)
     if graduation.stopped_seeking_on is not None:
         raise Conflict(
-            f"you told us on {graduation.stopped_seeking_on.isoformat()} already", "stopped_on"
+            _("you told us on %(day)s already", day=graduation.stopped_seeking_on.isoformat()),
+            "stopped_on",
         )
     today = utc_now().date()
     on = on or today
@@ -473,10 +489,13 @@ def _own_activity(session: Session, principal: Principal, activity_id: int) -> S
 
 def _check_day(errors, name: str, day: date, graduation: Graduation, today: date) -> None:
     if day > today:
-        errors.setdefault(name, []).append("cannot be in the future")
+        errors.setdefault(name, []).append(_("cannot be in the future"))
     elif day < graduation.qualified_on:
         errors.setdefault(name, []).append(
-            f"cannot be before you qualified ({graduation.qualified_on.isoformat()})"
+            _(
+                "cannot be before you qualified (%(day)s)",
+                day=graduation.qualified_on.isoformat(),
+            )
         )
 
 
@@ -485,16 +504,16 @@ def _text(errors, name: str, value: str | None, longest: int) -> str | None:
     if value is None:
         return None
     if len(value) > longest:
-        errors.setdefault(name, []).append(f"at most {longest} characters")
+        errors.setdefault(name, []).append(_("at most %(most)s characters", most=longest))
     elif _CONTROL.search(value):
-        errors.setdefault(name, []).append("use letters, digits and punctuation only")
+        errors.setdefault(name, []).append(_("use letters, digits and punctuation only"))
     return value
 
 
 def _one_line(errors, name: str, value: str | None, longest: int) -> str | None:
     value = _text(errors, name, value, longest)
     if value is not None and name not in errors and _LINE_BREAK.search(value):
-        errors[name] = ["one line only"]
+        errors[name] = [_("one line only")]
     return value
 
 
@@ -507,26 +526,26 @@ def _link(errors, value: str | None) -> str | None:
     except ValueError:
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        errors["link"] = ["give a web address starting with http:// or https://"]
+        errors["link"] = [_("give a web address starting with http:// or https://")]
     elif re.search(r"\s", value):
-        errors["link"] = ["a web address has no spaces"]
+        errors["link"] = [_("a web address has no spaces")]
     return value
 
 
 def _check_offer(errors, offer: OfferTerms) -> None:
     if not isinstance(offer.employment_type, EmploymentType):
-        errors["employment_type"] = ["choose a type of employment"]
+        errors["employment_type"] = [_("choose a type of employment")]
     if offer.contract_months is not None and not 0 < offer.contract_months <= 600:
-        errors["contract_months"] = ["between 1 and 600 months"]
+        errors["contract_months"] = [_("between 1 and 600 months")]
     if (offer.annual_salary_minor is None) != (offer.salary_currency is None):
-        errors["salary_currency"] = ["give the salary and its currency together"]
+        errors["salary_currency"] = [_("give the salary and its currency together")]
     if offer.annual_salary_minor is not None and not (
         0 < offer.annual_salary_minor <= MAX_SALARY_MINOR
     ):
-        errors["annual_salary"] = ["enter an amount above zero"]
+        errors["annual_salary"] = [_("enter an amount above zero")]
     currency = offer.salary_currency
     if currency is not None and (
         not re.fullmatch(r"[A-Z]{3}", currency)
         or pycountry.currencies.get(alpha_3=currency) is None
     ):
-        errors["salary_currency"] = ["not an ISO 4217 currency code"]
+        errors["salary_currency"] = [_("not an ISO 4217 currency code")]

@@ -1,0 +1,57 @@
+"""Sentences the guarantee's rules write about a graduate, readable in every language.
+
+A rule's reason ("the salary is under the policy's pay floor", "question asked 05 Jan 2027 not
+answered; it was due 08 Jan 2027 09:00 UTC") is stored with a claim, served by the API, emailed
+and compared by tests: everywhere as the same English text. A ``Sentence`` is that text (it *is*
+a ``str``), and it also keeps the message and its values, so that a page can say it again in its
+reader's language, with days and times as the reader writes them (``app.pages.sentences``).
+
+Pure: no Flask here. Messages are marked with ``N_`` so that the catalogue finds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+
+def N_(message: str) -> str:  # noqa: N802 - the name the catalogue looks for
+    """Mark ``message`` for translation; it is translated where it is read."""
+    return message
+
+
+class Sentence(str):
+    """English text made of a message and its values, which can be said again in French."""
+
+    message: str
+    plural: str | None
+    values: Mapping[str, object]
+
+    def __new__(cls, message: str, plural: str | None = None, **values: object) -> Sentence:
+        count = values.get("count")
+        chosen = plural if plural is not None and count != 1 else message
+        sentence = super().__new__(cls, chosen % {k: _english(v) for k, v in values.items()})
+        sentence.message = message
+        sentence.plural = plural
+        sentence.values = values
+        return sentence
+
+
+def _english(value: object) -> str:
+    """A value as the English sentences have always written it (stored reasons keep it)."""
+    if isinstance(value, IsoDay):
+        return value.isoformat()
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
+    if isinstance(value, date):
+        return value.strftime("%d %b %Y")
+    return str(value)
+
+
+class IsoDay(date):
+    """A day some English sentences write as ``2027-01-05`` (and a page as its reader does)."""
+
+    @classmethod
+    def of(cls, day: date) -> IsoDay:
+        return cls(day.year, day.month, day.day)

@@ -75,12 +75,16 @@ def merged(language: str) -> Catalog:
     catalog = Catalog(locale=language, domain="messages")
     for path in source_files(language):
         with path.open("rb") as file:
-            for message in read_po(file, locale=language):
-                usable = message.id and message.string and not message.fuzzy
-                if usable and catalog.get(message.id, context=message.context) is None:
-                    catalog.add(
-                        message.id, message.string, flags=message.flags, context=message.context
-                    )
+            source = read_po(file, locale=language)
+        # The plural rule the translations were written for (their header's: French "one" and
+        # "other"), not the one babel knows for the language today, which has a third form.
+        catalog.mime_headers = [("Plural-Forms", source.plural_forms)]
+        for message in source:
+            usable = message.id and message.string and not message.fuzzy
+            if usable and catalog.get(message.id, context=message.context) is None:
+                catalog.add(
+                    message.id, message.string, flags=message.flags, context=message.context
+                )
     return catalog
 
 

@@ -27,7 +27,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 
 import psycopg
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, missing, validate
 from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -135,7 +135,7 @@ class YesNo(fields.Boolean):
 
     truthy = {"true", "yes", "1"}
     falsy = {"false", "no", "0"}
-    default_error_messages = {"invalid": lazy_gettext("Not one of true/false, yes/no, 1/0.")}
+    default_error_messages = {"invalid": "Not one of true/false, yes/no, 1/0."}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = value.lower() if isinstance(value, str) else value
@@ -152,7 +152,7 @@ class WholeMinorUnits(fields.Integer):
     The API's ``MinorUnits`` refuses text (JSON has numbers); a CSV cell is always text.
     """
 
-    default_error_messages = {"invalid": lazy_gettext("Not a whole number of minor units (cents).")}
+    default_error_messages = {"invalid": "Not a whole number of minor units (cents)."}
 
     def __init__(self, *, allow_zero: bool = False, **kwargs):
         super().__init__(

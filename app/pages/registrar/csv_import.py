@@ -250,6 +250,10 @@ _SHAPE_PROBLEMS = {
     "Not a valid boolean.": lazy_gettext("Not a valid boolean."),
     "Unknown field.": lazy_gettext("Unknown field."),
     "Invalid value.": lazy_gettext("Invalid value."),
+    "Not one of true/false, yes/no, 1/0.": lazy_gettext("Not one of true/false, yes/no, 1/0."),
+    "Not a whole number of minor units (cents).": lazy_gettext(
+        "Not a whole number of minor units (cents)."
+    ),
     "Write it on one line.": lazy_gettext("Write it on one line."),
     "Must not contain control characters.": lazy_gettext("Must not contain control characters."),
     "Not a Stripe PaymentIntent id.": lazy_gettext("Not a Stripe PaymentIntent id."),

@@ -27,6 +27,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 
 import psycopg
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, missing, validate
 from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -95,8 +96,13 @@ class RowError:
 
     def __str__(self) -> str:
         if self.column is None:
-            return f"line {self.line}: {self.reason}"
-        return f"line {self.line}: {self.column}: {self.reason}"
+            return gettext("line %(line)s: %(reason)s", line=self.line, reason=self.reason)
+        return gettext(
+            "line %(line)s: %(column)s: %(reason)s",
+            line=self.line,
+            column=self.column,
+            reason=self.reason,
+        )
 
 
 @dataclass(frozen=True)
@@ -354,13 +360,17 @@ class _Kind:
     def find_student(self, email: str, problems: list[Problem]) -> Student | None:
         student = self._students.get(email)
         if student is None:
-            problems.append(("student_email", f"no student has email {email}"))
+            problems.append(
+                ("student_email", gettext("no student has email %(email)s", email=email))
+            )
         return student
 
     def find_programme(self, name: str, problems: list[Problem]) -> Programme | None:
         programme = self._programmes.get(name)
         if programme is None:
-            problems.append(("programme", f"no programme is named {name!r}"))
+            problems.append(
+                ("programme", gettext("no programme is named %(name)s", name=repr(name)))
+            )
         return programme
 
     def enrollments(self, student: Student, programme: Programme) -> list[Enrollment]:
@@ -379,12 +389,26 @@ class _Kind:
             problems.append(
                 (
                     "programme",
-                    f"{student.email} has {len(enrollments)} enrollments in {programme.name!r}, "
-                    "so the row is ambiguous",
+                    gettext(
+                        "%(email)s has %(count)s enrollments in %(programme)s, so the row is"
+                        " ambiguous",
+                        email=student.email,
+                        count=len(enrollments),
+                        programme=repr(programme.name),
+                    ),
                 )
             )
         else:
-            problems.append(("programme", f"{student.email} is not enrolled in {programme.name!r}"))
+            problems.append(
+                (
+                    "programme",
+                    gettext(
+                        "%(email)s is not enrolled in %(programme)s",
+                        email=student.email,
+                        programme=repr(programme.name),
+                    ),
+                )
+            )
         return None
 
 
@@ -403,9 +427,20 @@ class _Students(_Kind):
     def check(self, line, values, problems):
         email = values["email"]
         if email in self._students:
-            problems.append(("email", f"a student with email {email} exists already"))
+            problems.append(
+                ("email", gettext("a student with email %(email)s exists already", email=email))
+            )
         elif email in self._line_of_email:
-            problems.append(("email", f"{email} is on line {self._line_of_email[email]} already"))
+            problems.append(
+                (
+                    "email",
+                    gettext(
+                        "%(email)s is on line %(line)s already",
+                        email=email,
+                        line=self._line_of_email[email],
+                    ),
+                )
+            )
         else:
             self._line_of_email[email] = line
         return {**values, "email": email.lower()}
@@ -453,7 +488,11 @@ class _Enrollments(_Kind):
             problems.append(
                 (
                     "signed_on",
-                    f"no guarantee policy of {programme.name!r} is in force on {signed_on}",
+                    gettext(
+                        "no guarantee policy of %(programme)s is in force on %(day)s",
+                        programme=repr(programme.name),
+                        day=signed_on,
+                    ),
                 )
             )
         expected = values["expected_graduation_on"]
@@ -461,7 +500,7 @@ class _Enrollments(_Kind):
             problems.append(
                 (
                     "expected_graduation_on",
-                    "the cohort cannot graduate before the enrollment is signed",
+                    gettext("the cohort cannot graduate before the enrollment is signed"),
                 )
             )
         if student is None or programme is None or policy is None:
@@ -474,12 +513,23 @@ class _Enrollments(_Kind):
             problems.append(
                 (
                     "signed_on",
-                    f"{student.email} is enrolled in {programme.name!r} on {signed_on} already",
+                    gettext(
+                        "%(email)s is enrolled in %(programme)s on %(day)s already",
+                        email=student.email,
+                        programme=repr(programme.name),
+                        day=signed_on,
+                    ),
                 )
             )
         elif key in self._line_of_enrollment:
             problems.append(
-                ("signed_on", f"the same enrollment is on line {self._line_of_enrollment[key]}")
+                (
+                    "signed_on",
+                    gettext(
+                        "the same enrollment is on line %(line)s",
+                        line=self._line_of_enrollment[key],
+                    ),
+                )
             )
         else:
             self._line_of_enrollment[key] = line
@@ -546,7 +596,7 @@ class _Payments(_Kind):
     def check(self, line, values, problems):
         enrollment = self.find_enrollment(values, problems)
         if values["payer_type"] is PayerType.SPONSOR and not values["payer_name"]:
-            problems.append(("payer_name", "name the sponsor who paid"))
+            problems.append(("payer_name", gettext("name the sponsor who paid")))
         intent = values["stripe_payment_intent_id"]
         if intent is not None:
             self._check_intent(line, intent, problems)
@@ -557,7 +607,11 @@ class _Payments(_Kind):
             problems.append(
                 (
                     "currency",
-                    f"tuition of {enrollment.programme.name!r} is paid in {currency}",
+                    gettext(
+                        "tuition of %(programme)s is paid in %(currency)s",
+                        programme=repr(enrollment.programme.name),
+                        currency=currency,
+                    ),
                 )
             )
         self._check_payment(line, enrollment, values, problems)
@@ -571,12 +625,21 @@ class _Payments(_Kind):
 
     def _check_intent(self, line: int, intent: str, problems: list[Problem]) -> None:
         if intent in self._recorded_intents:
-            problems.append(("stripe_payment_intent_id", f"payment {intent} is recorded already"))
+            problems.append(
+                (
+                    "stripe_payment_intent_id",
+                    gettext("payment %(intent)s is recorded already", intent=intent),
+                )
+            )
         elif intent in self._line_of_intent:
             problems.append(
                 (
                     "stripe_payment_intent_id",
-                    f"payment {intent} is on line {self._line_of_intent[intent]} already",
+                    gettext(
+                        "payment %(intent)s is on line %(line)s already",
+                        intent=intent,
+                        line=self._line_of_intent[intent],
+                    ),
                 )
             )
         else:
@@ -589,10 +652,17 @@ class _Payments(_Kind):
         # and would inflate what a refund pays back.
         key = (enrollment.id, values["amount_minor"], values["paid_at"])
         if key in self._recorded_payments:
-            problems.append(("paid_at", "the same payment at the same instant is recorded already"))
+            problems.append(
+                ("paid_at", gettext("the same payment at the same instant is recorded already"))
+            )
         elif key in self._line_of_payment:
             problems.append(
-                ("paid_at", f"the same payment is on line {self._line_of_payment[key]}")
+                (
+                    "paid_at",
+                    gettext(
+                        "the same payment is on line %(line)s", line=self._line_of_payment[key]
+                    ),
+                )
             )
         else:
             self._line_of_payment[key] = line
@@ -630,14 +700,17 @@ class _Graduations(_Kind):
             problems.append(
                 (
                     "qualified_on",
-                    f"a student cannot qualify before enrolling (signed on {enrollment.signed_on})",
+                    gettext(
+                        "a student cannot qualify before enrolling (signed on %(day)s)",
+                        day=enrollment.signed_on,
+                    ),
                 )
             )
         elif not self._deadline_representable(enrollment, qualified_on):
             problems.append(
                 (
                     "qualified_on",
-                    "too late: the guarantee's claim deadline would be after 9999-12-31",
+                    gettext("too late: the guarantee's claim deadline would be after 9999-12-31"),
                 )
             )
         of_whom = f"{enrollment.student.email} in {enrollment.programme.name!r}"
@@ -645,15 +718,22 @@ class _Graduations(_Kind):
             problems.append(
                 (
                     "programme",
-                    f"{of_whom} has a graduation already "
-                    f"(qualified on {self._qualified_on[enrollment.id]})",
+                    gettext(
+                        "%(whom)s has a graduation already (qualified on %(day)s)",
+                        whom=of_whom,
+                        day=self._qualified_on[enrollment.id],
+                    ),
                 )
             )
         elif enrollment.id in self._line_of_graduation:
             problems.append(
                 (
                     "programme",
-                    f"{of_whom} graduates on line {self._line_of_graduation[enrollment.id]}",
+                    gettext(
+                        "%(whom)s graduates on line %(line)s",
+                        whom=of_whom,
+                        line=self._line_of_graduation[enrollment.id],
+                    ),
                 )
             )
         else:
@@ -695,7 +775,8 @@ def columns_of(kind: str) -> str:
     """The columns of ``kind``, for messages: ``name, email (optional), ...``."""
     spec = _kind(kind)
     return ", ".join(
-        f"{name} (optional)" if name in spec.optional else name for name in spec.columns
+        gettext("%(column)s (optional)", column=name) if name in spec.optional else name
+        for name in spec.columns
     )
 
 
@@ -756,25 +837,35 @@ def read_csv_file(data: bytes, kind: str) -> CsvFile:
                     SourceRow(
                         line,
                         {},
-                        malformed=f"has {len(cells)} values but the header names "
-                        f"{len(header)} columns",
+                        malformed=gettext(
+                            "has %(values)s values but the header names %(columns)s columns",
+                            values=len(cells),
+                            columns=len(header),
+                        ),
                     )
                 )
             else:
                 rows.append(SourceRow(line, dict(zip(header, cells, strict=True))))
     except csv.Error as error:
-        raise ImportFileError(f"line {reader.line_num} is not valid CSV: {error}") from error
+        raise ImportFileError(
+            gettext("line %(line)s is not valid CSV: %(error)s", line=reader.line_num, error=error)
+        ) from error
     if header is None:
         raise ImportFileError(
-            f"the file is empty; its first line must name the columns: {columns_of(kind)}"
+            gettext(
+                "the file is empty; its first line must name the columns: %(columns)s",
+                columns=columns_of(kind),
+            )
         )
     if not rows:
-        raise ImportFileError("the file has a header but no rows")
+        raise ImportFileError(gettext("the file has a header but no rows"))
     warnings = ()
     if encoding == "windows-1252":
         warnings = (
-            "the file is not UTF-8: it was read as Windows-1252, the way Excel saves CSV in "
-            "Western Europe; check that names with accents read right",
+            gettext(
+                "the file is not UTF-8: it was read as Windows-1252, the way Excel saves CSV in"
+                " Western Europe; check that names with accents read right"
+            ),
         )
     return CsvFile(rows, encoding, delimiter, warnings)
 
@@ -795,8 +886,11 @@ def _decoded(data: bytes) -> tuple[str, str]:
             utf8_error = error  # a byte Windows-1252 leaves undefined
     line = body[: utf8_error.start].count(b"\n") + 1
     raise ImportFileError(
-        f"line {line} is not UTF-8 text (byte 0x{body[utf8_error.start]:02x}); save the file "
-        "as CSV UTF-8"
+        gettext(
+            "line %(line)s is not UTF-8 text (byte %(byte)s); save the file as CSV UTF-8",
+            line=line,
+            byte=format(body[utf8_error.start], "#04x"),
+        )
     ) from utf8_error
 
 
@@ -937,19 +1031,25 @@ def _checked_header(line: int, cells: list[str], spec: type[_Kind], kind: str) -
     problems = []
     unknown = [name for name in names if name and name not in spec.columns]
     if unknown:
-        problems.append(f"unknown column(s): {', '.join(unknown)}")
+        problems.append(gettext("unknown column(s): %(columns)s", columns=", ".join(unknown)))
     missing = [name for name in spec.columns if name not in spec.optional and name not in names]
     if missing:
-        problems.append(f"missing column(s): {', '.join(missing)}")
+        problems.append(gettext("missing column(s): %(columns)s", columns=", ".join(missing)))
     repeated = [name for name in spec.columns if names.count(name) > 1]
     if repeated:
-        problems.append(f"repeated column(s): {', '.join(repeated)}")
+        problems.append(gettext("repeated column(s): %(columns)s", columns=", ".join(repeated)))
     nameless = [str(number) for number, name in enumerate(names, start=1) if not name]
     if nameless:
-        problems.append(f"column(s) {', '.join(nameless)} have no name")
+        problems.append(gettext("column(s) %(columns)s have no name", columns=", ".join(nameless)))
     if problems:
         raise ImportFileError(
-            f"line {line}: {'; '.join(problems)} (the columns of {kind} are: {columns_of(kind)})"
+            gettext(
+                "line %(line)s: %(problems)s (the columns of %(kind)s are: %(columns)s)",
+                line=line,
+                problems="; ".join(problems),
+                kind=kind,
+                columns=columns_of(kind),
+            )
         )
     return names
 
@@ -981,5 +1081,5 @@ def _write_errors(line: int, error: ServiceError | DataError) -> list[RowError]:
         column = _COLUMN_OF_FIELD.get(error.field, error.field) if error.field else None
         return [RowError(line, column, error.message)]
     if isinstance(error, DataError):
-        return [RowError(line, None, "the database refused a value of this row")]
+        return [RowError(line, None, gettext("the database refused a value of this row"))]
     return [RowError(line, None, str(error))]

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 import pycountry
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -76,12 +77,13 @@ def create_programme(
     session: Session, *, name: str, currency: str, tuition_list_price_minor: int
 ) -> Programme:
     """Record a programme; its name must be new."""
+    exists = gettext("a programme named %(name)s exists already", name=repr(name))
     if session.scalar(select(Programme.id).where(Programme.name == name)) is not None:
-        raise Conflict(f"a programme named {name!r} exists already", "name")
+        raise Conflict(exists, "name")
     programme = Programme(
         name=name, currency=currency, tuition_list_price_minor=tuition_list_price_minor
     )
-    return _add(session, programme, f"a programme named {name!r} exists already", "name")
+    return _add(session, programme, exists, "name")
 
 
 def publish_policy(
@@ -116,12 +118,12 @@ def publish_policy(
     )
     types = DEFAULT_QUALIFYING_TYPES if qualifying_types is None else frozenset(qualifying_types)
     if not types:
-        raise Invalid.field("qualifying_types", "name at least one type of employment")
+        raise Invalid.field("qualifying_types", gettext("name at least one type of employment"))
     labels = [label.strip() for label in prerequisites or []]
     if any(not label for label in labels):
-        raise Invalid.field("prerequisites", "a prerequisite needs a label")
+        raise Invalid.field("prerequisites", gettext("a prerequisite needs a label"))
     if len(set(labels)) != len(labels):
-        raise Invalid.field("prerequisites", "each prerequisite is listed once")
+        raise Invalid.field("prerequisites", gettext("each prerequisite is listed once"))
     areas = sorted({area.strip().upper() for area in search_areas or []})
     for area in areas:
         if problem := search_area_problem(area):
@@ -138,7 +140,9 @@ def publish_policy(
         search_areas=[PolicySearchArea(code=area) for area in areas],
         **terms,
     )
-    return _add(session, policy, "another version was published at the same time; try again")
+    return _add(
+        session, policy, gettext("another version was published at the same time; try again")
+    )
 
 
 def _check_policy_dates(
@@ -152,8 +156,12 @@ def _check_policy_dates(
     )
     if newest is not None and effective_from < newest.effective_from and not correction:
         raise Conflict(
-            f"version {newest.version} is effective from {newest.effective_from.isoformat()}:"
-            " a version effective before it is refused unless it is marked a correction",
+            gettext(
+                "version %(version)s is effective from %(day)s: a version effective before it is"
+                " refused unless it is marked a correction",
+                version=newest.version,
+                day=newest.effective_from.isoformat(),
+            ),
             "effective_from",
         )
     # The days the new version would govern: up to the next version already effective after it.
@@ -170,13 +178,24 @@ def _check_policy_dates(
         governed = governed.where(Enrollment.signed_on < next_from)
     signed_on = session.scalar(governed.order_by(Enrollment.signed_on).limit(1))
     if signed_on is not None:
-        until = f" and before {next_from.isoformat()}" if next_from is not None else ""
-        raise Conflict(
-            f"an enrollment signed on {signed_on.isoformat()} is bound to another version"
-            f" already: a new version may only govern days (from {effective_from.isoformat()}"
-            f"{until}) on which no enrollment was signed yet",
-            "effective_from",
-        )
+        if next_from is not None:
+            message = gettext(
+                "an enrollment signed on %(signed_on)s is bound to another version already: a new"
+                " version may only govern days (from %(start)s and before %(end)s) on which no"
+                " enrollment was signed yet",
+                signed_on=signed_on.isoformat(),
+                start=effective_from.isoformat(),
+                end=next_from.isoformat(),
+            )
+        else:
+            message = gettext(
+                "an enrollment signed on %(signed_on)s is bound to another version already: a new"
+                " version may only govern days (from %(start)s) on which no enrollment was signed"
+                " yet",
+                signed_on=signed_on.isoformat(),
+                start=effective_from.isoformat(),
+            )
+        raise Conflict(message, "effective_from")
 
 
 def policy_in_force(session: Session, programme_id: int, on: date) -> GuaranteePolicy | None:
@@ -192,10 +211,11 @@ def policy_in_force(session: Session, programme_id: int, on: date) -> GuaranteeP
 def create_student(session: Session, *, name: str, email: str, country: str) -> Student:
     """Record a student; the email (compared in lower case) must be new."""
     email = email.lower()
+    exists = gettext("a student with email %(email)s exists already", email=email)
     if session.scalar(select(Student.id).where(Student.email == email)) is not None:
-        raise Conflict(f"a student with email {email} exists already", "email")
+        raise Conflict(exists, "email")
     student = Student(name=name, email=email, country=country)
-    return _add(session, student, f"a student with email {email} exists already", "email")
+    return _add(session, student, exists, "email")
 
 
 #: Who vouches for an employer contact recorded by the school's own staff or systems.
@@ -251,7 +271,11 @@ def enroll(
     if policy is None:
         raise Invalid.field(
             "signed_on",
-            f"no guarantee policy of programme {programme.id} is in force on {signed_on}",
+            gettext(
+                "no guarantee policy of programme %(programme)s is in force on %(day)s",
+                programme=programme.id,
+                day=signed_on,
+            ),
         )
     enrollment = Enrollment(
         student_id=student.id,
@@ -268,9 +292,10 @@ def enroll(
     )
     if expected_graduation_on is not None and expected_graduation_on < signed_on:
         raise Invalid.field(
-            "expected_graduation_on", "the cohort cannot graduate before the enrollment is signed"
+            "expected_graduation_on",
+            gettext("the cohort cannot graduate before the enrollment is signed"),
         )
-    return _add(session, enrollment, "the enrollment conflicts with an existing record")
+    return _add(session, enrollment, gettext("the enrollment conflicts with an existing record"))
 
 
 def record_eligibility(
@@ -286,7 +311,7 @@ def record_eligibility(
     enrollment = get_or_404(session, Enrollment, enrollment_id)
     graduation = enrollment.graduation
     if studies_started_on and graduation and studies_started_on > graduation.qualified_on:
-        raise Invalid.field("studies_started_on", "studies cannot start after qualifying")
+        raise Invalid.field("studies_started_on", gettext("studies cannot start after qualifying"))
     enrollment.studies_started_on = studies_started_on
     enrollment.search_country = search_country
     enrollment.work_authorisation = work_authorisation
@@ -308,7 +333,10 @@ def verify_prerequisite(
     if prerequisite is None or prerequisite.policy_id != enrollment.policy_id:
         # Only the enrollment's own policy's prerequisites exist for it.
         raise NotFound("Prerequisite", prerequisite_id)
-    done = f"\u201c{prerequisite.label}\u201d is verified already for this enrollment"
+    done = gettext(
+        "\u201c%(prerequisite)s\u201d is verified already for this enrollment",
+        prerequisite=prerequisite.label,
+    )
     taken = select(PrerequisiteVerification.id).where(
         PrerequisiteVerification.enrollment_id == enrollment.id,
         PrerequisiteVerification.prerequisite_id == prerequisite.id,
@@ -333,7 +361,11 @@ def search_area_problem(area: str) -> str | None:
     country code or one of ``REGIONS``."""
     if area in REGIONS or (len(area) == 2 and pycountry.countries.get(alpha_2=area)):
         return None
-    return f"{area!r} is neither an ISO country code nor a region ({', '.join(REGIONS)})"
+    return gettext(
+        "%(area)s is neither an ISO country code nor a region (%(regions)s)",
+        area=repr(area),
+        regions=", ".join(REGIONS),
+    )
 
 
 def record_payment(
@@ -351,17 +383,21 @@ def record_payment(
     enrollment = get_or_404(session, Enrollment, enrollment_id)
     if currency != enrollment.programme.currency:
         raise Invalid.field(
-            "currency", f"tuition of this programme is paid in {enrollment.programme.currency}"
+            "currency",
+            gettext(
+                "tuition of this programme is paid in %(currency)s",
+                currency=enrollment.programme.currency,
+            ),
         )
     if payer_type is PayerType.SPONSOR and not payer_name:
-        raise Invalid.field("payer_name", "name the sponsor who paid")
+        raise Invalid.field("payer_name", gettext("name the sponsor who paid"))
     if stripe_payment_intent_id is not None:
         taken = select(TuitionPayment.id).where(
             TuitionPayment.stripe_payment_intent_id == stripe_payment_intent_id
         )
         if session.scalar(taken) is not None:
             raise Conflict(
-                f"payment {stripe_payment_intent_id} is recorded already",
+                gettext("payment %(intent)s is recorded already", intent=stripe_payment_intent_id),
                 "stripe_payment_intent_id",
             )
     payment = TuitionPayment(
@@ -373,14 +409,16 @@ def record_payment(
         payer_name=payer_name,
         stripe_payment_intent_id=stripe_payment_intent_id,
     )
-    return _add(session, payment, "the payment is recorded already", "stripe_payment_intent_id")
+    return _add(
+        session, payment, gettext("the payment is recorded already"), "stripe_payment_intent_id"
+    )
 
 
 def record_graduation(session: Session, *, enrollment_id: int, qualified_on: date) -> Graduation:
     """Record that the student of an enrollment qualified; once per enrollment."""
     enrollment = _get_field(session, Enrollment, enrollment_id, "enrollment_id")
     if qualified_on < enrollment.signed_on:
-        raise Invalid.field("qualified_on", "a student cannot qualify before enrolling")
+        raise Invalid.field("qualified_on", gettext("a student cannot qualify before enrolling"))
     terms = enrollment.policy.terms()
     try:
         claim_deadline(
@@ -390,14 +428,14 @@ def record_graduation(session: Session, *, enrollment_id: int, qualified_on: dat
     except (OverflowError, ValueError) as error:
         # Dates stop at 9999-12-31: the guarantee of a later window could never be evaluated.
         raise Invalid.field(
-            "qualified_on", "too late: the guarantee's claim deadline would be after 9999-12-31"
+            "qualified_on",
+            gettext("too late: the guarantee's claim deadline would be after 9999-12-31"),
         ) from error
+    graduated = gettext("enrollment %(number)s has a graduation already", number=enrollment.id)
     if enrollment.graduation is not None:
-        raise Conflict(f"enrollment {enrollment.id} has a graduation already", "enrollment_id")
+        raise Conflict(graduated, "enrollment_id")
     graduation = Graduation(enrollment_id=enrollment.id, qualified_on=qualified_on)
-    return _add(
-        session, graduation, f"enrollment {enrollment.id} has a graduation already", "enrollment_id"
-    )
+    return _add(session, graduation, graduated, "enrollment_id")
 
 
 def report_job_outcome(
@@ -455,4 +493,16 @@ def _get_field(session: Session, model: type[Model], record_id: int, field: str)
     try:
         return get_or_404(session, model, record_id)
     except NotFound as error:
-        raise Invalid.field(field, str(error)) from error
+        missing = _MISSING.get(model.__name__)
+        reason = str(missing) % {"key": record_id} if missing else str(error)
+        raise Invalid.field(field, reason) from error
+
+
+#: What a page says of a record its form named and that does not exist (``NotFound``'s words).
+_MISSING = {
+    "Student": lazy_gettext("Student %(key)s does not exist"),
+    "Programme": lazy_gettext("Programme %(key)s does not exist"),
+    "Enrollment": lazy_gettext("Enrollment %(key)s does not exist"),
+    "Graduation": lazy_gettext("Graduation %(key)s does not exist"),
+    "Employer": lazy_gettext("Employer %(key)s does not exist"),
+}

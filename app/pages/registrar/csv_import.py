@@ -3,11 +3,15 @@ students file, the registrar invites the new students to their graduate accounts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
+from babel.numbers import format_decimal
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask import session as flask_session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -15,8 +19,9 @@ from app import imports
 from app.auth import current_principal
 from app.database import db_session
 from app.models import Student, User
+from app.pages.formatting import reader_locale
 from app.pages.registrar import audit, blueprint
-from app.pages.registrar.forms import ImportForm, InvitationsForm
+from app.pages.registrar.forms import IMPORT_KINDS, ImportForm, InvitationsForm
 from app.services import accounts
 
 #: Largest CSV file the import accepts.
@@ -38,7 +43,10 @@ def _too_large(error: RequestEntityTooLarge):
     limit = request.max_content_length or IMPORT_MAX_BYTES
     form = ImportForm(formdata=None)
     form.file.errors = [
-        f"The file is larger than {_size(limit)}. Split it into smaller files and import each one."
+        _(
+            "The file is larger than %(limit)s. Split it into smaller files and import each one.",
+            limit=_size(limit),
+        )
     ]
     return _import_page(form, status=413)
 
@@ -98,8 +106,13 @@ def import_csv():
     audit("import.written", f"import:{kind}", f"{report.written} rows from {upload.filename}")
     session.commit()
     flash(
-        f"Checked {progress.checked} of {report.rows} rows: {report.written} rows written "
-        f"({kind}).",
+        _(
+            "Checked %(checked)s of %(rows)s rows: %(written)s rows written (%(kind)s).",
+            checked=progress.checked,
+            rows=report.rows,
+            written=report.written,
+            kind=IMPORT_KINDS[kind].lower(),
+        ),
         "success",
     )
     if kind == "students":
@@ -168,20 +181,24 @@ def invite_imported():
     choose their password."""
     form = InvitationsForm()
     if not form.validate():
-        flash("Nothing to invite: import a students file first.", "error")
+        flash(_("Nothing to invite: import a students file first."), "error")
         return _import_page(ImportForm(formdata=None), status=400)
     session = db_session()
     report = accounts.invite_students(session, current_principal(), student_ids=form.ids())
     session.commit()
     flask_session.pop(IMPORTED_STUDENTS, None)
     sent = accounts.send(report.emails)
+    invited = len(report.invited)
     flash(
-        f"{len(report.invited)} student{'' if len(report.invited) == 1 else 's'} invited;"
-        f" {sent} email{'' if sent == 1 else 's'} sent.",
+        ngettext("%(num)s student invited;", "%(num)s students invited;", invited)
+        + " "
+        + ngettext("%(num)s email sent.", "%(num)s emails sent.", sent),
         "success" if sent == len(report.emails) else "error",
     )
     for asked, reason in report.skipped[:20]:
-        flash(f"Student {asked} not invited: {reason}.", "info")
+        flash(
+            _("Student %(student)s not invited: %(reason)s.", student=asked, reason=reason), "info"
+        )
     return redirect(url_for(".import_csv"))
 
 
@@ -201,6 +218,8 @@ def _import_page(
         report=report,
         checked=checked,
         columns=columns,
+        import_kinds=IMPORT_KINDS,
+        import_problem=import_problem,
         limit=_size(limit),
         invite=invite,
         invitations_form=InvitationsForm(
@@ -210,4 +229,58 @@ def _import_page(
 
 
 def _size(count: int) -> str:
-    return f"{count / (1024 * 1024):g} MB" if count >= 1024 * 1024 else f"{count} bytes"
+    if count >= 1024 * 1024:
+        return _(
+            "%(count)s MB", count=format_decimal(count / (1024 * 1024), locale=reader_locale())
+        )
+    return ngettext("%(num)s byte", "%(num)s bytes", count)
+
+
+#: What the reading of a row's shape says (marshmallow's words, and the API fields' the import
+#: shares), as the page says it to its reader; the import's own messages are translated
+#: where they are written.
+_SHAPE_PROBLEMS = {
+    "Missing data for required field.": lazy_gettext("Missing data for required field."),
+    "Field may not be null.": lazy_gettext("Field may not be null."),
+    "Not a valid string.": lazy_gettext("Not a valid string."),
+    "Not a valid date.": lazy_gettext("Not a valid date."),
+    "Not a valid datetime.": lazy_gettext("Not a valid datetime."),
+    "Not a valid email address.": lazy_gettext("Not a valid email address."),
+    "Not a valid integer.": lazy_gettext("Not a valid integer."),
+    "Not a valid boolean.": lazy_gettext("Not a valid boolean."),
+    "Unknown field.": lazy_gettext("Unknown field."),
+    "Invalid value.": lazy_gettext("Invalid value."),
+    "Not one of true/false, yes/no, 1/0.": lazy_gettext("Not one of true/false, yes/no, 1/0."),
+    "Not a whole number of minor units (cents).": lazy_gettext(
+        "Not a whole number of minor units (cents)."
+    ),
+    "Write it on one line.": lazy_gettext("Write it on one line."),
+    "Must not contain control characters.": lazy_gettext("Must not contain control characters."),
+    "Not a Stripe PaymentIntent id.": lazy_gettext("Not a Stripe PaymentIntent id."),
+    "Out of the range of representable instants.": lazy_gettext(
+        "Out of the range of representable instants."
+    ),
+}
+_MUST_BE_ONE_OF = re.compile(r"Must be one of: (?P<choices>.*)\.")
+_BETWEEN = re.compile(
+    r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\."
+)
+_LONGER = re.compile(r"Longer than maximum length (?P<max>\d+)\.")
+
+
+def import_problem(reason: str) -> str:
+    """A problem of an import line in the reader's language."""
+    known = _SHAPE_PROBLEMS.get(reason)
+    if known is not None:
+        return str(known)
+    if match := _MUST_BE_ONE_OF.fullmatch(reason):
+        return _("Must be one of: %(choices)s.", choices=match["choices"])
+    if match := _LONGER.fullmatch(reason):
+        return _("Longer than maximum length %(max)s.", max=match["max"])
+    if match := _BETWEEN.fullmatch(reason):
+        return _(
+            "Must be greater than or equal to %(min)s and less than or equal to %(max)s.",
+            min=match["min"],
+            max=match["max"],
+        )
+    return reason

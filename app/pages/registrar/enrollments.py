@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from app.auth import current_principal
 from app.database import db_session
@@ -53,7 +55,7 @@ def enrollments():
         return _enrollments_page(enrollment_form=form, status=400)
     student = listings.student_with_email(session, form.student_email.data)
     if student is None:
-        form.student_email.errors.append("No student has this email; record the student first.")
+        form.student_email.errors.append(_("No student has this email; record the student first."))
         return _enrollments_page(enrollment_form=form, status=400)
     try:
         enrollment = records.enroll(
@@ -80,8 +82,14 @@ def enrollments():
     )
     session.commit()
     flash(
-        f"{student.name} is enrolled in {enrollment.programme.name} under guarantee policy "
-        f"version {policy.version} (in force from {day(policy.effective_from)}).",
+        _(
+            "%(student)s is enrolled in %(programme)s under guarantee policy version %(version)s"
+            " (in force from %(day)s).",
+            student=student.name,
+            programme=enrollment.programme.name,
+            version=policy.version,
+            day=day(policy.effective_from),
+        ),
         "success",
     )
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id))
@@ -102,7 +110,14 @@ def create_student():
         return _enrollments_page(student_form=form, status=refused(form, error, {}))
     audit("student.created", f"student:{student.id}", student.email)
     session.commit()
-    flash(f"Student {student.name} ({student.email}) recorded. Enroll them below.", "success")
+    flash(
+        _(
+            "Student %(name)s (%(email)s) recorded. Enroll them below.",
+            name=student.name,
+            email=student.email,
+        ),
+        "success",
+    )
     return redirect(url_for(".enrollments", student=student.email) + "#enroll")
 
 
@@ -138,9 +153,9 @@ def _enrollments_page(
 PER_PAGE = listings.PAGE_SIZE
 #: The enrollments list's sort keys, as its sort control names them.
 ENROLLMENT_SORTS = {
-    listings.EnrollmentSort.SIGNED.value: "Signed on",
-    listings.EnrollmentSort.NAME.value: "Student's name",
-    listings.EnrollmentSort.EXPECTED_GRADUATION.value: "Expected graduation",
+    listings.EnrollmentSort.SIGNED.value: lazy_gettext("Signed on"),
+    listings.EnrollmentSort.NAME.value: lazy_gettext("Student's name"),
+    listings.EnrollmentSort.EXPECTED_GRADUATION.value: lazy_gettext("Expected graduation"),
 }
 #: The guarantee filter's values: opted in or not.
 OPT_IN = {"opted_in": True, "not_opted_in": False}
@@ -204,7 +219,7 @@ def record_payment(enrollment_id: int):
         f"enrollment:{enrollment.id} {payment.amount_minor} {payment.currency}",
     )
     session.commit()
-    flash("Payment recorded.", "success")
+    flash(_("Payment recorded."), "success")
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id))
 
 
@@ -233,7 +248,7 @@ def record_eligibility(enrollment_id: int):
         f" work authorisation {enrollment.work_authorisation.value}",
     )
     session.commit()
-    flash("Eligibility recorded.", "success")
+    flash(_("Eligibility recorded."), "success")
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id) + "#eligibility")
 
 
@@ -266,7 +281,13 @@ def verify_prerequisite(enrollment_id: int, prerequisite_id: int):
         verification.prerequisite.label,
     )
     session.commit()
-    flash(f"\u201c{verification.prerequisite.label}\u201d recorded as verified.", "success")
+    flash(
+        _(
+            "\u201c%(prerequisite)s\u201d recorded as verified.",
+            prerequisite=verification.prerequisite.label,
+        ),
+        "success",
+    )
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id) + "#eligibility")
 
 

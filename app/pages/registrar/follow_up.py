@@ -5,6 +5,7 @@ contacts)."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.auth import current_principal
 from app.database import db_session
@@ -30,7 +31,9 @@ def record_pause(enrollment_id: int):
     if not form.validate():
         return enrollment_page(enrollment_id, None, 400, pause_form=form)
     if enrollment.graduation is None:
-        form.form_errors.append("The student has not qualified yet: there is no window to pause.")
+        form.form_errors.append(
+            _("The student has not qualified yet: there is no window to pause.")
+        )
         return enrollment_page(enrollment_id, None, 409, pause_form=form)
     try:
         recorded = pauses.record_pause(
@@ -60,7 +63,9 @@ def record_exclusion(enrollment_id: int):
     if not form.validate():
         return enrollment_page(enrollment_id, None, 400, exclusion_form=form)
     if enrollment.graduation is None:
-        form.form_errors.append("The student has not qualified yet: record the graduation first.")
+        form.form_errors.append(
+            _("The student has not qualified yet: record the graduation first.")
+        )
         return enrollment_page(enrollment_id, None, 409, exclusion_form=form)
     try:
         exclusions.record_exclusion(
@@ -77,9 +82,12 @@ def record_exclusion(enrollment_id: int):
         return enrollment_page(enrollment_id, None, status, exclusion_form=form)
     session.commit()
     flash(
-        f"{enrollment.student.name} is out of the guarantee"
-        f" ({pause_pages.EXCLUSION_REASONS[ExclusionReason(form.reason.data)].lower()})."
-        " Any refund claim not yet paying was withdrawn.",
+        _(
+            "%(name)s is out of the guarantee (%(reason)s). Any refund claim not yet paying"
+            " was withdrawn.",
+            name=enrollment.student.name,
+            reason=str(pause_pages.EXCLUSION_REASONS[ExclusionReason(form.reason.data)]).lower(),
+        ),
         "success",
     )
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id, _anchor="pauses"))
@@ -94,7 +102,7 @@ def ask_question(enrollment_id: int):
     if not form.validate():
         return enrollment_page(enrollment_id, None, 400, form)
     if enrollment.graduation is None:
-        form.question.errors = ["The student has not qualified yet: there is no one to ask."]
+        form.question.errors = [_("The student has not qualified yet: there is no one to ask.")]
         return enrollment_page(enrollment_id, None, 409, form)
     try:
         search_log.ask_question(
@@ -103,7 +111,7 @@ def ask_question(enrollment_id: int):
     except (Invalid, Conflict) as error:
         return enrollment_page(enrollment_id, None, refused(form, error, {}), form)
     session.commit()
-    flash("Question sent to the graduate.", "success")
+    flash(_("Question sent to the graduate."), "success")
     return redirect(url_for(".enrollment", enrollment_id=enrollment.id, _anchor="questions"))
 
 
@@ -134,7 +142,7 @@ def dispute_job(enrollment_id: int, outcome_id: int):
         status = refused(form, error, {})
         return enrollment_page(enrollment_id, None, status, job_form=(outcome.id, form))
     session.commit()
-    flash(f"The job {outcome.title} is recorded as disputed.", "success")
+    flash(_("The job %(title)s is recorded as disputed.", title=outcome.title), "success")
     return _back_to_jobs(enrollment_id)
 
 
@@ -154,7 +162,7 @@ def correct_job(enrollment_id: int, outcome_id: int):
         status = refused(form, error, {})
         return enrollment_page(enrollment_id, None, status, job_form=(outcome.id, form))
     session.commit()
-    flash(f"The job {outcome.title} is corrected.", "success")
+    flash(_("The job %(title)s is corrected.", title=outcome.title), "success")
     return _back_to_jobs(enrollment_id)
 
 
@@ -175,8 +183,15 @@ def verify_contact(enrollment_id: int, outcome_id: int):
         )
     except Conflict as error:
         session.rollback()
-        flash(f"Nothing verified: {error.message}.", "error")
+        flash(_("Nothing verified: %(reason)s.", reason=error.message), "error")
         return enrollment_page(enrollment_id, None, 409)
     session.commit()
-    flash(f"{employer.contact_email} is verified as {employer.name}'s contact.", "success")
+    flash(
+        _(
+            "%(email)s is verified as %(employer)s's contact.",
+            email=employer.contact_email,
+            employer=employer.name,
+        ),
+        "success",
+    )
     return _back_to_jobs(enrollment_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from app.database import db_session
 from app.models.base import utc_now
@@ -37,7 +38,14 @@ def graduations():
         f"enrollment:{graduation.enrollment_id} qualified on {graduation.qualified_on}",
     )
     session.commit()
-    flash(f"Graduation of {student.name} on {day(graduation.qualified_on)} recorded.", "success")
+    flash(
+        _(
+            "Graduation of %(name)s on %(day)s recorded.",
+            name=student.name,
+            day=day(graduation.qualified_on),
+        ),
+        "success",
+    )
     return redirect(url_for(".graduations"))
 
 

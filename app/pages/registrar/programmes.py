@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from app.database import db_session
 from app.guarantee.terms import EmploymentType, WindowStart
@@ -34,8 +35,11 @@ def programmes():
         audit("programme.created", f"programme:{programme.id}", programme.name)
         session.commit()
         flash(
-            f"Programme {programme.name} recorded. Publish its first guarantee policy version "
-            "before enrolling students.",
+            _(
+                "Programme %(name)s recorded. Publish its first guarantee policy version before"
+                " enrolling students.",
+                name=programme.name,
+            ),
             "success",
         )
         return redirect(url_for(".programme", programme_id=programme.id))
@@ -101,8 +105,13 @@ def publish_policy(programme_id: int):
     )
     session.commit()
     flash(
-        f"Version {policy.version} of {programme.name}'s guarantee published; enrollments signed "
-        f"from {day(policy.effective_from)} are bound to it.",
+        _(
+            "Version %(version)s of %(programme)s's guarantee published; enrollments signed from"
+            " %(day)s are bound to it.",
+            version=policy.version,
+            programme=programme.name,
+            day=day(policy.effective_from),
+        ),
         "success",
     )
     return redirect(url_for(".programme", programme_id=programme.id))

@@ -85,7 +85,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "students": ("id", "name", "email", "country", "created_at"),
     "enrollments": (
         "id", "student_id", "programme_id", "policy_id", "signed_on", "guarantee_opt_in",
-        "scholarship_minor", "cirr_intent", "expected_graduation_on", "created_at",
+        "scholarship_minor", "cirr_intent", "expected_graduation_on", "search_country",
+        "created_at",
     ),
     "graduations": ("id", "enrollment_id", "qualified_on", "stopped_seeking_on", "created_at"),
     "tuition_payments": (
@@ -231,7 +232,7 @@ class SchoolPlan:
                 graduate.id,
                 f"Graduate {graduate.id:07d}",
                 f"graduate{graduate.id}@school.example",
-                ("GB", "FR", "DE", "US")[rng.randrange(4)],
+                _country(graduate.id),
                 NOW,
             )
 
@@ -248,6 +249,7 @@ class SchoolPlan:
                 g.scholarship_minor,
                 g.intent,
                 expected if rng.random() < 0.9 else None,
+                _country(g.id),  # they search for work where they live
                 NOW,
             )
 
@@ -394,6 +396,11 @@ class SchoolPlan:
 _NOON = datetime.min.time().replace(hour=12, tzinfo=UTC)
 
 #: The tables whose ids the rows give, whose sequences must then move past them.
+def _country(graduate_id: int) -> str:
+    """Where a graduate lives (and searches for work): one of four countries, in turn."""
+    return ("GB", "FR", "DE", "US")[graduate_id % 4]
+
+
 EXPLICIT_IDS = ("programmes", "guarantee_policies", "employers", "students", "enrollments",
                 "graduations", "refund_claims")  # fmt: skip
 

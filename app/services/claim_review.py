@@ -131,6 +131,7 @@ def _judge(session: Session, claim_ids: list[int], actor: str, result: ReviewRes
     ).all()
     records = records_at_close(session, [(claim.graduation, claim.deadline) for claim in claims])
     to_review: dict[int, str] = {}
+    checked: list[tuple[str, str]] = []
     for claim, record in zip(claims, records, strict=True):
         void, reasons = obligation_reasons(record)
         if void is not None:
@@ -143,10 +144,10 @@ def _judge(session: Session, claim_ids: list[int], actor: str, result: ReviewRes
             outcome = f"{len(reasons)} reason(s) to review"
         else:
             outcome = "compliant"
-        audit.record(session, actor, CHECKED, f"claim:{claim.id}", outcome)
+        checked.append((f"claim:{claim.id}", outcome))
         result.checked += 1
-    if to_review:
-        start_reviews(session, to_review, actor=actor)
+    audit.record_many(session, actor, CHECKED, checked)
+    start_reviews(session, to_review, actor=actor)
 
 
 def _claim_target(claim_id):

@@ -11,6 +11,7 @@ from datetime import date
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app import audit
 from app.errors import Conflict, Invalid, NotFound
@@ -224,8 +225,9 @@ def start_reviews(session: Session, reasons: dict[int, str], *, actor: str) -> N
             updated_at=now,
         )
         .returning(RefundClaim.id)
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     ).all()
+    _expire(session, RefundClaim, moved)
     if len(moved) != len(ids):
         raise Conflict(
             "a claim sent to review was decided meanwhile; an appeal is heard one claim at a"
@@ -253,7 +255,7 @@ def start_reviews(session: Session, reasons: dict[int, str], *, actor: str) -> N
         f"claim.{S.IN_REVIEW.value}",
         [(f"claim:{claim_id}", reasons[claim_id]) for claim_id in ids],
     )
-    session.execute(
+    canceled = session.scalars(
         update(Refund)
         .where(
             Refund.claim_id.in_(ids),
@@ -265,8 +267,19 @@ def start_reviews(session: Session, reasons: dict[int, str], *, actor: str) -> N
             last_error=f"claim moved to {S.IN_REVIEW.value} before it was sent",
             updated_at=now,
         )
-        .execution_options(synchronize_session="fetch")
+        .returning(Refund.id)
+        .execution_options(synchronize_session=False)
     )
+    _expire(session, Refund, canceled.all())
+
+
+def _expire(session: Session, model: type, ids: list[int]) -> None:
+    # What a set-based UPDATE changed is read again by whoever holds these rows in the session
+    # (looked up by key: scanning a batch job's whole identity map would cost more).
+    for row_id in ids:
+        held = session.identity_map.get(identity_key(model, row_id))
+        if held is not None:
+            session.expire(held)
 
 
 def approve(

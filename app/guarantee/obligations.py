@@ -269,19 +269,17 @@ def _weeks(
         spans.append((starts_on, ends_on))
         starts_on = ends_on + timedelta(days=1)
 
-    paused_days = {
-        pause.starts_on + timedelta(days=offset)
-        for pause in pauses
-        for offset in range((pause.ends_on - pause.starts_on).days + 1)
-    }
-    # Without a pause, every day of a week is active: no need to look at each one.
+    # A week's active days are its days less those inside a pause (pauses may overlap: they
+    # are merged first, so a day paused twice is taken off once).
+    paused = _merged(pauses)
     active = [
-        sum(
-            starts_on + timedelta(days=offset) not in paused_days
-            for offset in range((ends_on - starts_on).days + 1)
+        (ends_on - starts_on).days
+        + 1
+        - sum(
+            (min(ends_on, last) - max(starts_on, first)).days + 1
+            for first, last in paused
+            if first <= ends_on and last >= starts_on
         )
-        if paused_days
-        else (ends_on - starts_on).days + 1
         for starts_on, ends_on in spans
     ]
     applications = [0] * len(spans)
@@ -339,6 +337,19 @@ def _weeks(
             )
         )
     return weeks
+
+
+def _merged(pauses: list[Pause]) -> list[tuple[date, date]]:
+    """The days paused, as disjoint (first, last) spans in order."""
+    merged: list[tuple[date, date]] = []
+    for pause in sorted(pauses, key=lambda pause: pause.starts_on):
+        if pause.ends_on < pause.starts_on:
+            continue
+        if merged and pause.starts_on <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], pause.ends_on))
+        else:
+            merged.append((pause.starts_on, pause.ends_on))
+    return merged
 
 
 def _week_shortfalls(week: WeekCompliance, terms: PolicyTerms) -> list[str]:

@@ -11,6 +11,7 @@ Pure: plain values in, plain values out; no Flask, no SQLAlchemy.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -302,8 +303,11 @@ def _weeks(
         short_last = (spans[last][1] - spans[last][0]).days + 1 < WEEK
         if last > 0 and short_last and last % every == 0:
             blocks[last] = blocks[last - 1]  # a few days alone need no check-in of their own
-        for block in sorted(set(blocks)):
-            members = [index for index, b in enumerate(blocks) if b == block]
+        members_of: dict[int, list[int]] = defaultdict(list)
+        for index, block in enumerate(blocks):
+            members_of[block].append(index)
+        for block in sorted(members_of):
+            members = members_of[block]
             judged = [index for index in members if active[index] > 0]
             if judged:
                 coaching[judged[-1]] = any(checkins[index] for index in members)

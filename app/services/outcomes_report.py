@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from math import ceil
 
-from sqlalchemy import Integer, and_, any_, bindparam, func, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.guarantee.cirr import (
@@ -34,6 +33,7 @@ from app.guarantee.cirr import (
     salary_counted,
     status_date,
 )
+from app.database import among
 from app.guarantee.terms import CirrIntent, EmploymentType, ExclusionReason, OutcomeStatus
 from app.models import (
     Employer,
@@ -263,7 +263,7 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
                     ExcludedOutcome.graduation_id,
                     ExcludedOutcome.occurred_on,
                     ExcludedOutcome.reason,
-                ).where(_among(session, ExcludedOutcome.graduation_id, batch))
+                ).where(among(session, ExcludedOutcome.graduation_id, batch))
             )
         )
 
@@ -375,14 +375,6 @@ def _row(
     )
 
 
-def _among(session: Session, column, ids: list[int]):
-    """``column IN ids``; on PostgreSQL as ``= ANY(:ids)``, the ids one array parameter: a
-    thousand ids are then neither rendered nor parsed as a thousand placeholders per query."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-    return column.in_(ids)
-
-
 def _jobs(session: Session, graduation_ids) -> tuple[dict[int, list[CirrJob]], dict[int, JobUsed]]:
     """The cohort's jobs as the rules take them, per graduation, and as the report shows them."""
     jobs: dict[int, list[CirrJob]] = defaultdict(list)
@@ -405,7 +397,7 @@ def _jobs(session: Session, graduation_ids) -> tuple[dict[int, list[CirrJob]], d
             Employer.is_school,
         )
         .outerjoin(Employer, Employer.id == JobOutcome.employer_id)
-        .where(_among(session, JobOutcome.graduation_id, graduation_ids))
+        .where(among(session, JobOutcome.graduation_id, graduation_ids))
         .order_by(JobOutcome.start_date, JobOutcome.id)
     )
     for job in result:
@@ -448,7 +440,7 @@ def _contact_days(session: Session, graduation_ids) -> dict[int, list[date]]:
             func.min(SearchActivity.occurred_on),
             func.min(SearchActivity.created_at),
         )
-        .where(_among(session, SearchActivity.graduation_id, graduation_ids))
+        .where(among(session, SearchActivity.graduation_id, graduation_ids))
         .group_by(SearchActivity.graduation_id)
     )
     for graduation_id, first_occurred, first_logged in logged:
@@ -456,7 +448,7 @@ def _contact_days(session: Session, graduation_ids) -> dict[int, list[date]]:
     answered = session.execute(
         select(SchoolRequest.graduation_id, func.min(SchoolRequest.answered_at))
         .where(
-            _among(session, SchoolRequest.graduation_id, graduation_ids),
+            among(session, SchoolRequest.graduation_id, graduation_ids),
             SchoolRequest.answered_at.is_not(None),
         )
         .group_by(SchoolRequest.graduation_id)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.auth.access import Permission, Principal, authorize, refuse
+from app.database import among
 from app.guarantee.obligations import (
     Activity,
     Compliance,
@@ -155,19 +156,19 @@ def _logs(session: Session, graduation_ids: list[int]) -> tuple[dict[int, list],
         chunk = graduation_ids[start : start + 500]
         for row in session.scalars(
             select(SearchActivity)
-            .where(SearchActivity.graduation_id.in_(chunk))
+            .where(among(session, SearchActivity.graduation_id, chunk))
             .order_by(SearchActivity.occurred_on.desc(), SearchActivity.id.desc())
         ):
             activities[row.graduation_id].append(row)
         for row in session.scalars(
             select(SchoolRequest)
-            .where(SchoolRequest.graduation_id.in_(chunk))
+            .where(among(session, SchoolRequest.graduation_id, chunk))
             .order_by(SchoolRequest.asked_at.desc(), SchoolRequest.id.desc())
         ):
             requests[row.graduation_id].append(row)
         for row in session.scalars(
             select(SearchPause)
-            .where(SearchPause.graduation_id.in_(chunk))
+            .where(among(session, SearchPause.graduation_id, chunk))
             .order_by(SearchPause.starts_on, SearchPause.id)
         ):
             pauses[row.graduation_id].append(row)

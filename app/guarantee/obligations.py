@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from app.guarantee.rules import job_qualifies
 from app.guarantee.terms import JobFacts, OfferDecision, PolicyTerms, SearchActivityKind
@@ -72,9 +73,12 @@ class WeekState(StrEnum):
     UPCOMING = "upcoming"
 
 
-@dataclass(frozen=True)
-class WeekCompliance:
-    """One week of the window (7 days from the window's start; the last may be shorter)."""
+class WeekCompliance(NamedTuple):
+    """One week of the window (7 days from the window's start; the last may be shorter).
+
+    A named tuple, not a frozen dataclass: a window has dozens of weeks and the reminders and
+    the claim review judge thousands of windows at once; a tuple is built several times faster
+    and reads the same."""
 
     #: 1 for the window's first week.
     number: int

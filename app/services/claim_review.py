@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import String, and_, cast, exists, literal, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from app import audit
 from app.guarantee.terms import SearchActivityKind
@@ -123,9 +123,10 @@ def _judge(session: Session, claim_ids: list[int], actor: str, result: ReviewRes
         select(RefundClaim)
         .where(RefundClaim.id.in_(claim_ids))
         .options(
-            selectinload(RefundClaim.graduation)
-            .selectinload(Graduation.enrollment)
-            .selectinload(Enrollment.policy)
+            # Each claim has one graduation, enrollment and policy: one joined query.
+            joinedload(RefundClaim.graduation)
+            .joinedload(Graduation.enrollment)
+            .joinedload(Enrollment.policy)
         )
         .order_by(RefundClaim.id)
     ).all()

@@ -148,8 +148,19 @@ def search_records(
     logs = _logs(
         session, [graduation.id for graduation, _as_of, _deadline in judged], plain=True
     )
+    terms: dict[int, PolicyTerms] = {}  # a handful of policies for thousands of graduates
+    for graduation, _as_of, _deadline in judged:
+        policy = graduation.enrollment.policy
+        if policy.id not in terms:
+            terms[policy.id] = policy.terms()
     return [
-        _judged(graduation, as_of, deadline, *(rows[graduation.id] for rows in logs))
+        _judged(
+            graduation,
+            as_of,
+            deadline,
+            *(rows[graduation.id] for rows in logs),
+            terms=terms[graduation.enrollment.policy_id],
+        )
         for graduation, as_of, deadline in judged
     ]
 
@@ -198,9 +209,12 @@ def _judged(
     activities: list[SearchActivity],
     requests: list[SchoolRequest],
     pauses: list[SearchPause],
+    terms: PolicyTerms | None = None,
 ) -> SearchRecord:
-    """The record of ``graduation`` from its rows, judged by the one rule on ``as_of``."""
-    terms = graduation.enrollment.policy.terms()
+    """The record of ``graduation`` from its rows, judged by the one rule on ``as_of``
+    (``terms``: its policy's, when the caller has them already)."""
+    if terms is None:
+        terms = graduation.enrollment.policy.terms()
     opens = window_start(graduation.qualified_on, terms.window_starts)
     compliance = search_compliance(
         terms=terms,

@@ -395,12 +395,13 @@ class SchoolPlan:
 
 _NOON = datetime.min.time().replace(hour=12, tzinfo=UTC)
 
-#: The tables whose ids the rows give, whose sequences must then move past them.
+
 def _country(graduate_id: int) -> str:
     """Where a graduate lives (and searches for work): one of four countries, in turn."""
     return ("GB", "FR", "DE", "US")[graduate_id % 4]
 
 
+#: The tables whose ids the rows give, whose sequences must then move past them.
 EXPLICIT_IDS = ("programmes", "guarantee_policies", "employers", "students", "enrollments",
                 "graduations", "refund_claims")  # fmt: skip
 

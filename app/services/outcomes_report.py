@@ -16,6 +16,7 @@ from math import ceil
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.database import among
 from app.guarantee.cirr import (
     OUTCOME_DAYS,
     CirrGraduate,
@@ -33,7 +34,6 @@ from app.guarantee.cirr import (
     salary_counted,
     status_date,
 )
-from app.database import among
 from app.guarantee.terms import CirrIntent, EmploymentType, ExclusionReason, OutcomeStatus
 from app.models import (
     Employer,

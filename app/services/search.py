@@ -145,9 +145,7 @@ def search_records(
 
     For batch jobs, which read the compliance: the records' log, questions and pauses are
     plain rows of the columns the rule reads, not ORM objects."""
-    logs = _logs(
-        session, [graduation.id for graduation, _as_of, _deadline in judged], plain=True
-    )
+    logs = _logs(session, [graduation.id for graduation, _as_of, _deadline in judged], plain=True)
     terms: dict[int, PolicyTerms] = {}  # a handful of policies for thousands of graduates
     for graduation, _as_of, _deadline in judged:
         policy = graduation.enrollment.policy
@@ -194,8 +192,10 @@ def _logs(
         for start in range(0, len(graduation_ids), 500):
             chunk = graduation_ids[start : start + 500]
             query = (
-                select(*_RULE_COLUMNS[model]) if plain else select(model)
-            ).where(among(session, model.graduation_id, chunk)).order_by(*order)
+                (select(*_RULE_COLUMNS[model]) if plain else select(model))
+                .where(among(session, model.graduation_id, chunk))
+                .order_by(*order)
+            )
             for row in session.execute(query) if plain else session.scalars(query):
                 rows[row.graduation_id].append(row)
         logs.append(rows)

@@ -53,6 +53,31 @@ def record_each(
     return written.rowcount
 
 
+def record_many(
+    session: Session, actor: str, action: str, events: list[tuple[str | None, str | None]]
+) -> None:
+    """Add one audit event per (target, detail) of ``events``, inserted in a batch (a batch
+    job's many events that differ only in their target and detail)."""
+    if not events:
+        return
+    ip_address = request.remote_addr if has_request_context() else None
+    now = utc_now()
+    session.execute(
+        insert(AuditEvent.__table__),
+        [
+            {
+                "at": now,
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "detail": detail,
+                "ip_address": ip_address,
+            }
+            for target, detail in events
+        ],
+    )
+
+
 def record_now(actor: str, action: str, target: str | None = None, detail: str | None = None):
     """Write an audit event in a transaction of its own: it lands even if the request fails.
 

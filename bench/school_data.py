@@ -400,6 +400,7 @@ class SchoolPlan:
 
 _NOON = datetime.min.time().replace(hour=12, tzinfo=UTC)
 
+
 #: The tables whose ids the rows give, whose sequences must then move past them.
 EXPLICIT_IDS = ("programmes", "guarantee_policies", "employers", "students", "enrollments",
                 "graduations", "refund_claims")  # fmt: skip

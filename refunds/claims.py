@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app import audit
 from app.errors import Conflict, Invalid, NotFound
@@ -197,27 +198,88 @@ def appeal(session: Session, claim_id: int, *, actor: str, reasons: str) -> Clai
 
 def start_reviews(session: Session, reasons: dict[int, str], *, actor: str) -> None:
     """``start_review`` of many flagged claims at once (the review after the sweep): each
-    claim ``id`` with its reason, the claims locked in one statement and every row written in
-    one flush. Only for claims nobody has decided yet: an appeal goes through ``start_review``."""
-    claims = session.scalars(
-        select(RefundClaim)
-        .where(RefundClaim.id.in_(list(reasons)))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    for claim in claims:
-        if claim.state is S.REJECTED:
-            raise Conflict("an appeal is heard one claim at a time, by a second reviewer")
-        transition(
-            session,
-            claim,
-            S.IN_REVIEW,
-            actor=actor,
-            reason=_require_reason(reasons[claim.id]),
-            flush=False,
+    claim ``id`` with its reason. Only for claims nobody has decided yet (still flagged): an
+    appeal goes through ``start_review``.
+
+    Set-based, with the rows ``transition`` writes for each claim: one UPDATE moves them all
+    (state, approval round, version), only while they are still flagged, and a claim another
+    transaction moved meanwhile makes it a conflict (on PostgreSQL the UPDATE waits for that
+    transaction's row lock, then sees its result); then their transitions and audit rows are
+    inserted in a batch, and their unsent refunds called off in one UPDATE.
+    """
+    if not reasons:
+        return
+    for claim_id in reasons:
+        _require_reason(reasons[claim_id])
+    check_transition(S.FLAGGED, S.IN_REVIEW)
+    ids = sorted(reasons)  # rows are locked in one order: two batches cannot deadlock
+    now = utc_now()
+    moved = session.scalars(
+        update(RefundClaim)
+        .where(RefundClaim.id.in_(ids), RefundClaim.state == S.FLAGGED)
+        .values(
+            state=S.IN_REVIEW,
+            # Back to review starts a new approval round (as ``transition`` does).
+            approval_round=RefundClaim.approval_round + 1,
+            version=RefundClaim.version + 1,
+            updated_at=now,
         )
-    session.flush()
-    _cancel_unsent_refunds(session, *claims)
+        .returning(RefundClaim.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    _expire(session, RefundClaim, moved)
+    if len(moved) != len(ids):
+        raise Conflict(
+            "a claim sent to review was decided meanwhile; an appeal is heard one claim at a"
+            " time, by a second reviewer",
+            "state",
+        )
+    session.execute(
+        insert(ClaimTransition.__table__),
+        [
+            {
+                "claim_id": claim_id,
+                "from_state": S.FLAGGED,
+                "to_state": S.IN_REVIEW,
+                "actor": actor,
+                "reason": reasons[claim_id],
+                "graduate_note": None,
+                "at": now,
+            }
+            for claim_id in ids
+        ],
+    )
+    audit.record_many(
+        session,
+        actor,
+        f"claim.{S.IN_REVIEW.value}",
+        [(f"claim:{claim_id}", reasons[claim_id]) for claim_id in ids],
+    )
+    canceled = session.scalars(
+        update(Refund)
+        .where(
+            Refund.claim_id.in_(ids),
+            Refund.state == RefundState.PENDING,
+            Refund.attempts == 0,
+        )
+        .values(
+            state=RefundState.CANCELED,
+            last_error=f"claim moved to {S.IN_REVIEW.value} before it was sent",
+            updated_at=now,
+        )
+        .returning(Refund.id)
+        .execution_options(synchronize_session=False)
+    )
+    _expire(session, Refund, canceled.all())
+
+
+def _expire(session: Session, model: type, ids: list[int]) -> None:
+    # What a set-based UPDATE changed is read again by whoever holds these rows in the session
+    # (looked up by key: scanning a batch job's whole identity map would cost more).
+    for row_id in ids:
+        held = session.identity_map.get(identity_key(model, row_id))
+        if held is not None:
+            session.expire(held)
 
 
 def approve(

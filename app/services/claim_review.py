@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import String, and_, cast, exists, literal, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from app import audit
 from app.guarantee.terms import SearchActivityKind
@@ -123,14 +123,16 @@ def _judge(session: Session, claim_ids: list[int], actor: str, result: ReviewRes
         select(RefundClaim)
         .where(RefundClaim.id.in_(claim_ids))
         .options(
-            selectinload(RefundClaim.graduation)
-            .selectinload(Graduation.enrollment)
-            .selectinload(Enrollment.policy)
+            # Each claim has one graduation, enrollment and policy: one joined query.
+            joinedload(RefundClaim.graduation)
+            .joinedload(Graduation.enrollment)
+            .joinedload(Enrollment.policy)
         )
         .order_by(RefundClaim.id)
     ).all()
     records = records_at_close(session, [(claim.graduation, claim.deadline) for claim in claims])
     to_review: dict[int, str] = {}
+    checked: list[tuple[str, str]] = []
     for claim, record in zip(claims, records, strict=True):
         void, reasons = obligation_reasons(record)
         if void is not None:
@@ -143,10 +145,10 @@ def _judge(session: Session, claim_ids: list[int], actor: str, result: ReviewRes
             outcome = f"{len(reasons)} reason(s) to review"
         else:
             outcome = "compliant"
-        audit.record(session, actor, CHECKED, f"claim:{claim.id}", outcome)
+        checked.append((f"claim:{claim.id}", outcome))
         result.checked += 1
-    if to_review:
-        start_reviews(session, to_review, actor=actor)
+    audit.record_many(session, actor, CHECKED, checked)
+    start_reviews(session, to_review, actor=actor)
 
 
 def _claim_target(claim_id):

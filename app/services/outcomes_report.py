@@ -16,6 +16,7 @@ from math import ceil
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.database import among
 from app.guarantee.cirr import (
     OUTCOME_DAYS,
     CirrGraduate,
@@ -262,7 +263,7 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
                     ExcludedOutcome.graduation_id,
                     ExcludedOutcome.occurred_on,
                     ExcludedOutcome.reason,
-                ).where(ExcludedOutcome.graduation_id.in_(batch))
+                ).where(among(session, ExcludedOutcome.graduation_id, batch))
             )
         )
 
@@ -396,7 +397,7 @@ def _jobs(session: Session, graduation_ids) -> tuple[dict[int, list[CirrJob]], d
             Employer.is_school,
         )
         .outerjoin(Employer, Employer.id == JobOutcome.employer_id)
-        .where(JobOutcome.graduation_id.in_(graduation_ids))
+        .where(among(session, JobOutcome.graduation_id, graduation_ids))
         .order_by(JobOutcome.start_date, JobOutcome.id)
     )
     for job in result:
@@ -439,7 +440,7 @@ def _contact_days(session: Session, graduation_ids) -> dict[int, list[date]]:
             func.min(SearchActivity.occurred_on),
             func.min(SearchActivity.created_at),
         )
-        .where(SearchActivity.graduation_id.in_(graduation_ids))
+        .where(among(session, SearchActivity.graduation_id, graduation_ids))
         .group_by(SearchActivity.graduation_id)
     )
     for graduation_id, first_occurred, first_logged in logged:
@@ -447,7 +448,7 @@ def _contact_days(session: Session, graduation_ids) -> dict[int, list[date]]:
     answered = session.execute(
         select(SchoolRequest.graduation_id, func.min(SchoolRequest.answered_at))
         .where(
-            SchoolRequest.graduation_id.in_(graduation_ids),
+            among(session, SchoolRequest.graduation_id, graduation_ids),
             SchoolRequest.answered_at.is_not(None),
         )
         .group_by(SchoolRequest.graduation_id)

@@ -85,7 +85,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "students": ("id", "name", "email", "country", "created_at"),
     "enrollments": (
         "id", "student_id", "programme_id", "policy_id", "signed_on", "guarantee_opt_in",
-        "scholarship_minor", "cirr_intent", "expected_graduation_on", "created_at",
+        "scholarship_minor", "cirr_intent", "expected_graduation_on", "search_country",
+        "created_at",
     ),
     "graduations": ("id", "enrollment_id", "qualified_on", "stopped_seeking_on", "created_at"),
     "tuition_payments": (
@@ -231,11 +232,14 @@ class SchoolPlan:
                 graduate.id,
                 f"Graduate {graduate.id:07d}",
                 f"graduate{graduate.id}@school.example",
-                ("GB", "FR", "DE", "US")[rng.randrange(4)],
+                _country(rng),
                 NOW,
             )
 
     def _enrollments(self, rng):
+        # Each search in its student's country, as the record service sets it: the students'
+        # draws replayed.
+        countries = random.Random(f"{self.seed}:students")
         for g in self.graduates:
             expected = g.qualified_on - timedelta(days=rng.randrange(30))
             yield (
@@ -248,6 +252,7 @@ class SchoolPlan:
                 g.scholarship_minor,
                 g.intent,
                 expected if rng.random() < 0.9 else None,
+                _country(countries),
                 NOW,
             )
 
@@ -396,6 +401,10 @@ _NOON = datetime.min.time().replace(hour=12, tzinfo=UTC)
 #: The tables whose ids the rows give, whose sequences must then move past them.
 EXPLICIT_IDS = ("programmes", "guarantee_policies", "employers", "students", "enrollments",
                 "graduations", "refund_claims")  # fmt: skip
+
+
+def _country(rng: random.Random) -> str:
+    return ("GB", "FR", "DE", "US")[rng.randrange(4)]
 
 
 def build_school(

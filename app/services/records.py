@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 import pycountry
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,17 @@ def get_or_404(session: Session, model: type[Model], record_id: int) -> Model:
     if record is None:
         raise NotFound(model.__name__, record_id)
     return record
+
+
+def read_or_404(session: Session, model: type[Model], record_id: int, *columns) -> Row:
+    """The ``columns`` of the ``model`` row with ``record_id`` (a row read by name, without
+    the ORM's bookkeeping, for an answer that only shows them), or ``NotFound``."""
+    row = None
+    if 0 < record_id <= MAX_ID:
+        row = session.execute(select(*columns).where(model.id == record_id)).first()
+    if row is None:
+        raise NotFound(model.__name__, record_id)
+    return row
 
 
 def _add(session: Session, record: Model, conflict: str, field: str | None = None) -> Model:

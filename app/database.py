@@ -19,13 +19,13 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.folding import fold
+
 #: A pooled connection idle longer than this is checked (``SELECT 1``) before it is used again:
 #: the server or a firewall may have dropped it meanwhile. One in steady use is not.
 PING_AFTER_IDLE_SECONDS = 10.0
 #: A connection is replaced after this long, whatever its use.
 RECYCLE_SECONDS = 3600
-
-from app.folding import fold
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -44,8 +44,10 @@ def served(postgresql):
 
 def test_an_api_read_cannot_write_and_other_requests_can(served):
     app, _, _ = served
-    insert = text("INSERT INTO employers (name, contact_email, is_school, created_at)"
-                  " VALUES ('X', 'x@example.org', false, now())")
+    insert = text(
+        "INSERT INTO employers (name, contact_email, is_school, created_at)"
+        " VALUES ('X', 'x@example.org', false, now())"
+    )
     with app.test_request_context("/api/v1/employers", method="GET"):
         reading = db_session()
         assert reading.get_bind() is app.extensions["database"].reading_engine

@@ -211,10 +211,10 @@ class GraduationRow(Schema):
 
 #: An address both kept as the field keeps it and well inside what ``validate.Email`` takes:
 #: dot-separated atoms of ASCII letters, digits, ``_``, ``+`` and ``-``; a domain of labels
-#: (no hyphen at either end) and a final label of 2 to 6 letters.
+#: (no hyphen at either end) and a final label of 2 to 63 letters.
 _PLAIN_EMAIL = re.compile(
     r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,6}"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 #: Text without any control character (nor half a surrogate pair), not starting or ending
 #: blank: what every ``Text`` field takes as it is.

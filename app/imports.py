@@ -266,6 +266,11 @@ _ENROLLMENT_KEY = ("student_email", "programme")
 BATCH = 1000
 
 
+def _any(column, keys: Sequence) -> ColumnElement[bool]:
+    """``column`` is one of ``keys``, bound as one array (PostgreSQL)."""
+    return column == any_(literal(keys, ARRAY(column.type)))
+
+
 def _batches(items: Sequence[Item], size: int = BATCH) -> Iterator[Sequence[Item]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -365,12 +370,14 @@ class _Kind:
         keys = sorted(set(keys))
         if not keys:
             return
-        if self.session.get_bind().dialect.name == "postgresql":
-            among = column == any_(literal(keys, ARRAY(column.type)))
-            yield from self.session.execute(statement_of(among))
+        if self._on_postgresql():
+            yield from self.session.execute(statement_of(_any(column, keys)))
             return
         for batch in _batches(keys):
             yield from self.session.execute(statement_of(column.in_(batch)))
+
+    def _on_postgresql(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
     def _scalars(self, statement_of: Callable[[ColumnElement[bool]], Any], column, keys):
         return (row[0] for row in self._rows(statement_of, column, keys))
@@ -621,6 +628,10 @@ class _Payments(_Kind):
                 (intent for intent in intents if intent is not None),
             )
         )
+        # Only a payment between the file's first and last instants can be one of its rows
+        # recorded again: the others are left in the database.
+        instants = [values["paid_at"] for values in rows]
+        between = TuitionPayment.paid_at.between(min(instants), max(instants)) if rows else None
         self._recorded_payments.update(
             tuple(row)
             for row in self._rows(
@@ -628,7 +639,7 @@ class _Payments(_Kind):
                     TuitionPayment.enrollment_id,
                     TuitionPayment.amount_minor,
                     TuitionPayment.paid_at,
-                ).where(among),
+                ).where(among, between),
                 TuitionPayment.enrollment_id,
                 (e.id for found in self._enrollments.values() for e in found),
             )

@@ -248,6 +248,9 @@ def _quick_instant(column: UTCInstant, text: str) -> datetime | None:
         return None
 
 
+#: A text not read yet.
+_UNREAD = object()
+
 _QUICK_READERS: dict[type, Callable[[Any, str], Any]] = {
     Email: _quick_email,
     Text: _quick_text,
@@ -297,6 +300,19 @@ class _Kind:
         self.session = session
         #: Each column's values by their text: a file repeats programmes, currencies and days.
         self._read: dict[str, dict[str, Any]] = {name: {} for name in self.schema.load_fields}
+        #: Each field with what reading it needs: its column, its key in the values, how it
+        #: may be read quickly, and what it read.
+        self._columns = [
+            (
+                name,
+                column.data_key or name,
+                column.attribute or name,
+                column,
+                _QUICK_READERS.get(type(column)),
+                self._read[name],
+            )
+            for name, column in self.schema.load_fields.items()
+        ]
         #: What the database holds, as rows of the columns the checks read.
         self._students: dict[str, Row] = {}
         self._student_of_id: dict[int, Row] = {}
@@ -326,18 +342,17 @@ class _Kind:
         read once per file; None as soon as a column is wrong, and the schema then reads the
         row again to word every problem as it always does."""
         values = {}
-        for name, column in self.schema.load_fields.items():
-            text = texts.get(column.data_key or name)
+        for name, key, attribute, column, quick, read in self._columns:
+            text = texts.get(key)
             if not text:
                 if column.required:
                     return None
                 if column.load_default is not missing:
                     default = column.load_default
-                    values[column.attribute or name] = default() if callable(default) else default
+                    values[attribute] = default() if callable(default) else default
                 continue
-            read = self._read[name]
-            if text not in read:
-                quick = _QUICK_READERS.get(type(column))
+            value = read.get(text, _UNREAD)
+            if value is _UNREAD:
                 try:
                     value = quick(column, text) if quick else None
                     if value is None:
@@ -345,7 +360,7 @@ class _Kind:
                 except ValidationError:
                     return None
                 read[text] = value
-            values[column.attribute or name] = read[text]
+            values[attribute] = value
         return values
 
     def look_up(self, rows: list[dict[str, Any]]) -> None:

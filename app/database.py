@@ -4,11 +4,11 @@ Plain SQLAlchemy 2: one ``Database`` per application holds the engine and a ``se
 A request gets one session (``db_session()``), closed at teardown; nothing is committed unless
 a service commits it, so an error anywhere rolls the whole request back.
 
-An API read (``GET`` or ``HEAD`` under ``/api/``) on PostgreSQL gets a session of the
-*reader*: connections in autocommit that the server holds read-only. Each statement is then
-its own transaction, which under READ COMMITTED sees what it would have seen inside one (every
-statement takes a fresh snapshot), without the BEGIN and ROLLBACK round trips around it; and a
-write attempted there fails instead of landing.
+An API read by a bearer token (``GET`` or ``HEAD`` under ``/api/``) on PostgreSQL gets a
+session of the *reader*: connections in autocommit that the server holds read-only. Each
+statement is then its own transaction, which under READ COMMITTED sees what it would have seen
+inside one (every statement takes a fresh snapshot), without the BEGIN and ROLLBACK round
+trips around it; and a write attempted there fails instead of landing.
 """
 
 from __future__ import annotations
@@ -143,8 +143,15 @@ def _reading_engine(url: str) -> Engine:
 
 
 def reads_only() -> bool:
-    """Whether the current request only reads: a GET or HEAD of the API."""
-    return request.method in ("GET", "HEAD") and request.path.startswith("/api/")
+    """Whether the current request only reads: a GET or HEAD of the API by a bearer token.
+
+    A browser's signed-in session may write even when it reads (it records when it was last
+    seen, ends itself when expired), so a request without a token is never one of these."""
+    return (
+        request.method in ("GET", "HEAD")
+        and request.path.startswith("/api/")
+        and request.headers.get("Authorization", "").startswith("Bearer ")
+    )
 
 
 def db_session() -> Session:

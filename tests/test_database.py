@@ -1,6 +1,7 @@
-"""The per-request session on PostgreSQL: an API read goes through read-only connections in
-autocommit (no BEGIN or ROLLBACK around it), everything else through the writer; a pooled
-connection is pinged only after it sat idle, and one that died meanwhile is replaced."""
+"""The per-request session on PostgreSQL: an API read by a bearer token goes through read-only
+connections in autocommit (no BEGIN or ROLLBACK around it), everything else through the
+writer; a pooled connection is pinged only after it sat idle, and one that died meanwhile is
+replaced."""
 
 from __future__ import annotations
 
@@ -48,12 +49,16 @@ def test_an_api_read_cannot_write_and_other_requests_can(served):
         "INSERT INTO employers (name, contact_email, is_school, created_at)"
         " VALUES ('X', 'x@example.org', false, now())"
     )
-    with app.test_request_context("/api/v1/employers", method="GET"):
+    bearer = {"Authorization": "Bearer jg_x"}
+    with app.test_request_context("/api/v1/employers", method="GET", headers=bearer):
         reading = db_session()
         assert reading.get_bind() is app.extensions["database"].reading_engine
         with pytest.raises(DBAPIError, match="read-only"):
             reading.execute(insert)
-    with app.test_request_context("/api/v1/employers", method="POST"):
+    with app.test_request_context("/api/v1/employers", method="GET"):
+        # A browser's session may write as it reads (when it was last seen).
+        assert db_session().get_bind() is app.extensions["database"].engine
+    with app.test_request_context("/api/v1/employers", method="POST", headers=bearer):
         writing = db_session()
         writing.execute(insert)
         writing.rollback()

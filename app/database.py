@@ -3,16 +3,30 @@
 Plain SQLAlchemy 2: one ``Database`` per application holds the engine and a ``sessionmaker``.
 A request gets one session (``db_session()``), closed at teardown; nothing is committed unless
 a service commits it, so an error anywhere rolls the whole request back.
+
+An API read by a bearer token (``GET`` or ``HEAD`` under ``/api/``) on PostgreSQL gets a
+session of the *reader*: connections in autocommit that the server holds read-only. Each
+statement is then its own transaction, which under READ COMMITTED sees what it would have seen
+inside one (every statement takes a fresh snapshot), without the BEGIN and ROLLBACK round
+trips around it; and a write attempted there fails instead of landing.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
-from sqlalchemy import Engine, Integer, any_, bindparam, create_engine, event
+import time
+
+from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy import Engine, Integer, any_, bindparam, create_engine, event, exc
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.folding import fold
+
+#: A pooled connection idle longer than this is checked (``SELECT 1``) before it is used again:
+#: the server or a firewall may have dropped it meanwhile. One in steady use is not.
+PING_AFTER_IDLE_SECONDS = 10.0
+#: A connection is replaced after this long, whatever its use.
+RECYCLE_SECONDS = 3600
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -22,10 +36,37 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, **kwargs)
         _make_sqlite_transactional(engine)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_recycle", RECYCLE_SECONDS)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
     if engine.dialect.name == "postgresql":
         _without_jit(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    # ``pool_pre_ping`` costs a round trip on every checkout, i.e. on every request; a
+    # connection returned a moment ago is alive, so only one idle for a while is pinged.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        if record is not None:
+            record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+            return
+        dialect = engine.dialect
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if not dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
+            # The pool drops this connection and checks out another (up to three times).
+            raise exc.DisconnectionError("the connection was closed while idle")
 
 
 def _without_jit(engine: Engine) -> None:
@@ -79,10 +120,29 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        #: The reader's engine (PostgreSQL only): its own pool of read-only connections.
+        self.reading_engine = _reading_engine(url) if url.startswith("postgresql") else None
+        if self.reading_engine is not None:
+            self._reader = sessionmaker(self.reading_engine, expire_on_commit=False)
+
+    @property
+    def sessionmaker(self) -> sessionmaker:
+        return self._sessionmaker
+
+    @sessionmaker.setter
+    def sessionmaker(self, factory: sessionmaker) -> None:
+        # A factory set from outside (tests joining their own transaction) serves reads too.
+        self._sessionmaker = factory
+        self._reader: sessionmaker | None = None
 
     def session(self) -> Session:
         """A new session from the current factory (tests may swap the factory)."""
         return self.sessionmaker()
+
+    def read_session(self) -> Session:
+        """A new session that only reads: the reader's on PostgreSQL (see the module), else
+        the current factory's."""
+        return (self._reader or self.sessionmaker)()
 
     def init_app(self, app: Flask) -> None:
         app.extensions["database"] = self
@@ -94,10 +154,40 @@ def database() -> Database:
     return current_app.extensions["database"]
 
 
+def _reading_engine(url: str) -> Engine:
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection, _record):
+        # Once per connection: every statement's transaction is then read-only.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET SESSION default_transaction_read_only = on")
+        if not dbapi_connection.autocommit:
+            dbapi_connection.commit()  # kept, whatever the pool does with the transaction
+
+    return engine
+
+
+def reads_only() -> bool:
+    """Whether the current request only reads: a GET or HEAD of the API by a bearer token.
+
+    A browser's signed-in session may write even when it reads (it records when it was last
+    seen, ends itself when expired), so a request without a token is never one of these."""
+    return (
+        request.method in ("GET", "HEAD")
+        and request.path.startswith("/api/")
+        and request.headers.get("Authorization", "").startswith("Bearer ")
+    )
+
+
 def db_session() -> Session:
-    """The session of the current request or CLI command, opened on first use."""
+    """The session of the current request or CLI command, opened on first use (a reading
+    session for an API read)."""
     if "db_session" not in g:
-        g.db_session = database().session()
+        data = database()
+        g.db_session = (
+            data.read_session() if has_request_context() and reads_only() else data.session()
+        )
     return g.db_session
 
 

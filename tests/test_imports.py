@@ -877,3 +877,35 @@ def test_reading_a_row_column_by_column_gives_what_the_schema_loads(data, kind):
         assert checker._read_columns(texts) == _loaded(checker.schema, texts)
     for texts in rows:  # read again, from what it remembers
         assert checker._read_columns(texts) == _loaded(checker.schema, texts)
+
+
+_QUICK_FIELDS = {
+    "email": imports.Email(),
+    "name": imports.Text(),
+    "one_line": imports.Text(max_length=20, one_line=True),
+    "search": imports.Text(min_length=0),
+    "paid_at": imports.UTCInstant(),
+}
+#: Texts near the edges of what the fields take: any characters, and ones shaped like an
+#: address or an instant.
+_NEAR_TEXTS = st.one_of(
+    st.text(max_size=30),
+    st.text(alphabet="aZ09_+-.@é \t\u00a0", max_size=30),
+    st.from_regex(r"[a-z0-9_.+-]{1,8}@[a-z0-9.-]{1,12}\.[a-z]{1,8}", fullmatch=True),
+    st.from_regex(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,7})?)?)?"
+        r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?",
+        fullmatch=True,
+    ),
+)
+
+
+@given(name=st.sampled_from(sorted(_QUICK_FIELDS)), text=_NEAR_TEXTS)
+@settings(max_examples=1000, deadline=None)
+def test_a_quick_reader_gives_what_its_field_gives_or_leaves_the_text_to_it(name, text):
+    column = _QUICK_FIELDS[name]
+    quick = imports._QUICK_READERS[type(column)](column, text)
+
+    if quick is not None:
+        assert quick == column.deserialize(text)
+        assert type(quick) is type(column.deserialize(text))

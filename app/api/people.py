@@ -59,7 +59,11 @@ def create_student(**fields):
 @blueprint.response(200, StudentOut)
 def get_student(student_id):
     """Read a student."""
-    return records.get_or_404(db_session(), Student, student_id)
+    return records.read_or_404(db_session(), Student, student_id, *STUDENT_COLUMNS)
+
+
+#: What ``StudentOut`` shows of a student.
+STUDENT_COLUMNS = tuple(getattr(Student, name) for name in StudentOut().fields)
 
 
 @blueprint.get("/employers")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.auth.tokens import create_token
-from app.models import ApiToken, AuditEvent, Role
+from app.models import ApiToken, AuditEvent, Role, User
 from app.models.base import utc_now
 from refunds.models import ClaimApproval, RefundClaim
 from refunds.states import ClaimState
@@ -196,6 +196,27 @@ def test_graduates_and_employers_hold_no_tokens(client, sign_in, audit_survives_
     sign_in(UserFactory(role=Role.GRADUATE, student=StudentFactory()))
 
     assert client.get("/account/tokens").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"table": ApiToken, "values": {"revoked_at": utc_now()}},
+        {"table": User, "values": {"active": False}},
+        {"table": User, "values": {"role": Role.REGISTRAR}},
+    ],
+    ids=["revoked", "disabled", "role"],
+)
+def test_a_read_is_refused_the_moment_the_records_say_so(client, session, change):
+    # Whatever path wrote it (another process, a script), the next request is refused: the
+    # check is on the rows, not on what the service did when it revoked.
+    finance = UserFactory(role=Role.FINANCE)
+    _, secret = create_token(session, user=finance, name="books")
+    assert client.get("/api/v1/claims", headers=bearer(secret)).status_code == 200
+
+    session.execute(update(change["table"]).values(**change["values"]))
+
+    assert client.get("/api/v1/claims", headers=bearer(secret)).status_code == 401
 
 
 def test_someone_elses_token_cannot_be_revoked_but_an_admin_can_revoke_any(

@@ -86,6 +86,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "enrollments": (
         "id", "student_id", "programme_id", "policy_id", "signed_on", "guarantee_opt_in",
         "scholarship_minor", "cirr_intent", "expected_graduation_on", "created_at",
+        "search_country",
     ),
     "graduations": ("id", "enrollment_id", "qualified_on", "stopped_seeking_on", "created_at"),
     "tuition_payments": (
@@ -231,11 +232,13 @@ class SchoolPlan:
                 graduate.id,
                 f"Graduate {graduate.id:07d}",
                 f"graduate{graduate.id}@school.example",
-                ("GB", "FR", "DE", "US")[rng.randrange(4)],
+                _country(rng),
                 NOW,
             )
 
     def _enrollments(self, rng):
+        # Each student searches in their own country: the students' draws, replayed.
+        countries = random.Random(f"{self.seed}:students")
         for g in self.graduates:
             expected = g.qualified_on - timedelta(days=rng.randrange(30))
             yield (
@@ -249,6 +252,7 @@ class SchoolPlan:
                 g.intent,
                 expected if rng.random() < 0.9 else None,
                 NOW,
+                _country(countries),
             )
 
     def _graduations(self, rng):
@@ -392,6 +396,11 @@ class SchoolPlan:
 
 
 _NOON = datetime.min.time().replace(hour=12, tzinfo=UTC)
+
+
+def _country(rng: random.Random) -> str:
+    return ("GB", "FR", "DE", "US")[rng.randrange(4)]
+
 
 #: The tables whose ids the rows give, whose sequences must then move past them.
 EXPLICIT_IDS = ("programmes", "guarantee_policies", "employers", "students", "enrollments",

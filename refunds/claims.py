@@ -686,14 +686,38 @@ def _refunds(session: Session, claim: RefundClaim) -> list[Refund]:
     )
 
 
-def settle_from_refunds(session: Session, claim: RefundClaim, *, actor: str) -> None:
+def lock_refunds(session: Session, claim: RefundClaim) -> list[Refund]:
+    """Every refund of ``claim``, locked and re-read for this transaction, in id order; lock the
+    claim first (lock order)."""
+    return list(
+        session.scalars(
+            select(Refund)
+            .where(Refund.claim_id == claim.id)
+            .order_by(Refund.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def settle_from_refunds(
+    session: Session,
+    claim: RefundClaim,
+    *,
+    actor: str,
+    refunds: list[Refund] | None = None,
+    flush: bool = True,
+) -> None:
     """Bring a claim's state in line with its refunds.
 
     Any failed refund puts a paying claim in front of finance; every refund done makes an
     approved, paying or failed claim refunded (an adopted provider refund can finish a claim
     that looked unsent or failed). Called with the claim locked, after a refund changed.
+    ``refunds``: every refund of the claim, when the caller has them (``lock_refunds``);
+    ``flush=False`` leaves the writes to the caller's commit.
     """
-    refunds = _refunds(session, claim)
+    if refunds is None:
+        refunds = _refunds(session, claim)
     live_rows = [refund for refund in refunds if refund.state is not RefundState.CANCELED]
     if any(refund.state is RefundState.FAILED for refund in live_rows):
         if claim.state in (S.PAYING, S.REFUNDED):
@@ -704,15 +728,25 @@ def settle_from_refunds(session: Session, claim: RefundClaim, *, actor: str) -> 
                 S.FAILED,
                 actor=actor,
                 reason=f"refund of payment {failed.payment_id} failed: {failed.last_error}",
+                flush=flush,
             )
         return
     done = (RefundState.SUCCEEDED, RefundState.SETTLED_MANUALLY)
     if not live_rows or not all(refund.state in done for refund in live_rows):
         return
     if claim.state in (S.APPROVED, S.FAILED):
-        transition(session, claim, S.PAYING, actor=actor, reason="the provider holds the refunds")
+        transition(
+            session,
+            claim,
+            S.PAYING,
+            actor=actor,
+            reason="the provider holds the refunds",
+            flush=flush,
+        )
     if claim.state is S.PAYING:
-        transition(session, claim, S.REFUNDED, actor=actor, reason="every refund succeeded")
+        transition(
+            session, claim, S.REFUNDED, actor=actor, reason="every refund succeeded", flush=flush
+        )
 
 
 #: Claims a newly reported qualifying job sends back to review, before any money moves.

@@ -31,7 +31,7 @@ from app.models import TuitionPayment
 from app.models.base import utc_now
 from app.observability import request_id_of
 from refunds.amounts import describe_money
-from refunds.claims import lock_claim, lock_refund, settle_from_refunds, transition
+from refunds.claims import lock_claim, lock_refunds, settle_from_refunds, transition
 from refunds.gateway import (
     PaymentGateway,
     PermanentGatewayError,
@@ -135,7 +135,14 @@ def _take_next(
                 continue  # another executor took it, or the claim moved on
             refund, payment_intent_id = row
             if claim.state is ClaimState.APPROVED:
-                transition(session, claim, ClaimState.PAYING, actor=ACTOR, reason="sending refunds")
+                transition(
+                    session,
+                    claim,
+                    ClaimState.PAYING,
+                    actor=ACTOR,
+                    reason="sending refunds",
+                    flush=False,  # written with the refund's row, at the commit
+                )
             refund.state = RefundState.SUBMITTING
             refund.attempts += 1
             refund.first_attempt_at = refund.first_attempt_at or now
@@ -194,9 +201,13 @@ def _record(
     provider: ProviderRefund | None,
     error: Exception | None,
 ) -> None:
+    # Four statements when the claim has one refund: the claim and its refunds locked and read
+    # (the refunds at once, as the claim's settling needs them all), then one flush of the
+    # refund, the claim, and the claim's transition with its audit line.
     with session.begin():
         claim = lock_claim(session, taken.claim_id)
-        refund = lock_refund(session, taken.refund_id)
+        refunds = lock_refunds(session, claim)
+        refund = next(row for row in refunds if row.id == taken.refund_id)
         if provider is not None:
             apply_provider_refund(refund, provider)
         elif refund.state is not RefundState.SUBMITTING:
@@ -210,7 +221,7 @@ def _record(
             refund.last_error = str(error)
             refund.lease_until = None
             refund.next_attempt_at = now + backoff(taken.attempts)
-        settle_from_refunds(session, claim, actor=ACTOR)
+        settle_from_refunds(session, claim, actor=ACTOR, refunds=refunds, flush=False)
 
 
 def _made_anyway(gateway: PaymentGateway, taken: _Taken) -> ProviderRefund | None:

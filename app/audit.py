@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import g, has_request_context, request
 from sqlalchemy import Select, insert, literal
 from sqlalchemy.orm import Session
@@ -27,6 +29,34 @@ def record(
     )
     session.add(event)
     return event
+
+
+#: ``record_row``'s statement, built once.
+_RECORD = insert(AuditEvent.__table__)
+
+
+def record_row(
+    session: Session,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    detail: str | None = None,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """``record``, written at once by one INSERT rather than at the session's next flush: for
+    a step that writes its rows as statements (the refund executor's), without a unit of work."""
+    session.connection().execute(
+        _RECORD,
+        {
+            "at": at or utc_now(),
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "detail": detail,
+            "ip_address": request.remote_addr if has_request_context() else None,
+        },
+    )
 
 
 def record_each(

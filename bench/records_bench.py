@@ -7,7 +7,10 @@ executor on a school-sized PostgreSQL database, each beside its baseline on the 
   against a raw psycopg WSGI endpoint answering the same JSON under the same gunicorn, each hit
   by one keep-alive client with the same requests.
 - ``list_deep_ratio``: the time of the last page of each API list (by its ``next`` cursor, as a
-  client pages) against its first page; the statements per page are printed beside it.
+  client pages) against its first page, the two asked in turn; the statements per page are
+  printed beside it.
+- ``registrar_list_deep_ratio``: the same for the registrar's enrollments page in each of its
+  orders, its last page reached by the link the page before shows (``after`` its last row).
 - ``executor_cpu_ratio``: the executor's CPU time for ``BENCH_REFUNDS`` refunds against a bare
   loop of the same provider calls through the same SDK (list the PaymentIntent's refunds, read
   the PaymentIntent, create the refund), on a local Stripe-compatible server.
@@ -285,8 +288,10 @@ def list_deep_ratio(engine: Engine, tokens: dict[Role, str], page_size: int = 25
         # A client reaches the last page by following next; the bench asks for the cursor
         # of the page before it straight away, as a client there would hold it.
         deep_address = _cursor_address(engine, path, page_size, last_page)
-        first_time = _timed(lambda a=first_address, h=headers: client.get(a, headers=h))
-        deep_time = _timed(lambda a=deep_address, h=headers: client.get(a, headers=h))
+        first_time, deep_time = _timed_pair(
+            lambda a=first_address, h=headers: client.get(a, headers=h),
+            lambda a=deep_address, h=headers: client.get(a, headers=h),
+        )
         statements.clear()
         client.get(deep_address, headers=headers)
         per_page = len(statements)
@@ -330,6 +335,103 @@ def _timed(call: Callable[[], object], runs: int = 5) -> float:
         if response.status_code != 200:
             raise RuntimeError(f"{response.status_code}: {response.get_data()[:200]!r}")
     return sorted(times)[len(times) // 2]
+
+
+def registrar_page_ratio(engine: Engine) -> float:
+    """The registrar's enrollments page, its last page reached by its links, against its first
+    page, for each order the page offers (newest signed first, by name, by expected
+    graduation); the worst. The page's own links carry the key of the row a page follows, as a
+    registrar clicking through would hold them; the page by number alone is printed beside."""
+    import re  # noqa: PLC0415
+
+    from app.auth.passwords import hash_password  # noqa: PLC0415
+    from app.pages.registrar.enrollments import PER_PAGE  # noqa: PLC0415
+    from wsgi import app  # noqa: PLC0415 - built only here, on the bench's schema
+
+    password = "bench-registrar-page-password"  # noqa: S105 - an account of the bench schema
+    with Session(engine) as session:
+        user = User(
+            email="bench-registrar-page@school.example",
+            name="Bench",
+            role=Role.REGISTRAR,
+            password_hash=hash_password(password),
+        )
+        session.add(user)
+        session.commit()
+        email = user.email
+    client = app.test_client()
+    csrf = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+    token = csrf.search(client.get("/sign-in").get_data(as_text=True)).group(1)
+    signed_in = client.post(
+        "/sign-in", data={"email": email, "password": password, "csrf_token": token}
+    )
+    if signed_in.status_code != 302:
+        raise RuntimeError(f"the bench registrar could not sign in: {signed_in.status_code}")
+    statements: list[str] = []
+    event.listen(Engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    worst = 0.0
+    for sort in ("signed", "name", "expected_graduation"):
+        first_address = f"/registrar/enrollments?sort={sort}&order=desc"
+        with engine.connect() as connection:
+            total = connection.scalar(text("SELECT count(*) FROM enrollments"))
+        last_page = max(1, -(-total // PER_PAGE))
+        # The link to the last page, as the page before it shows it.
+        before_last = _address_of_page(client, first_address, last_page - 1)
+        deep_address = _next_link(client.get(before_last).get_data(as_text=True))
+        numbered_address = f"{first_address}&page={last_page}"
+        first_time, deep_time = _timed_pair(
+            lambda a=first_address: client.get(a), lambda a=deep_address: client.get(a)
+        )
+        statements.clear()
+        client.get(deep_address)
+        per_page = len(statements)
+        numbered = _timed(lambda a=numbered_address: client.get(a), runs=3)
+        ratio = deep_time / first_time
+        worst = max(worst, ratio)
+        _progress(
+            f"/registrar/enrollments sort={sort}: first page {first_time * 1000:.1f} ms,"
+            f" page {last_page} by its link {deep_time * 1000:.1f} ms,"
+            f" by number alone {numbered * 1000:.1f} ms"
+        )
+        print(f"statements_per_page_registrar_enrollments_{sort}={per_page}")
+        print(f"list_deep_registrar_enrollments_{sort}_ratio={ratio:.2f}")
+    return worst
+
+
+def _next_link(body: str) -> str:
+    import html  # noqa: PLC0415
+    import re  # noqa: PLC0415
+
+    match = re.search(r'rel="next" href="([^"]+)"', body)
+    if match is None:
+        raise RuntimeError("the page has no next link")
+    return html.unescape(match.group(1))
+
+
+def _address_of_page(client, first_address: str, number: int) -> str:
+    """The address of page ``number`` as the page before it (read by number) links to it."""
+    before = client.get(f"{first_address}&page={number - 1}").get_data(as_text=True)
+    address = _next_link(before)
+    if f"page={number}" not in address or "after=" not in address:
+        raise RuntimeError(f"page {number - 1} links to {address}, not page {number} by key")
+    return address
+
+
+def _timed_pair(
+    first: Callable[[], object], deep: Callable[[], object], runs: int = 7
+) -> tuple[float, float]:
+    """The median times of ``first`` and ``deep``, called in turn (the machine's load then
+    weighs on both alike)."""
+    first(), deep()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for call, kept in ((first, times[0]), (deep, times[1])):
+            started = time.perf_counter()
+            response = call()
+            kept.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"{response.status_code}: {response.get_data()[:200]!r}")
+    return tuple(sorted(kept)[runs // 2] for kept in times)
 
 
 # --- the executor -----------------------------------------------------------------------------
@@ -472,6 +574,7 @@ def main() -> None:
                 engine, url, tokens[Role.REGISTRAR], graduations, requests
             ),
             "list_deep_ratio": list_deep_ratio(engine, tokens),
+            "registrar_list_deep_ratio": registrar_page_ratio(engine),
             "executor_cpu_ratio": executor_cpu_ratio(engine, refunds),
         }
     for name, ratio in ratios.items():

@@ -14,6 +14,10 @@ Each refund goes through three short steps, so that no crash can pay twice:
 3. Record the answer (one transaction): the provider's id and status, or the error. A
    transient error (network, timeout, 5xx, 429) backs off and stays ``submitting``; a
    permanent one fails the refund and puts the claim in front of finance.
+
+The steps read and write rows, not objects: their statements are built once and run on the
+session's connection with each refund's values (five to take a refund, six to record its
+answer when the claim moves), so a refund costs its provider calls and little more.
 """
 
 from __future__ import annotations
@@ -24,14 +28,15 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.errors import NotFound
 from app.models import TuitionPayment
 from app.models.base import utc_now
 from app.observability import request_id_of
 from refunds.amounts import describe_money
-from refunds.claims import lock_claim, lock_refund, settle_from_refunds, transition
+from refunds.claims import settling_moves, transition_row
 from refunds.gateway import (
     PaymentGateway,
     PermanentGatewayError,
@@ -60,9 +65,9 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def metadata_for(refund: Refund) -> dict[str, str]:
+def metadata_for(claim_id: int, refund_id: int) -> dict[str, str]:
     """What the provider keeps with the refund, so it can be found and adopted later."""
-    return {"claim_id": str(refund.claim_id), "refund_id": str(refund.id)}
+    return {"claim_id": str(claim_id), "refund_id": str(refund_id)}
 
 
 @dataclass
@@ -102,6 +107,64 @@ def _due(now: datetime):
 CANDIDATES = 100
 
 
+#: The tables the executor's steps read and write as rows.
+REFUNDS = Refund.__table__
+CLAIMS = RefundClaim.__table__
+
+# The steps' statements, built once and run with each refund's values.
+
+#: The claim's state, its row locked for the transaction (locks go claim first).
+_LOCK_CLAIM = select(CLAIMS.c.state).where(CLAIMS.c.id == bindparam("claim")).with_for_update()
+
+#: Take a refund: the UPDATE locks its row and checks again that it is due (another executor
+#: may have taken it since it was read); no row back, nothing taken.
+_TAKE = (
+    update(REFUNDS)
+    .where(
+        REFUNDS.c.id == bindparam("refund"),
+        REFUNDS.c.state.in_([RefundState.PENDING, RefundState.SUBMITTING]),
+        or_(REFUNDS.c.next_attempt_at.is_(None), REFUNDS.c.next_attempt_at <= bindparam("now")),
+        or_(REFUNDS.c.lease_until.is_(None), REFUNDS.c.lease_until < bindparam("now")),
+    )
+    .values(
+        state=RefundState.SUBMITTING,
+        attempts=REFUNDS.c.attempts + 1,
+        first_attempt_at=func.coalesce(REFUNDS.c.first_attempt_at, bindparam("now")),
+        lease_until=bindparam("leased_until", type_=REFUNDS.c.lease_until.type),
+        updated_at=bindparam("now"),
+    )
+    .returning(
+        REFUNDS.c.claim_id,
+        REFUNDS.c.amount_minor,
+        REFUNDS.c.idempotency_key,
+        REFUNDS.c.attempts,
+        REFUNDS.c.request_id,
+        select(TuitionPayment.stripe_payment_intent_id)
+        .where(TuitionPayment.id == REFUNDS.c.payment_id)
+        .scalar_subquery(),
+    )
+)
+
+#: Every refund of a claim, locked, with what recording an answer reads and changes.
+_LOCK_REFUNDS = (
+    select(
+        REFUNDS.c.id,
+        REFUNDS.c.payment_id,
+        REFUNDS.c.state,
+        REFUNDS.c.provider_refund_id,
+        REFUNDS.c.lease_until,
+        REFUNDS.c.next_attempt_at,
+        REFUNDS.c.last_error,
+    )
+    .where(REFUNDS.c.claim_id == bindparam("claim"))
+    .order_by(REFUNDS.c.id)
+    .with_for_update()
+)
+
+#: A refund's changed columns (the parameters name them).
+_WRITE_REFUND = update(REFUNDS).where(REFUNDS.c.id == bindparam("refund"))
+
+
 def _take_next(
     session: Session, now: datetime, lease: timedelta, candidates: list[tuple[int, int]]
 ) -> _Taken | None:
@@ -122,33 +185,34 @@ def _take_next(
     while candidates:
         refund_id, claim_id = candidates.pop(0)
         with session.begin():
-            claim = lock_claim(session, claim_id)
-            row = session.execute(
-                select(Refund, TuitionPayment.stripe_payment_intent_id)
-                .join(RefundClaim, RefundClaim.id == Refund.claim_id)
-                .join(TuitionPayment, TuitionPayment.id == Refund.payment_id)
-                .where(Refund.id == refund_id, *_due(now))
-                .with_for_update(of=Refund)
-                .execution_options(populate_existing=True)
+            connection = session.connection()
+            claim_state = connection.execute(_LOCK_CLAIM, {"claim": claim_id}).scalar()
+            if claim_state not in SENDABLE_CLAIMS:
+                continue  # the claim moved on
+            row = connection.execute(
+                _TAKE, {"refund": refund_id, "now": now, "leased_until": now + lease}
             ).first()
             if row is None:
-                continue  # another executor took it, or the claim moved on
-            refund, payment_intent_id = row
-            if claim.state is ClaimState.APPROVED:
-                transition(session, claim, ClaimState.PAYING, actor=ACTOR, reason="sending refunds")
-            refund.state = RefundState.SUBMITTING
-            refund.attempts += 1
-            refund.first_attempt_at = refund.first_attempt_at or now
-            refund.lease_until = now + lease
+                continue  # another executor took it, or it is no longer due
+            if claim_state is ClaimState.APPROVED:
+                transition_row(
+                    session,
+                    claim_id,
+                    claim_state,
+                    ClaimState.PAYING,
+                    actor=ACTOR,
+                    reason="sending refunds",
+                )
+            claim_of, amount_minor, key, attempts, request_id, payment_intent_id = row
             return _Taken(
-                refund_id=refund.id,
-                claim_id=refund.claim_id,
+                refund_id=refund_id,
+                claim_id=claim_of,
                 payment_intent_id=payment_intent_id,
-                amount_minor=refund.amount_minor,
-                idempotency_key=refund.idempotency_key,
-                attempts=refund.attempts,
-                metadata=metadata_for(refund),
-                request_id=refund.request_id,
+                amount_minor=amount_minor,
+                idempotency_key=key,
+                attempts=attempts,
+                metadata=metadata_for(claim_of, refund_id),
+                request_id=request_id,
             )
     return None
 
@@ -187,6 +251,24 @@ def _send(gateway: PaymentGateway, taken: _Taken) -> tuple[ProviderRefund, bool]
     return created, False
 
 
+@dataclass
+class _RefundRow:
+    """A refund as the record step reads it: what ``apply_provider_refund`` and the claim's
+    settling read and change."""
+
+    id: int
+    payment_id: int
+    state: RefundState
+    provider_refund_id: str | None
+    lease_until: datetime | None
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+
+#: The refund's columns the record step writes back when they changed.
+_WRITTEN = ("state", "provider_refund_id", "lease_until", "next_attempt_at", "last_error")
+
+
 def _record(
     session: Session,
     taken: _Taken,
@@ -194,9 +276,18 @@ def _record(
     provider: ProviderRefund | None,
     error: Exception | None,
 ) -> None:
+    # Locked and read as rows, written as statements: the claim's state; every refund of the
+    # claim (its settling needs them all); the refund's changes; the claim's moves.
     with session.begin():
-        claim = lock_claim(session, taken.claim_id)
-        refund = lock_refund(session, taken.refund_id)
+        connection = session.connection()
+        claim_state = connection.execute(_LOCK_CLAIM, {"claim": taken.claim_id}).scalar()
+        if claim_state is None:
+            raise NotFound("RefundClaim", taken.claim_id)
+        refunds = [
+            _RefundRow(*row) for row in connection.execute(_LOCK_REFUNDS, {"claim": taken.claim_id})
+        ]
+        refund = next(row for row in refunds if row.id == taken.refund_id)
+        read = {name: getattr(refund, name) for name in _WRITTEN}
         if provider is not None:
             apply_provider_refund(refund, provider)
         elif refund.state is not RefundState.SUBMITTING:
@@ -210,7 +301,14 @@ def _record(
             refund.last_error = str(error)
             refund.lease_until = None
             refund.next_attempt_at = now + backoff(taken.attempts)
-        settle_from_refunds(session, claim, actor=ACTOR)
+        changed = {
+            name: getattr(refund, name) for name in _WRITTEN if getattr(refund, name) != read[name]
+        }
+        if changed:
+            connection.execute(_WRITE_REFUND, {"refund": refund.id, **changed, "updated_at": now})
+        for target, reason in settling_moves(claim_state, refunds):
+            transition_row(session, taken.claim_id, claim_state, target, actor=ACTOR, reason=reason)
+            claim_state = target
 
 
 def _made_anyway(gateway: PaymentGateway, taken: _Taken) -> ProviderRefund | None:

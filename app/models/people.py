@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, String, false
+from sqlalchemy import Boolean, CheckConstraint, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, CreatedAt, UTCDateTime
@@ -17,6 +17,8 @@ class Student(CreatedAt, Base):
     __table_args__ = (
         CheckConstraint("length(country) = 2 AND country = upper(country)", name="country_iso"),
         CheckConstraint("email = lower(email)", name="email_lower_case"),
+        # The registrar's enrollments list sorted by name, and its pages' seeks (migration 0022).
+        Index("ix_students_name_id", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

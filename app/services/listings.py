@@ -6,13 +6,16 @@ not re-implemented: a graduation's status comes from ``app.guarantee.evaluation`
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from math import ceil
 from typing import Generic, TypeVar
 
-from sqlalchemy import BigInteger, Select, cast, false, func, select
+from sqlalchemy import BigInteger, Select, cast, false, func, select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.guarantee.evaluation import guarantee_statuses
@@ -48,6 +51,10 @@ class Page(Generic[Row]):
     size: int
     #: Rows in the whole list.
     total: int
+    #: On a list paged by key: the next page's ``after`` and the previous page's ``before``
+    #: (each page's link seeks to its first row instead of counting the rows before it).
+    next_after: str | None = None
+    previous_before: str | None = None
 
     @property
     def pages(self) -> int:
@@ -203,20 +210,34 @@ class EnrollmentQuery:
 
 
 def enrollments_page(
-    session: Session, number: int, query: EnrollmentQuery | None = None, *, size: int = PAGE_SIZE
+    session: Session,
+    number: int,
+    query: EnrollmentQuery | None = None,
+    *,
+    size: int = PAGE_SIZE,
+    after: str | None = None,
+    before: str | None = None,
 ) -> Page[EnrollmentRow]:
     """The enrollments ``query`` selects, in its order, with their payment totals.
 
-    Four statements whatever the page: the count; the page's ids, read from the index that
-    serves the order (``(signed_on, id)`` by default) so a deep OFFSET skips index entries, not
-    joined rows; those enrollments with student, programme, policy and graduation; and the
+    Four statements whatever the page: the count (without the join the order alone needs);
+    the page's ids; those enrollments with student, programme, policy and graduation; and the
     payments of those enrollments only, not an aggregate over every payment of the school.
+
+    The page's ids are found by key when the link followed carries one: ``after`` (the next
+    page starts after the previous page's last row) or ``before`` (the previous page ends
+    before the next page's first row). That is a seek on the order's index, so page 8,000 costs
+    what page 1 does. A page asked for by number alone (typed, or a cursor that no longer fits
+    the rows) skips ``(number - 1) * size`` entries of the order's index instead.
     """
     query = query or EnrollmentQuery()
     ids = _enrollment_ids(query)
-    total = _count(session, ids)
+    total = _count(session, _enrollment_ids(query, ordered=False))
     number = min(max(1, number), max(1, ceil(total / size)))
-    page_ids = list(session.scalars(ids.limit(size).offset((number - 1) * size)))
+    expected = min(size, total - (number - 1) * size)
+    page_ids = _seek_ids(session, query, number, size, after=after, before=before)
+    if page_ids is None or len(page_ids) != expected:
+        page_ids = list(session.scalars(ids.limit(size).offset((number - 1) * size)))
     loaded = {
         enrollment.id: enrollment
         for enrollment in session.scalars(
@@ -231,22 +252,135 @@ def enrollments_page(
         ).unique()
     }
     paid = _paid_by_enrollment(session, page_ids)
+    items = [
+        EnrollmentRow(loaded[enrollment_id], *paid.get(enrollment_id, (0, 0)))
+        for enrollment_id in page_ids
+    ]
+    page = Page(items=items, number=number, size=size, total=total)
+    if not items:
+        return page
     return Page(
-        items=[
-            EnrollmentRow(loaded[enrollment_id], *paid.get(enrollment_id, (0, 0)))
-            for enrollment_id in page_ids
-        ],
+        items=items,
         number=number,
         size=size,
         total=total,
+        next_after=_cursor(number + 1, query, items[-1].enrollment) if page.has_next else None,
+        previous_before=(
+            _cursor(number - 1, query, items[0].enrollment) if page.has_previous else None
+        ),
     )
 
 
-def _enrollment_ids(query: EnrollmentQuery) -> Select:
-    """The ids of the enrollments ``query`` selects, in its order; joined to the student and
-    the graduation only when a filter or the order needs them."""
+def _sort_key(query: EnrollmentQuery):
+    """The column the list is sorted by (then by the enrollment's id, in the same direction)."""
+    return {
+        EnrollmentSort.SIGNED: Enrollment.signed_on,
+        EnrollmentSort.NAME: Student.name,
+        EnrollmentSort.EXPECTED_GRADUATION: Enrollment.expected_graduation_on,
+    }[query.sort]
+
+
+def _key_of(query: EnrollmentQuery, enrollment: Enrollment):
+    return {
+        EnrollmentSort.SIGNED: lambda: enrollment.signed_on,
+        EnrollmentSort.NAME: lambda: enrollment.student.name,
+        EnrollmentSort.EXPECTED_GRADUATION: lambda: enrollment.expected_graduation_on,
+    }[query.sort]()
+
+
+def _cursor(number: int, query: EnrollmentQuery, enrollment: Enrollment) -> str:
+    """Page ``number``'s link: its number, the list's sort, and the key of the row it follows
+    (or precedes)."""
+    key = _key_of(query, enrollment)
+    text = json.dumps(
+        [number, query.sort.value, query.descending, _plain(key), enrollment.id],
+        separators=(",", ":"),
+    )
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _decoded(cursor: str, number: int, query: EnrollmentQuery) -> tuple | None:
+    """The key and id a cursor names for page ``number`` of ``query``'s order; None when it
+    names another page or another order, or is not a cursor (the page is then found by
+    number)."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        page, sort, descending, key, enrollment_id = json.loads(text)
+        if (page, sort, descending) != (number, query.sort.value, query.descending):
+            return None
+        if not (isinstance(enrollment_id, int) and 0 < enrollment_id <= MAX_ID):
+            return None
+        if query.sort is EnrollmentSort.NAME:
+            return (key, enrollment_id) if isinstance(key, str) else None
+        if key is None and query.sort is EnrollmentSort.EXPECTED_GRADUATION:
+            return None, enrollment_id
+        return date.fromisoformat(key), enrollment_id
+    except (binascii.Error, UnicodeError, ValueError, TypeError):
+        return None
+
+
+def _seek_ids(
+    session: Session,
+    query: EnrollmentQuery,
+    number: int,
+    size: int,
+    *,
+    after: str | None,
+    before: str | None,
+) -> list[int] | None:
+    """The ids of page ``number`` found from the key of the row before it (``after``) or after
+    it (``before``); None without a usable cursor.
+
+    The order is ``key, id`` (both ascending or both descending), rows without a key last.
+    Among the rows with a key, ``(key, id) > (k, i)`` (``<`` descending) is a range of the
+    order's index; the rows without one are read apart, by id, when the page reaches them.
+    """
+    seek = _decoded(after, number, query) if after else None
+    forward = seek is not None
+    if seek is None and before:
+        seek = _decoded(before, number, query)
+    if seek is None:
+        return None
+    key, tiebreak = _sort_key(query), Enrollment.id
+    # Reading forward is reading the list's order; backward, the reverse of it.
+    ascending = forward != query.descending
+    unordered = _enrollment_ids(query, ordered=False)
+    if query.sort is EnrollmentSort.NAME and not query.search.strip():
+        unordered = unordered.join(Student, Student.id == Enrollment.student_id)
+
+    k, i = seek
+    in_order = [key.asc(), tiebreak.asc()] if ascending else [key.desc(), tiebreak.desc()]
+    keyed = unordered.where(key.isnot(None)).order_by(*in_order)
+    unkeyed = unordered.where(key.is_(None)).order_by(*in_order[1:])
+    past = tiebreak > i if ascending else tiebreak < i
+    # The segments in reading order: forward, the rows with a key, then those without.
+    if k is None:
+        segments = [unkeyed.where(past)] + ([] if forward else [keyed])
+    else:
+        row, at = tuple_(key, tiebreak), tuple_(k, i)
+        # The row comparison is a range of the order's index; the key's own bound lets the
+        # planner start the students' name index there too (the id is another table's).
+        bound = key >= k if ascending else key <= k
+        segments = [keyed.where(row > at if ascending else row < at, bound)]
+        if forward and key.nullable:
+            segments.append(unkeyed)
+    found: list[int] = []
+    for segment in segments:
+        found += session.scalars(segment.limit(size - len(found)))
+        if len(found) == size:
+            break
+    return found if forward else found[::-1]
+
+
+def _enrollment_ids(query: EnrollmentQuery, *, ordered: bool = True) -> Select:
+    """The ids of the enrollments ``query`` selects, in its order (``ordered``); joined to the
+    student only when a filter or the order needs it."""
     statement = select(Enrollment.id)
-    if query.search.strip() or query.sort is EnrollmentSort.NAME:
+    if query.search.strip() or (ordered and query.sort is EnrollmentSort.NAME):
         statement = statement.join(Student, Student.id == Enrollment.student_id)
     if query.search.strip():
         statement = statement.where(matching(query.search, Student.name, Student.email))
@@ -260,12 +394,9 @@ def _enrollment_ids(query: EnrollmentQuery) -> Select:
         )
     if query.opted_in is not None:
         statement = statement.where(Enrollment.guarantee_opt_in.is_(query.opted_in))
-    key = {
-        EnrollmentSort.SIGNED: Enrollment.signed_on,
-        EnrollmentSort.NAME: Student.name,
-        EnrollmentSort.EXPECTED_GRADUATION: Enrollment.expected_graduation_on,
-    }[query.sort]
-    return statement.order_by(*_ordered(key, Enrollment.id, query.descending))
+    if not ordered:
+        return statement
+    return statement.order_by(*_ordered(_sort_key(query), Enrollment.id, query.descending))
 
 
 def _paid_by_enrollment(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]:

@@ -3,6 +3,7 @@ every query parameter checked, and as many statements for a long page as for a s
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import event
 
 from app.guarantee.evaluation import evaluate_guarantee, guarantee_statuses
 from app.models import Role
+from app.services import listings
 from tests.factories import (
     EnrollmentFactory,
     ExcludedOutcomeFactory,
@@ -167,6 +169,63 @@ def test_enrollments_pages_keep_search_and_sort(client, registrar, monkeypatch):
     _, first = listed(client, "/registrar/enrollments?q=kim&sort=name&order=asc")
 
     assert "page=2" in first and "q=kim" in first and "sort=name" in first
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("sort", list(listings.EnrollmentSort))
+def test_enrollments_pages_by_key_are_the_pages_by_number(session, sort, descending):
+    # Keys shared by several rows, and rows without an expected graduation (last either way).
+    for n in range(9):
+        enrolled(
+            f"Same {n % 2}",
+            signed_on=date(2024, 1, 1 + n % 3),
+            expected_graduation_on=None if n % 3 == 0 else date(2025, 6, 1 + n % 2),
+        )
+    session.flush()
+    query = listings.EnrollmentQuery(sort=sort, descending=descending)
+
+    def ids(page):
+        return [row.enrollment.id for row in page.items]
+
+    by_number = [ids(listings.enrollments_page(session, n, query, size=2)) for n in range(1, 6)]
+    page = listings.enrollments_page(session, 1, query, size=2)
+    forward = [ids(page)]
+    while page.next_after:
+        # The seek itself finds the page, not the OFFSET it falls back on.
+        sought = listings._seek_ids(
+            session, query, page.number + 1, 2, after=page.next_after, before=None
+        )
+        page = listings.enrollments_page(
+            session, page.number + 1, query, size=2, after=page.next_after
+        )
+        assert sought == ids(page)
+        forward.append(ids(page))
+    backward = [ids(page)]
+    while page.previous_before:
+        sought = listings._seek_ids(
+            session, query, page.number - 1, 2, after=None, before=page.previous_before
+        )
+        page = listings.enrollments_page(
+            session, page.number - 1, query, size=2, before=page.previous_before
+        )
+        assert sought == ids(page)
+        backward.append(ids(page))
+
+    assert forward == by_number
+    assert backward == by_number[::-1]
+
+
+def test_enrollments_next_link_names_the_row_it_follows(client, registrar, monkeypatch):
+    monkeypatch.setattr("app.pages.registrar.enrollments.PER_PAGE", 2)
+    made = [enrolled(f"Kim {letter}") for letter in "abc"]
+
+    _, first = listed(client, "/registrar/enrollments?sort=name&order=asc")
+    next_address = re.search(r'href="([^"]*)" *>Next page', first).group(1).replace("&amp;", "&")
+    _, second = listed(client, next_address)
+
+    assert "after=" in next_address
+    assert row_link(made[2]) in second and row_link(made[0]) not in second
+    assert "before=" in second
 
 
 # --- accounts --------------------------------------------------------------------------------

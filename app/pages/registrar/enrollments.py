@@ -135,7 +135,14 @@ def _enrollments_page(
     args, query = _enrollments_query(programmes)
     for error in args.errors:
         flash(error, "error")
-    page = listings.enrollments_page(session, args.page(), query, size=PER_PAGE)
+    page = listings.enrollments_page(
+        session,
+        args.page(),
+        query,
+        size=PER_PAGE,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+    )
     return render_template(
         "registrar/enrollments.html",
         page=page,

@@ -9,7 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from babel.dates import format_date, format_skeleton, format_time
-from babel.numbers import format_currency, get_currency_precision
+from babel import Locale
+from babel.numbers import format_currency, format_percent, get_currency_precision
 from flask import Flask, Response
 from flask_babel import get_locale
 
@@ -127,6 +128,14 @@ def month(value: date, skeleton: str = "yMMMM") -> str:
     return format_skeleton(skeleton, value, locale=reader_locale())
 
 
+def share(fraction: Decimal | float) -> str:
+    """``0.571`` -> ``57.1%`` (``57,1 %`` in French): a share as a percentage with one decimal,
+    written as the reader writes percentages."""
+    locale = reader_locale()
+    pattern = Locale.parse(locale).percent_formats[None].pattern.replace("#,##0", "#,##0.0", 1)
+    return format_percent(fraction, format=pattern, locale=locale)
+
+
 def words(value) -> str:
     """A coded value for people, in their language: ``owed_refund`` -> ``owed refund``."""
     return label(value)
@@ -136,4 +145,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_filter(day)
     app.add_template_filter(month)
+    app.add_template_filter(share)
     app.add_template_filter(words)

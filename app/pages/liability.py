@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from babel.numbers import format_percent
 from flask import Blueprint, Response, flash, render_template
 from flask_babel import gettext as _
 
@@ -20,7 +19,7 @@ from app.database import db_session
 from app.guarantee.survival import Curve
 from app.models.base import utc_now
 from app.pages.finance import _forecast_day
-from app.pages.formatting import csv_download, major_units, money, month, reader_locale
+from app.pages.formatting import csv_download, major_units, money, month
 from app.services import expected_liability as liability_service
 
 blueprint = Blueprint("liability", __name__, url_prefix="/finance")
@@ -185,12 +184,6 @@ def expected():
             last_day=last_day,
         ),
     ), (400 if error else 200)
-
-
-@blueprint.app_template_filter("share")
-def share(fraction: float) -> str:
-    """``0.1234`` -> ``12.3%`` (``12,3 %`` in French): a share as the reader writes it."""
-    return format_percent(fraction, format="#,##0.0%", locale=reader_locale())
 
 
 CSV_COLUMNS = [

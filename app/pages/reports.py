@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import format_percent
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
@@ -30,7 +29,7 @@ from app.guarantee.cirr import (
     parse_figure,
 )
 from app.models.base import utc_now
-from app.pages.formatting import csv_download, major_units, reader_locale
+from app.pages.formatting import csv_download, major_units, share
 from app.services import outcomes_report as report_service
 from app.services.errors import NotFound
 
@@ -80,7 +79,7 @@ def percent(rate: Rate) -> str:
     value = _percentage(rate)
     if value is None:
         return "—"
-    return format_percent(value / 100, format="#,##0.0%", locale=reader_locale())
+    return share(value / 100)
 
 
 def _percentage(rate: Rate) -> Decimal | None:

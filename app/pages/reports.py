@@ -28,6 +28,8 @@ from app.guarantee.cirr import (
     figure_label,
     parse_figure,
 )
+from app.guarantee.terms import OutcomeSource
+from app.labels import label
 from app.models.base import utc_now
 from app.pages.formatting import csv_download, major_units, share
 from app.services import outcomes_report as report_service
@@ -250,7 +252,13 @@ def graduates():
         programme_id=programme_id,
         programme=programme,
         can_open_records=current_principal().can(Permission.READ_RECORDS),
+        source_words=_source_words,
     )
+
+
+def _source_words(source) -> str:
+    """Who verified a status, in the reader's language (the same words as a job's source)."""
+    return label(OutcomeSource(source.value))
 
 
 # --- CSV ---------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from babel.dates import format_date, format_skeleton, format_time
 from babel import Locale
+from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_currency, format_percent, get_currency_precision
 from flask import Flask, Response
 from flask_babel import get_locale

@@ -357,9 +357,7 @@ def outcomes_csv():
             )
         )
     # Across currencies the totals have no currency and no median salary.
-    lines.append(
-        _figure_line(period, None, _("All programmes"), report.totals, report.provisional)
-    )
+    lines.append(_figure_line(period, None, _("All programmes"), report.totals, report.provisional))
     return csv_download(lines, f"outcomes-{period}.csv")
 
 

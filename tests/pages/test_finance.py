@@ -521,9 +521,7 @@ def test_claim_page_reads_in_french_for_a_french_reader(client, french_reader):
     assert "Amount claimed" not in body and "Reject the claim" not in body
 
 
-def test_a_claim_decision_refused_by_its_form_says_why_in_french(
-    client, session, french_reader
-):
+def test_a_claim_decision_refused_by_its_form_says_why_in_french(client, session, french_reader):
     claim = claim_in()
     before = snapshot(session, claim.id)
 

@@ -117,9 +117,10 @@ def test_expected_liability_page_reads_in_french_for_a_french_reader(client, sig
 
     assert "<h1>Provision attendue</h1>" in page
     assert "avec un intervalle à 95\u00a0%," in page
+    five_thousand = "5\u202f000,00\u00a0€"
     assert (
-        "avril 2026\u00a0: attendu 5\u202f000,00\u00a0€ (de 5\u202f000,00\u00a0€ à 5\u202f000,00\u00a0€),"
-        " pire cas 5\u202f000,00\u00a0€"
+        f"avril 2026\u00a0: attendu {five_thousand} (de {five_thousand} à {five_thousand}),"
+        f" pire cas {five_thousand}"
     ) in page
     assert "<strong>Data Science</strong>\u00a0: 42 diplômés, 20 en emploi" in page
     assert "Courbes d’insertion" in page

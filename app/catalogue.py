@@ -73,13 +73,15 @@ def source_files(language: str) -> list[Path]:
 def merged(language: str) -> Catalog:
     """The language's translations from all its ``.po`` files, as one catalogue."""
     catalog = Catalog(locale=language, domain="messages")
+    # The plural rule the translations were written for (French: one form for 0 and 1, one for
+    # the rest), not whatever the installed Babel's data says (it may count three); every
+    # file of a language declares the same one (``plural_rules``).
+    rules = plural_rules(language)
+    if len(rules) == 1:
+        catalog.mime_headers = [("Plural-Forms", next(iter(rules)))]
     for path in source_files(language):
         with path.open("rb") as file:
             source = read_po(file, locale=language)
-            # The plural forms the translations were written for (French: one, many), not
-            # whatever the installed Babel's data says (it may count three).
-            if "Plural-Forms" in dict(source.mime_headers):
-                catalog.mime_headers = [("Plural-Forms", source.plural_forms)]
             for message in source:
                 usable = message.id and message.string and not message.fuzzy
                 if usable and catalog.get(message.id, context=message.context) is None:
@@ -87,6 +89,19 @@ def merged(language: str) -> Catalog:
                         message.id, message.string, flags=message.flags, context=message.context
                     )
     return catalog
+
+
+def plural_rules(language: str) -> dict[str, list[str]]:
+    """Each plural rule the language's ``.po`` files declare, with the files declaring it: one
+    rule, or the forms of some files are read by another's rule (and show English)."""
+    rules: dict[str, list[str]] = {}
+    for path in source_files(language):
+        with path.open("rb") as file:
+            source = read_po(file, locale=language)
+        declared = dict(source.mime_headers).get("Plural-Forms")
+        if declared:
+            rules.setdefault(source.plural_forms, []).append(path.name)
+    return rules
 
 
 def compile_all() -> None:
@@ -210,6 +225,10 @@ def main(argv: list[str]) -> int:
             problems += 1
         for clash in conflicting(language):
             print(f"{language}: translated two ways: {clash}")
+            problems += 1
+        rules = plural_rules(language)
+        if len(rules) > 1:
+            print(f"{language}: more than one plural rule: {rules}")
             problems += 1
     for path in checked_templates():
         for line, text in untranslated_text(path):

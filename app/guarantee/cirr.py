@@ -66,6 +66,8 @@ from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
+from flask_babel import lazy_gettext
+
 from app.guarantee.terms import CirrIntent, EmploymentType, OutcomeSource, OutcomeStatus
 
 #: Days after qualifying at which CIRR takes a graduate's status.
@@ -97,21 +99,21 @@ class CirrStatus(StrEnum):
 
 
 STATUS_LABELS = {
-    CirrStatus.FULL_TIME_EMPLOYEE: "Full-time employee, in field",
+    CirrStatus.FULL_TIME_EMPLOYEE: lazy_gettext("Full-time employee, in field"),
     CirrStatus.FULL_TIME_APPRENTICE_INTERN_OR_CONTRACTOR: (
-        "Full-time apprenticeship, internship or contract, in field"
+        lazy_gettext("Full-time apprenticeship, internship or contract, in field")
     ),
-    CirrStatus.HIRED_BY_SCHOOL_IN_FIELD: "Hired by the school, in field",
-    CirrStatus.STARTED_COMPANY: "Started a company, in field",
+    CirrStatus.HIRED_BY_SCHOOL_IN_FIELD: lazy_gettext("Hired by the school, in field"),
+    CirrStatus.STARTED_COMPANY: lazy_gettext("Started a company, in field"),
     CirrStatus.SHORT_TERM_PART_TIME_OR_FREELANCE: (
-        "Short-term contract, part-time, freelance or length unknown, in field"
+        lazy_gettext("Short-term contract, part-time, freelance or length unknown, in field")
     ),
-    CirrStatus.HIRED_BY_SCHOOL_OUT_OF_FIELD: "Hired by the school, out of field",
-    CirrStatus.HIRED_OUT_OF_FIELD: "Hired out of field",
-    CirrStatus.STILL_SEEKING: "Still seeking, in field",
-    CirrStatus.NOT_SEEKING: "Not seeking",
-    CirrStatus.NON_REPORTING: "Non-reporting",
-    CirrStatus.EXCLUDED: "Excluded (intent or documented outcome)",
+    CirrStatus.HIRED_BY_SCHOOL_OUT_OF_FIELD: lazy_gettext("Hired by the school, out of field"),
+    CirrStatus.HIRED_OUT_OF_FIELD: lazy_gettext("Hired out of field"),
+    CirrStatus.STILL_SEEKING: lazy_gettext("Still seeking, in field"),
+    CirrStatus.NOT_SEEKING: lazy_gettext("Not seeking"),
+    CirrStatus.NON_REPORTING: lazy_gettext("Non-reporting"),
+    CirrStatus.EXCLUDED: lazy_gettext("Excluded (intent or documented outcome)"),
 }
 
 S = CirrStatus
@@ -401,13 +403,13 @@ class Figure(StrEnum):
 
 
 FIGURE_LABELS = {
-    Figure.ENROLLED: "Enrolled",
-    Figure.GRADUATED: "Graduated",
-    Figure.BASE: "Graduates not excluded",
-    Figure.EMPLOYED_IN_FIELD: "Employed in field within 180 days",
-    Figure.FULL_TIME: "Full-time employees (1A)",
-    Figure.SALARY: "Salaries in the median",
-    Figure.SALARY_LEFT_OUT: "Salaries left out of the median",
+    Figure.ENROLLED: lazy_gettext("Enrolled"),
+    Figure.GRADUATED: lazy_gettext("Graduated"),
+    Figure.BASE: lazy_gettext("Graduates not excluded"),
+    Figure.EMPLOYED_IN_FIELD: lazy_gettext("Employed in field within 180 days"),
+    Figure.FULL_TIME: lazy_gettext("Full-time employees (1A)"),
+    Figure.SALARY: lazy_gettext("Salaries in the median"),
+    Figure.SALARY_LEFT_OUT: lazy_gettext("Salaries left out of the median"),
 }
 
 

@@ -21,6 +21,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +33,7 @@ from app.auth import current_principal, requires
 from app.auth.access import Permission
 from app.database import database, db_session
 from app.guarantee.rules import CLAIM_DUE_SOON_DAYS, ClaimDeadlineStanding
+from app.labels import label
 from app.models import Role
 from app.models.base import utc_now
 from app.pages import documents as document_pages
@@ -75,7 +78,7 @@ REFUND_BADGES = {
     RefundState.CANCELED: "",
 }
 
-STALE = (
+STALE = lazy_gettext(
     "This claim changed since you opened it, so nothing was done. It is shown below as it"
     " stands now: check it and decide again."
 )
@@ -103,7 +106,7 @@ def _queue_request(session: Session) -> tuple[ListArgs, finance.QueueQuery]:
     with a message saying so, rather than guessed at."""
     args = ListArgs()
     state = args.choice("state", FILTERS, NEEDS_ACTION, "claim state called")
-    programmes = {str(programme_id) for programme_id, _ in finance.queue_programmes(session)}
+    programmes = {str(programme_id) for programme_id, _name in finance.queue_programmes(session)}
     programme = args.choice("programme", programmes, None, "programme")
     currency = args.choice("currency", finance.queue_currencies(session), None, "claim in")
     deadline = args.choice(
@@ -165,10 +168,10 @@ def queue():
 
 #: The queue's sort keys, as the sort control names them.
 SORTS = {
-    finance.QueueSort.OPENED.value: "Flagged on",
-    finance.QueueSort.CLAIM_DEADLINE.value: "Claim deadline",
-    finance.QueueSort.AMOUNT.value: "Amount",
-    finance.QueueSort.NAME.value: "Graduate",
+    finance.QueueSort.OPENED.value: lazy_gettext("Flagged on"),
+    finance.QueueSort.CLAIM_DEADLINE.value: lazy_gettext("Claim deadline"),
+    finance.QueueSort.AMOUNT.value: lazy_gettext("Amount"),
+    finance.QueueSort.NAME.value: lazy_gettext("Graduate"),
 }
 
 
@@ -229,14 +232,14 @@ def _picked_claims() -> tuple[list[tuple[int, int]], str | None]:
     with a sentence when they are missing or malformed."""
     values = request.form.getlist("claim")
     if not values:
-        return [], "Tick the claims to send to review."
+        return [], _("Tick the claims to send to review.")
     if len(values) > BULK_LIMIT:
-        return [], f"Send at most {BULK_LIMIT} claims to review at once."
+        return [], _("Send at most %(count)s claims to review at once.", count=BULK_LIMIT)
     picked = []
     for value in values:
-        claim_id, _, version = value.partition(":")
+        claim_id, _colon, version = value.partition(":")
         if not (claim_id.isdigit() and version.isdigit() and len(value) <= 30):
-            return [], "The form's claims are not as the queue wrote them: reload it."
+            return [], _("The form's claims are not as the queue wrote them: reload it.")
         picked.append((int(claim_id), int(version)))
     return picked, None
 
@@ -249,11 +252,11 @@ def review_several():
     picked, error = _picked_claims()
     reason = request.form.get("reason", "").strip()
     if error is None and not reason:
-        error = "Give a reason: the graduates read it on their page."
+        error = _("Give a reason: the graduates read it on their page.")
     elif error is None and len(reason) > 2000:
-        error = "Keep the reason under 2,000 characters."
+        error = _("Keep the reason under 2,000 characters.")
     if error:
-        flash(f"Nothing was changed. {error}", "error")
+        flash(_("Nothing was changed. %(why)s", why=error), "error")
         return redirect(url_for("finance.queue"), 303)
     session = db_session()
     actor = current_principal().actor
@@ -261,9 +264,13 @@ def review_several():
         claim = session.get(RefundClaim, claim_id) if claim_id <= MAX_ID else None
         failure = None
         if claim is None:
-            failure = f"there is no claim {claim_id}"
+            failure = _("there is no claim %(id)s", id=claim_id)
         elif claim.state not in BULK_REVIEWABLE:
-            failure = f"claim {claim_id} is {claim.state.value}: decide it on its own page"
+            failure = _(
+                "claim %(id)s is %(state)s: decide it on its own page",
+                id=claim_id,
+                state=label(claim.state),
+            )
         else:
             try:
                 # The one text is written for the graduates (the form says they read it).
@@ -276,14 +283,20 @@ def review_several():
                     expected_version=version,
                 )
             except (Conflict, NotFound, StaleDataError):
-                failure = f"claim {claim_id} changed since the queue was read"
+                failure = _("claim %(id)s changed since the queue was read", id=claim_id)
         if failure:
             session.rollback()
-            flash(f"Nothing was changed: {failure}. Check the queue and try again.", "error")
+            flash(
+                _("Nothing was changed: %(why)s. Check the queue and try again.", why=failure),
+                "error",
+            )
             return redirect(url_for("finance.queue"), 303)
     session.commit()
     count = len(picked)
-    flash(f"{count} claim{'s' if count != 1 else ''} sent to review.", "success")
+    flash(
+        ngettext("%(num)s claim sent to review.", "%(num)s claims sent to review.", count),
+        "success",
+    )
     return redirect(url_for("finance.queue", state=ClaimState.IN_REVIEW.value), 303)
 
 
@@ -340,8 +353,8 @@ def _threshold() -> int:
 
 
 #: The two notes of every decision: one for staff, one the graduate reads (page and email).
-INTERNAL_NOTE = "Internal note (staff only, never shown to the graduate)"
-GRADUATE_NOTE = "Note for the graduate (they read it on their page and in an email)"
+INTERNAL_NOTE = lazy_gettext("Internal note (staff only, never shown to the graduate)")
+GRADUATE_NOTE = lazy_gettext("Note for the graduate (they read it on their page and in an email)")
 
 
 class DecisionForm(FlaskForm):
@@ -349,9 +362,11 @@ class DecisionForm(FlaskForm):
     graduate is told."""
 
     version = IntegerField(
-        "Claim version",
+        lazy_gettext("Claim version"),
         validators=[
-            InputRequired("This form has no claim version: reload the page and try again."),
+            InputRequired(
+                lazy_gettext("This form has no claim version: reload the page and try again.")
+            ),
             NumberRange(min=1),
         ],
     )
@@ -361,7 +376,7 @@ class DecisionForm(FlaskForm):
 
 class ReasonedDecisionForm(DecisionForm):
     reason = TextAreaField(
-        INTERNAL_NOTE, validators=[DataRequired("Give a reason."), Length(max=2000)]
+        INTERNAL_NOTE, validators=[DataRequired(lazy_gettext("Give a reason.")), Length(max=2000)]
     )
 
 
@@ -371,7 +386,7 @@ class RejectionForm(DecisionForm):
     graduate_note = TextAreaField(
         GRADUATE_NOTE,
         validators=[
-            DataRequired("Write what the graduate reads: why, in words for them."),
+            DataRequired(lazy_gettext("Write what the graduate reads: why, in words for them.")),
             Length(max=2000),
         ],
     )
@@ -379,8 +394,11 @@ class RejectionForm(DecisionForm):
 
 class SettlementForm(ReasonedDecisionForm):
     transfer_reference = StringField(
-        "Bank transfer reference",
-        validators=[DataRequired("Give the bank transfer's reference."), Length(max=200)],
+        lazy_gettext("Bank transfer reference"),
+        validators=[
+            DataRequired(lazy_gettext("Give the bank transfer's reference.")),
+            Length(max=200),
+        ],
     )
 
 
@@ -410,10 +428,10 @@ def _approve(session, claim_id, actor, form):
 
 def _approved(claim: RefundClaim) -> str:
     if claim.state is ClaimState.AWAITING_SECOND_APPROVAL:
-        return "Your approval is recorded. The claim needs a second approval by someone else."
+        return _("Your approval is recorded. The claim needs a second approval by someone else.")
     if claim.state is ClaimState.REFUNDED:
-        return "Approved. There was nothing to refund, so the claim is closed as refunded."
-    return "Approved. The refunds are written and will be sent to the payment provider."
+        return _("Approved. There was nothing to refund, so the claim is closed as refunded.")
+    return _("Approved. The refunds are written and will be sent to the payment provider.")
 
 
 def _simple(service):
@@ -448,27 +466,27 @@ DECISIONS = {
     "reject": Decision(
         RejectionForm,
         _simple(claims.reject),
-        lambda claim: "Rejected. The graduate can appeal; a different reviewer hears it.",
+        lambda claim: _("Rejected. The graduate can appeal; a different reviewer hears it."),
     ),
     "review": Decision(
         ReasonedDecisionForm,
         _simple(claims.start_review),
-        lambda claim: "The claim is under review. Refunds not yet sent are called off.",
+        lambda claim: _("The claim is under review. Refunds not yet sent are called off."),
     ),
     "withdraw": Decision(
         ReasonedDecisionForm,
         _simple(claims.withdraw),
-        lambda claim: "The claim is withdrawn. Refunds not yet sent are called off.",
+        lambda claim: _("The claim is withdrawn. Refunds not yet sent are called off."),
     ),
     "retry": Decision(
         ReasonedDecisionForm,
         _simple(claims.retry_failed),
-        lambda claim: "The failed refunds will be sent to the payment provider again.",
+        lambda claim: _("The failed refunds will be sent to the payment provider again."),
     ),
     "settle": Decision(
         SettlementForm,
         _settle,
-        lambda claim: "The claim is recorded as settled by bank transfer.",
+        lambda claim: _("The claim is recorded as settled by bank transfer."),
     ),
 }
 
@@ -482,7 +500,7 @@ def decide(claim_id: int, action: str):
     decision = DECISIONS[action]
     form = decision.form()
     if not form.validate_on_submit():
-        flash("Nothing was changed: correct the form below.", "error")
+        flash(_("Nothing was changed: correct the form below."), "error")
         return _claim_page(claim_id, {action: form}, 400)
     session = db_session()
     try:
@@ -500,7 +518,7 @@ def decide(claim_id: int, action: str):
                 field.errors = [*field.errors, *reasons]
             else:
                 flash(f"{name}: {', '.join(reasons)}", "error")
-        flash("Nothing was changed: correct the form below.", "error")
+        flash(_("Nothing was changed: correct the form below."), "error")
         return _claim_page(claim_id, {action: form}, 400)
     except Conflict as error:
         session.rollback()
@@ -541,7 +559,7 @@ def resolve_recovery(item_id: int):
         session.rollback()
         flash(_sentence(getattr(error, "message", None) or str(error)), "error")
         return _claim_page(item.claim_id, status=409 if isinstance(error, Conflict) else 400)
-    flash("The recovery item is closed.", "success")
+    flash(_("The recovery item is closed."), "success")
     return redirect(url_for("finance.claim", claim_id=item.claim_id), 303)
 
 
@@ -562,12 +580,16 @@ def _forecast_day() -> tuple[date, str | None]:
     try:
         as_of = date.fromisoformat(text)
     except ValueError:
-        return today, f"“{text[:40]}” is not a date (YYYY-MM-DD): showing today's forecast."
+        return today, _(
+            "“%(text)s” is not a date (YYYY-MM-DD): showing today's forecast.", text=text[:40]
+        )
     first, last = FORECAST_DAYS
     if not first <= as_of <= last:
-        return today, (
-            f"as_of: a forecast is made on a day from {first.isoformat()} to {last.isoformat()}: "
-            "showing today's forecast."
+        return today, _(
+            "as_of: a forecast is made on a day from %(first)s to %(last)s: "
+            "showing today's forecast.",
+            first=first.isoformat(),
+            last=last.isoformat(),
         )
     return as_of, None
 

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from babel.dates import format_date, format_time
-from babel.numbers import format_currency, get_currency_precision
+from babel import Locale
+from babel.dates import format_date, format_skeleton, format_time
+from babel.numbers import format_currency, format_percent, get_currency_precision
 from flask import Flask, Response
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -129,6 +130,20 @@ def day(value: date | datetime | None) -> str:
     return format_date(value, "medium", locale=locale)
 
 
+def month(value: date, skeleton: str = "yMMMM") -> str:
+    """``2026-01-01`` -> ``January 2026`` (``janvier 2026``); another CLDR skeleton gives a
+    shorter form: ``"yMMM"`` ``Jan 2026``, ``"MMM"`` ``Jan``, ``"dMMM"`` ``1 Jan``."""
+    return format_skeleton(skeleton, value, locale=reader_locale())
+
+
+def share(fraction: Decimal | float) -> str:
+    """``0.571`` -> ``57.1%`` (``57,1 %`` in French): a share as a percentage with one decimal,
+    written as the reader writes percentages."""
+    locale = reader_locale()
+    pattern = Locale.parse(locale).percent_formats[None].pattern.replace("#,##0", "#,##0.0", 1)
+    return format_percent(fraction, format=pattern, locale=locale)
+
+
 def words(value) -> str:
     """A coded value for people, in their language: ``owed_refund`` -> ``owed refund``."""
     return label(value)
@@ -137,4 +152,6 @@ def words(value) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_filter(day)
+    app.add_template_filter(month)
+    app.add_template_filter(share)
     app.add_template_filter(words)

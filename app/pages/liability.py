@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, Response, flash, render_template
+from flask_babel import gettext as _
 
 from app.auth import requires
 from app.auth.access import Permission
@@ -18,7 +19,7 @@ from app.database import db_session
 from app.guarantee.survival import Curve
 from app.models.base import utc_now
 from app.pages.finance import _forecast_day
-from app.pages.formatting import csv_download, major_units, money
+from app.pages.formatting import csv_download, major_units, money, month
 from app.services import expected_liability as liability_service
 
 blueprint = Blueprint("liability", __name__, url_prefix="/finance")
@@ -62,12 +63,25 @@ def month_marks(report: liability_service.LiabilityReport, currency: str) -> lis
     marks = []
     for index, row in enumerate([*past, *coming]):
         actual = getattr(row, "actual_minor", None)
-        title = (
-            f"{row.month:%B %Y}: expected {money(row.expected_minor, currency)}"
-            f" ({money(row.lower_minor, currency)} to {money(row.upper_minor, currency)}),"
-            f" worst case {money(row.worst_case_minor, currency)}"
-            + (f", owed {money(actual, currency)}" if actual is not None else "")
-        )
+        figures = {
+            "month": month(row.month),
+            "expected": money(row.expected_minor, currency),
+            "lower": money(row.lower_minor, currency),
+            "upper": money(row.upper_minor, currency),
+            "worst": money(row.worst_case_minor, currency),
+        }
+        if actual is None:
+            title = _(
+                "%(month)s: expected %(expected)s (%(lower)s to %(upper)s), worst case %(worst)s",
+                **figures,
+            )
+        else:
+            title = _(
+                "%(month)s: expected %(expected)s (%(lower)s to %(upper)s), worst case %(worst)s,"
+                " owed %(owed)s",
+                owed=money(actual, currency),
+                **figures,
+            )
         x = 8 + SLOT * index
         marks.append(
             MonthMark(
@@ -115,9 +129,11 @@ def _day() -> tuple[date, str | None]:
     """The ``as_of`` day (the forecast page's parameter), within the days a forecast covers."""
     as_of, error = _forecast_day()
     if not error and not liability_service.EARLIEST_DAY <= as_of <= liability_service.LATEST_DAY:
-        return utc_now().date(), (
-            f"{as_of.isoformat()} is outside {liability_service.EARLIEST_DAY.year}"
-            f"-{liability_service.LATEST_DAY.year}: showing today's forecast."
+        return utc_now().date(), _(
+            "%(day)s is outside %(first)s-%(last)s: showing today's forecast.",
+            day=as_of.isoformat(),
+            first=liability_service.EARLIEST_DAY.year,
+            last=liability_service.LATEST_DAY.year,
         )
     return as_of, error
 
@@ -144,9 +160,9 @@ def expected():
         shown.pop((None, None), None)
     curves = [
         (
-            report.programme_names.get(key[0], "Every programme")
+            report.programme_names.get(key[0], _("Every programme"))
             if key[0] is not None
-            else "Every programme",
+            else _("Every programme"),
             curve,
             *curve_path(curve, last_day),
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
 
 from app.auth import current_principal, requires
 from app.auth.access import Permission
@@ -27,8 +28,10 @@ from app.guarantee.cirr import (
     figure_label,
     parse_figure,
 )
+from app.guarantee.terms import OutcomeSource
+from app.labels import label
 from app.models.base import utc_now
-from app.pages.formatting import csv_download, major_units
+from app.pages.formatting import csv_download, major_units, share
 from app.services import outcomes_report as report_service
 from app.services.errors import NotFound
 
@@ -73,18 +76,27 @@ def _not_found(error: NotFound):
 
 @blueprint.app_template_filter("percent")
 def percent(rate: Rate) -> str:
-    """``Rate(7, 12)`` -> ``58.3%`` (rounded half up to one decimal); ``—`` over nobody."""
+    """``Rate(7, 12)`` -> ``58.3%`` (``58,3 %`` in French; rounded half up to one decimal);
+    ``—`` over nobody."""
+    value = _percentage(rate)
+    if value is None:
+        return "—"
+    return share(value / 100)
+
+
+def _percentage(rate: Rate) -> Decimal | None:
+    """``Rate(7, 12)`` -> ``Decimal("58.3")``, rounded half up to one decimal; none over nobody."""
     fraction = rate.fraction
     if fraction is None:
-        return "—"
+        return None
     value = Decimal(fraction.numerator * 100) / Decimal(fraction.denominator)
-    return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def _percent_number(rate: Rate) -> str:
-    """The percentage as the page shows it, without the sign; empty over nobody."""
-    text = percent(rate)
-    return "" if rate.fraction is None else text.removesuffix("%")
+    """The percentage as the CSV writes it, without the sign; empty over nobody."""
+    value = _percentage(rate)
+    return "" if value is None else str(value)
 
 
 def _today():
@@ -97,8 +109,14 @@ def _period(today) -> HalfYear:
         return report_service.default_period(db_session(), today)
     try:
         return HalfYear.parse(text)
-    except ValueError as error:
-        raise BadQuery(f"period: {error}") from None
+    except ValueError:
+        raise BadQuery(
+            _(
+                "period: “%(text)s” is not a half-year: write the year and H1 (1 Jan-30 Jun) or"
+                " H2 (1 Jul-31 Dec), for example 2026-H1.",
+                text=text,
+            )
+        ) from None
 
 
 def _programme_id() -> int | None:
@@ -106,7 +124,9 @@ def _programme_id() -> int | None:
     if text in ("", "all"):
         return None
     if not text.isdigit():
-        raise BadQuery(f"programme: “{text}” is not a programme id (a whole number) or “all”.")
+        raise BadQuery(
+            _("programme: “%(text)s” is not a programme id (a whole number) or “all”.", text=text)
+        )
     programme_id = int(text)
     report_service.programme_exists(db_session(), programme_id)
     return programme_id
@@ -118,8 +138,15 @@ def _figure() -> Figure | CirrStatus:
         return Figure.ENROLLED
     try:
         return parse_figure(text)
-    except ValueError as error:
-        raise BadQuery(f"figure: {error}") from None
+    except ValueError:
+        names = ", ".join([*(s.value for s in CirrStatus), *(f.value for f in Figure)])
+        raise BadQuery(
+            _(
+                "figure: “%(text)s” is not a figure of the report; one of: %(names)s.",
+                text=text,
+                names=names,
+            )
+        ) from None
 
 
 # --- the chart ---------------------------------------------------------------------------------
@@ -225,7 +252,13 @@ def graduates():
         programme_id=programme_id,
         programme=programme,
         can_open_records=current_principal().can(Permission.READ_RECORDS),
+        source_words=_source_words,
     )
+
+
+def _source_words(source) -> str:
+    """Who verified a status, in the reader's language (the same words as a job's source)."""
+    return label(OutcomeSource(source.value))
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -324,7 +357,7 @@ def outcomes_csv():
             )
         )
     # Across currencies the totals have no currency and no median salary.
-    lines.append(_figure_line(period, None, "All programmes", report.totals, report.provisional))
+    lines.append(_figure_line(period, None, _("All programmes"), report.totals, report.provisional))
     return csv_download(lines, f"outcomes-{period}.csv")
 
 
@@ -351,7 +384,7 @@ def graduates_csv():
                 _iso(row.status_date),
                 ("yes" if row.provisional else "no") if row.status else "",
                 row.status.value if row.status else "",
-                row.status.label if row.status else "not graduated",
+                row.status.label if row.status else _("not graduated"),
                 row.source.value if row.source else "",
                 row.why_excluded or "",
                 job.id if job else "",

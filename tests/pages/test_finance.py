@@ -474,3 +474,70 @@ def test_the_approver_sees_that_the_amount_changed_since_the_claim_was_flagged(
     assert response.status_code == 303
     session.expire_all()
     assert session.get(RefundClaim, claim.id).amount_minor == 400_000
+
+
+# --- in French -------------------------------------------------------------------------------
+
+NBSP, NARROW_NBSP = "\u00a0", "\u202f"
+
+
+@pytest.fixture
+def french_reader(sign_in):
+    """The test client, signed in as a finance user who reads French."""
+    user = UserFactory(role=Role.FINANCE, name="Adèle Martin", locale="fr_FR")
+    sign_in(user)
+    return user
+
+
+def test_queue_reads_in_french_for_a_french_reader(client, french_reader):
+    flagged = claim_in(payments=LARGE)
+    claim_in(S.FAILED, refunds=[(RefundState.FAILED, "expired_or_canceled_card")])
+
+    _, body = page(client, "/finance")
+
+    assert "<h1>Demandes de remboursement</h1>" in body
+    assert "À traiter (2)" in body and "Toutes (2)" in body
+    assert "Remboursements en échec" in body
+    assert "Nom ou e-mail du diplômé" in body
+    assert "Télécharger ces demandes (CSV)" in body
+    assert f"Ouvrir la demande de {flagged.enrollment.student.name}" in body
+    assert f"6{NARROW_NBSP}500,00{NBSP}€" in body
+    assert "Needs action" not in body and "Refund claims" not in body
+
+
+def test_claim_page_reads_in_french_for_a_french_reader(client, french_reader):
+    claim = claim_in()
+
+    _, body = page(client, f"/finance/claims/{claim.id}")
+
+    name = claim.enrollment.student.name
+    assert f"Demande de {name}" in body
+    assert "Montant demandé" in body
+    assert "Inscription et conditions de la garantie" in body
+    assert "Obligations de recherche" in body
+    assert "Paiements et remboursement" in body
+    assert "Approuver le remboursement" in body and "Refuser la demande" in body
+    assert "Note interne (réservée au personnel, jamais montrée au diplômé)" in body
+    assert "Amount claimed" not in body and "Reject the claim" not in body
+
+
+def test_a_claim_decision_refused_by_its_form_says_why_in_french(client, session, french_reader):
+    claim = claim_in()
+    before = snapshot(session, claim.id)
+
+    response = decide(client, claim, "reject", {"reason": "offre refusée", "graduate_note": " "})
+
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert f"Rien n’a été modifié{NBSP}: corrigez le formulaire ci-dessous." in body
+    assert f"Écrivez ce que lit le diplômé{NBSP}: pourquoi, avec des mots pour lui." in body
+    assert snapshot(session, claim.id) == before
+
+
+def test_a_decision_flashes_what_was_done_in_french(client, session, french_reader):
+    claim = claim_in()
+
+    response = decide(client, claim, "review", {"reason": "à vérifier"})
+    body = client.get(response.headers["Location"]).get_data(as_text=True)
+
+    assert "La demande est en cours d’examen." in body

@@ -99,3 +99,17 @@ def test_forecast_is_refused_to_a_registrar(client, sign_in, path):
     sign_in(UserFactory(role=Role.REGISTRAR))
 
     assert client.get(path).status_code == 403
+
+
+def test_forecast_page_reads_in_french_for_a_french_reader(client, sign_in, graduates):
+    sign_in(UserFactory(role=Role.FINANCE, locale="fr_FR"))
+
+    page = client.get(f"/finance/forecast?as_of={AS_OF}").get_data(as_text=True)
+
+    assert "<h1>Prévision de provision</h1>" in page
+    assert "Au 10 mars 2026\u00a0: les diplômés qui ont souscrit la garantie" in page
+    assert "Périodes de garantie se terminant, par mois" in page
+    assert "<title>avril 2026\u00a0: 5\u202f000,00\u00a0€, 1 diplômé</title>" in page
+    assert ">juin 2026</th>" in page
+    assert "Demandes ouvertes" in page
+    assert "Liability forecast" not in page and "April 2026" not in page

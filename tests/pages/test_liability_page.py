@@ -108,3 +108,20 @@ def test_expected_liability_with_a_bad_day_is_refused_with_the_reason(client, si
         assert client.get(f"/finance/liability?as_of={day}").status_code == 400
         assert client.get(f"/finance/liability.csv?as_of={day}").status_code == 400
         assert client.get(f"/api/v1/liability?as_of={day}").status_code == 422
+
+
+def test_expected_liability_page_reads_in_french_for_a_french_reader(client, sign_in, school):
+    sign_in(UserFactory(role=Role.FINANCE, locale="fr_FR"))
+
+    page = client.get(f"/finance/liability?as_of={AS_OF}").get_data(as_text=True)
+
+    assert "<h1>Provision attendue</h1>" in page
+    assert "avec un intervalle à 95\u00a0%," in page
+    five_thousand = "5\u202f000,00\u00a0€"
+    assert (
+        f"avril 2026\u00a0: attendu {five_thousand} (de {five_thousand} à {five_thousand}),"
+        f" pire cas {five_thousand}"
+    ) in page
+    assert "<strong>Data Science</strong>\u00a0: 42 diplômés, 20 en emploi" in page
+    assert "Courbes d’insertion" in page
+    assert "<h1>Expected liability</h1>" not in page

@@ -73,7 +73,7 @@ def graduated(session):
             "/registrar/enrollments/{enrollment}",
             ["Enregistrer un paiement", "Suspensions et situation exclue", "Questions au diplômé"],
         ),
-        ("/registrar/graduations", ["Enregistrer une diplomation", "Garantie à ce jour"]),
+        ("/registrar/graduations", ["Enregistrer une diplomation", "Garantie aujourd’hui"]),
         ("/registrar/import", ["Importer un fichier CSV", "Colonnes de chaque type de fichier"]),
     ],
 )

@@ -272,3 +272,46 @@ def test_graduates_csv_never_hands_a_spreadsheet_a_formula(finance, cohort, sess
     names = [line["student"] for line in _csv(response)]
     assert '\'=HYPERLINK("http://evil.example","Ada")' in names
     assert not any(name.startswith(("=", "+", "-", "@")) for name in names)
+
+
+@pytest.fixture
+def french_finance(client, sign_in):
+    sign_in(UserFactory(role=Role.FINANCE, locale="fr_FR"))
+    return client
+
+
+def test_report_page_reads_in_french_for_a_french_reader(french_finance, cohort):
+    page = french_finance.get(f"/reports/outcomes?period={PERIOD}").get_data(as_text=True)
+
+    assert "Résultats d’insertion, 2026-H1" in page
+    assert "Insertion par formation" in page
+    assert "En emploi dans le domaine sous 180 jours" in page
+    assert "Salarié à temps plein, dans le domaine" in page  # the 1A label
+    assert "<strong>(57,1\u00a0%)</strong>" in page
+    assert "40\u202f000,00\u00a0€" in page
+    assert "Comment chaque chiffre est compté" in page
+    assert "Graduate outcomes" not in page and "Full-time employee, in field" not in page
+
+
+def test_drill_down_reads_in_french_for_a_french_reader(french_finance, cohort):
+    ds = cohort["programmes"]["ds"].id
+
+    page = french_finance.get(
+        f"/reports/outcomes/graduates?period={PERIOD}&programme={ds}&figure=1A"
+    ).get_data(as_text=True)
+
+    assert "<h1>1A: Salarié à temps plein, dans le domaine</h1>" in page
+    assert "Data scientist chez Acme Analytics" in page
+    assert "52\u202f000,00\u00a0€" in page
+    assert "confirmé par l’employeur" in page
+    assert "Télécharger ces lignes (CSV)" in page
+    assert "Job counted" not in page
+
+
+def test_a_bad_query_says_what_is_wrong_in_french(french_finance):
+    response = french_finance.get("/reports/outcomes?period=2026-H3")
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Ces résultats ne peuvent pas être affichés" in page
+    assert "period\u00a0: «\u00a02026-H3\u00a0» n’est pas un semestre" in page

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -130,7 +131,7 @@ def public_report(session: Session, period: HalfYear, today: date, threshold: in
     totals = (
         PublicProgramme(
             None,
-            "All programmes",
+            lazy_gettext("All programmes"),
             report.totals.currency,
             published[ALL],
             median_salary(report.totals),

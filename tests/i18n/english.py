@@ -15,8 +15,7 @@ from collections.abc import Iterable, Iterator
 
 #: Words English has and French does not (nor the names and codes the pages write): function
 #: words, and the words of this service's pages. A French page holding one left English behind.
-ENGLISH_ONLY = frozenset(
-    """
+_ENGLISH_WORDS = """
     the and your you of to is are was were has have this that with for from not by will can
     when what who how been their its be if all any there here these those which would should
     could must than then into out up over after before about each every only also more most
@@ -25,8 +24,8 @@ ENGLISH_ONLY = frozenset(
     sign claim claims refund refunds refunded graduate graduates job jobs search week weeks
     employer employers enrollment enrollments payment payments amount amounts deadline
     deadlines days months years today none nothing found download upload choose enter
-    """.split()
-)
+"""
+ENGLISH_ONLY = frozenset(_ENGLISH_WORDS.split())
 
 #: English a French page shows on purpose: the languages offered, named in their own words.
 ON_PURPOSE = (
@@ -39,7 +38,7 @@ _SKIPPED = re.compile(r"<(script|style|code|pre)\b.*?</\1>|<!--.*?-->", re.S | r
 _TAG = re.compile(r"<[^>]*>")
 _READ_ATTRIBUTE = re.compile(r'\s(?:title|alt|placeholder|aria-label)="([^"]*)"', re.I)
 _BUTTON_VALUE = re.compile(r'<input[^>]*type="(?:submit|button)"[^>]*value="([^"]*)"', re.I)
-_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 #: Addresses and identifiers: an email, a URL, a path, a dotted or underscored code.
 _NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+|/\S+|\b\w+[._]\w+\b")
 

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from app.amounts import AmountError, parse_amount
 from app.i18n import current_time_zone
 from app.labels import label
+from app.pages.csv_columns import title
 
 #: The locale of text written outside any request or job (a CLI's output).
 LOCALE = "en_GB"
@@ -88,8 +89,11 @@ def spreadsheet_cell(value):
     return value
 
 
-def csv_download(lines: Iterable[Iterable], filename: str) -> Response:
-    """``lines`` as a CSV file to download (RFC 4180 line ends), every cell spreadsheet-safe.
+def csv_download(
+    lines: Iterable[Iterable], filename: str, *, columns: Iterable[str] = ()
+) -> Response:
+    """``lines`` as a CSV file to download (RFC 4180 line ends), every cell spreadsheet-safe,
+    under a header of ``columns`` titled in the reader's language (``csv_columns.title``).
 
     UTF-8 with a byte order mark: without one, Excel reads the file as the computer's legacy
     encoding and "Chloé" comes out as "ChloÃ©".
@@ -97,6 +101,9 @@ def csv_download(lines: Iterable[Iterable], filename: str) -> Response:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
+    columns = [title(column) for column in columns]
+    if columns:
+        writer.writerow(columns)
     # Names and job titles are typed by people, graduates included: never formulas.
     writer.writerows([spreadsheet_cell(cell) for cell in line] for line in lines)
     return Response(

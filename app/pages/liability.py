@@ -208,12 +208,12 @@ def expected_csv():
     if error:
         return Response(error, status=400, mimetype="text/plain")
     report = liability_service.liability_report(db_session(), as_of)
-    lines: list[list] = [CSV_COLUMNS]
+    lines: list[list] = []
     for row in report.backtest:
         lines.append(_line("backtest", row, row.actual_minor))
     for row in report.expected.rows:
         lines.append(_line("forecast", row, ""))
-    return csv_download(lines, f"expected-liability-{as_of.isoformat()}.csv")
+    return csv_download(lines, f"expected-liability-{as_of.isoformat()}.csv", columns=CSV_COLUMNS)
 
 
 def _line(kind, row, owed) -> list:

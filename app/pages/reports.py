@@ -345,7 +345,7 @@ def outcomes_csv():
     today = _today()
     period = _period(today)
     report = report_service.outcomes_report(db_session(), period, today)
-    lines: list[list] = [FIGURE_COLUMNS]
+    lines: list[list] = []
     for programme in report.programmes:
         lines.append(
             _figure_line(
@@ -358,7 +358,7 @@ def outcomes_csv():
         )
     # Across currencies the totals have no currency and no median salary.
     lines.append(_figure_line(period, None, _("All programmes"), report.totals, report.provisional))
-    return csv_download(lines, f"outcomes-{period}.csv")
+    return csv_download(lines, f"outcomes-{period}.csv", columns=FIGURE_COLUMNS)
 
 
 @blueprint.get("/outcomes/graduates.csv")
@@ -368,7 +368,7 @@ def graduates_csv():
     today = _today()
     period, programme_id, figure = _period(today), _programme_id(), _figure()
     report = report_service.outcomes_report(db_session(), period, today)
-    lines: list[list] = [ROW_COLUMNS]
+    lines: list[list] = []
     for row in report.rows_behind(figure, programme_id):
         job = row.job
         lines.append(
@@ -402,7 +402,7 @@ def graduates_csv():
     suffix = "" if figure is Figure.ENROLLED else f"-{figure.value}"
     if programme_id is not None:
         suffix += f"-programme-{programme_id}"
-    return csv_download(lines, f"outcomes-{period}-graduates{suffix}.csv")
+    return csv_download(lines, f"outcomes-{period}-graduates{suffix}.csv", columns=ROW_COLUMNS)
 
 
 def _iso(day) -> str:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask_babel import LazyString, get_locale
 from sqlalchemy import and_, exists, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -54,6 +55,7 @@ from app.models import (
 )
 from app.models.base import utc_now
 from app.pages.formatting import money, words
+from app.pages.sentences import said
 from app.services.confirmations import LINK_LIFETIME, link_token
 from app.services.readers import employer_reader, graduate_reader, shared_reader
 from app.services.search import search_records
@@ -563,9 +565,10 @@ def _claim_line(claim: RefundClaim) -> dict:
     """What finance's email says of one claim."""
     return {
         "name": claim.enrollment.student.name,
-        "amount": money(claim.amount_minor, claim.currency),
+        # Written when the email is rendered, as its reader writes them.
+        "amount": LazyString(money, claim.amount_minor, claim.currency),
         "flagged_on": claim.flagged_on,
-        "state": words(claim.state),
+        "state": LazyString(words, claim.state),
         "link": absolute_url("finance.claim", claim_id=claim.id),
     }
 
@@ -625,7 +628,7 @@ def _employer_reminder(confirmation: HireConfirmation, number: int, now: datetim
         employer_name=outcome.employer.name,
         title=outcome.title,
         start_date=outcome.start_date,
-        employment_type=words(outcome.employment_type),
+        employment_type=LazyString(words, outcome.employment_type),
         requested_on=confirmation.created_at,
         link=absolute_url("employer.confirm", token=link_token(confirmation.id)),
         expires_at=until,
@@ -654,5 +657,12 @@ def _days_phrase(days: int | None) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+def _sentence(text: str) -> LazyString:
+    """A line of the rule's, as a sentence in the reader's language (said when rendered)."""
+
+    def written() -> str:
+        # English readers get the rule's own words, as its record and the API keep them.
+        words_ = text if get_locale().language == "en" else said(text)
+        return words_[:1].upper() + words_[1:] + ("" if words_.endswith(".") else ".")
+
+    return LazyString(written)

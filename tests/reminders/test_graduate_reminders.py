@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from app.models import MessageKind, MessageState
+from app.models import MessageKind, MessageState, Role
 from tests.factories import (
     EnrollmentFactory,
     ExcludedOutcomeFactory,
@@ -15,6 +15,7 @@ from tests.factories import (
     RefundClaimFactory,
     SearchActivityFactory,
     SearchPauseFactory,
+    UserFactory,
 )
 from tests.reminders.conftest import DEADLINE, QUALIFIED_ON, messages
 
@@ -230,3 +231,15 @@ def test_falling_behind_is_sent_again_in_a_later_week_still_behind(session, remi
         f"behind:{graduation.id}:2025-09-14",
     ]
     assert len(mailbox.messages) == 2
+
+
+def test_a_french_graduate_is_told_in_french_what_is_left_to_do(session, remind, mailbox):
+    graduation = searching_graduate(weekly_applications=5)
+    UserFactory(role=Role.GRADUATE, student=graduation.enrollment.student, locale="fr_FR")
+    SearchActivityFactory(graduation=graduation, occurred_on=WEEK_1 + timedelta(days=2))
+
+    remind(WEEK_2)
+
+    body = mailbox.body(mailbox.only())
+    assert "candidatures" in body
+    assert "applications" not in body

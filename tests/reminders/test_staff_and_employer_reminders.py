@@ -258,3 +258,17 @@ def test_no_employer_reminder_about_an_erased_graduate(session, remind, mailbox)
     StudentFactory()
 
     assert remind(AS_OF).due.total() == 0
+
+
+def test_a_french_finance_team_reads_the_digest_amounts_and_states_in_french(
+    session, remind, mailbox
+):
+    UserFactory(role=Role.FINANCE, locale="fr_FR")
+    AuditedRefundClaimFactory(amount_minor=650_000, state=ClaimState.IN_REVIEW)
+
+    remind(AS_OF)
+
+    body = mailbox.body(mailbox.only())
+    assert "Montant\xa0: 6\u202f500,00\xa0€" in body
+    assert "«\xa0en cours d’examen\xa0»" in body
+    assert "in review" not in body and "€6,500.00" not in body

@@ -144,6 +144,12 @@ class Database:
         the current factory's."""
         return (self._reader or self.sessionmaker)()
 
+    def dispose(self) -> None:
+        """Close every pooled connection, the reader's too (an application being put away)."""
+        self.engine.dispose()
+        if self.reading_engine is not None:
+            self.reading_engine.dispose()
+
     def init_app(self, app: Flask) -> None:
         app.extensions["database"] = self
         app.teardown_appcontext(_close_request_session)

@@ -140,7 +140,7 @@ def app(database_url, session_factory, session, tmp_path):
     )
     app.extensions["database"].sessionmaker = session_factory
     yield app
-    app.extensions["database"].engine.dispose()
+    app.extensions["database"].dispose()
 
 
 @pytest.fixture

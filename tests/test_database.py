@@ -39,8 +39,7 @@ def served(postgresql):
         session.commit()
         student_id = student.id
     yield app, {"Authorization": f"Bearer {secret}"}, student_id
-    app.extensions["database"].engine.dispose()
-    app.extensions["database"].reading_engine.dispose()
+    app.extensions["database"].dispose()
 
 
 def test_an_api_read_cannot_write_and_other_requests_can(served):

@@ -103,5 +103,5 @@ def live_api(database_url: str, engine) -> Iterator[LiveApi]:
     finally:
         factories.use_session(None)
         session.close()
-        app.extensions["database"].engine.dispose()
+        app.extensions["database"].dispose()
         documents.cleanup()

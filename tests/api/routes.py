@@ -43,7 +43,7 @@ def _read_app() -> tuple[list[Route], dict]:
         }
         openapi = app.test_client().get("/api/openapi.json").json
     finally:
-        app.extensions["database"].engine.dispose()
+        app.extensions["database"].dispose()
     return sorted(routes, key=lambda route: (route.rule, route.method)), openapi
 
 

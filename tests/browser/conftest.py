@@ -125,7 +125,7 @@ def live_server(committed_database, mail_server, localstripe_url, tmp_path) -> I
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-        app.extensions["database"].engine.dispose()
+        app.extensions["database"].dispose()
 
 
 class Screenshots:

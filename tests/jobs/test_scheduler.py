@@ -170,7 +170,7 @@ def test_create_app_starts_no_scheduler(monkeypatch, database_url):
     try:
         response = app.test_client().get("/healthz")
     finally:
-        app.extensions["database"].engine.dispose()
+        app.extensions["database"].dispose()
 
     assert response.status_code == 200
     assert started == []

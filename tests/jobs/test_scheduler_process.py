@@ -330,4 +330,4 @@ def test_readyz_goes_red_once_the_scheduler_stops_beating(committed_database, st
         assert time.monotonic() - stopped_at >= 1.5  # not before the heartbeat went stale
         assert client.get("/readyz").json["scheduler"].startswith("heartbeat stale")
     finally:
-        app.extensions["database"].engine.dispose()
+        app.extensions["database"].dispose()

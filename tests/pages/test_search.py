@@ -454,7 +454,7 @@ def test_finance_sees_the_same_compliance_record_on_the_claim(client, session, s
 
     assert "Search obligations" in page
     assert "obligations missed" in page
-    assert "Week 1 (31 Aug 2025 to 06 Sep 2025): 1 of 3 applications" in page
+    assert "Week 1 (31 Aug 2025 to 6 Sept 2025): 1 of 3 applications" in page
     assert "Week 26 (22 Feb 2026 to 28 Feb 2026): 0 of 3 applications" in page  # the last week too
     assert "declined a qualifying offer from Globex on 03 Oct 2025: the policy voids" in page
     assert "Any interviews?" in page and "One at Globex" in page

@@ -163,6 +163,6 @@ def test_sign_in_attempts_are_rate_limited_per_address(database_url, session_fac
         for _ in range(11)
     ]
     limiter.reset()
-    app.extensions["database"].engine.dispose()
+    app.extensions["database"].dispose()
     assert statuses[:10] == [401] * 10
     assert statuses[10] == 429

@@ -111,7 +111,7 @@ def limited_app(database_url, session_factory):
     yield make
     limiter.reset()
     for app in made:
-        app.extensions["database"].engine.dispose()
+        app.extensions["database"].dispose()
 
 
 def test_behind_a_trusted_proxy_the_limit_counts_the_address_the_proxy_reports(limited_app):
@@ -189,7 +189,7 @@ def test_rate_limits_in_redis_hold_across_processes(committed_database, database
     try:
         eleventh = attempt(app.test_client(), "n10@example.org", "wrong password!!")
     finally:
-        app.extensions["database"].engine.dispose()
+        app.extensions["database"].dispose()
         import redis
 
         connection = redis.Redis.from_url(REDIS_URL)

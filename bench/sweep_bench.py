@@ -184,10 +184,12 @@ FROM generate_series(1, :n) AS g
 ENROLLMENTS_SQL = """
 INSERT INTO enrollments (
     id, student_id, programme_id, policy_id, signed_on, guarantee_opt_in, scholarship_minor,
-    created_at
+    search_country, created_at
 )
-SELECT g, g, programme_id, policy_id, signed_on, opted_in, scholarship_minor, :now
-FROM bench_plan
+SELECT p.g, p.g, p.programme_id, p.policy_id, p.signed_on, p.opted_in, p.scholarship_minor,
+       s.country, :now
+FROM bench_plan AS p
+JOIN students AS s ON s.id = p.g
 """
 
 GRADUATIONS_SQL = """

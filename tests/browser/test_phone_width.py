@@ -80,26 +80,42 @@ def _name(who: str, url: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", f"{who} {url}".lower()).strip("-")[:120]
 
 
-def _sign_in(page, account: DemoAccount) -> None:
+#: What the sign-in form says, in each language the pages are read in.
+SIGN_IN_WORDS = {
+    "en-GB": ("Email", "Password", "Sign in", "Sign out", "Code from your app, or a recovery code"),
+    "fr-FR": (
+        "Adresse e-mail",
+        "Mot de passe",
+        "Se connecter",
+        "Se déconnecter",
+        "Code de votre application, ou code de secours",
+    ),
+}
+
+
+def _sign_in(page, account: DemoAccount, language: str) -> None:
     """Sign in through the form, and for finance and admins with their authenticator's code
     (the next step's: the crawl's own sign-in used this step's)."""
+    email, password, sign_in, sign_out, code_label = SIGN_IN_WORDS[language]
     page.goto("/sign-in")
-    page.get_by_label("Email").fill(account.email)
-    page.get_by_label("Password").fill(account.password)
-    page.get_by_role("button", name="Sign in").click()
-    signed_in = page.get_by_role("button", name="Sign out")
+    page.get_by_label(email).fill(account.email)
+    page.get_by_label(password).fill(account.password)
+    page.get_by_role("button", name=sign_in).click()
+    signed_in = page.get_by_role("button", name=sign_out)
     if account.totp_secret:
         totp = pyotp.TOTP(account.totp_secret)
         code = totp.generate_otp(totp.timecode(datetime.now(UTC)) + 1)
-        page.get_by_label("Code from your app, or a recovery code").fill(code)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_label(code_label).fill(code)
+        page.get_by_role("button", name=sign_in).click()
     expect(signed_in).to_be_visible()
 
 
+@pytest.mark.parametrize("language", ["en-GB", "fr-FR"])
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])
 def test_every_page_of_every_role_fits_the_screen_without_sideways_scrolling(
-    live_server, browser, width
+    live_server, browser, width, language
 ):
+    """In each language: French words are longer, and a long option widens its form."""
     accounts, link = _demo_school(live_server)
     people = {role: (accounts[email], ["/"]) for role, email in ROLES.items()}
     people["employer's link"] = (None, [link])
@@ -108,24 +124,26 @@ def test_every_page_of_every_role_fits_the_screen_without_sideways_scrolling(
     for who, (account, start) in people.items():
         urls = _pages(live_server.app, account, start)
         context = browser.new_context(
-            base_url=live_server.url, viewport={"width": width, "height": 900}, locale="en-GB"
+            base_url=live_server.url, viewport={"width": width, "height": 900}, locale=language
         )
         try:
             page = context.new_page()
             if account:
-                _sign_in(page, account)
+                _sign_in(page, account, language)
             for url in urls:
                 response = page.goto(url)
                 assert response is not None and response.ok, f"{who}: {url} did not open"
                 scroll_width = page.evaluate("document.documentElement.scrollWidth")
                 height = page.evaluate("document.documentElement.scrollHeight")
                 widths.append(f"{width}\t{scroll_width}\t{height}\t{who}\t{url}")
-                page.screenshot(path=ARTIFACTS / f"{_name(who, url)}-{width}.png", full_page=True)
+                page.screenshot(
+                    path=ARTIFACTS / f"{language}-{_name(who, url)}-{width}.png", full_page=True
+                )
                 if scroll_width > width:
                     too_wide.append(f"{who}: {url} is {scroll_width} px wide")
         finally:
             context.close()
-    (ARTIFACTS / f"widths-{width}.tsv").write_text("\n".join(widths) + "\n")
+    (ARTIFACTS / f"widths-{language}-{width}.tsv").write_text("\n".join(widths) + "\n")
 
     assert len(widths) > 30, "the crawl found too few pages to check"
     if width == PHONE:

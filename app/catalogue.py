@@ -16,6 +16,7 @@ translation, or when a template holds words outside any message (text nobody can
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from collections.abc import Iterator
@@ -32,6 +33,9 @@ ROOT = Path(__file__).resolve().parent
 TRANSLATIONS = ROOT / "translations"
 #: The languages the service is translated into (English is the code's own).
 LANGUAGES = ("fr",)
+
+#: The code people read messages of: the application, and the refund code (its refusals).
+CODE = (ROOT, ROOT.parent / "refunds")
 
 KEYWORDS = {
     **DEFAULT_KEYWORDS,
@@ -57,12 +61,14 @@ def code_messages() -> dict[Key, list[str]]:
     """Every message of the code, each with the places it is used (``file:line``)."""
     found: dict[Key, list[str]] = {}
     options = {pattern: TEMPLATE_OPTIONS for pattern, method in METHODS if "jinja2" in method}
-    for filename, line, message, _comments, context in extract_from_dir(
-        ROOT, METHODS, options, KEYWORDS, strip_comment_tags=True
-    ):
-        msgid = message[0] if isinstance(message, tuple) else message
-        if msgid:
-            found.setdefault((context, msgid), []).append(f"{filename}:{line}")
+    for root in CODE:
+        for filename, line, message, _comments, context in extract_from_dir(
+            root, METHODS, options, KEYWORDS, strip_comment_tags=True
+        ):
+            msgid = message[0] if isinstance(message, tuple) else message
+            if msgid:
+                where = f"{(root / filename).relative_to(ROOT.parent)}:{line}"
+                found.setdefault((context, msgid), []).append(where)
     return found
 
 
@@ -188,6 +194,78 @@ def checked_templates() -> list[Path]:
     return sorted([*templates.rglob("*.html"), *(templates / "email").glob("*.txt")])
 
 
+#: The API answers in English whoever calls it (``app.i18n.API_LOCALE``): its own refusals are
+#: not messages.
+API = ROOT / "api"
+#: The functions that mark a message for translation.
+_MARKERS = frozenset(KEYWORDS)
+
+
+def unmarked_refusals() -> Iterator[tuple[Path, int, str]]:
+    """``(file, line, text)`` of each refusal of the code written outside a message
+    (``refusals_outside_messages``); the API's own are left out."""
+    for path in sorted(file for root in CODE for file in root.rglob("*.py")):
+        if API not in path.parents:
+            for line, text in refusals_outside_messages(path.read_text(encoding="utf-8")):
+                yield path, line, text
+
+
+def refusals_outside_messages(source: str) -> Iterator[tuple[int, str]]:
+    """``(line, text)`` of each refusal in Python ``source`` written as plain text rather than
+    a message, or with a day written ``2026-07-01``.
+
+    A refusal is what ``Conflict(...)``, ``Invalid.field(...)`` and ``Invalid({...})`` carry, or
+    what a function writes into its ``errors`` (``errors[field] = [...]``,
+    ``errors.setdefault(field, []).append(...)``): a person reads it on a page, so its words
+    must be a message (``_("...")``), not a string of their own, and a day in it is written by
+    ``app.i18n.said_day`` (as the reader writes days), never by ``isoformat()``.
+    """
+    for node in ast.walk(ast.parse(source)):
+        for text in _refusal_texts(node):
+            if _has_words(text) or _iso_day_inside(text):
+                yield text.lineno, ast.unparse(text)[:80]
+
+
+def _refusal_texts(node: ast.AST) -> Iterator[ast.expr]:
+    if isinstance(node, ast.Call):
+        called = ast.unparse(node.func)
+        if called == "Conflict" and node.args:
+            yield node.args[0]
+        elif called == "Invalid.field" and len(node.args) > 1:
+            yield node.args[1]
+        elif called == "Invalid" and node.args and isinstance(node.args[0], ast.Dict):
+            for value in node.args[0].values:
+                yield from value.elts if isinstance(value, ast.List) else (value,)
+        elif called.startswith("errors.setdefault(") and called.endswith(".append") and node.args:
+            yield node.args[0]
+    elif isinstance(node, ast.Assign) and isinstance(node.value, ast.List):
+        target = node.targets[0]
+        if isinstance(target, ast.Subscript) and ast.unparse(target.value) == "errors":
+            yield from node.value.elts
+
+
+def _has_words(text: ast.expr) -> bool:
+    """Whether ``text`` holds words of its own outside a message: a string, an f-string or a
+    sum with letters in it (a message's call, or a value passed along, holds none)."""
+    if isinstance(text, ast.Constant):
+        return isinstance(text.value, str) and _WORD.search(text.value) is not None
+    if isinstance(text, ast.JoinedStr):
+        return any(_has_words(part) for part in text.values)
+    if isinstance(text, ast.BinOp):
+        return _has_words(text.left) or _has_words(text.right)
+    return False
+
+
+def _iso_day_inside(text: ast.expr) -> bool:
+    """Whether a message's values write a day as ``2026-07-01`` (``.isoformat()``)."""
+    if not (isinstance(text, ast.Call) and ast.unparse(text.func) in _MARKERS):
+        return False
+    return any(
+        isinstance(value, ast.Call) and ast.unparse(value.func).endswith(".isoformat")
+        for value in ast.walk(text)
+    )
+
+
 def _translated(message) -> bool:
     if message is None:
         return False
@@ -234,6 +312,9 @@ def main(argv: list[str]) -> int:
         for line, text in untranslated_text(path):
             print(f"{path.relative_to(ROOT)}:{line}: words outside a message: {text}")
             problems += 1
+    for path, line, text in unmarked_refusals():
+        print(f"{path.relative_to(ROOT.parent)}:{line}: a refusal outside a message: {text}")
+        problems += 1
     return 1 if problems else 0
 
 

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
 from zoneinfo import ZoneInfo, available_timezones
 
+from babel.dates import format_date
+from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import Babel, force_locale, get_locale, get_timezone, refresh
 from flask_login import current_user
@@ -176,3 +180,20 @@ def current_time_zone() -> ZoneInfo:
     if not has_app_context():
         return ZoneInfo("UTC")
     return ZoneInfo(str(get_timezone()))
+
+
+def said_day(value: date) -> str:
+    """A day inside a sentence a service says to whoever asked: ``2026-07-01`` to an API client
+    or a command (a program may read it), ``1 juil. 2026`` to a French page's reader."""
+    if not has_request_context() or request.path.startswith("/api/"):
+        return value.isoformat()
+    return format_date(value, "medium", locale=str(get_locale()))
+
+
+def said_money(amount_minor: int, currency: str) -> str:
+    """An amount inside a sentence a service says: ``4,000.00 EUR`` to an API client or a
+    command, ``4 000,00 €`` to a French page's reader."""
+    major = Decimal(amount_minor).scaleb(-get_currency_precision(currency))
+    if not has_request_context() or request.path.startswith("/api/"):
+        return f"{major:,.{get_currency_precision(currency)}f} {currency}"
+    return format_currency(major, currency, locale=str(get_locale()))

@@ -17,6 +17,7 @@ from app.guarantee.rules import ClaimDeadlineStanding, GuaranteeState
 from app.guarantee.terms import (
     CirrIntent,
     EmploymentType,
+    EnrollmentStatus,
     ExclusionReason,
     OfferDecision,
     OutcomeSource,
@@ -31,7 +32,6 @@ from app.models.accounts import LinkPurpose, Role
 from app.models.confirmations import ConfirmationAnswer
 from app.models.documents import DocumentConcerns, DocumentSource
 from app.models.messages import MessageKind, MessageState
-from app.services.listings import EnrollmentStatus
 from refunds.states import ClaimState, RefundState
 
 #: Each coded value's label, under its kind (values are strings: a claim's ``failed`` equals a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -17,6 +18,8 @@ from app import audit
 from app.errors import Conflict, Invalid, NotFound
 from app.guarantee.evaluation import Refundable, evaluate_guarantee, refundable_for
 from app.guarantee.rules import GuaranteeState
+from app.i18n import said_money
+from app.labels import label
 from app.models import Enrollment, TuitionPayment
 from app.models.base import utc_now
 from app.observability import current_request_id
@@ -98,8 +101,13 @@ def lock_claim(session: Session, claim_id: int, expected_version: int | None = N
         raise NotFound("RefundClaim", claim_id)
     if expected_version is not None and expected_version != claim.version:
         raise Conflict(
-            f"claim {claim_id} changed since you read it (version {expected_version}, now"
-            f" {claim.version}); reload it and decide again",
+            _(
+                "claim %(claim)s changed since you read it (version %(read)s, now %(now)s);"
+                " reload it and decide again",
+                claim=claim_id,
+                read=expected_version,
+                now=claim.version,
+            ),
             "version",
         )
     return claim
@@ -125,7 +133,7 @@ def _require_reason(reason: str | None, graduate_note: str | None = None) -> str
         return reason.strip()
     if graduate_note:
         return SEE_GRADUATE_NOTE
-    raise Invalid.field("reason", "give a reason")
+    raise Invalid.field("reason", _("give a reason"))
 
 
 def _note(graduate_note: str | None) -> str | None:
@@ -152,7 +160,9 @@ def start_review(
             .limit(1)
         )
         if first_reviewer == actor:
-            raise Conflict("an appeal is heard by a second reviewer, not the one who rejected it")
+            raise Conflict(
+                _("an appeal is heard by a second reviewer, not the one who rejected it")
+            )
     note = _note(graduate_note)
     transition(
         session,
@@ -174,10 +184,12 @@ def appeal(session: Session, claim_id: int, *, actor: str, reasons: str) -> Clai
     """
     claim = lock_claim(session, claim_id)
     if claim.state is not S.REJECTED:
-        raise Conflict(f"a {claim.state.value} claim cannot be appealed", "state")
+        raise Conflict(
+            _("a claim that is %(state)s cannot be appealed", state=label(claim.state)), "state"
+        )
     reasons = (reasons or "").strip()
     if not reasons:
-        raise Invalid.field("reasons", "say why the decision should change")
+        raise Invalid.field("reasons", _("say why the decision should change"))
     rejection = session.scalar(
         select(ClaimTransition)
         .where(ClaimTransition.claim_id == claim.id, ClaimTransition.to_state == S.REJECTED)
@@ -186,7 +198,7 @@ def appeal(session: Session, claim_id: int, *, actor: str, reasons: str) -> Clai
     )
     taken = session.scalar(select(ClaimAppeal.id).where(ClaimAppeal.rejection_id == rejection.id))
     if taken is not None:
-        raise Conflict("this rejection has been appealed already", "state")
+        raise Conflict(_("this rejection has been appealed already"), "state")
     record = ClaimAppeal(
         claim_id=claim.id, rejection_id=rejection.id, reasons=reasons, submitted_by=actor
     )
@@ -230,8 +242,10 @@ def start_reviews(session: Session, reasons: dict[int, str], *, actor: str) -> N
     _expire(session, RefundClaim, moved)
     if len(moved) != len(ids):
         raise Conflict(
-            "a claim sent to review was decided meanwhile; an appeal is heard one claim at a"
-            " time, by a second reviewer",
+            _(
+                "a claim sent to review was decided meanwhile; an appeal is heard one claim at a"
+                " time, by a second reviewer"
+            ),
             "state",
         )
     session.execute(
@@ -305,17 +319,21 @@ def approve(
     """
     claim = lock_claim(session, claim_id, expected_version)
     if claim.state not in DECIDABLE:
-        raise Conflict(f"a {claim.state.value} claim cannot be approved", "state")
+        raise Conflict(
+            _("a claim that is %(state)s cannot be approved", state=label(claim.state)), "state"
+        )
     current = current_approvals(session, claim)
     if actor in {approval.actor for approval in current}:
         raise Conflict(
-            "you approved this claim already in this round; a second person must approve it"
+            _("you approved this claim already in this round; a second person must approve it")
         )
     if not owed_now(session, claim):
         raise Conflict(
-            "the records say this graduate is not owed a refund (a qualifying job, an excluded"
-            " outcome, or a window still open): record a dispute of that fact first, or reject"
-            " or withdraw the claim",
+            _(
+                "the records say this graduate is not owed a refund (a qualifying job, an"
+                " excluded outcome, or a window still open): record a dispute of that fact first,"
+                " or reject or withdraw the claim"
+            ),
             "state",
         )
     refundable = derive_refundable(session, claim, provider)
@@ -417,10 +435,14 @@ def derive_refundable(
             # A send this database does not remember (it was restored from an older backup)
             # moved another amount than the one derived now: a person must decide.
             raise Conflict(
-                f"the payment provider already refunded"
-                f" {_money(claim, seen.refunded_for_claim_minor)} on payment {share.payment_id}"
-                f" for this claim, in a send this database does not remember; the share derived"
-                f" now is {_money(claim, share.amount_minor)}: settle the difference by hand",
+                _(
+                    "the payment provider already refunded %(refunded)s on payment %(payment)s"
+                    " for this claim, in a send this database does not remember; the share"
+                    " derived now is %(share)s: settle the difference by hand",
+                    refunded=said_money(seen.refunded_for_claim_minor, claim.currency),
+                    payment=share.payment_id,
+                    share=said_money(share.amount_minor, claim.currency),
+                ),
                 "payments",
             )
     return refundable
@@ -456,7 +478,13 @@ def _write_refunds(session: Session, claim: RefundClaim, refundable: Refundable)
             _reset_refund(refund, share.amount_minor)
             refund.request_id = current_request_id.get()
         else:
-            raise Conflict(f"payment {share.payment_id} has a {refund.state.value} refund already")
+            raise Conflict(
+                _(
+                    "payment %(payment)s has a refund already (%(state)s)",
+                    payment=share.payment_id,
+                    state=label(refund.state),
+                )
+            )
     session.flush()
     if not any(share.amount_minor for share in refundable.split):
         # Nothing to send (a scholarship covered everything): the claim is paid as it stands.
@@ -482,7 +510,9 @@ def reject(
     """
     claim = lock_claim(session, claim_id, expected_version)
     if claim.state not in DECIDABLE:
-        raise Conflict(f"a {claim.state.value} claim cannot be rejected", "state")
+        raise Conflict(
+            _("a claim that is %(state)s cannot be rejected", state=label(claim.state)), "state"
+        )
     note = _note(graduate_note)
     claim.closed_while_owed = owed_now(session, claim)
     transition(
@@ -527,8 +557,10 @@ def withdraw(
     reason = _require_reason(reason, note)
     if owed_now(session, claim):
         raise Conflict(
-            "the records say this graduate is owed a refund: record the job or the excluded"
-            " outcome that says otherwise, or reject the claim with a reason they can read",
+            _(
+                "the records say this graduate is owed a refund: record the job or the excluded"
+                " outcome that says otherwise, or reject the claim with a reason they can read"
+            ),
             "state",
         )
     claim.closed_while_owed = False
@@ -611,9 +643,9 @@ def settle_manually(
     """
     claim = lock_claim(session, claim_id, expected_version)
     if claim.state is not S.FAILED:
-        raise Conflict("only a claim whose refund failed is settled by hand", "state")
+        raise Conflict(_("only a claim whose refund failed is settled by hand"), "state")
     if not transfer_reference or not transfer_reference.strip():
-        raise Invalid.field("transfer_reference", "give the bank transfer's reference")
+        raise Invalid.field("transfer_reference", _("give the bank transfer's reference"))
     note = _note(graduate_note)
     reason = _require_reason(reason, note)
     in_flight = [
@@ -622,7 +654,7 @@ def settle_manually(
         if refund.state in (RefundState.SUBMITTING, RefundState.PROCESSING)
     ]
     if in_flight:
-        raise Conflict("refunds are still in flight at the provider; wait for them to settle")
+        raise Conflict(_("refunds are still in flight at the provider; wait for them to settle"))
     adopted = adopt_from_provider(session, claim, provider, actor=actor)
     if adopted:
         session.commit()
@@ -681,13 +713,18 @@ def adopt_from_provider(
             continue
         if provider is None:
             raise Conflict(
-                "no payment provider is configured to check what it already refunded", "state"
+                _("no payment provider is configured to check what it already refunded"), "state"
             )
         try:
             found = find_adoptable(provider.list_refunds(intent_id), refund)
         except GatewayError as error:
             raise Conflict(
-                f"the payment provider could not be asked about {intent_id} ({error}); try again",
+                _(
+                    "the payment provider could not be asked about %(intent)s (%(error)s); try"
+                    " again",
+                    intent=intent_id,
+                    error=error,
+                ),
                 "state",
             ) from error
         if found is not None:
@@ -713,7 +750,7 @@ def retry_failed(
     """Send the failed refunds of a claim again (after the cause was fixed)."""
     claim = lock_claim(session, claim_id, expected_version)
     if claim.state is not S.FAILED:
-        raise Conflict("only a failed claim can be retried", "state")
+        raise Conflict(_("only a failed claim can be retried"), "state")
     note = _note(graduate_note)
     reason = _require_reason(reason, note)
     for refund in _refunds(session, claim):
@@ -921,7 +958,7 @@ def resolve_recovery_item(
     if item is None:
         raise NotFound("RecoveryItem", item_id)
     if item.resolved_at is not None:
-        raise Conflict("this recovery item is closed already", "state")
+        raise Conflict(_("this recovery item is closed already"), "state")
     item.resolution = _require_reason(resolution)
     item.resolved_by = actor
     item.resolved_at = utc_now()

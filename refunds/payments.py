@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from app.errors import Conflict, Invalid
+from app.i18n import said_money
 from app.models import TuitionPayment
-from refunds.amounts import describe_money
 from refunds.gateway import GatewayError, PaymentGateway, ProviderRefund
 from refunds.states import REFUND_PROGRESS, RefundState
 
@@ -68,8 +70,12 @@ def check_payments(
             continue
         if provider is None:
             raise Conflict(
-                f"payment {payment.id} was taken through the payment provider ({intent_id}) and"
-                " no provider is configured to check it; approve where STRIPE_API_KEY is set",
+                _(
+                    "payment %(payment)s was taken through the payment provider (%(intent)s) and"
+                    " no provider is configured to check it; approve where STRIPE_API_KEY is set",
+                    payment=payment.id,
+                    intent=intent_id,
+                ),
                 "payments",
             )
         try:
@@ -77,25 +83,46 @@ def check_payments(
             refunds = live(provider.list_refunds(intent_id))
         except GatewayError as error:
             raise Conflict(
-                f"the payment provider could not be asked about {intent_id} ({error});"
-                " try again in a few minutes",
+                _(
+                    "the payment provider could not be asked about %(intent)s (%(error)s); try"
+                    " again in a few minutes",
+                    intent=intent_id,
+                    error=error,
+                ),
                 "payments",
             ) from error
-        recorded = describe_money(payment.amount_minor, payment.currency)
+        recorded = said_money(payment.amount_minor, payment.currency)
         if intent.status != "succeeded":
             problems.append(
-                f"payment {payment.id}: {intent_id} is {intent.status or 'unknown'} at the"
-                " provider, not succeeded: no money came in through it"
+                _(
+                    "payment %(payment)s: %(intent)s is %(status)s at the provider, not"
+                    " succeeded: no money came in through it",
+                    payment=payment.id,
+                    intent=intent_id,
+                    status=intent.status or "unknown",
+                )
             )
         elif intent.currency != payment.currency:
             problems.append(
-                f"payment {payment.id}: recorded as {recorded} but {intent_id} was charged in"
-                f" {intent.currency}"
+                _(
+                    "payment %(payment)s: recorded as %(recorded)s but %(intent)s was charged in"
+                    " %(currency)s",
+                    payment=payment.id,
+                    recorded=recorded,
+                    intent=intent_id,
+                    currency=intent.currency,
+                )
             )
         elif intent.amount_minor != payment.amount_minor:
-            charged = describe_money(intent.amount_minor, intent.currency)
             problems.append(
-                f"payment {payment.id}: recorded as {recorded} but {intent_id} charged {charged}"
+                _(
+                    "payment %(payment)s: recorded as %(recorded)s but %(intent)s charged"
+                    " %(charged)s",
+                    payment=payment.id,
+                    recorded=recorded,
+                    intent=intent_id,
+                    charged=said_money(intent.amount_minor, intent.currency),
+                )
             )
         found[payment.id] = PaymentAtProvider(
             payment_id=payment.id,

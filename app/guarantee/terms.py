@@ -119,6 +119,13 @@ _EU_MEMBER_STATES = (
 REGIONS: dict[str, frozenset[str]] = {"EU": frozenset(_EU_MEMBER_STATES.split())}
 
 
+class EnrollmentStatus(StrEnum):
+    """Where an enrollment stands: still studying, or graduated (the lists' filter)."""
+
+    STUDYING = "studying"
+    GRADUATED = "graduated"
+
+
 class PayerType(StrEnum):
     """Who paid a tuition payment, and so who a refund of it goes back to."""
 

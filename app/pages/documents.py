@@ -171,7 +171,7 @@ def upload():
     if not form.validate_on_submit():
         errors = dict(form.errors)
         if "csrf_token" in errors:
-            errors["csrf_token"] = ["the form expired; reload the page and try again"]
+            errors["csrf_token"] = [_("the form expired; reload the page and try again")]
         return _refused(errors, 400)
     file = request.files.get("file")
     if file is None or not file.filename:

@@ -183,7 +183,7 @@ def confirmation_for_employer(session: Session, principal: Principal, confirmati
             principal, "answer another employer's confirmation", f"confirmation:{confirmation_id}"
         )
     if confirmation.answered_at is not None:
-        raise Conflict("this confirmation was answered already")
+        raise Conflict(_("this confirmation was answered already"))
     return confirmation
 
 

@@ -194,7 +194,13 @@ def _store(
         )
     )
     if same is not None:
-        raise Conflict(f"this file is attached to this record already (document {same})", "file")
+        raise Conflict(
+            _(
+                "this file is attached to this record already (document %(document)s)",
+                document=same,
+            ),
+            "file",
+        )
     document = Document(
         enrollment_id=enrollment.id,
         concerns_kind=kind,
@@ -243,7 +249,7 @@ def attach(
         refuse(principal, "attach documents", f"{kind.value}:{record_id}")
     if kind not in allowed:
         kinds = ", ".join(sorted(RECORD_NAMES[each].lower() for each in allowed))
-        raise Invalid.field("concerns_kind", f"you attach documents to: {kinds}")
+        raise Invalid.field("concerns_kind", _("you attach documents to: %(kinds)s", kinds=kinds))
     enrollment = _enrollment_of_record(session, kind, record_id)
     if principal.role is Role.GRADUATE and enrollment.student_id != principal.student_id:
         raise NotFound(RECORD_NAMES[kind], record_id)

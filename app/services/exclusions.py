@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 from app.audit import record
 from app.auth.access import Permission, Principal, authorize
 from app.guarantee.terms import ExclusionReason
+from app.i18n import said_day
+from app.labels import label
 from app.models import ExcludedOutcome, Graduation
 from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid
@@ -67,24 +70,31 @@ def record_exclusion(
     evidence = (evidence or "").strip()
     errors: dict[str, list[str]] = {}
     if not evidence:
-        errors["evidence"] = ["name the document it rests on (a letter, a record, a certificate)"]
+        errors["evidence"] = [
+            _("name the document it rests on (a letter, a record, a certificate)")
+        ]
     elif len(evidence) > MAX_EVIDENCE_LENGTH:
-        errors["evidence"] = [f"at most {MAX_EVIDENCE_LENGTH} characters"]
+        errors["evidence"] = [_("at most %(most)s characters", most=MAX_EVIDENCE_LENGTH)]
     elif _CONTROL.search(evidence):
-        errors["evidence"] = ["write the reference on one line, without control characters"]
+        errors["evidence"] = [_("write the reference on one line, without control characters")]
     if occurred_on > today:
-        errors["occurred_on"] = ["record an outcome once it has happened, not before"]
+        errors["occurred_on"] = [_("record an outcome once it has happened, not before")]
     elif occurred_on > view.status.deadline:
         errors["occurred_on"] = [
-            f"the window closed on {view.status.deadline.isoformat()}, before this outcome:"
-            " it does not take back what the guarantee owed by then"
+            _(
+                "the window closed on %(day)s, before this outcome: it does not take back what"
+                " the guarantee owed by then",
+                day=said_day(view.status.deadline),
+            )
         ]
     if errors:
         raise Invalid(errors)
     if view.exclusion is not None:
         raise Conflict(
-            f"an excluded outcome ({view.exclusion.reason.value}) is recorded for this"
-            " graduation already",
+            _(
+                "an excluded outcome (%(reason)s) is recorded for this graduation already",
+                reason=label(view.exclusion.reason),
+            ),
             "graduation_id",
         )
 
@@ -94,8 +104,11 @@ def record_exclusion(
     claim = claims.lock_claim(session, claim_id) if claim_id is not None else None
     if claim is not None and claim.state in PAID_OR_PAYING:
         raise Conflict(
-            f"the refund claim of this graduation is {claim.state.value}: money has gone out"
-            " or is on its way, so finance must settle it before an exclusion is recorded",
+            _(
+                "the refund claim of this graduation is %(state)s: money has gone out or is on"
+                " its way, so finance must settle it before an exclusion is recorded",
+                state=label(claim.state),
+            ),
             "graduation_id",
         )
 
@@ -111,7 +124,7 @@ def record_exclusion(
             session.add(exclusion)
     except IntegrityError as error:
         raise Conflict(
-            "an excluded outcome is recorded for this graduation already", "graduation_id"
+            _("an excluded outcome is recorded for this graduation already"), "graduation_id"
         ) from error
     description = f"{reason.value} on {occurred_on.isoformat()} ({evidence})"
     record(

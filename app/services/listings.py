@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.guarantee.evaluation import guarantee_statuses
 from app.guarantee.rules import GuaranteeStatus
+from app.guarantee.terms import EnrollmentStatus
 from app.models import (
     ApiToken,
     AuditEvent,
@@ -186,13 +187,6 @@ class EnrollmentSort(StrEnum):
     SIGNED = "signed"
     NAME = "name"
     EXPECTED_GRADUATION = "expected_graduation"
-
-
-class EnrollmentStatus(StrEnum):
-    """Where an enrollment stands, for the list's filter."""
-
-    STUDYING = "studying"
-    GRADUATED = "graduated"
 
 
 @dataclass(frozen=True)

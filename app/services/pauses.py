@@ -21,6 +21,7 @@ from app.audit import record
 from app.auth.access import Permission, Principal
 from app.guarantee.rules import claim_deadline, guarantee_deadline, paused_days, window_start
 from app.guarantee.terms import PauseReason
+from app.i18n import said_day
 from app.models import Graduation, SearchPause
 from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid, NotFound
@@ -108,7 +109,7 @@ def record_pause(
             "starts_on",
             _(
                 "the window opens on %(day)s: a pause starts then or later",
-                day=opens.isoformat(),
+                day=said_day(opens),
             ),
         )
     elif starts_on > view.status.deadline:
@@ -116,7 +117,7 @@ def record_pause(
             "starts_on",
             _(
                 "the window closes on %(day)s: a pause starts by then",
-                day=view.status.deadline.isoformat(),
+                day=said_day(view.status.deadline),
             ),
         )
     for other in view.pauses:
@@ -125,8 +126,8 @@ def record_pause(
                 "starts_on",
                 _(
                     "it overlaps the pause from %(first)s to %(last)s",
-                    first=other.starts_on.isoformat(),
-                    last=other.ends_on.isoformat(),
+                    first=said_day(other.starts_on),
+                    last=said_day(other.ends_on),
                 ),
             )
     if note is not None and len(note) > MAX_NOTE_LENGTH:

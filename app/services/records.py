@@ -27,6 +27,7 @@ from app.guarantee.terms import (
     PayerType,
     WorkAuthorisation,
 )
+from app.i18n import said_day
 from app.models import (
     Base,
     Employer,
@@ -177,7 +178,7 @@ def _check_policy_dates(
                 "version %(version)s is effective from %(day)s: a version effective before it is"
                 " refused unless it is marked a correction",
                 version=newest.version,
-                day=newest.effective_from.isoformat(),
+                day=said_day(newest.effective_from),
             ),
             "effective_from",
         )
@@ -200,17 +201,17 @@ def _check_policy_dates(
                 "an enrollment signed on %(signed_on)s is bound to another version already: a new"
                 " version may only govern days (from %(start)s and before %(end)s) on which no"
                 " enrollment was signed yet",
-                signed_on=signed_on.isoformat(),
-                start=effective_from.isoformat(),
-                end=next_from.isoformat(),
+                signed_on=said_day(signed_on),
+                start=said_day(effective_from),
+                end=said_day(next_from),
             )
         else:
             message = gettext(
                 "an enrollment signed on %(signed_on)s is bound to another version already: a new"
                 " version may only govern days (from %(start)s) on which no enrollment was signed"
                 " yet",
-                signed_on=signed_on.isoformat(),
-                start=effective_from.isoformat(),
+                signed_on=said_day(signed_on),
+                start=said_day(effective_from),
             )
         raise Conflict(message, "effective_from")
 
@@ -291,7 +292,7 @@ def enroll(
             gettext(
                 "no guarantee policy of programme %(programme)s is in force on %(day)s",
                 programme=programme.id,
-                day=signed_on,
+                day=said_day(signed_on),
             ),
         )
     enrollment = Enrollment(
@@ -479,9 +480,11 @@ def report_job_outcome(
     if employer_id is not None:
         employer = _get_field(session, Employer, employer_id, "employer_id")
     elif employment_type is not EmploymentType.FOUNDED_COMPANY:
-        raise Invalid.field("employer_id", "name the employer (only a founded company has none)")
+        raise Invalid.field(
+            "employer_id", gettext("name the employer (only a founded company has none)")
+        )
     if (annual_salary_minor is None) != (salary_currency is None):
-        raise Invalid.field("salary_currency", "give the salary and its currency together")
+        raise Invalid.field("salary_currency", gettext("give the salary and its currency together"))
     outcome = JobOutcome(
         graduation_id=graduation.id,
         employer_id=employer.id if employer else None,

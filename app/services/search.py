@@ -40,6 +40,7 @@ from app.guarantee.terms import (
     PolicyTerms,
     SearchActivityKind,
 )
+from app.i18n import said_day
 from app.models import Graduation, SchoolRequest, SearchActivity, SearchPause
 from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid
@@ -441,7 +442,7 @@ def ask_question(
     errors: dict[str, list[str]] = {}
     question = _text(errors, "question", question, MAX_TEXT)
     if not question and not errors:
-        errors["question"] = ["write the question"]
+        errors["question"] = [_("write the question")]
     if errors:
         raise Invalid(errors)
     request = SchoolRequest(
@@ -487,7 +488,7 @@ def stop_seeking(
     graduation = own_graduation(session, principal, graduation_id)
     if graduation.stopped_seeking_on is not None:
         raise Conflict(
-            _("you told us on %(day)s already", day=graduation.stopped_seeking_on.isoformat()),
+            _("you told us on %(day)s already", day=said_day(graduation.stopped_seeking_on)),
             "stopped_on",
         )
     today = utc_now().date()
@@ -525,7 +526,7 @@ def _check_day(errors, name: str, day: date, graduation: Graduation, today: date
         errors.setdefault(name, []).append(
             _(
                 "cannot be before you qualified (%(day)s)",
-                day=graduation.qualified_on.isoformat(),
+                day=said_day(graduation.qualified_on),
             )
         )
 

@@ -84,3 +84,36 @@ def test_the_check_reads_the_text_part_of_every_email_too(tmp_path):
     checked = catalogue.checked_templates()
     emails = sorted((catalogue.ROOT / "templates" / "email").glob("*.txt"))
     assert emails and set(emails) <= set(checked)
+
+
+def test_every_refusal_a_person_reads_is_a_message():
+    """What a service refuses with reaches a page: its words are translated, its days written as
+    the reader writes them (the API's own refusals are English by contract, and left out)."""
+    found = [
+        f"{path.relative_to(catalogue.ROOT.parent)}:{line}: {text}"
+        for path, line, text in catalogue.unmarked_refusals()
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("source", "lines"),
+    [
+        ('raise Conflict("this was answered already")', [1]),
+        ('raise Conflict(_("this was answered already"), "state")', []),
+        ('raise Conflict(f"payment {payment.id} was refunded")', [1]),
+        ("raise Conflict(message)", []),
+        ('raise Invalid.field("reason", "give a reason")', [1]),
+        ('raise Invalid.field("reason", gettext("give a reason"))', []),
+        ('raise Invalid({"a": ["say why"], "b": [_("say why")]})', [1]),
+        ('errors["question"] = ["write the question"]', [1]),
+        ('errors["question"] = [_("write the question")]', []),
+        ('errors.setdefault("day", []).append("cannot be in the future")', [1]),
+        ('raise Conflict(_("closed on %(day)s", day=deadline.isoformat()))', [1]),
+        ('raise Conflict(_("closed on %(day)s", day=said_day(deadline)))', []),
+        ('raise Conflict(_("it is %(state)s") + ".")', []),
+        ('log.append("not a refusal")', []),
+    ],
+)
+def test_the_refusal_check_finds_plain_text_and_iso_days(source, lines):
+    assert [line for line, _text in catalogue.refusals_outside_messages(source)] == lines

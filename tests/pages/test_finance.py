@@ -541,3 +541,19 @@ def test_a_decision_flashes_what_was_done_in_french(client, session, french_read
     body = client.get(response.headers["Location"]).get_data(as_text=True)
 
     assert "La demande est en cours d’examen." in body
+
+
+def test_a_decision_the_refund_rules_refuse_says_why_in_french(client, session, french_reader):
+    """A refusal of the refund code itself (not of the form) reads in French too, with the
+    claim's state in French."""
+    claim = claim_in(S.FAILED, refunds=[(RefundState.FAILED, "lost_or_stolen_card")])
+    before = snapshot(session, claim.id)
+
+    settle = decide(client, claim, "settle", {"transfer_reference": " ", "reason": "payé"})
+    approve = decide(client, claim, "approve", {"reason": "ok"})
+
+    assert settle.status_code == 400
+    assert "Donnez la référence du virement bancaire." in settle.get_data(as_text=True)
+    assert approve.status_code == 409
+    assert "Une demande « en échec » ne peut pas être approuvée." in approve.get_data(as_text=True)
+    assert snapshot(session, claim.id) == before

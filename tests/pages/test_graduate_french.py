@@ -249,6 +249,37 @@ def test_a_french_reader_pausing_with_no_first_day_is_refused_in_french(
     assert count(session, SearchPause) == 0
 
 
+def test_a_french_reader_pausing_past_the_deadline_reads_the_day_as_france_writes_it(
+    client, session, sign_in, french_graduate, today
+):
+    user, graduation, _job = french_graduate
+    sign_in(user)
+    policy = graduation.enrollment.policy
+    deadline = guarantee_deadline(
+        graduation.qualified_on, policy.window_months, policy.window_starts
+    )
+    prefix = f"pause-{graduation.id}-"
+
+    response = post_form(
+        client,
+        f"/me/graduations/{graduation.id}/pauses",
+        {
+            f"{prefix}starts_on": (deadline + timedelta(days=1)).isoformat(),
+            f"{prefix}ends_on": (deadline + timedelta(days=5)).isoformat(),
+            f"{prefix}reason": "illness",
+            f"{prefix}note": "",
+        },
+        token_from="/me",
+    )
+
+    assert response.status_code == 400
+    page = text_of(response)
+    written = format_date(deadline, "medium", locale="fr_FR")
+    assert f"La période se termine le {written}" in page
+    assert f"le {deadline.isoformat()}" not in page
+    assert count(session, SearchPause) == 0
+
+
 def test_an_english_reader_still_reads_me_in_english(client, session, sign_in, french_graduate):
     user, _graduation, _job = french_graduate
     user.locale = None

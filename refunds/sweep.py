@@ -227,13 +227,13 @@ def _paused():
 
 def policy_areas():
     """Per policy that names search areas, every country they cover (a region's members in its
-    place, as ``app.guarantee.rules.area_countries``) as one list: ``,FR,DE,`` (``_listed``).
+    place, as ``app.guarantee.rules.area_countries``) as one list: ``,FR,DE,`` (``_Listed``).
 
     Joined to each row, the area tests stay plain expressions. An EXISTS on
     policy_search_areas per graduation (and per job) is a subplan that PostgreSQL costs so
     high that it cross-joins every graduation with every policy to apply the deadline first,
     and it keeps the job anti-join out of parallel workers: on 200,000 graduations that made
-    the selection about five times as slow.
+    the selection about four times as slow.
     """
     country = case(
         *(
@@ -270,7 +270,7 @@ def _listed_postgresql(element, compiler, **kw):
     # "<> 0", not "> 0": PostgreSQL has no statistics for the list and guesses that a third of
     # the rows pass an inequality but nearly all pass a "not equal". Nearly all graduates are
     # covered; with a third, the estimate of the windows falls so low that it probes the jobs'
-    # index once per graduation instead of hashing the jobs (about twice as slow).
+    # index once per graduation instead of hashing the jobs (about 1.5 times as slow).
     return f"(strpos({countries}, ',' || ({country}) || ',') <> 0)"
 
 
@@ -291,10 +291,9 @@ def covered_by_policy(areas):
     """``app.guarantee.rules.eligibility_shortfalls`` in SQL: the graduation (joined to its
     enrollment, its policy and, outer, the policy's ``areas``: ``policy_areas()``) meets its
     policy's eligibility terms (the sweep selects by it; the claims queue marks the claims of
-    graduates it leaves out). Every prerequisite verified;
-    qualified within the time limit of a recorded start of studies; searching in one of the
-    policy's areas, if it names any; not recorded as unauthorised to work there, if the policy
-    requires it."""
+    graduates it leaves out). Every prerequisite verified; qualified within the time limit of a
+    recorded start of studies; searching in one of the policy's areas, if it names any; not
+    recorded as unauthorised to work there, if the policy requires it."""
     unverified = exists().where(
         PolicyPrerequisite.policy_id == GuaranteePolicy.id,
         # Two levels down, the enrollment must be named as the outer query's explicitly.

@@ -44,7 +44,7 @@ from refunds.models import (
     RefundClaim,
 )
 from refunds.states import TRANSITIONS, ClaimState, RefundState
-from refunds.sweep import covered_by_policy, days_after
+from refunds.sweep import covered_by_policy, days_after, policy_areas
 
 S = ClaimState
 
@@ -140,6 +140,7 @@ def _claim_deadline():
 
 
 def _queue_rows():
+    areas = policy_areas()
     return (
         select(
             RefundClaim.id,
@@ -153,13 +154,14 @@ def _queue_rows():
             RefundClaim.currency,
             RefundClaim.state,
             RefundClaim.version,
-            case((covered_by_policy(), True), else_=False),
+            case((covered_by_policy(areas), True), else_=False),
         )
         .join(Enrollment, Enrollment.id == RefundClaim.enrollment_id)
         .join(Student, Student.id == Enrollment.student_id)
         .join(Programme, Programme.id == Enrollment.programme_id)
         .join(Graduation, Graduation.id == RefundClaim.graduation_id)
         .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
+        .outerjoin(areas, areas.c.policy_id == GuaranteePolicy.id)
         # Oldest first: the claims closest to the school's own decision deadline.
         .order_by(RefundClaim.flagged_on, RefundClaim.id)
     )

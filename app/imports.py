@@ -726,7 +726,8 @@ class _Payments(_Kind):
             )
         )
         # Only a payment between the file's first and last instants can be one of its rows
-        # recorded again: the others are left in the database.
+        # recorded again: the others are left in the database (the index on enrollment and
+        # instant reads only those).
         instants = [values["paid_at"] for values in rows]
         between = TuitionPayment.paid_at.between(min(instants), max(instants)) if rows else None
         self._recorded_payments.update(

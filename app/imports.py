@@ -17,11 +17,11 @@ through them, so the refusal names its line.
 from __future__ import annotations
 
 import csv
+import gc
 import io
-import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
@@ -29,7 +29,19 @@ from typing import Any, ClassVar, TypeVar
 import psycopg
 from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, missing, validate
-from sqlalchemy import ARRAY, ColumnElement, Connection, Row, Table, any_, insert, literal, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Row,
+    String,
+    Table,
+    any_,
+    cast,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -276,8 +288,26 @@ BATCH = 1000
 
 
 def _any(column, keys: Sequence) -> ColumnElement[bool]:
-    """``column`` is one of ``keys``, bound as one array (PostgreSQL)."""
-    return column == any_(literal(keys, ARRAY(column.type)))
+    """``column`` is one of ``keys``, bound as one array (PostgreSQL).
+
+    The array is bound as its text, which PostgreSQL reads in one go: psycopg would adapt the
+    keys one by one in Python, which for a whole file's keys takes longer than the query."""
+    # Text without the column's length, which the cast would cut a longer key to.
+    element = String() if isinstance(column.type, String) else column.type
+    return column == any_(cast(literal(_array_text(keys), String()), ARRAY(element)))
+
+
+def _array_text(keys: Sequence[str] | Sequence[int]) -> str:
+    """``keys`` (all text or all whole numbers) written as a PostgreSQL array: ``{1,2}``,
+    ``{"a","b c"}``, each text quoted and its quotes and backslashes escaped."""
+    if not keys:
+        return "{}"
+    if isinstance(keys[0], int):
+        return "{" + ",".join(map(str, keys)) + "}"
+    joined = "".join(keys)
+    if '"' in joined or "\\" in joined:
+        keys = [key.replace("\\", "\\\\").replace('"', '\\"') for key in keys]
+    return '{"' + '","'.join(keys) + '"}'
 
 
 def _batches(items: Sequence[Item], size: int = BATCH) -> Iterator[Sequence[Item]]:
@@ -383,19 +413,21 @@ class _Kind:
 
     def _rows(
         self, statement_of: Callable[[ColumnElement[bool]], Any], column, keys: Iterable
-    ) -> Iterator:
+    ) -> list:
         """The rows ``statement_of(column among keys)`` selects, for the distinct ``keys``.
 
         PostgreSQL takes them all as one array (``= ANY``): a statement whose text does not
         grow with the file, parsed once. Elsewhere they go in batches of ``BATCH``."""
         keys = sorted(set(keys))
         if not keys:
-            return
+            return []
         if self._on_postgresql():
-            yield from self.session.execute(statement_of(_any(column, keys)))
-            return
-        for batch in _batches(keys):
-            yield from self.session.execute(statement_of(column.in_(batch)))
+            return self.session.execute(statement_of(_any(column, keys))).all()
+        return [
+            row
+            for batch in _batches(keys)
+            for row in self.session.execute(statement_of(column.in_(batch)))
+        ]
 
     def _on_postgresql(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
@@ -694,7 +726,8 @@ class _Payments(_Kind):
             )
         )
         # Only a payment between the file's first and last instants can be one of its rows
-        # recorded again: the others are left in the database.
+        # recorded again: the others are left in the database (the index on enrollment and
+        # instant reads only those).
         instants = [values["paid_at"] for values in rows]
         between = TuitionPayment.paid_at.between(min(instants), max(instants)) if rows else None
         self._recorded_payments.update(
@@ -904,6 +937,23 @@ def columns_of(kind: str) -> str:
 # -- Reading and importing -------------------------------------------------------------------
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused, and running again after if it ran before.
+
+    Reading a file and importing it make a few objects per row that live until the end, none of
+    them in a cycle: the collector would go over all of them, and every object of the
+    application, each time their number grows by a quarter, for nothing.
+    """
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
+
+
 #: What spreadsheets put between values: English Excel a comma, French Excel a semicolon.
 DELIMITERS = (",", ";", "\t")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -927,6 +977,7 @@ def read_csv(data: bytes, kind: str) -> list[SourceRow]:
     return read_csv_file(data, kind).rows
 
 
+@_collector_paused()
 def read_csv_file(data: bytes, kind: str) -> CsvFile:
     """A CSV file of ``kind`` as spreadsheets save it, read into rows numbered by their line.
 
@@ -948,7 +999,7 @@ def read_csv_file(data: bytes, kind: str) -> CsvFile:
         for cells in reader:
             # A quoted value may span lines: a row starts where the previous one ended.
             line, next_line = next_line, reader.line_num + 1
-            cells = [cell.strip() for cell in cells]
+            cells = list(map(str.strip, cells))
             if not any(cells):
                 continue
             if header is None:
@@ -1021,6 +1072,7 @@ def _delimiter(text: str) -> str:
     return max(DELIMITERS, key=header.count)
 
 
+@_collector_paused()
 def import_rows(
     session: Session, kind: str, rows: Sequence[SourceRow], *, track: Track = untracked
 ) -> ImportReport:
@@ -1077,37 +1129,34 @@ def _copy(connection: Connection, table: Table, records: Iterable[dict]) -> None
     """COPY ``records`` into ``table``, with what an INSERT would add: each column's default
     when the record has none, and each value as the column's type writes it (instants in UTC,
     enumerations by value)."""
-    records = iter(records)
-    first = next(records, None)
-    if first is None:
+    records = list(records)
+    if not records:
         return
+    first = records[0]
     columns = [column for column in table.columns if column.key in first or column.default]
-    dialect = connection.dialect
-    writers = [
-        (
-            column.key,
-            column.default if column.key not in first else None,
-            column.type.bind_processor(dialect),
-        )
-        for column in columns
-    ]
+    # Column by column: each column's type is asked how to write its values once.
+    values = [_column_values(column, first, records, connection.dialect) for column in columns]
     names = ", ".join(column.name for column in columns)
     cursor = connection.connection.driver_connection.cursor()
     with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for record in itertools.chain([first], records):
-            copy.write_row(
-                [_column_value(record, key, default, write) for key, default, write in writers]
-            )
+        for row in zip(*values, strict=True):
+            copy.write_row(row)
 
 
-def _column_value(record: dict, key: str, default, write) -> Any:
-    if default is None:
-        value = record[key]
-    elif default.is_callable:
-        value = default.arg(None)  # a default that takes no context, as every model's does
+def _column_values(column, first: dict, records: list[dict], dialect) -> list:
+    """``column``'s value in each of ``records`` (its default when ``first`` has none), as its
+    type writes it."""
+    if column.key in first:
+        values = [record[column.key] for record in records]
+    elif column.default.is_callable:
+        # A default that takes no context, as every model's does.
+        values = [column.default.arg(None) for _ in records]
     else:
-        value = default.arg
-    return value if write is None or value is None else write(value)
+        values = [column.default.arg] * len(records)
+    write = column.type.bind_processor(dialect)
+    if write is None:
+        return values
+    return [None if value is None else write(value) for value in values]
 
 
 def _insert_in_batches(session: Session, model: type[Base], records: Iterable[dict]) -> None:

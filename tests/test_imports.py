@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -323,6 +324,48 @@ def test_import_graduations_writes_every_row(session, csv_file, run_import, data
         (ada.id, date(2025, 8, 31)),
         (grace.id, date(2025, 9, 15)),
     ]
+
+
+def test_import_finds_records_whatever_characters_their_names_hold(session):
+    # A file's names are looked up all at once (on PostgreSQL, as the text of one array):
+    # quotes, backslashes, commas, braces, inner blanks and the word NULL are names like any.
+    names = ['Data "Science"', "C:\\Web\\", "UX, {UI}", "NULL", "a  b", "Ünïcode ✓", '\\"']
+    enrollments = []
+    for number, name in enumerate(names):
+        programme = ProgrammeFactory(name=name)
+        GuaranteePolicyFactory(programme=programme, version=1, effective_from=date(2024, 1, 1))
+        student = StudentFactory(email=f"o'brien+{number}@example.org")
+        enrollments.append(_enrollment_of(student, programme))
+    rows = [
+        SourceRow(
+            line,
+            {
+                "student_email": f"o'brien+{number}@example.org",
+                "programme": name,
+                "qualified_on": "2025-06-30",
+            },
+        )
+        for line, (number, name) in enumerate(enumerate(names), start=2)
+    ]
+    near = SourceRow(
+        len(rows) + 2,
+        {
+            "student_email": "o'brien+0@example.org",
+            "programme": "Data",
+            "qualified_on": "2025-06-30",
+        },
+    )
+
+    refused = import_rows(session, "graduations", [*rows, near])
+    report = import_rows(session, "graduations", rows)
+
+    assert [str(error) for error in refused.errors] == [
+        f"line {near.line}: programme: no programme is named 'Data'"
+    ]
+    assert report.ok, report.errors
+    assert session.scalars(
+        select(Graduation.enrollment_id).order_by(Graduation.enrollment_id)
+    ).all() == sorted(enrollment.id for enrollment in enrollments)
 
 
 def test_import_accepts_a_byte_order_mark_crlf_and_blank_lines(session, tmp_path, run_import):
@@ -722,6 +765,18 @@ def test_import_rows_checks_and_writes_without_the_command(session):
 
 
 # -- Bad files ---------------------------------------------------------------------------------
+
+
+def test_reading_and_importing_leave_the_garbage_collector_running(session):
+    # Both pause it while they make their rows' objects, whether they end well or not.
+    with pytest.raises(ImportFileError):
+        read_csv(b"name,email,country\n", "students")
+    with pytest.raises(ValueError, match="cannot import"):
+        import_rows(session, "teachers", [])
+    report = import_rows(session, "students", [SourceRow(2, {"name": "Ada"})])
+
+    assert not report.ok
+    assert gc.isenabled()
 
 
 def test_import_missing_file_is_refused(tmp_path, run_import):

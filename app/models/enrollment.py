@@ -171,11 +171,13 @@ class TuitionPayment(CreatedAt, Base):
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint(CURRENCY_IS_ISO, name="currency_iso"),
+        # An enrollment's payments, and those between two instants (migration 0023).
+        Index("ix_tuition_payments_enrollment_id_paid_at", "enrollment_id", "paid_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The enrollment paid for.
-    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"))
     #: Amount received, in minor units.
     amount_minor: Mapped[int] = mapped_column(Money)
     #: ISO 4217 currency of the amount (always the programme's).

@@ -23,6 +23,7 @@ from app.labels import label
 from app.models import Enrollment, TuitionPayment
 from app.models.base import utc_now
 from app.observability import current_request_id
+from refunds import notes
 from refunds.amounts import describe_money
 from refunds.gateway import GatewayError, PaymentGateway
 from refunds.models import (
@@ -349,8 +350,12 @@ def approve(
             claim,
             S.IN_REVIEW,
             actor=actor,
-            reason=f"the refundable amount is now {_money(claim, refundable.amount_minor)}, not"
-            f" the {was} {first.actor} approved: the approvals start again",
+            reason=notes.note(
+                notes.AMOUNT_CHANGED,
+                amount=_money(claim, refundable.amount_minor),
+                was=was,
+                actor=first.actor,
+            ),
         )
         current = []
     if refundable.amount_minor != claim.amount_minor:
@@ -378,7 +383,7 @@ def approve(
             claim,
             S.AWAITING_SECOND_APPROVAL,
             actor=actor,
-            reason=f"first of two approvals: {reason}",
+            reason=notes.note(notes.FIRST_APPROVAL, reason=reason),
         )
         return claim
     transition(
@@ -488,8 +493,9 @@ def _write_refunds(session: Session, claim: RefundClaim, refundable: Refundable)
     session.flush()
     if not any(share.amount_minor for share in refundable.split):
         # Nothing to send (a scholarship covered everything): the claim is paid as it stands.
-        transition(session, claim, S.PAYING, actor="system:approval", reason="nothing to refund")
-        transition(session, claim, S.REFUNDED, actor="system:approval", reason="nothing to refund")
+        nothing = notes.note(notes.NOTHING_TO_REFUND)
+        transition(session, claim, S.PAYING, actor="system:approval", reason=nothing)
+        transition(session, claim, S.REFUNDED, actor="system:approval", reason=nothing)
 
 
 def reject(
@@ -668,7 +674,9 @@ def settle_manually(
         claim,
         S.SETTLED_MANUALLY,
         actor=actor,
-        reason=f"{reason} (transfer {transfer_reference.strip()})",
+        reason=notes.note(
+            notes.SETTLED_BY_TRANSFER, reason=reason, reference=transfer_reference.strip()
+        ),
         graduate_note=note,
     )
     return claim
@@ -797,7 +805,9 @@ def settling_moves(state: ClaimState, refunds) -> list[tuple[ClaimState, str]]:
     failed = next((refund for refund in live_rows if refund.state is RefundState.FAILED), None)
     if failed is not None:
         if state in (S.PAYING, S.REFUNDED):
-            reason = f"refund of payment {failed.payment_id} failed: {failed.last_error}"
+            reason = notes.note(
+                notes.REFUND_FAILED, payment=failed.payment_id, error=failed.last_error
+            )
             return [(S.FAILED, reason)]
         return []
     done = (RefundState.SUCCEEDED, RefundState.SETTLED_MANUALLY)
@@ -805,10 +815,10 @@ def settling_moves(state: ClaimState, refunds) -> list[tuple[ClaimState, str]]:
         return []
     moves = []
     if state in (S.APPROVED, S.FAILED):
-        moves.append((S.PAYING, "the provider holds the refunds"))
+        moves.append((S.PAYING, notes.note(notes.PROVIDER_HOLDS)))
         state = S.PAYING
     if state is S.PAYING:
-        moves.append((S.REFUNDED, "every refund succeeded"))
+        moves.append((S.REFUNDED, notes.note(notes.ALL_SUCCEEDED)))
     return moves
 
 
@@ -908,7 +918,7 @@ def review_after_job_report(
         claim,
         S.IN_REVIEW,
         actor=actor,
-        reason=f"a qualifying job (outcome {outcome_id}) starting inside the window was reported",
+        reason=notes.note(notes.JOB_REPORTED, job=outcome_id),
     )
     _cancel_unsent_refunds(session, claim)
     return claim
@@ -939,10 +949,7 @@ def open_recovery_item(
         claim_id=claim.id,
         job_outcome_id=outcome_id,
         opened_by=actor,
-        reason=(
-            f"a qualifying job (outcome {outcome_id}) starting inside the window was reported"
-            f" after the claim was {claim.state.value}: the refund may not have been owed"
-        ),
+        reason=notes.note(notes.JOB_REPORTED_AFTER_PAYMENT, job=outcome_id, state=claim.state),
     )
     session.add(item)
     session.flush()

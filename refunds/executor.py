@@ -44,6 +44,7 @@ from refunds.gateway import (
     TransientGatewayError,
 )
 from refunds.models import Refund, RefundClaim
+from refunds.notes import SENDING, note
 from refunds.payments import apply_provider_refund, find_adoptable, live
 from refunds.states import ClaimState, RefundState
 
@@ -201,7 +202,7 @@ def _take_next(
                     claim_state,
                     ClaimState.PAYING,
                     actor=ACTOR,
-                    reason="sending refunds",
+                    reason=note(SENDING),
                 )
             claim_of, amount_minor, key, attempts, request_id, payment_intent_id = row
             return _Taken(

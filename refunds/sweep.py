@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from app.guarantee.rules import COUNTED_STATUSES
+from app.guarantee.sentences import IsoDay
 from app.guarantee.terms import (
     OPEN_ENDED_TYPES,
     REGIONS,
@@ -58,6 +59,7 @@ from app.models import (
 from app.models.base import utc_now
 from refunds.claims import reopen_if_owed
 from refunds.models import ClaimTransition, RefundClaim
+from refunds.notes import REOPENED, SWEPT, note
 from refunds.states import ClaimState
 
 
@@ -602,7 +604,7 @@ def sweep(session: Session, as_of: date, *, dry_run: bool = False, actor: str = 
                 null(),
                 literal(ClaimState.FLAGGED.value),
                 literal(actor),
-                literal(f"window closed without a qualifying job (sweep as of {as_of})"),
+                literal(str(note(SWEPT, day=IsoDay.of(as_of)))),
                 literal(now, ClaimTransition.at.type),
             ).where(~exists().where(ClaimTransition.claim_id == RefundClaim.id)),
         )
@@ -621,7 +623,7 @@ def _reopen(session: Session, as_of: date, actor: str) -> int:
             session,
             claim_id,
             actor=actor,
-            reason=f"the records now say the graduate is owed a refund (sweep as of {as_of})",
+            reason=note(REOPENED, day=IsoDay.of(as_of)),
             today=as_of,
         )
         reopened += claim is not None

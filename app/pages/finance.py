@@ -40,6 +40,7 @@ from app.pages import documents as document_pages
 from app.pages import search as search_pages
 from app.pages.formatting import csv_download, major_units
 from app.pages.list_args import ListArgs
+from app.pages.sentences import said_again
 from app.services import claim_notices, documents, finance
 from app.services import forecast as forecast_service
 from app.services import search as search_log
@@ -51,6 +52,7 @@ from refunds.provider import configured_gateway
 from refunds.states import ClaimState, RefundState
 
 blueprint = Blueprint("finance", __name__, url_prefix="/finance")
+blueprint.add_app_template_filter(said_again, "said_again")
 
 PER_PAGE = 50
 

@@ -11,6 +11,7 @@ from flask_babel import get_translations
 from app.guarantee.sentences import Sentence
 from app.labels import label
 from app.pages.formatting import day
+from refunds.notes import recognised
 
 
 def said(text):
@@ -23,6 +24,13 @@ def said(text):
     else:
         template = translations.ugettext(text.message)
     return template % {name: _value(value) for name, value in text.values.items()}
+
+
+def said_again(text):
+    """A note the system stored in English in a claim's history (``refunds.notes``), said in
+    the reader's language; text a person typed as it is."""
+    sentence = recognised(text)
+    return said(sentence) if sentence is not None else text
 
 
 def _value(value):

@@ -36,6 +36,7 @@ from app.models.base import utc_now
 from app.services.errors import Conflict, NotFound
 from app.services.readers import employer_reader
 from refunds import claims as refund_claims
+from refunds.notes import EMPLOYER_CORRECTED, EMPLOYER_DENIED, note
 
 SALT = "hire-confirmation"
 LINK_LIFETIME = timedelta(days=14)
@@ -280,7 +281,7 @@ def confirm_hire(
             outcome.graduation_id,
             outcome_id=outcome.id,
             actor=answered_by,
-            reason=f"the employer corrected job {outcome.id}",
+            reason=note(EMPLOYER_CORRECTED, job=outcome.id),
         )
     return outcome
 
@@ -310,6 +311,6 @@ def deny_hire(
             outcome.graduation_id,
             outcome_id=outcome.id,
             actor=answered_by,
-            reason=f"the employer denied job {outcome.id}",
+            reason=note(EMPLOYER_DENIED, job=outcome.id),
         )
     return outcome

@@ -24,6 +24,7 @@ from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid
 from app.services.records import get_or_404
 from refunds import claims as refund_claims
+from refunds.notes import JOB_CORRECTED, JOB_DISPUTED, note
 
 #: Longest reason kept for a dispute or correction.
 MAX_REASON_LENGTH = 2000
@@ -65,7 +66,7 @@ def dispute_job(
         outcome.graduation_id,
         outcome_id=outcome.id,
         actor=principal.actor,
-        reason=f"job {outcome.id} disputed: {why}",
+        reason=note(JOB_DISPUTED, job=outcome.id, why=why),
     )
     return outcome
 
@@ -123,7 +124,7 @@ def correct_job(
         changes,
         revision_reason=why,
         audit_note=why,
-        claim_reason=f"job {outcome.id} corrected: {why}",
+        claim_reason=note(JOB_CORRECTED, job=outcome.id, why=why),
     )
 
 

@@ -29,6 +29,7 @@ from app.services.guarantee import evaluate_guarantee
 from app.services.records import get_or_404
 from refunds import claims
 from refunds.models import RefundClaim
+from refunds.notes import EXCLUDED, note
 from refunds.states import ClaimState
 
 S = ClaimState
@@ -139,6 +140,6 @@ def record_exclusion(
             session,
             claim.id,
             actor=principal.actor,
-            reason=f"the graduate is out of the guarantee: excluded outcome {description}",
+            reason=note(EXCLUDED, outcome=description),
         )
     return exclusion

@@ -27,6 +27,7 @@ from app.services.guarantee import GuaranteeView, OutcomeVerdict, evaluate_guara
 from app.services.records import MAX_ID, create_employer, report_job_outcome
 from refunds import claims as refund_claims
 from refunds.models import RefundClaim
+from refunds.notes import GRADUATE_CORRECTED, GRADUATE_WITHDREW, note
 
 
 @dataclass(frozen=True)
@@ -322,7 +323,7 @@ def correct_own_job(
         changes,
         revision_reason="corrected by the graduate",
         audit_note=None,
-        claim_reason=f"job {outcome.id} corrected by the graduate",
+        claim_reason=note(GRADUATE_CORRECTED, job=outcome.id),
     )
 
 
@@ -349,7 +350,7 @@ def withdraw_own_job(
         outcome.graduation_id,
         outcome_id=outcome.id,
         actor=principal.actor,
-        reason=f"job {outcome.id} withdrawn by the graduate",
+        reason=note(GRADUATE_WITHDREW, job=outcome.id),
     )
     return outcome
 

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
+from app.guarantee.sentences import IsoDay
 from app.guarantee.terms import EmploymentType, OutcomeStatus, PayerType
 from app.models import Role
-from refunds import claims
+from refunds import claims, notes
 from refunds.models import ClaimApproval, ClaimTransition, Refund, RefundClaim
 from refunds.states import ClaimState, RefundState
 from tests.factories import (
@@ -555,5 +556,32 @@ def test_a_decision_the_refund_rules_refuse_says_why_in_french(client, session, 
     assert settle.status_code == 400
     assert "Donnez la référence du virement bancaire." in settle.get_data(as_text=True)
     assert approve.status_code == 409
-    assert "Une demande « en échec » ne peut pas être approuvée." in approve.get_data(as_text=True)
+    assert "Une demande «\u00a0en échec\u00a0» ne peut pas être approuvée." in approve.get_data(
+        as_text=True
+    )
     assert snapshot(session, claim.id) == before
+
+
+def test_the_history_says_the_systems_notes_in_french_and_typed_notes_as_typed(
+    client, session, french_reader
+):
+    """The notes the sweep and the executor stored in English read in French; a note a person
+    typed is shown as they typed it."""
+    claim = claim_in()
+    for to_state, reason in (
+        (S.FLAGGED, str(notes.note(notes.SWEPT, day=IsoDay(2026, 7, 1)))),
+        (S.IN_REVIEW, "offre refusée, à vérifier"),
+        (S.FAILED, str(notes.note(notes.REFUND_FAILED, payment=12, error="card_declined"))),
+    ):
+        session.add(ClaimTransition(
+            claim_id=claim.id, from_state=S.FLAGGED, to_state=to_state, actor="system:executor",
+            reason=reason, at=datetime(2026, 7, 2, 6, 0, tzinfo=UTC),
+        ))  # fmt: skip
+    session.flush()
+
+    _, body = page(client, f"/finance/claims/{claim.id}")
+
+    assert "période terminée sans emploi qualifiant (balayage du 1 juil. 2026)" in body
+    assert "le remboursement du paiement 12 a échoué : card_declined" in body
+    assert "offre refusée, à vérifier" in body
+    assert "window closed without" not in body and "refund of payment" not in body

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.auth.access import Forbidden, Principal
 from app.guarantee.rules import GuaranteeState
 from app.guarantee.terms import ExclusionReason
+from app.labels import label
 from app.models import AuditEvent, ExcludedOutcome, Role
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.exclusions import record_exclusion
@@ -107,7 +108,7 @@ def test_an_exclusion_is_refused_once_money_has_gone_out_and_nothing_is_recorded
     with pytest.raises(Conflict) as refused:
         _exclude(session, graduation)
 
-    assert state.value in refused.value.message
+    assert f"is {label(state)}: money has gone out" in refused.value.message
     session.refresh(claim)
     assert claim.state is state
     assert _exclusions(session) == 0

@@ -37,11 +37,10 @@ from sqlalchemy.orm import Session
 import app.models  # noqa: F401 - the models load before any service (refunds imports them)
 from app import create_app
 from app.guarantee.cirr import HalfYear
-from app.models import MessageKind
 from app.services.claim_review import review_flagged_claims
 from app.services.forecast import liability_forecast
 from app.services.outcomes_report import outcomes_report
-from app.services.reminders import _graduate_reminders
+from app.services.reminders import _graduates_due
 from bench.school_data import AS_OF, NOW, analyze, build_school
 from bench.sweep_bench import bench_schema
 from refunds.sweep import sweep
@@ -414,8 +413,8 @@ def measure_outcomes(school: School, runs: int) -> Comparison:
 REMINDER_DAYS = (30, 7)
 
 #: The graduates in their window on :as_of without a claim, not erased, with their deadline
-#: reminder due (the smallest point not after the days left), if any, and whether their policy
-#: asks for something every week; by hand.
+#: reminder due (the smallest point not after the days left), if any, their window's first day
+#: and what their policy asks every week; by hand.
 HAND_IN_WINDOW_SQL = (
     HAND_FORECAST_SQL.rsplit("GROUP BY", 1)[0]
     .replace(
@@ -425,7 +424,13 @@ HAND_IN_WINDOW_SQL = (
         """SELECT g.id AS graduation_id, w.deadline,
        CASE WHEN w.deadline - CAST(:as_of AS date) <= 7 THEN 7
             WHEN w.deadline - CAST(:as_of AS date) <= 30 THEN 30 END AS reminder,
-       p.weekly_applications > 0 OR p.coaching_every_weeks IS NOT NULL AS weekly""",
+       CASE p.window_starts
+           WHEN 'day_after_qualification' THEN g.qualified_on + 1
+           WHEN 'first_monday_after_qualification'
+               THEN g.qualified_on + 8 - CAST(EXTRACT(ISODOW FROM g.qualified_on) AS int)
+           ELSE g.qualified_on
+       END AS opens,
+       p.weekly_applications, p.coaching_every_weeks""",
     )
     .replace(
         """        AND c.state IN ('flagged', 'in_review', 'awaiting_second_approval', 'approved',
@@ -436,36 +441,117 @@ HAND_IN_WINDOW_SQL = (
     )
 )
 
-#: The search log of the graduates under weekly obligations: what judging their weeks reads.
-HAND_WEEKLY_LOG_SQL = f"""
-SELECT a.* FROM search_activities AS a
-WHERE a.graduation_id IN (SELECT graduation_id FROM ({HAND_IN_WINDOW_SQL}) AS w WHERE weekly)
+#: Each of them with the week they are warned about falling behind in, if any, by hand: the
+#: current week (k, counted from the window's first day) not done while it has days not
+#: paused, and either the week before it fell short or at most 3 of its days are left. A week
+#: asks for the weekly applications prorated to its days not paused, and, when it closes a
+#: coaching block (its last week not paused), a check-in in the block.
+HAND_REMINDERS_SQL = f"""
+WITH in_window AS MATERIALIZED ({HAND_IN_WINDOW_SQL}),
+weeks AS (
+    SELECT graduation_id, deadline, opens, weekly_applications AS weekly,
+           coaching_every_weeks AS every,
+           (CAST(:as_of AS date) - opens) / 7 AS k, (deadline - opens) / 7 AS last,
+           coaching_every_weeks IS NOT NULL AND (deadline - opens) / 7 > 0
+           AND (deadline - opens) % 7 <> 6
+           AND (deadline - opens) / 7 % coaching_every_weeks = 0 AS last_joins
+    FROM in_window
+    WHERE (weekly_applications > 0 OR coaching_every_weeks IS NOT NULL)
+      AND opens <= :as_of
+),
+blocks AS (
+    SELECT weeks.*, opens + 7 * k AS starts_on, LEAST(opens + 7 * k + 6, deadline) AS ends_on,
+           CASE WHEN last_joins AND k = last THEN (last - 1) / every * every
+                ELSE k / every * every END AS block_first,
+           CASE WHEN last_joins AND k = last THEN last
+                WHEN k / every * every + every - 1 >= last THEN last
+                WHEN last_joins AND last = k / every * every + every THEN last
+                ELSE k / every * every + every - 1 END AS block_last,
+           every IS NOT NULL AND k >= 1 AND k % every = 0 AND NOT (last_joins AND k = last)
+               AS previous_closes
+    FROM weeks
+),
+counted AS (
+    SELECT b.graduation_id, b.starts_on, b.ends_on, b.weekly, b.k, b.previous_closes,
+           b.every IS NOT NULL AND (b.block_last <= b.k OR NOT EXISTS (
+               SELECT FROM generate_series(b.starts_on + 7,
+                                           LEAST(b.opens + 7 * b.block_last + 6, b.deadline),
+                                           interval '1 day') AS d(day)
+               WHERE NOT EXISTS (SELECT FROM search_pauses AS sp
+                                 WHERE sp.graduation_id = b.graduation_id
+                                   AND d.day BETWEEN sp.starts_on AND sp.ends_on)))
+               AS current_closes,
+           (SELECT count(*) FROM generate_series(b.starts_on, b.ends_on, interval '1 day') AS d(day)
+            WHERE NOT EXISTS (SELECT FROM search_pauses AS sp
+                              WHERE sp.graduation_id = b.graduation_id
+                                AND d.day BETWEEN sp.starts_on AND sp.ends_on)) AS active,
+           (SELECT count(*) FROM generate_series(b.starts_on - 7, b.starts_on - 1,
+                                                 interval '1 day') AS d(day)
+            WHERE NOT EXISTS (SELECT FROM search_pauses AS sp
+                              WHERE sp.graduation_id = b.graduation_id
+                                AND d.day BETWEEN sp.starts_on AND sp.ends_on))
+               AS previous_active,
+           log.*
+    FROM blocks AS b
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE a.kind = 'application'
+                                AND a.occurred_on BETWEEN b.starts_on AND :as_of)
+                   AS applications,
+               count(*) FILTER (WHERE a.kind = 'application'
+                                AND a.occurred_on BETWEEN b.starts_on - 7 AND b.starts_on - 1)
+                   AS previous_applications,
+               count(*) FILTER (WHERE a.kind = 'coaching_checkin'
+                                AND a.occurred_on BETWEEN b.opens + 7 * b.block_first
+                                                      AND :as_of) AS checkins,
+               count(*) FILTER (WHERE a.kind = 'coaching_checkin'
+                                AND a.occurred_on BETWEEN b.opens + 7 * (b.k - b.every)
+                                                      AND b.starts_on - 1) AS previous_checkins
+        FROM search_activities AS a
+        WHERE a.graduation_id = b.graduation_id
+    ) AS log
+),
+behind AS (
+    SELECT graduation_id, starts_on FROM counted
+    WHERE active > 0
+      AND (applications < (weekly * active + 6) / 7 OR (current_closes AND checkins = 0))
+      AND ((k >= 1 AND previous_active > 0
+            AND (previous_applications < (weekly * previous_active + 6) / 7
+                 OR (previous_closes AND previous_checkins = 0)))
+           OR ends_on - CAST(:as_of AS date) + 1 <= 3)
+)
+SELECT w.graduation_id, w.deadline, w.reminder, behind.starts_on AS behind_week
+FROM in_window AS w
+LEFT JOIN behind ON behind.graduation_id = w.graduation_id
 """
 
 
-def reminders_service(school: School, app) -> list[tuple]:
-    """The graduates' reminders as a run finds them (``_graduate_reminders``); the deadline
-    reminders' keys (the falling-behind ones need the weeks judged, which SQL does not do)."""
+def reminders_service(school: School, app) -> list[str]:
+    """The graduates' reminders a run finds due (``_graduates_due``): the deadline and the
+    falling-behind reminders' keys. (A run then writes the emails of those not sent yet.)"""
     with app.app_context(), Session(school.engine) as session:
-        drafts = _graduate_reminders(
+        due = _graduates_due(
             session, replace(app.config["SETTINGS"], reminder_days_before_deadline=REMINDER_DAYS),
             AS_OF,
         )  # fmt: skip
-    return sorted(d.dedupe_key for d in drafts if d.kind is MessageKind.DEADLINE_APPROACHING)
+    return sorted(reminder.dedupe_key for reminder in due)
 
 
-def reminders_hand(school: School) -> list[tuple]:
-    """By hand: who is in their window with a deadline reminder due, and the search log of
-    those under weekly obligations read."""
-    end = date.max
+def reminders_hand(school: School) -> list[str]:
+    """By hand: who is in their window with a deadline reminder due, and who is warned they
+    are falling behind, and about which week; their keys."""
     with school.engine.connect() as connection:
-        rows = connection.execute(text(HAND_IN_WINDOW_SQL), {"as_of": AS_OF, "end": end}).all()
-        connection.execute(text(HAND_WEEKLY_LOG_SQL), {"as_of": AS_OF, "end": end}).all()
-    return sorted(
+        rows = connection.execute(text(HAND_REMINDERS_SQL), {"as_of": AS_OF, "end": date.max}).all()
+    keys = [
         f"deadline:{row.graduation_id}:{row.deadline.isoformat()}:{row.reminder}"
         for row in rows
         if row.reminder is not None
-    )
+    ]
+    keys += [
+        f"behind:{row.graduation_id}:{row.behind_week.isoformat()}"
+        for row in rows
+        if row.behind_week is not None
+    ]
+    return sorted(keys)
 
 
 def measure_reminders(school: School, runs: int) -> Comparison:

@@ -125,7 +125,13 @@ def _add_days_sqlite(element, compiler, **kw):
 def days_after(day, days) -> ColumnElement:
     """SQL for the date ``days`` days after ``day``, the same on PostgreSQL and SQLite (the
     claim deadline of a claim is its guarantee deadline plus the policy's days, in the queue)."""
-    return _AddDays(day, days)
+    return _AddDays(day, literal(days) if isinstance(days, int) else days)
+
+
+def days_from_to(first, last) -> ColumnElement:
+    """SQL for the whole days from the date ``first`` to the date ``last`` (0 on the same day,
+    negative when ``last`` comes first), the same on PostgreSQL and SQLite."""
+    return _DaysInclusive(first, last) - 1
 
 
 class _DaysInclusive(ColumnElement):
@@ -190,6 +196,12 @@ def _window_start_sqlite(element, compiler, **kw):
         f" THEN date({q}, '+1 day', 'weekday 1')"
         f" ELSE {q} END"
     )
+
+
+def window_start_sql(qualified_on, starts) -> ColumnElement:
+    """SQL for the window's first day (``app.guarantee.rules.window_start``) from the day of
+    qualification and the policy's ``window_starts``."""
+    return _WindowStart(qualified_on, starts)
 
 
 def _accepted_types():

@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app.auth.access import Permission, Principal, authorize
-from app.guarantee.obligations import Compliance
+from app.database import among
+from app.guarantee.obligations import WEEK, Compliance
 from app.guarantee.reminders import (
     days_left_in_week,
     deadline_reminder_due,
@@ -57,12 +58,17 @@ from app.models.base import utc_now
 from app.pages.formatting import money, words
 from app.pages.sentences import said
 from app.services.confirmations import LINK_LIFETIME, link_token
-from app.services.readers import employer_reader, graduate_reader, shared_reader
+from app.services.falling_behind import warned_weeks
+from app.services.readers import employer_reader, graduate_readers, shared_reader
 from app.services.search import search_records
 from config.settings import Settings
 from refunds.models import RefundClaim
 from refunds.states import ClaimState
-from refunds.sweep import earliest_open_qualification, in_window_closing_before
+from refunds.sweep import (
+    earliest_open_qualification,
+    in_window_closing_before,
+    window_start_sql,
+)
 
 log = logging.getLogger(__name__)
 
@@ -337,14 +343,17 @@ def _deliver(session_factory, message_id: int, kind, message, result, send: Send
 
 def _due(session_factory, settings: Settings, as_of: date, now: datetime) -> list[Draft]:
     """Every message due and not recorded yet, read in one session closed before any write
-    (on SQLite an open transaction holds the write lock)."""
+    (on SQLite an open transaction holds the write lock). The graduates' reminders are
+    written only once their keys are known not to be taken."""
     with session_factory() as session:
-        drafts: list[Draft] = []
-        drafts.extend(_graduate_reminders(session, settings, as_of))
-        drafts.extend(_new_claims(session))
-        drafts.extend(_employer_reminders(session, settings, now))
-        taken = _taken_keys(session, [draft.dedupe_key for draft in drafts])
-    return [draft for draft in drafts if draft.dedupe_key not in taken]
+        due = _graduates_due(session, settings, as_of)
+        taken = _taken_keys(session, [reminder.dedupe_key for reminder in due])
+        drafts = _graduate_drafts(
+            session, [reminder for reminder in due if reminder.dedupe_key not in taken], as_of
+        )
+        others = [*_new_claims(session), *_employer_reminders(session, settings, now)]
+        taken = _taken_keys(session, [draft.dedupe_key for draft in others])
+    return drafts + [draft for draft in others if draft.dedupe_key not in taken]
 
 
 def _taken_keys(session: Session, keys: list[str]) -> set[str]:
@@ -357,25 +366,37 @@ def _taken_keys(session: Session, keys: list[str]) -> set[str]:
     return taken
 
 
+@dataclass(frozen=True)
+class GraduateReminder:
+    """A graduate's reminder found due, before its email is written."""
+
+    kind: MessageKind
+    dedupe_key: str
+    graduation_id: int
+    deadline: date
+
+
 def _searching(session: Session, as_of: date):
-    """SELECT of the graduates still in their window on ``as_of`` (opted in, no qualifying
-    job, not excluded: ``refunds.sweep.in_window_closing_before``, the rule in SQL), not erased
-    and without a claim: each graduation's id, deadline, and whether its policy asks for
-    something every week; ``None`` without a policy."""
+    """The graduates still in their window on ``as_of`` (opted in, no qualifying job, not
+    excluded: ``refunds.sweep.in_window_closing_before``, the rule in SQL), not erased and
+    without a claim, as a CTE: each graduation's id, deadline, window start and its policy's
+    weekly terms; ``None`` without a policy."""
     since = earliest_open_qualification(session, as_of)
     if since is None:
         return None
     # No window closes after the last day a date can be.
-    searching = in_window_closing_before(as_of, date.max, since).subquery("searching")
+    searching = in_window_closing_before(as_of, date.max, since).subquery("in_window")
     return (
         select(
             searching.c.graduation_id,
             searching.c.deadline,
-            or_(
-                GuaranteePolicy.weekly_applications > 0,
-                GuaranteePolicy.coaching_every_weeks.is_not(None),
-            ).label("weekly"),
+            window_start_sql(Graduation.qualified_on, GuaranteePolicy.window_starts).label(
+                "window_start"
+            ),
+            GuaranteePolicy.weekly_applications,
+            GuaranteePolicy.coaching_every_weeks,
         )
+        .join(Graduation, Graduation.id == searching.c.graduation_id)
         .join(Enrollment, Enrollment.id == searching.c.enrollment_id)
         .join(Student, Student.id == Enrollment.student_id)
         .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
@@ -383,34 +404,79 @@ def _searching(session: Session, as_of: date):
             Student.erased_at.is_(None),
             ~exists().where(RefundClaim.enrollment_id == Enrollment.id),
         )
-        .order_by(searching.c.graduation_id)
+        .cte("searching")
     )
 
 
-def _graduate_reminders(session: Session, settings: Settings, as_of: date) -> list[Draft]:
-    """The deadline and falling-behind reminders due on ``as_of``.
+def _graduates_due(session: Session, settings: Settings, as_of: date) -> list[GraduateReminder]:
+    """The deadline and falling-behind reminders due on ``as_of``, in one statement.
 
-    One statement finds who is in their window, with their deadline; whether a deadline
-    reminder is due follows from it. Only the graduates due one, or whose policy asks for
-    something every week (only they can fall behind), are read further, a batch at a time:
-    their records in a few queries per batch, their search logs judged by the rule.
-    """
-    selection = _searching(session, as_of)
-    if selection is None:
+    It finds who is in their window, with their deadline (whether a deadline reminder is due
+    follows from it), and among those whose policy asks for something every week, who is
+    warned they are falling behind, and about which week
+    (``app.services.falling_behind``). Nobody's log is read here."""
+    searching = _searching(session, as_of)
+    if searching is None:
         return []
+    weekly = (
+        select(searching)
+        .where(
+            or_(
+                searching.c.weekly_applications > 0,
+                searching.c.coaching_every_weeks.is_not(None),
+            )
+        )
+        .subquery("weekly")
+    )
+    warned = warned_weeks(weekly, as_of).subquery("warned")
+    rows = session.execute(
+        select(
+            searching.c.graduation_id,
+            searching.c.deadline,
+            warned.c.window_start,
+            warned.c.week_index,
+        )
+        .outerjoin(warned, warned.c.graduation_id == searching.c.graduation_id)
+        .order_by(searching.c.graduation_id)
+    )
+    due: list[GraduateReminder] = []
+    for row in rows:
+        days = _deadline_days(row.deadline, settings, as_of)
+        if days is not None:
+            key = f"deadline:{row.graduation_id}:{row.deadline.isoformat()}:{days}"
+            due.append(
+                GraduateReminder(
+                    MessageKind.DEADLINE_APPROACHING, key, row.graduation_id, row.deadline
+                )
+            )
+        if row.week_index is not None:
+            starts_on = row.window_start + timedelta(days=WEEK * row.week_index)
+            key = f"behind:{row.graduation_id}:{starts_on.isoformat()}"
+            due.append(
+                GraduateReminder(MessageKind.FALLING_BEHIND, key, row.graduation_id, row.deadline)
+            )
+    return due
+
+
+def _graduate_reminders(session: Session, settings: Settings, as_of: date) -> list[Draft]:
+    """The deadline and falling-behind reminders due on ``as_of``, written
+    (``_graduates_due``, then ``_graduate_drafts``), whether sent already or not."""
+    return _graduate_drafts(session, _graduates_due(session, settings, as_of), as_of)
+
+
+def _graduate_drafts(session: Session, due: list[GraduateReminder], as_of: date) -> list[Draft]:
+    """The emails of the reminders ``due``, written in each reader's language: their
+    graduates' records read a batch at a time, and the search logs of those falling behind
+    judged by the rule for what the email lists."""
     drafts: list[Draft] = []
-    candidates = [
-        row
-        for row in session.execute(selection)
-        if row.weekly or _deadline_days(row.deadline, settings, as_of) is not None
-    ]
-    for start in range(0, len(candidates), 500):
-        batch = candidates[start : start + 500]
+    for start in range(0, len(due), 500):
+        batch = due[start : start + 500]
+        ids = sorted({reminder.graduation_id for reminder in batch})
         graduations = {
             graduation.id: graduation
             for graduation in session.scalars(
                 select(Graduation)
-                .where(Graduation.id.in_([row.graduation_id for row in batch]))
+                .where(among(session, Graduation.id, ids))
                 .options(
                     selectinload(Graduation.enrollment).options(
                         selectinload(Enrollment.student),
@@ -420,20 +486,27 @@ def _graduate_reminders(session: Session, settings: Settings, as_of: date) -> li
                 )
             )
         }
-        weekly = [row for row in batch if row.weekly]
+        readers = graduate_readers(
+            session, [graduation.enrollment.student for graduation in graduations.values()]
+        )
+        behind = [r for r in batch if r.kind is MessageKind.FALLING_BEHIND]
         records = search_records(
-            session, [(graduations[row.graduation_id], as_of, row.deadline) for row in weekly]
+            session, [(graduations[r.graduation_id], as_of, r.deadline) for r in behind]
         )
         compliance = {
-            row.graduation_id: record.compliance
-            for row, record in zip(weekly, records, strict=True)
+            reminder.graduation_id: record.compliance
+            for reminder, record in zip(behind, records, strict=True)
         }
-        for row in batch:
-            graduation = graduations[row.graduation_id]
-            drafts.extend(_deadline_reminder(graduation, row.deadline, settings, as_of))
-            if row.graduation_id in compliance:
+        for reminder in batch:
+            graduation = graduations[reminder.graduation_id]
+            reader = readers[graduation.enrollment.student_id]
+            if reminder.kind is MessageKind.DEADLINE_APPROACHING:
+                drafts.append(_deadline_reminder(graduation, reminder, reader, as_of))
+            else:
                 drafts.extend(
-                    _falling_behind(graduation, row.deadline, compliance[row.graduation_id], as_of)
+                    _falling_behind(
+                        graduation, reminder, compliance[reminder.graduation_id], reader, as_of
+                    )
                 )
     return drafts
 
@@ -444,46 +517,46 @@ def _deadline_days(deadline: date, settings: Settings, as_of: date) -> int | Non
 
 
 def _deadline_reminder(
-    graduation: Graduation, deadline: date, settings: Settings, as_of: date
-) -> list[Draft]:
-    days = _deadline_days(deadline, settings, as_of)
-    if days is None:
-        return []
-    days_left = (deadline - as_of).days
+    graduation: Graduation, reminder: GraduateReminder, reader, as_of: date
+) -> Draft:
+    days_left = (reminder.deadline - as_of).days
     student = graduation.enrollment.student
     email = render(
         "deadline_approaching",
-        reader=graduate_reader(student),
+        reader=reader,
         name=student.name,
         programme=graduation.enrollment.programme.name,
-        deadline=deadline,
+        deadline=reminder.deadline,
         days_left=days_left,
         when=_days_phrase(days_left),
         as_of=as_of,
     )
-    return [
-        Draft(
-            kind=MessageKind.DEADLINE_APPROACHING,
-            dedupe_key=f"deadline:{graduation.id}:{deadline.isoformat()}:{days}",
-            recipient=student.email,
-            subject=email.subject,
-            body=email.text,
-            html=email.html,
-            graduation_id=graduation.id,
-        )
-    ]
+    return Draft(
+        kind=reminder.kind,
+        dedupe_key=reminder.dedupe_key,
+        recipient=student.email,
+        subject=email.subject,
+        body=email.text,
+        html=email.html,
+        graduation_id=graduation.id,
+    )
 
 
 def _falling_behind(
-    graduation: Graduation, deadline: date, compliance: Compliance, as_of: date
+    graduation: Graduation,
+    reminder: GraduateReminder,
+    compliance: Compliance,
+    reader,
+    as_of: date,
 ) -> list[Draft]:
+    # The week the selection found is the rule's (a property test proves them equal).
     week = week_to_warn_about(compliance)
     if week is None:
         return []
     student = graduation.enrollment.student
     email = render(
         "falling_behind",
-        reader=graduate_reader(student),
+        reader=reader,
         name=student.name,
         programme=graduation.enrollment.programme.name,
         as_of=as_of,
@@ -492,13 +565,13 @@ def _falling_behind(
         week_number=week.number,
         week_ends_on=week.ends_on,
         week_days_left=_days_phrase(days_left_in_week(week, as_of)),
-        deadline=deadline,
-        days_left=_days_phrase((deadline - as_of).days),
+        deadline=reminder.deadline,
+        days_left=_days_phrase((reminder.deadline - as_of).days),
     )
     return [
         Draft(
-            kind=MessageKind.FALLING_BEHIND,
-            dedupe_key=f"behind:{graduation.id}:{week.starts_on.isoformat()}",
+            kind=reminder.kind,
+            dedupe_key=reminder.dedupe_key,
             recipient=student.email,
             subject=email.subject,
             body=email.text,

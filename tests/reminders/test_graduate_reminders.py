@@ -233,6 +233,33 @@ def test_falling_behind_is_sent_again_in_a_later_week_still_behind(session, remi
     assert len(mailbox.messages) == 2
 
 
+def test_falling_behind_on_coaching_is_about_the_week_that_closes_its_block(
+    session, remind, mailbox
+):
+    # A check-in every 2 weeks: weeks 1 and 2 form a block, which week 2 closes.
+    graduation = searching_graduate(weekly_applications=0, coaching_every_weeks=2)
+
+    in_week_1 = remind(WEEK_1 + timedelta(days=4))  # 3 days left in week 1
+    in_week_2 = remind(WEEK_2 + timedelta(days=4))  # 3 days left in week 2
+
+    assert in_week_1.due.total() == 0
+    assert in_week_2.due[MessageKind.FALLING_BEHIND] == 1
+    assert [m.dedupe_key for m in messages(session)] == [f"behind:{graduation.id}:2025-09-07"]
+
+
+def test_falling_behind_on_coaching_is_about_week_1_when_week_2_is_paused_throughout(
+    session, remind, mailbox
+):
+    # Week 2 is paused every day: week 1 is the block's last week not paused, so it closes it.
+    graduation = searching_graduate(weekly_applications=0, coaching_every_weeks=2)
+    SearchPauseFactory(graduation=graduation, starts_on=WEEK_2, ends_on=WEEK_2 + timedelta(days=6))
+
+    result = remind(WEEK_1 + timedelta(days=4))
+
+    assert result.due[MessageKind.FALLING_BEHIND] == 1
+    assert [m.dedupe_key for m in messages(session)] == [f"behind:{graduation.id}:2025-08-31"]
+
+
 def test_a_french_graduate_is_told_in_french_what_is_left_to_do(session, remind, mailbox):
     graduation = searching_graduate(weekly_applications=5)
     UserFactory(role=Role.GRADUATE, student=graduation.enrollment.student, locale="fr_FR")

@@ -238,9 +238,37 @@ def job_counts(job: CirrJob, as_of: date) -> bool:
 
 def job_source(job: CirrJob) -> VerificationSource:
     """Who verifies a job: the employer once they confirmed it, else whoever reported it."""
-    if job.status is OutcomeStatus.CONFIRMED:
+    return reported_source(job.source, job.status)
+
+
+def reported_source(source: OutcomeSource, status: OutcomeStatus) -> VerificationSource:
+    """Who verifies a job reported by ``source`` and now ``status``: the employer once they
+    confirmed it, else whoever reported it."""
+    if status is OutcomeStatus.CONFIRMED:
         return VerificationSource.EMPLOYER
-    return VerificationSource(job.source.value)
+    return VerificationSource(source.value)
+
+
+#: Who verifies each status that does not rest on a job (still seeking needs nobody).
+STATUS_SOURCES: dict[CirrStatus, VerificationSource | None] = {
+    S.EXCLUDED: VerificationSource.REGISTRAR,
+    S.NOT_SEEKING: VerificationSource.GRADUATE,
+    S.STILL_SEEKING: None,
+    S.NON_REPORTING: VerificationSource.REGISTRAR,
+}
+
+
+def status_source(
+    status: CirrStatus,
+    job_source: OutcomeSource | None = None,
+    job_status: OutcomeStatus | None = None,
+) -> VerificationSource | None:
+    """Who verifies ``status``: for a job's status, the verifier of the job that gave it
+    (``reported_source`` of its source and status); else the registrar, the graduate or
+    nobody (``STATUS_SOURCES``)."""
+    if status in STATUS_SOURCES:
+        return STATUS_SOURCES[status]
+    return reported_source(job_source, job_status)
 
 
 def deciding_job(graduate: CirrGraduate, as_of: date) -> CirrJob | None:
@@ -279,17 +307,24 @@ def cirr_status(
 
     Still seeking (3A) is the only status without a verification source.
     """
+    status, job = _status_and_job(graduate, as_of)
+    if job is None:
+        return status, status_source(status)
+    return status, status_source(status, job.source, job.status)
+
+
+def _status_and_job(graduate: CirrGraduate, as_of: date) -> tuple[CirrStatus, CirrJob | None]:
     if is_excluded(graduate, as_of):
-        return S.EXCLUDED, VerificationSource.REGISTRAR
+        return S.EXCLUDED, None
     job = deciding_job(graduate, as_of)
     if job is not None:
-        return job_status(job), job_source(job)
+        return job_status(job), job
     if graduate.stopped_seeking_on is not None and graduate.stopped_seeking_on <= as_of:
-        return S.NOT_SEEKING, VerificationSource.GRADUATE
+        return S.NOT_SEEKING, None
     engaged = first_engaged_on(graduate)
     if engaged is not None and engaged <= as_of:
         return S.STILL_SEEKING, None
-    return S.NON_REPORTING, VerificationSource.REGISTRAR
+    return S.NON_REPORTING, None
 
 
 # --- half-years --------------------------------------------------------------------------------
@@ -521,8 +556,9 @@ def cohort_figures(rows: Iterable[CohortRow]) -> CohortFigures:
     rows = list(rows)
     # ``in_figure`` reads only these three things of a row: rows alike in them are behind the
     # same figures, so each figure is judged once per kind of row, not once per row.
-    kinds = Counter((row.graduated, row.status, salary_counted(row)) for row in rows)
-    alike = {(row.graduated, row.status, salary_counted(row)): row for row in rows}
+    keys = [(row.graduated, row.status, salary_counted(row)) for row in rows]
+    kinds = Counter(keys)
+    alike = dict(zip(keys, rows, strict=True))
     sizes: dict[Figure | CirrStatus, int] = {
         figure: sum(count for kind, count in kinds.items() if in_figure(alike[kind], figure))
         for figure in (*Figure, *CirrStatus)
@@ -530,7 +566,9 @@ def cohort_figures(rows: Iterable[CohortRow]) -> CohortFigures:
     currencies = {row.currency for row in rows}
     currency = next(iter(currencies)) if len(currencies) == 1 else None
     median = (
-        median_minor(row.salary_minor for row in rows if salary_counted(row))
+        median_minor(
+            row.salary_minor for row, (*_, salary) in zip(rows, keys, strict=True) if salary
+        )
         if currency is not None
         else None
     )

@@ -1,8 +1,9 @@
 """CIRR outcome statuses and the half-year cohort figures, as pure functions over plain values.
 
 The one home of how a graduate's outcome is classified for the outcomes report (CIRR) and of how
-the report's figures are counted. The service ``app.services.outcomes_report`` loads the records
-into the plain values below; the pages and CSV exports format what these functions return.
+the report's figures are counted. The service ``app.services.outcomes_report`` reads the statuses
+with these rules' SQL twin (a property test proves them equal); the pages and CSV exports format
+what these functions return.
 
 Definitions (the report states them; counting follows them exactly, because inflated placement
 figures are a legal risk: NY Attorney General vs Flatiron, 2017):
@@ -236,19 +237,6 @@ def job_counts(job: CirrJob, as_of: date) -> bool:
     return job.start_date <= as_of and job.status is not OutcomeStatus.DISPUTED
 
 
-def job_source(job: CirrJob) -> VerificationSource:
-    """Who verifies a job: the employer once they confirmed it, else whoever reported it."""
-    return reported_source(job.source, job.status)
-
-
-def reported_source(source: OutcomeSource, status: OutcomeStatus) -> VerificationSource:
-    """Who verifies a job reported by ``source`` and now ``status``: the employer once they
-    confirmed it, else whoever reported it."""
-    if status is OutcomeStatus.CONFIRMED:
-        return VerificationSource.EMPLOYER
-    return VerificationSource(source.value)
-
-
 #: Who verifies each status that does not rest on a job (still seeking needs nobody).
 STATUS_SOURCES: dict[CirrStatus, VerificationSource | None] = {
     S.EXCLUDED: VerificationSource.REGISTRAR,
@@ -263,12 +251,14 @@ def status_source(
     job_source: OutcomeSource | None = None,
     job_status: OutcomeStatus | None = None,
 ) -> VerificationSource | None:
-    """Who verifies ``status``: for a job's status, the verifier of the job that gave it
-    (``reported_source`` of its source and status); else the registrar, the graduate or
-    nobody (``STATUS_SOURCES``)."""
+    """Who verifies ``status``. For a job's status, that of the job that gave it: the employer
+    once they confirmed it (``job_status``), else whoever reported it (``job_source``). Else the
+    registrar, the graduate or nobody (``STATUS_SOURCES``)."""
     if status in STATUS_SOURCES:
         return STATUS_SOURCES[status]
-    return reported_source(job_source, job_status)
+    if job_status is OutcomeStatus.CONFIRMED:
+        return VerificationSource.EMPLOYER
+    return VerificationSource(job_source.value)
 
 
 def deciding_job(graduate: CirrGraduate, as_of: date) -> CirrJob | None:
@@ -314,6 +304,7 @@ def cirr_status(
 
 
 def _status_and_job(graduate: CirrGraduate, as_of: date) -> tuple[CirrStatus, CirrJob | None]:
+    """The graduate's status on ``as_of``, and the job that gave it (``None`` for the others)."""
     if is_excluded(graduate, as_of):
         return S.EXCLUDED, None
     job = deciding_job(graduate, as_of)

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from math import ceil
 
-from sqlalchemy import ColumnElement, Date, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -208,13 +219,25 @@ def default_period(session: Session, today: date) -> HalfYear:
 
 
 def _in_period(period: HalfYear):
-    return or_(
-        Enrollment.expected_graduation_on.between(period.first_day, period.last_day),
-        and_(
-            Enrollment.expected_graduation_on.is_(None),
-            Graduation.qualified_on.between(period.first_day, period.last_day),
-        ),
+    """Enrollments in ``period``'s cohort (``cirr.cohort_day`` in it): those expected to graduate
+    in it, and those expected on no day whose graduation qualified in it. Two lookups by index
+    (one condition across both tables made PostgreSQL read every graduation of the history)."""
+    expected = select(Enrollment.id).where(
+        Enrollment.expected_graduation_on.between(period.first_day, period.last_day)
     )
+    # Each graduation of the half-year looks its enrollment up, rather than every enrollment
+    # without an expected day (a number that grows with the history) being read.
+    expected_on = (
+        select(Enrollment.expected_graduation_on)
+        .where(Enrollment.id == Graduation.enrollment_id)
+        .correlate(Graduation)
+        .scalar_subquery()
+    )
+    qualified = select(Graduation.enrollment_id).where(
+        Graduation.qualified_on.between(period.first_day, period.last_day),
+        expected_on.is_(None),
+    )
+    return Enrollment.id.in_(union_all(expected, qualified))
 
 
 def outcomes_report(session: Session, period: HalfYear, today: date) -> OutcomesReport:

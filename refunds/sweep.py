@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.guarantee.rules import COUNTED_STATUSES
 from app.guarantee.sentences import IsoDay
@@ -101,6 +102,11 @@ class _AddDays(ColumnElement):
 
     inherit_cache = True
     type = Date()
+    # Its operands are part of the statement's cache key: statements using this are cached.
+    _traverse_internals = [
+        ("day", InternalTraversal.dp_clauseelement),
+        ("days", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(self, day, days):
         self.day = day

@@ -1,8 +1,9 @@
 """CIRR outcome statuses and the half-year cohort figures, as pure functions over plain values.
 
 The one home of how a graduate's outcome is classified for the outcomes report (CIRR) and of how
-the report's figures are counted. The service ``app.services.outcomes_report`` loads the records
-into the plain values below; the pages and CSV exports format what these functions return.
+the report's figures are counted. The service ``app.services.outcomes_report`` reads the statuses
+with these rules' SQL twin (a property test proves them equal); the pages and CSV exports format
+what these functions return.
 
 Definitions (the report states them; counting follows them exactly, because inflated placement
 figures are a legal risk: NY Attorney General vs Flatiron, 2017):
@@ -236,11 +237,28 @@ def job_counts(job: CirrJob, as_of: date) -> bool:
     return job.start_date <= as_of and job.status is not OutcomeStatus.DISPUTED
 
 
-def job_source(job: CirrJob) -> VerificationSource:
-    """Who verifies a job: the employer once they confirmed it, else whoever reported it."""
-    if job.status is OutcomeStatus.CONFIRMED:
+#: Who verifies each status that does not rest on a job (still seeking needs nobody).
+STATUS_SOURCES: dict[CirrStatus, VerificationSource | None] = {
+    S.EXCLUDED: VerificationSource.REGISTRAR,
+    S.NOT_SEEKING: VerificationSource.GRADUATE,
+    S.STILL_SEEKING: None,
+    S.NON_REPORTING: VerificationSource.REGISTRAR,
+}
+
+
+def status_source(
+    status: CirrStatus,
+    job_source: OutcomeSource | None = None,
+    job_status: OutcomeStatus | None = None,
+) -> VerificationSource | None:
+    """Who verifies ``status``. For a job's status, that of the job that gave it: the employer
+    once they confirmed it (``job_status``), else whoever reported it (``job_source``). Else the
+    registrar, the graduate or nobody (``STATUS_SOURCES``)."""
+    if status in STATUS_SOURCES:
+        return STATUS_SOURCES[status]
+    if job_status is OutcomeStatus.CONFIRMED:
         return VerificationSource.EMPLOYER
-    return VerificationSource(job.source.value)
+    return VerificationSource(job_source.value)
 
 
 def deciding_job(graduate: CirrGraduate, as_of: date) -> CirrJob | None:
@@ -279,17 +297,25 @@ def cirr_status(
 
     Still seeking (3A) is the only status without a verification source.
     """
+    status, job = _status_and_job(graduate, as_of)
+    if job is None:
+        return status, status_source(status)
+    return status, status_source(status, job.source, job.status)
+
+
+def _status_and_job(graduate: CirrGraduate, as_of: date) -> tuple[CirrStatus, CirrJob | None]:
+    """The graduate's status on ``as_of``, and the job that gave it (``None`` for the others)."""
     if is_excluded(graduate, as_of):
-        return S.EXCLUDED, VerificationSource.REGISTRAR
+        return S.EXCLUDED, None
     job = deciding_job(graduate, as_of)
     if job is not None:
-        return job_status(job), job_source(job)
+        return job_status(job), job
     if graduate.stopped_seeking_on is not None and graduate.stopped_seeking_on <= as_of:
-        return S.NOT_SEEKING, VerificationSource.GRADUATE
+        return S.NOT_SEEKING, None
     engaged = first_engaged_on(graduate)
     if engaged is not None and engaged <= as_of:
         return S.STILL_SEEKING, None
-    return S.NON_REPORTING, VerificationSource.REGISTRAR
+    return S.NON_REPORTING, None
 
 
 # --- half-years --------------------------------------------------------------------------------
@@ -521,8 +547,9 @@ def cohort_figures(rows: Iterable[CohortRow]) -> CohortFigures:
     rows = list(rows)
     # ``in_figure`` reads only these three things of a row: rows alike in them are behind the
     # same figures, so each figure is judged once per kind of row, not once per row.
-    kinds = Counter((row.graduated, row.status, salary_counted(row)) for row in rows)
-    alike = {(row.graduated, row.status, salary_counted(row)): row for row in rows}
+    keys = [(row.graduated, row.status, salary_counted(row)) for row in rows]
+    kinds = Counter(keys)
+    alike = dict(zip(keys, rows, strict=True))
     sizes: dict[Figure | CirrStatus, int] = {
         figure: sum(count for kind, count in kinds.items() if in_figure(alike[kind], figure))
         for figure in (*Figure, *CirrStatus)
@@ -530,7 +557,9 @@ def cohort_figures(rows: Iterable[CohortRow]) -> CohortFigures:
     currencies = {row.currency for row in rows}
     currency = next(iter(currencies)) if len(currencies) == 1 else None
     median = (
-        median_minor(row.salary_minor for row in rows if salary_counted(row))
+        median_minor(
+            row.salary_minor for row, (*_, salary) in zip(rows, keys, strict=True) if salary
+        )
         if currency is not None
         else None
     )

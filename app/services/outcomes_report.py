@@ -1,9 +1,9 @@
 """The half-year outcomes report (CIRR): each programme's figures and the graduates behind them.
 
-The definitions live with the rules in ``app.guarantee.cirr``; this module only loads a cohort's
-records (a fixed handful of queries, however many graduates) into the plain values those rules
-take, and keeps, for every enrollment, the status, its verification source and the job it rests
-on, so that every published figure can be traced to the graduates behind it.
+The definitions live with the rules in ``app.guarantee.cirr``; this module reads a cohort's
+statuses in one query (the rule's SQL twin, which a property test proves equal to it), and keeps,
+for every enrollment, the status, its verification source and the job it rests on, so that every
+published figure can be traced to the graduates behind it.
 """
 
 from __future__ import annotations
@@ -13,26 +13,39 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from math import ceil
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import InternalTraversal
 
-from app.database import among
 from app.guarantee.cirr import (
+    JOB_STATUSES,
+    MIN_FULL_TIME_CONTRACT_MONTHS,
     OUTCOME_DAYS,
-    CirrGraduate,
-    CirrJob,
+    STATUS_SOURCES,
+    TEMPORARY_FULL_TIME_TYPES,
     CirrStatus,
     CohortFigures,
     CohortRow,
     Figure,
     HalfYear,
     VerificationSource,
-    cirr_status,
     cohort_figures,
-    deciding_job,
     in_figure,
     salary_counted,
     status_date,
+    status_source,
 )
 from app.guarantee.terms import CirrIntent, EmploymentType, ExclusionReason, OutcomeStatus
 from app.models import (
@@ -49,11 +62,10 @@ from app.models import (
 from app.services.errors import NotFound
 from app.services.listings import Page
 from app.services.records import MAX_ID
+from refunds.sweep import days_after
 
 #: How many half-years the period picker offers, the current one included.
 RECENT_PERIODS = 6
-#: Graduations whose records are read in one query (per kind of record).
-ID_BATCH = 1000
 #: Enrollments per page of a drill-down.
 DRILL_DOWN_PAGE_SIZE = 100
 
@@ -207,24 +219,37 @@ def default_period(session: Session, today: date) -> HalfYear:
 
 
 def _in_period(period: HalfYear):
-    return or_(
-        Enrollment.expected_graduation_on.between(period.first_day, period.last_day),
-        and_(
-            Enrollment.expected_graduation_on.is_(None),
-            Graduation.qualified_on.between(period.first_day, period.last_day),
-        ),
+    """Enrollments in ``period``'s cohort (``cirr.cohort_day`` in it): those expected to graduate
+    in it, and those expected on no day whose graduation qualified in it. Two lookups by index
+    (one condition across both tables made PostgreSQL read every graduation of the history)."""
+    expected = select(Enrollment.id).where(
+        Enrollment.expected_graduation_on.between(period.first_day, period.last_day)
     )
+    # Each graduation of the half-year looks its enrollment up, rather than every enrollment
+    # without an expected day (a number that grows with the history) being read.
+    expected_on = (
+        select(Enrollment.expected_graduation_on)
+        .where(Enrollment.id == Graduation.enrollment_id)
+        .correlate(Graduation)
+        .scalar_subquery()
+    )
+    qualified = select(Graduation.enrollment_id).where(
+        Graduation.qualified_on.between(period.first_day, period.last_day),
+        expected_on.is_(None),
+    )
+    return Enrollment.id.in_(union_all(expected, qualified))
 
 
 def outcomes_report(session: Session, period: HalfYear, today: date) -> OutcomesReport:
     """The figures of ``period``'s cohort per programme and in total, with the rows behind them.
 
-    A fixed handful of queries per thousand graduates: the enrollments with their student,
-    programme and graduation, then the cohort's jobs, search log, answers and exclusions, each
-    a projection of plain columns (no ORM objects), read only for the cohort: the time and
-    memory depend on the cohort, not on the years of history.
+    One query, whatever the size of the cohort, read only for the cohort (the time and memory
+    depend on the cohort, not on the years of history): each enrollment with its student,
+    programme, graduation and excluded outcome, its CIRR status (``_status``, the SQL twin of
+    ``cirr.cirr_status``: a property test proves they agree) and the job that gave it
+    (``_deciding_job_id``), all plain columns, no ORM objects.
     """
-    enrollments = session.execute(
+    cohort = (
         select(
             Enrollment.id.label("enrollment_id"),
             Enrollment.programme_id,
@@ -236,36 +261,58 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
             Graduation.id.label("graduation_id"),
             Graduation.qualified_on,
             Graduation.stopped_seeking_on,
+            ExcludedOutcome.occurred_on.label("excluded_on"),
+            ExcludedOutcome.reason.label("exclusion_reason"),
+            _earliest(
+                _engaged_on(SearchActivity.occurred_on, SearchActivity.created_at),
+                SearchActivity.graduation_id,
+            ).label("first_logged_on"),
+            _earliest(utc_day(SchoolRequest.answered_at), SchoolRequest.graduation_id).label(
+                "first_answered_on"
+            ),
+            _earliest(
+                _engaged_on(JobOutcome.start_date, JobOutcome.created_at), JobOutcome.graduation_id
+            ).label("first_job_on"),
+            _deciding_job_id(today).label("job_id"),
         )
         .join(Student, Student.id == Enrollment.student_id)
         .join(Programme, Programme.id == Enrollment.programme_id)
         .outerjoin(Graduation, Graduation.enrollment_id == Enrollment.id)
+        .outerjoin(ExcludedOutcome, ExcludedOutcome.graduation_id == Graduation.id)
         .where(_in_period(period))
-    ).all()
-    # The cohort's own ids, a batch at a time: each lookup then goes through the graduation
-    # index, where a subquery repeating the cohort's condition let the planner scan the whole
-    # history of jobs and search logs.
-    graduation_ids = [row.graduation_id for row in enrollments if row.graduation_id is not None]
-    jobs: dict[int, list[CirrJob]] = {}
-    used: dict[int, JobUsed] = {}
-    contacts: dict[int, list[date]] = {}
-    exclusions: dict[int, tuple[date, ExclusionReason]] = {}
-    for start in range(0, len(graduation_ids), ID_BATCH):
-        batch = graduation_ids[start : start + ID_BATCH]
-        batch_jobs, batch_used = _jobs(session, batch)
-        jobs.update(batch_jobs)
-        used.update(batch_used)
-        contacts.update(_contact_days(session, batch))
-        exclusions.update(
-            (graduation_id, (occurred_on, reason))
-            for graduation_id, occurred_on, reason in session.execute(
-                select(
-                    ExcludedOutcome.graduation_id,
-                    ExcludedOutcome.occurred_on,
-                    ExcludedOutcome.reason,
-                ).where(among(session, ExcludedOutcome.graduation_id, batch))
-            )
+        # Materialized: the deciding job is picked once per graduate, not again for the join.
+        .cte("cohort")
+        .prefix_with("MATERIALIZED")
+    )
+    enrollments = session.execute(
+        select(
+            cohort.c.enrollment_id,
+            cohort.c.programme_id,
+            cohort.c.intent,
+            cohort.c.expected_graduation_on,
+            cohort.c.student_name,
+            cohort.c.programme_name,
+            cohort.c.currency,
+            cohort.c.graduation_id,
+            cohort.c.qualified_on,
+            cohort.c.excluded_on,
+            cohort.c.exclusion_reason,
+            _status(cohort, today).label("status"),
+            cohort.c.job_id,
+            JobOutcome.title,
+            JobOutcome.employment_type,
+            JobOutcome.in_field,
+            JobOutcome.start_date,
+            JobOutcome.contract_months,
+            JobOutcome.annual_salary_minor,
+            JobOutcome.salary_currency,
+            JobOutcome.source.label("job_source"),
+            JobOutcome.status.label("job_status"),
+            Employer.name.label("employer_name"),
         )
+        .outerjoin(JobOutcome, JobOutcome.id == cohort.c.job_id)
+        .outerjoin(Employer, Employer.id == JobOutcome.employer_id)
+    ).all()
 
     rows = []
     for enrollment in enrollments:
@@ -273,20 +320,13 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
             counted = CohortRow(currency=enrollment.currency, graduated=False)
             rows.append(_row(enrollment, None, None, None, None, counted))
             continue
-        graduation_id = enrollment.graduation_id
-        exclusion = exclusions.get(graduation_id)
-        graduate = CirrGraduate(
-            qualified_on=enrollment.qualified_on,
-            intent=enrollment.intent,
-            excluded_on=exclusion[0] if exclusion else None,
-            stopped_seeking_on=enrollment.stopped_seeking_on,
-            jobs=tuple(jobs.get(graduation_id, ())),
-            contact_days=tuple(contacts.get(graduation_id, ())),
-        )
+        status = CirrStatus(enrollment.status)
         as_of, provisional = status_date(enrollment.qualified_on, today)
-        status, source = cirr_status(graduate, as_of)
-        job = deciding_job(graduate, as_of)
-        job_used = used[job.key] if job is not None else None
+        if status in STATUS_SOURCES:
+            source, job_used = STATUS_SOURCES[status], None
+        else:
+            source = status_source(status, enrollment.job_source, enrollment.job_status)
+            job_used = _job_used(enrollment)
         counted = CohortRow(
             currency=enrollment.currency,
             graduated=True,
@@ -296,6 +336,7 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
             provisional=provisional,
         )
         excluded = status is CirrStatus.EXCLUDED
+        in_field_intent = enrollment.intent is CirrIntent.IN_FIELD_JOB
         rows.append(
             _row(
                 enrollment,
@@ -304,11 +345,9 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
                 source,
                 job_used,
                 counted,
-                why_excluded=_why_excluded(enrollment.intent, exclusion) if excluded else None,
+                why_excluded=_why_excluded(enrollment) if excluded else None,
                 exclusion_reason=(
-                    exclusion[1]
-                    if excluded and enrollment.intent is CirrIntent.IN_FIELD_JOB and exclusion
-                    else None
+                    enrollment.exclusion_reason if excluded and in_field_intent else None
                 ),
             )
         )
@@ -330,6 +369,166 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
     return OutcomesReport(period, today, programmes, totals, rows)
 
 
+class _UtcDay(ColumnElement):
+    """The UTC day of an instant (``instant.date()`` of a UTC-aware datetime)."""
+
+    inherit_cache = True
+    type = Date()
+    # The instant is part of the statement's cache key: statements using this are cached.
+    _traverse_internals = [("instant", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, instant):
+        self.instant = instant
+
+
+@compiles(_UtcDay, "postgresql")
+def _utc_day_postgresql(element, compiler, **kw):
+    return f"CAST(({compiler.process(element.instant, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
+
+
+@compiles(_UtcDay, "sqlite")
+def _utc_day_sqlite(element, compiler, **kw):
+    # SQLite keeps instants as UTC text without a zone.
+    return f"date({compiler.process(element.instant, **kw)})"
+
+
+def utc_day(instant) -> ColumnElement:
+    """SQL for the UTC day of ``instant``, the same on PostgreSQL and SQLite."""
+    return _UtcDay(instant)
+
+
+def _status_date_sql(qualified_on, today: date):
+    """``cirr.status_date``'s day in SQL, of a graduate who qualified on ``qualified_on``: day
+    180, or ``today`` if earlier."""
+    final = days_after(qualified_on, literal(OUTCOME_DAYS))
+    return case((final <= today, final), else_=literal(today, Date()))
+
+
+def _job_status():
+    """``cirr.job_status`` in SQL (the status's value), over jobs joined to their employer
+    (none: not the school)."""
+    by_school = func.coalesce(Employer.is_school, False)
+    return case(
+        (
+            JobOutcome.employment_type == EmploymentType.FOUNDED_COMPANY,
+            case(
+                (JobOutcome.in_field, CirrStatus.STARTED_COMPANY.value),
+                else_=CirrStatus.HIRED_OUT_OF_FIELD.value,
+            ),
+        ),
+        (
+            ~JobOutcome.in_field,
+            case(
+                (by_school, CirrStatus.HIRED_BY_SCHOOL_OUT_OF_FIELD.value),
+                else_=CirrStatus.HIRED_OUT_OF_FIELD.value,
+            ),
+        ),
+        (by_school, CirrStatus.HIRED_BY_SCHOOL_IN_FIELD.value),
+        (
+            JobOutcome.employment_type == EmploymentType.FULL_TIME_PERMANENT,
+            CirrStatus.FULL_TIME_EMPLOYEE.value,
+        ),
+        (
+            and_(
+                JobOutcome.employment_type.in_(sorted(TEMPORARY_FULL_TIME_TYPES)),
+                JobOutcome.contract_months >= MIN_FULL_TIME_CONTRACT_MONTHS,
+            ),
+            CirrStatus.FULL_TIME_APPRENTICE_INTERN_OR_CONTRACTOR.value,
+        ),
+        else_=CirrStatus.SHORT_TERM_PART_TIME_OR_FREELANCE.value,
+    )
+
+
+def _job_rank():
+    """The place of a job's status in ``JOB_STATUSES`` (0 is 1A, the best), in SQL."""
+    return case(
+        {status.value: rank for rank, status in enumerate(JOB_STATUSES)}, value=_job_status()
+    )
+
+
+def _status(cohort, today: date):
+    """``cirr.cirr_status``'s status (its value) in SQL, over the cohort joined to each
+    graduate's deciding job and its employer; ``None`` for an enrollment without a graduation.
+
+    Excluded by intent, or by an excluded outcome on or before the status date; else the
+    deciding job's status; else not seeking, if they said so by the status date; else still
+    seeking, if any of their records shows them in touch by then; else non-reporting.
+    """
+    as_of = _status_date_sql(cohort.c.qualified_on, today)
+    return case(
+        (cohort.c.graduation_id.is_(None), None),
+        (
+            or_(cohort.c.intent != CirrIntent.IN_FIELD_JOB, cohort.c.excluded_on <= as_of),
+            CirrStatus.EXCLUDED.value,
+        ),
+        (cohort.c.job_id.is_not(None), _job_status()),
+        (cohort.c.stopped_seeking_on <= as_of, CirrStatus.NOT_SEEKING.value),
+        (
+            or_(
+                cohort.c.first_logged_on <= as_of,
+                cohort.c.first_answered_on <= as_of,
+                cohort.c.first_job_on <= as_of,
+            ),
+            CirrStatus.STILL_SEEKING.value,
+        ),
+        else_=CirrStatus.NON_REPORTING.value,
+    )
+
+
+def _deciding_job_id(today: date):
+    """The id of the job ``cirr.deciding_job`` would pick for a graduation (if the graduate is
+    not excluded): of the jobs counted on the status date (``job_counts``), the best status,
+    then the earliest start, then the first recorded. A scalar subquery over graduations."""
+    return (
+        select(JobOutcome.id)
+        .outerjoin(Employer, Employer.id == JobOutcome.employer_id)
+        .where(
+            JobOutcome.graduation_id == Graduation.id,
+            JobOutcome.start_date <= _status_date_sql(Graduation.qualified_on, today),
+            JobOutcome.status != OutcomeStatus.DISPUTED,
+        )
+        .order_by(_job_rank(), JobOutcome.start_date, JobOutcome.id)
+        .limit(1)
+        .correlate(Graduation)
+        .scalar_subquery()
+    )
+
+
+def _earliest(day, graduation_id):
+    """The earliest ``day`` (an expression over one table's rows) of a graduation's rows of that
+    table, ``graduation_id`` their column naming it (``None`` without one); a scalar subquery
+    over graduations."""
+    return (
+        select(type_coerce(func.min(day), Date()))
+        .where(graduation_id == Graduation.id)
+        .correlate(Graduation)
+        .scalar_subquery()
+    )
+
+
+def _engaged_on(happened_on, recorded_at):
+    """``cirr.engaged_on`` in SQL: the earlier of the day a record happened and the (UTC) day it
+    was recorded, both known."""
+    recorded_on = utc_day(recorded_at)
+    return case((happened_on <= recorded_on, happened_on), else_=recorded_on)
+
+
+def _job_used(enrollment) -> JobUsed:
+    """The job that gave the enrollment its status, as the report shows it."""
+    return JobUsed(
+        id=enrollment.job_id,
+        title=enrollment.title,
+        employer_name=enrollment.employer_name,
+        employment_type=enrollment.employment_type,
+        in_field=enrollment.in_field,
+        start_date=enrollment.start_date,
+        contract_months=enrollment.contract_months,
+        annual_salary_minor=enrollment.annual_salary_minor,
+        salary_currency=enrollment.salary_currency,
+        status=enrollment.job_status,
+    )
+
+
 def programme_exists(session: Session, programme_id: int) -> None:
     """Raise ``NotFound`` unless the programme exists (a drill-down may name one with nobody in
     the cohort: that is an empty list, not an error)."""
@@ -337,11 +536,12 @@ def programme_exists(session: Session, programme_id: int) -> None:
         raise NotFound("programme", programme_id)
 
 
-def _why_excluded(intent: CirrIntent, exclusion: tuple[date, ExclusionReason] | None) -> str:
+def _why_excluded(enrollment) -> str:
+    intent = enrollment.intent
     if intent is not CirrIntent.IN_FIELD_JOB:
         return f"intent at enrollment: {intent.value.replace('_', ' ')}"
-    occurred_on, reason = exclusion
-    return f"{reason.value.replace('_', ' ')} from {occurred_on.isoformat()}"
+    reason = enrollment.exclusion_reason
+    return f"{reason.value.replace('_', ' ')} from {enrollment.excluded_on.isoformat()}"
 
 
 def _row(
@@ -373,86 +573,3 @@ def _row(
         intent=enrollment.intent,
         exclusion_reason=exclusion_reason,
     )
-
-
-def _jobs(session: Session, graduation_ids) -> tuple[dict[int, list[CirrJob]], dict[int, JobUsed]]:
-    """The cohort's jobs as the rules take them, per graduation, and as the report shows them."""
-    jobs: dict[int, list[CirrJob]] = defaultdict(list)
-    shown: dict[int, JobUsed] = {}
-    result = session.execute(
-        select(
-            JobOutcome.id,
-            JobOutcome.graduation_id,
-            JobOutcome.title,
-            JobOutcome.employment_type,
-            JobOutcome.in_field,
-            JobOutcome.start_date,
-            JobOutcome.contract_months,
-            JobOutcome.annual_salary_minor,
-            JobOutcome.salary_currency,
-            JobOutcome.source,
-            JobOutcome.status,
-            JobOutcome.created_at,
-            Employer.name.label("employer_name"),
-            Employer.is_school,
-        )
-        .outerjoin(Employer, Employer.id == JobOutcome.employer_id)
-        .where(among(session, JobOutcome.graduation_id, graduation_ids))
-        .order_by(JobOutcome.start_date, JobOutcome.id)
-    )
-    for job in result:
-        jobs[job.graduation_id].append(
-            CirrJob(
-                employment_type=job.employment_type,
-                in_field=job.in_field,
-                start_date=job.start_date,
-                source=job.source,
-                status=job.status,
-                by_school=bool(job.is_school),
-                contract_months=job.contract_months,
-                annual_salary_minor=job.annual_salary_minor,
-                salary_currency=job.salary_currency,
-                reported_on=job.created_at.date(),
-                key=job.id,
-            )
-        )
-        shown[job.id] = JobUsed(
-            id=job.id,
-            title=job.title,
-            employer_name=job.employer_name,
-            employment_type=job.employment_type,
-            in_field=job.in_field,
-            start_date=job.start_date,
-            contract_months=job.contract_months,
-            annual_salary_minor=job.annual_salary_minor,
-            salary_currency=job.salary_currency,
-            status=job.status,
-        )
-    return jobs, shown
-
-
-def _contact_days(session: Session, graduation_ids) -> dict[int, list[date]]:
-    """Per graduation, the earliest days its search log and answers show the graduate in touch."""
-    days: dict[int, list[date]] = defaultdict(list)
-    logged = session.execute(
-        select(
-            SearchActivity.graduation_id,
-            func.min(SearchActivity.occurred_on),
-            func.min(SearchActivity.created_at),
-        )
-        .where(among(session, SearchActivity.graduation_id, graduation_ids))
-        .group_by(SearchActivity.graduation_id)
-    )
-    for graduation_id, first_occurred, first_logged in logged:
-        days[graduation_id].extend([first_occurred, first_logged.date()])
-    answered = session.execute(
-        select(SchoolRequest.graduation_id, func.min(SchoolRequest.answered_at))
-        .where(
-            among(session, SchoolRequest.graduation_id, graduation_ids),
-            SchoolRequest.answered_at.is_not(None),
-        )
-        .group_by(SchoolRequest.graduation_id)
-    )
-    for graduation_id, first_answer in answered:
-        days[graduation_id].append(first_answer.date())
-    return days

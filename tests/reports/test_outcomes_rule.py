@@ -1,12 +1,13 @@
-"""The outcomes report, read from plain rows of the cohort, gives each graduate the status the
-pure CIRR rule gives them, and its figures count exactly the rows ``in_figure`` puts behind
+"""The outcomes report, read from plain rows of the cohort (the deciding job and the earliest
+contact picked in SQL), gives each graduate the status, source and job the pure CIRR rule gives
+them over all of their records, and its figures count exactly the rows ``in_figure`` puts behind
 them: a property test over generated cohorts."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.guarantee.cirr import (
@@ -16,6 +17,7 @@ from app.guarantee.cirr import (
     Figure,
     HalfYear,
     cirr_status,
+    deciding_job,
     in_figure,
     status_date,
 )
@@ -35,6 +37,7 @@ from tests.factories import (
     GuaranteePolicyFactory,
     JobOutcomeFactory,
     ProgrammeFactory,
+    SchoolRequestFactory,
     SearchActivityFactory,
 )
 
@@ -63,10 +66,25 @@ GRADUATES = st.fixed_dictionaries(
         "excluded": st.none() | st.integers(min_value=0, max_value=240),
         "stopped": st.none() | st.integers(min_value=0, max_value=240),
         "logged": st.none() | st.integers(min_value=-10, max_value=240),
+        "answered": st.none() | st.integers(min_value=-10, max_value=240),
         "jobs": st.lists(JOBS, max_size=3),
         "programme": st.integers(min_value=0, max_value=1),
     }
 )
+
+
+#: A graduate of the first programme with no record but an answer to a question (to set).
+_ANSWERED_ONLY = {
+    "graduated": True,
+    "qualified": 10,
+    "expected_known": True,
+    "intent": CirrIntent.IN_FIELD_JOB,
+    "excluded": None,
+    "stopped": None,
+    "logged": None,
+    "jobs": [],
+    "programme": 0,
+}
 
 
 def _at(day: date) -> datetime:
@@ -103,6 +121,16 @@ def _build(spec, programmes, employers):
         logged = day(spec["logged"])
         SearchActivityFactory(graduation=graduation, occurred_on=logged, created_at=_at(logged))
         contact_days = (logged, logged)
+    if spec["answered"] is not None:
+        # Answered late in the evening (UTC): the day of the answer is the day in UTC.
+        answered_at = datetime.combine(day(spec["answered"]), time(23, 30), tzinfo=UTC)
+        SchoolRequestFactory(
+            graduation=graduation,
+            asked_at=answered_at - timedelta(days=2),
+            answer="Three companies.",
+            answered_at=answered_at,
+        )
+        contact_days = (*contact_days, answered_at.date())
     jobs = []
     for job in spec["jobs"]:
         start = day(job["start"])
@@ -152,6 +180,8 @@ def _build(spec, programmes, employers):
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(population=st.lists(GRADUATES, min_size=1, max_size=6))
+# Graduates whose only contact is an answer: before, on and after their day 180.
+@example(population=[_ANSWERED_ONLY | {"answered": day} for day in (5, 180, 181)])
 def test_each_graduate_has_the_status_the_rule_gives_and_figures_count_their_rows(
     session, population
 ):
@@ -169,13 +199,19 @@ def test_each_graduate_has_the_status_the_rule_gives_and_figures_count_their_row
                 expected[enrollment.id] = None
             else:
                 as_of, _provisional = status_date(graduate.qualified_on, TODAY)
-                expected[enrollment.id] = cirr_status(graduate, as_of)
+                job = deciding_job(graduate, as_of)
+                expected[enrollment.id] = (
+                    *cirr_status(graduate, as_of),
+                    job.key if job is not None else None,
+                )
         session.flush()
 
         report = outcomes_report(session, PERIOD, TODAY)
 
         assert {
-            row.enrollment_id: (row.status, row.source) if row.status else None
+            row.enrollment_id: (row.status, row.source, row.job.id if row.job else None)
+            if row.status
+            else None
             for row in report.rows
         } == expected
         for figure in (*Figure, *CirrStatus):

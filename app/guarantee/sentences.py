@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from enum import Enum
 
 
 def N_(message: str) -> str:  # noqa: N802 - the name the catalogue looks for
@@ -55,3 +56,15 @@ class IsoDay(date):
     @classmethod
     def of(cls, day: date) -> IsoDay:
         return cls(day.year, day.month, day.day)
+
+
+class Coded(str):
+    """A coded value (``further_study``) that a sentence writes as English words (``further
+    study``), and a page says as its label in the reader's language."""
+
+    code: Enum
+
+    def __new__(cls, code: Enum) -> Coded:
+        words = super().__new__(cls, str(code.value).replace("_", " "))
+        words.code = code
+        return words

@@ -8,7 +8,7 @@ from enum import Enum
 
 from flask_babel import get_translations
 
-from app.guarantee.sentences import Sentence
+from app.guarantee.sentences import Coded, Sentence
 from app.labels import label
 from app.pages.formatting import day
 from refunds.notes import recognised
@@ -36,6 +36,8 @@ def said_again(text):
 def _value(value):
     if isinstance(value, Sentence):
         return said(value)
+    if isinstance(value, Coded):
+        return label(value.code)
     if isinstance(value, date):  # a datetime too: shown in the reader's time zone
         return day(value)
     if isinstance(value, Enum):

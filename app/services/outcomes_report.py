@@ -47,7 +47,13 @@ from app.guarantee.cirr import (
     status_date,
     status_source,
 )
-from app.guarantee.terms import CirrIntent, EmploymentType, ExclusionReason, OutcomeStatus
+from app.guarantee.sentences import N_, Coded, IsoDay, Sentence
+from app.guarantee.terms import (
+    CirrIntent,
+    EmploymentType,
+    ExclusionReason,
+    OutcomeStatus,
+)
 from app.models import (
     Employer,
     Enrollment,
@@ -536,12 +542,16 @@ def programme_exists(session: Session, programme_id: int) -> None:
         raise NotFound("programme", programme_id)
 
 
-def _why_excluded(enrollment) -> str:
-    intent = enrollment.intent
-    if intent is not CirrIntent.IN_FIELD_JOB:
-        return f"intent at enrollment: {intent.value.replace('_', ' ')}"
-    reason = enrollment.exclusion_reason
-    return f"{reason.value.replace('_', ' ')} from {enrollment.excluded_on.isoformat()}"
+def _why_excluded(enrollment) -> Sentence:
+    """Why an excluded graduate is out of the base, in the order the rule looks (English in the
+    CSV export, said in the reader's language on the page)."""
+    if enrollment.intent is not CirrIntent.IN_FIELD_JOB:
+        return Sentence(N_("intent at enrollment: %(intent)s"), intent=Coded(enrollment.intent))
+    return Sentence(
+        N_("%(outcome)s from %(day)s"),
+        outcome=Coded(enrollment.exclusion_reason),
+        day=IsoDay.of(enrollment.excluded_on),
+    )
 
 
 def _row(

@@ -7,6 +7,7 @@ same final figures whenever the tests run.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import date
@@ -306,6 +307,16 @@ def test_drill_down_reads_in_french_for_a_french_reader(french_finance, cohort):
     assert "confirmé par l’employeur" in page
     assert "Télécharger ces lignes (CSV)" in page
     assert "Job counted" not in page
+
+
+def test_why_a_graduate_is_excluded_reads_in_french_in_the_drill_down(french_finance, cohort):
+    """The reason is said in French on the page; the CSV keeps its English (tested above)."""
+    page = french_finance.get(f"/reports/outcomes/graduates?period={PERIOD}&figure=excluded")
+    text = html.unescape(page.get_data(as_text=True))
+
+    assert "intention à l’inscription\u00a0: poursuite d’études" in text
+    assert "service militaire depuis le 1 mai 2026" in text
+    assert "intent at enrollment" not in text and "military service from" not in text
 
 
 def test_a_bad_query_says_what_is_wrong_in_french(french_finance):

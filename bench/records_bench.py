@@ -19,7 +19,9 @@ The school is ``bench.school_data``'s, the one ``bench.school_bench`` measures t
 Settings: ``BENCH_DATABASE_URL`` (PostgreSQL), ``BENCH_SCHOOL_GRADUATIONS`` (default 200,000),
 ``BENCH_IMPORT_ROWS`` (default 20,000), ``BENCH_REQUESTS`` (default 2,000), ``BENCH_REFUNDS``
 (default 100: the local provider slows down as it holds more PaymentIntents, to seconds per
-request past a thousand, which would measure it rather than the executor).
+request past a thousand, which would measure it rather than the executor),
+``BENCH_RECORDS_ONLY`` (comma-separated measure names among ``import``, ``single_get``,
+``lists``, ``registrar_lists`` and ``executor``; all of them when unset).
 """
 
 from __future__ import annotations
@@ -559,6 +561,7 @@ def main() -> None:
     import_rows_count = int(os.environ.get("BENCH_IMPORT_ROWS", "20000"))
     requests = int(os.environ.get("BENCH_REQUESTS", "2000"))
     refunds = int(os.environ.get("BENCH_REFUNDS", "100"))
+    only = [name for name in os.environ.get("BENCH_RECORDS_ONLY", "").split(",") if name]
     signal.signal(signal.SIGTERM, _stop)
     with bench_schema(url) as engine:
         started = time.perf_counter()
@@ -568,14 +571,20 @@ def main() -> None:
         _progress(f"{graduations:,} graduations built in {time.perf_counter() - started:.0f}s")
         os.environ["DATABASE_URL"] = f"{url}?options=-csearch_path%3D{_search_path(engine)}"
         tokens = {role: api_token(engine, role) for role in (Role.REGISTRAR, Role.FINANCE)}
-        ratios = {
-            "import_ratio": import_ratio(engine, import_rows_count),
-            "single_get_ratio": single_get_ratio(
-                engine, url, tokens[Role.REGISTRAR], graduations, requests
+        measures = {
+            "import": ("import_ratio", lambda: import_ratio(engine, import_rows_count)),
+            "single_get": (
+                "single_get_ratio",
+                lambda: single_get_ratio(
+                    engine, url, tokens[Role.REGISTRAR], graduations, requests
+                ),
             ),
-            "list_deep_ratio": list_deep_ratio(engine, tokens),
-            "registrar_list_deep_ratio": registrar_page_ratio(engine),
-            "executor_cpu_ratio": executor_cpu_ratio(engine, refunds),
+            "lists": ("list_deep_ratio", lambda: list_deep_ratio(engine, tokens)),
+            "registrar_lists": ("registrar_list_deep_ratio", lambda: registrar_page_ratio(engine)),
+            "executor": ("executor_cpu_ratio", lambda: executor_cpu_ratio(engine, refunds)),
+        }
+        ratios = {
+            name: measure() for key, (name, measure) in measures.items() if not only or key in only
         }
     for name, ratio in ratios.items():
         print(f"{name}={ratio:.2f}", flush=True)

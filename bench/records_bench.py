@@ -206,7 +206,12 @@ def gunicorn(app: str, env: dict[str, str], chdir: Path) -> Iterator[int]:
         yield port
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # On a loaded machine the worker may not finish stopping in time.
+            process.kill()
+            process.wait()
 
 
 def requests_per_second(port: int, paths: list[str], headers: dict[str, str]) -> float:

@@ -294,12 +294,14 @@ def init_app(app: Flask) -> None:
         served = (answers, PROBLEM_CONTENT_TYPE) if answers else SERVED_TYPES
         if accept and accept.best_match(served) is None:
             return problem(406, f"This API answers in {answers or 'application/json'} only.")
+        if request.method not in {"POST", "PUT", "PATCH"}:
+            return None  # no body is read
         has_body = bool(request.content_length) or "chunked" in request.headers.get(
             "Transfer-Encoding", ""
         )
         reads = BODY_TYPES.get(request.endpoint)
         readable = request.mimetype == reads if reads else request.is_json
-        if request.method in {"POST", "PUT", "PATCH"} and has_body and not readable:
+        if has_body and not readable:
             return problem(415, f"Send the body as {reads or 'application/json'}.")
         return None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.api import ApiBlueprint
 from app.api.listing import contains, page_of, paged
@@ -20,6 +20,7 @@ from app.auth.access import Permission
 from app.database import db_session
 from app.models import Employer, Student
 from app.services import evidence, records
+from app.services.errors import NotFound
 
 blueprint = ApiBlueprint(
     "people", __name__, url_prefix="/api/v1", description="Students and employers."
@@ -54,16 +55,21 @@ def create_student(**fields):
     return student
 
 
+#: What ``StudentOut`` shows of the student the address names: a row read by name, without
+#: the ORM's bookkeeping, for an answer that only shows it.
+STUDENT_READING = select(*(getattr(Student, name) for name in StudentOut().fields)).where(
+    Student.id == bindparam("student_id")
+)
+
+
 @blueprint.get("/students/<id:student_id>")
-@requires(Permission.READ_RECORDS)
+@requires(Permission.READ_RECORDS, reading=STUDENT_READING)
 @blueprint.response(200, StudentOut)
-def get_student(student_id):
+def get_student(student, student_id):
     """Read a student."""
-    return records.read_or_404(db_session(), Student, student_id, *STUDENT_COLUMNS)
-
-
-#: What ``StudentOut`` shows of a student.
-STUDENT_COLUMNS = tuple(getattr(Student, name) for name in StudentOut().fields)
+    if student is None:
+        raise NotFound(Student.__name__, student_id)
+    return student
 
 
 @blueprint.get("/employers")

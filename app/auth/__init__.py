@@ -23,16 +23,20 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect, validate_csrf
+from sqlalchemy import Select
 from wtforms import ValidationError
 
 from app.api.problems import problem
 from app.auth import sessions
 from app.auth.access import ANONYMOUS, Forbidden, NotSignedIn, Permission, Principal, authorize
-from app.auth.tokens import principal_for_token
-from app.database import db_session
+from app.auth.tokens import principal_for_token, principal_for_token_reading
+from app.database import db_session, reads_only
 
 csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[])
+# No limit applies to an API read by a bearer token (the limits guard signing in and the forms
+# that send email): such a read skips the limiter's lookups altogether.
+limiter.request_filter(reads_only)
 
 #: Paths whose callers are programs, answered in JSON.
 API_PREFIXES = ("/api/", "/stripe/", "/healthz", "/readyz", "/metrics")
@@ -65,19 +69,46 @@ def current_principal() -> Principal:
     return g.principal
 
 
-def requires(permission: Permission):
-    """Guard a view: only principals holding ``permission`` get through."""
+def requires(permission: Permission, *, reading: Select | None = None):
+    """Guard a view: only principals holding ``permission`` get through.
+
+    ``reading`` is the select of the one row a view answers with, its parameters named after
+    the view's arguments; the view is then given that row (a mapping, ``None`` when there is
+    none) before its arguments, read once the principal is authorized. An API read by a bearer
+    token asks the database for the token's account and that row in one statement.
+    """
 
     def decorator(view):
         @wraps(view)
         def guarded(*args, **kwargs):
-            authorize(current_principal(), permission, target=request.path)
-            return view(*args, **kwargs)
+            if reading is None:
+                authorize(current_principal(), permission, target=request.path)
+                return view(*args, **kwargs)
+            principal, row = _principal_and_row(reading, kwargs)
+            authorize(principal, permission, target=request.path)
+            if row is UNREAD:
+                row = db_session().execute(reading, kwargs).mappings().first()
+            return view(row, *args, **kwargs)
 
         guarded.required_permission = permission
         return guarded
 
     return decorator
+
+
+#: The row of a view's ``reading`` not read yet (it is read after authorizing).
+UNREAD = object()
+
+
+def _principal_and_row(reading: Select, parameters: dict):
+    # A bearer token's read (see app.database.reads_only) checks its token in the statement
+    # that reads the row: one round trip, not two.
+    if "principal" in g or not reads_only():
+        return current_principal(), UNREAD
+    token = request.headers["Authorization"][7:].strip()
+    principal, row = principal_for_token_reading(db_session(), token, reading, parameters)
+    g.principal = principal or ANONYMOUS
+    return g.principal, row
 
 
 def protect_api_sessions():
@@ -133,24 +164,40 @@ def _authenticate_before_the_body() -> None:
         raise NotSignedIn()
 
 
-def _security_headers(response):
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    script = "'self'"
-    if request.path.rstrip("/") == "/api/docs":
-        script = "'self' 'unsafe-inline'"  # Swagger UI's own start-up script, served by us
-    headers.setdefault(
-        "Content-Security-Policy",
+def _content_security_policy(script: str) -> str:
+    return (
         f"default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
-        "frame-ancestors 'none'",
+        "frame-ancestors 'none'"
     )
+
+
+#: The headers every response carries, unless its view set its own.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Content-Security-Policy": _content_security_policy("'self'"),
+}
+#: Swagger UI's page runs its own start-up script, served by us.
+DOCS_CONTENT_SECURITY_POLICY = _content_security_policy("'self' 'unsafe-inline'")
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
+
+def _security_headers(response):
+    headers = response.headers
+    chosen = dict(SECURITY_HEADERS)
+    if request.path.rstrip("/") == "/api/docs":
+        chosen["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
     if request.is_secure or not _development():
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        chosen["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+    # One pass over the response's headers rather than a look-up per header.
+    set_by_the_view = {name.lower() for name, _ in headers}
+    headers.extend(
+        (name, value) for name, value in chosen.items() if name.lower() not in set_by_the_view
+    )
     return response
 
 

@@ -10,13 +10,14 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth import second_factor
 from app.auth.access import Principal
-from app.database import db_session
+from app.database import db_session, reads_only
 from app.i18n import browser_locale
 from app.models import User, UserSession
 from app.models.base import utc_now
@@ -157,5 +158,17 @@ def live_sessions(database: Session, user_id: int) -> list[UserSession]:
     )
 
 
+class BrowserSessions(SecureCookieSessionInterface):
+    """Flask's signed session cookie, left unopened for an API read by a bearer token: the
+    token says who calls, and nothing such a request does reads or writes a browser's session
+    (so no cookie is checked on the way in nor written on the way out)."""
+
+    def open_session(self, app, request):
+        if reads_only():
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = BrowserSessions()
     login_manager.init_app(app)

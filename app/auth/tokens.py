@@ -7,12 +7,14 @@ expires, is revoked, or its account is disabled or has another role than when it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, true, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.auth.access import TOKEN_ROLES, Principal
@@ -123,11 +125,49 @@ def _reading_principal(session: Session, token: str) -> Principal | None:
     found = session.execute(
         _GOOD_TOKENS_ACCOUNT, {"token_hash": _digest(token), "now": utc_now()}
     ).first()
-    if found is None:
-        return None
-    user_id, email, name, role = found
+    return None if found is None else _principal(*found)
+
+
+def _principal(user_id: int, email: str, name: str, role) -> Principal:
     # The actor as ``User.actor`` names it.
     return Principal(actor=f"{role.value}:{email}", role=role, user_id=user_id, name=name)
+
+
+def principal_for_token_reading(
+    session: Session, token: str, statement: Select, parameters: dict
+) -> tuple[Principal | None, Mapping | None]:
+    """The account a bearer token acts as (as ``principal_for_token`` finds it for a request
+    that only reads) and the first row of ``statement``, asked of the database in one
+    statement: one round trip instead of two. ``(None, None)`` for a token that is refused,
+    whose statement yields nothing; ``(principal, None)`` when ``statement`` finds no row.
+
+    The caller authorizes the principal before it uses the row.
+    """
+    combined, names = _with_reading(statement)
+    found = (
+        session.connection()
+        .execute(combined, {"token_hash": _digest(token), "now": utc_now(), **parameters})
+        .first()
+    )
+    if found is None:
+        return None, None
+    row = dict(zip(names, found[5:], strict=True)) if found.row_found else None
+    return _principal(*found[:4]), row
+
+
+@functools.cache
+def _with_reading(statement: Select) -> tuple[Select, tuple[str, ...]]:
+    # The good token's account, then whether the statement found a row, then the row's
+    # columns: the statement is a derived table joined on nothing (PostgreSQL and SQLite both
+    # read it once), so a good token's row is there even when the statement finds nothing.
+    names = tuple(statement.selected_columns.keys())
+    reading = statement.add_columns(true().label("row_found")).subquery("reading")
+    combined = (
+        _GOOD_TOKENS_ACCOUNT.add_columns(reading.c.row_found)
+        .add_columns(*(reading.c[name] for name in names))
+        .outerjoin(reading, true())
+    )
+    return combined, names
 
 
 def revoke_token(session: Session, token_id: int) -> ApiToken | None:

@@ -7,13 +7,12 @@ what only the database can tell, adds the record and flushes. The caller commits
 
 from __future__ import annotations
 
-import functools
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 import pycountry
 from flask_babel import gettext, lazy_gettext
-from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,22 +58,6 @@ def get_or_404(session: Session, model: type[Model], record_id: int) -> Model:
     if record is None:
         raise NotFound(model.__name__, record_id)
     return record
-
-
-def read_or_404(session: Session, model: type[Model], record_id: int, *columns) -> Row:
-    """The ``columns`` of the ``model`` row with ``record_id`` (a row read by name, without
-    the ORM's bookkeeping, for an answer that only shows them), or ``NotFound``."""
-    row = None
-    if 0 < record_id <= MAX_ID:
-        row = session.execute(_reading(model, columns), {"record_id": record_id}).first()
-    if row is None:
-        raise NotFound(model.__name__, record_id)
-    return row
-
-
-@functools.cache
-def _reading(model: type[Model], columns: tuple) -> Select:
-    return select(*columns).where(model.id == bindparam("record_id"))
 
 
 def _add(session: Session, record: Model, conflict: str, field: str | None = None) -> Model:

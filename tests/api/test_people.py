@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import EmployerFactory, StudentFactory
+from app.auth.tokens import create_token
+from app.models import Role
+from tests.factories import EmployerFactory, StudentFactory, UserFactory
+from tests.signing_in import sign_in_client
+from tests.statements import statements_sent
 
 STUDENT = {"name": "Ada Lovelace", "email": " Ada@Example.ORG ", "country": "GB"}
 EMPLOYER = {"name": "Analytical Engines Ltd", "contact_email": "Hiring@Engines.example"}
@@ -107,6 +111,51 @@ def test_list_students_with_a_bad_filter_is_422_naming_it(client, query):
 def test_get_student_unknown_is_404(client):
     assert client.get("/api/v1/students/31337").status_code == 404
     assert client.get(f"/api/v1/students/{2**31}").status_code == 404
+
+
+def test_a_student_is_read_with_its_token_in_one_statement(client, session, connection):
+    student = StudentFactory(name="Ada", country="GB")
+    session.flush()
+
+    with statements_sent(connection) as sent:
+        read = client.get(f"/api/v1/students/{student.id}")
+        missing = client.get("/api/v1/students/31337")
+
+    assert read.json == {
+        "id": student.id,
+        "name": "Ada",
+        "email": student.email,
+        "country": "GB",
+        "created_at": student.created_at.isoformat(),
+    }
+    assert missing.status_code == 404
+    # One statement per request (the test's savepoints aside), the token's and the student's.
+    reads = [statement for statement in sent if "SAVEPOINT" not in statement]
+    assert len(reads) == 2
+    assert all("api_tokens" in statement and "students" in statement for statement in reads)
+
+
+def test_a_token_whose_role_reads_no_records_gets_no_student(client, session):
+    student = StudentFactory()
+    _, secret = create_token(session, user=UserFactory(role=Role.ADMIN), name="accounts")
+    session.flush()
+
+    refused = client.get(
+        f"/api/v1/students/{student.id}", headers={"Authorization": f"Bearer {secret}"}
+    )
+
+    assert refused.status_code == 403
+    assert student.email not in refused.get_data(as_text=True)
+
+
+def test_a_signed_in_person_reads_a_student_too(anonymous_client, session):
+    student = StudentFactory(name="Ada")
+    session.commit()
+    signed_in = sign_in_client(anonymous_client, UserFactory(role=Role.REGISTRAR))
+    assert signed_in.status_code == 302
+
+    assert anonymous_client.get(f"/api/v1/students/{student.id}").json["name"] == "Ada"
+    assert anonymous_client.get("/api/v1/students/31337").status_code == 404
 
 
 def test_create_employer_stores_the_contact_email_in_lower_case(client):

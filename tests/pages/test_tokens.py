@@ -202,21 +202,27 @@ def test_graduates_and_employers_hold_no_tokens(client, sign_in, audit_survives_
     "change",
     [
         {"table": ApiToken, "values": {"revoked_at": utc_now()}},
+        {"table": ApiToken, "values": {"expires_at": utc_now() - timedelta(seconds=1)}},
         {"table": User, "values": {"active": False}},
         {"table": User, "values": {"role": Role.REGISTRAR}},
     ],
-    ids=["revoked", "disabled", "role"],
+    ids=["revoked", "expired", "disabled", "role"],
 )
-def test_a_read_is_refused_the_moment_the_records_say_so(client, session, change):
+@pytest.mark.parametrize("read", ["a list", "a student"])
+def test_a_read_is_refused_the_moment_the_records_say_so(client, session, change, read):
     # Whatever path wrote it (another process, a script), the next request is refused: the
-    # check is on the rows, not on what the service did when it revoked.
+    # check is on the rows, not on what the service did when it revoked. A student is read in
+    # the statement that checks the token, a list after it.
     finance = UserFactory(role=Role.FINANCE)
     _, secret = create_token(session, user=finance, name="books")
-    assert client.get("/api/v1/claims", headers=bearer(secret)).status_code == 200
+    path = "/api/v1/claims" if read == "a list" else f"/api/v1/students/{StudentFactory().id}"
+    assert client.get(path, headers=bearer(secret)).status_code == 200
 
     session.execute(update(change["table"]).values(**change["values"]))
 
-    assert client.get("/api/v1/claims", headers=bearer(secret)).status_code == 401
+    refused = client.get(path, headers=bearer(secret))
+    assert refused.status_code == 401
+    assert "email" not in refused.json
 
 
 def test_someone_elses_token_cannot_be_revoked_but_an_admin_can_revoke_any(

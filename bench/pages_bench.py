@@ -38,7 +38,7 @@ from app.auth.tokens import create_token
 from app.models import Employer, Enrollment, Role, Student, User, UserSession
 from bench import school_data
 from bench.school_bench import _rss
-from bench.sweep_bench import DEFAULT_URL, _progress, _stop, bench_schema
+from bench.sweep_bench import DEFAULT_URL, _progress, _stop
 from refunds.models import RefundClaim
 from tests.crawl import crawl, endpoint_of, example_url, get_rules, parameters_read
 
@@ -188,19 +188,9 @@ def main() -> None:
     timeout = float(os.environ.get("BENCH_WORKER_TIMEOUT", "30"))
     memory_mb = float(os.environ.get("BENCH_WORKER_MEMORY_MB", "200"))
     signal.signal(signal.SIGTERM, _stop)
-    with bench_schema(url) as engine:
-        started = time.perf_counter()
-        with engine.begin() as connection:
-            school_data.build_school(connection, graduations, progress=_progress)
-        school_data.analyze(engine)
-        _progress(f"{graduations:,} graduations built in {time.perf_counter() - started:.0f}s")
-        app = create_app(
-            {
-                "DATABASE_URL": f"{url}?options=-csearch_path%3D{_schema(engine)}",
-                "SIGN_IN_RATE_LIMIT": "100000 per minute",
-            }
-        )
-        requests, idle = visit_everything(app, engine, accounts(engine))
+    with school_data.built_school(url, graduations, _progress) as school:
+        app = create_app({"DATABASE_URL": school.url, "SIGN_IN_RATE_LIMIT": "100000 per minute"})
+        requests, idle = visit_everything(app, school.engine, accounts(school.engine))
     failed = [r for r in requests if r.status >= 500]
     slowest = sorted(requests, key=lambda r: r.seconds, reverse=True)[:8]
     heaviest = max(requests, key=lambda r: r.held_bytes)
@@ -215,11 +205,6 @@ def main() -> None:
     print(f"pages_memory_ratio={held_mb / memory_mb:.2f}", flush=True)
     for request in failed:
         print(f"server error: {request.status} {request.who}: {request.url[:150]}", flush=True)
-
-
-def _schema(engine: Engine) -> str:
-    with engine.connect() as connection:
-        return connection.exec_driver_sql("SELECT current_schema()").scalar()
 
 
 if __name__ == "__main__":

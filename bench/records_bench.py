@@ -51,7 +51,7 @@ from app.models import (
     User,
 )
 from bench import school_data
-from bench.sweep_bench import DEFAULT_URL, _progress, _stop, bench_schema
+from bench.sweep_bench import DEFAULT_URL, _progress, _stop
 from refunds.executor import execute_refunds
 from refunds.models import Refund, RefundClaim
 from refunds.states import ClaimState
@@ -255,9 +255,9 @@ def single_get_ratio(
 ) -> float:
     """The API's GET of a student under gunicorn, in requests/s, over a raw psycopg endpoint's."""
     paths = [f"/api/v1/students/{1 + (n * 7919) % graduations}" for n in range(requests)]
-    search_path = _search_path(engine)
+    search_path = school_data.schema_of(engine)
     app_env = {
-        "DATABASE_URL": f"{url}?options=-csearch_path%3D{search_path}",
+        "DATABASE_URL": school_data.with_schema(url, search_path),
         "JOB_GUARANTEE_ENV": "development",
         "LOG_FORMAT": "text",
     }
@@ -266,16 +266,11 @@ def single_get_ratio(
     with tempfile.TemporaryDirectory() as directory:
         Path(directory, "raw_app.py").write_text(RAW_APP)
         conninfo = url.replace("postgresql+psycopg://", "postgresql://")
-        raw_env = {"RAW_CONNINFO": f"{conninfo}?options=-csearch_path%3D{search_path}"}
+        raw_env = {"RAW_CONNINFO": school_data.with_schema(conninfo, search_path)}
         with gunicorn("raw_app:app", raw_env, Path(directory)) as port:
             raw = requests_per_second(port, paths, {})
     _progress(f"GET /api/v1/students/<id>: {api:,.0f} req/s; raw psycopg: {raw:,.0f} req/s")
     return api / raw
-
-
-def _search_path(engine: Engine) -> str:
-    with engine.connect() as connection:
-        return connection.scalar(text("SELECT current_schema()"))
 
 
 def list_deep_ratio(engine: Engine, tokens: dict[Role, str], page_size: int = 25) -> float:
@@ -574,13 +569,9 @@ def main() -> None:
         "executor",
     ]
     signal.signal(signal.SIGTERM, _stop)
-    with bench_schema(url) as engine:
-        started = time.perf_counter()
-        with engine.begin() as connection:
-            school_data.build_school(connection, graduations, progress=_progress)
-        school_data.analyze(engine)
-        _progress(f"{graduations:,} graduations built in {time.perf_counter() - started:.0f}s")
-        os.environ["DATABASE_URL"] = f"{url}?options=-csearch_path%3D{_search_path(engine)}"
+    with school_data.built_school(url, graduations, _progress) as school:
+        engine = school.engine
+        os.environ["DATABASE_URL"] = school.url
         tokens = {role: api_token(engine, role) for role in (Role.REGISTRAR, Role.FINANCE)}
         measures: dict[str, tuple[str, Callable[[], float]]] = {
             "import": ("import_ratio", lambda: import_ratio(engine, import_rows_count)),

@@ -41,8 +41,7 @@ from app.services.claim_review import review_flagged_claims
 from app.services.forecast import liability_forecast
 from app.services.outcomes_report import outcomes_report
 from app.services.reminders import _graduates_due
-from bench.school_data import AS_OF, NOW, analyze, build_school
-from bench.sweep_bench import bench_schema
+from bench.school_data import AS_OF, NOW, built_school
 from refunds.sweep import sweep
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -581,31 +580,20 @@ GROWTH = ("forecast", "outcomes")
 # --- the run -------------------------------------------------------------------------------
 
 
-def build(engine: Engine, graduations: int) -> School:
-    """Build a school of ``graduations`` into ``engine``'s schema."""
-    _progress(f"building {graduations:,} graduations (as of {AS_OF})")
-    started = time.perf_counter()
-    with engine.begin() as connection:
-        build_school(connection, graduations, progress=_progress)
-    analyze(engine)
-    _progress(f"built in {time.perf_counter() - started:.1f}s")
-    return School(engine, graduations)
-
-
 def run(url: str, graduations: int, small: int, runs: int, only: list[str]) -> list[str]:
     """Build both schools, run every measure; returns the summary lines."""
     measures = {name: MEASURES[name] for name in only} if only else MEASURES
     lines = []
-    with bench_schema(url) as engine:
-        big = build(engine, graduations)
+    with built_school(url, graduations, _progress) as school:
+        big = School(school.engine, graduations)
         results = {name: measure(big, runs) for name, measure in measures.items()}
         for name, result in results.items():
             lines.append(f"{name}_ratio={result.ratio:.2f}")
             lines.append(f"{name}_peak_mb={result.peak_bytes / 2**20:.1f}")
         growing = [name for name in GROWTH if name in measures]
         if growing:
-            with bench_schema(url) as small_engine:
-                little = build(small_engine, small)
+            with built_school(url, small, _progress) as small_school:
+                little = School(small_school.engine, small)
                 for name in growing:
                     at_small = measures[name](little, runs)
                     growth = statistics.median(results[name].service) / statistics.median(

@@ -24,11 +24,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Connection, Engine, text
+
+from bench.sweep_bench import bench_schema
 
 #: The day the benchmark runs "on": graduations go back from the day before.
 AS_OF = date(2026, 7, 1)
@@ -449,3 +452,38 @@ def analyze(engine: Engine) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in TABLES:
             connection.execute(text(f"VACUUM (ANALYZE) {table}"))
+
+
+@dataclass(frozen=True)
+class BuiltSchool:
+    """A school built in a PostgreSQL schema of its own: its engine, and the database URL by
+    which an application (or a worker process) reaches that schema."""
+
+    engine: Engine
+    url: str
+
+
+@contextmanager
+def built_school(
+    url: str, graduations: int, progress: Callable[[str], None]
+) -> Iterator[BuiltSchool]:
+    """A school of ``graduations`` built with COPY into a fresh schema of ``url``'s database and
+    analysed; the schema is dropped afterwards, whatever happens."""
+    with bench_schema(url) as engine:
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            build_school(connection, graduations, progress=progress)
+        analyze(engine)
+        progress(f"{graduations:,} graduations built in {time.perf_counter() - started:.0f}s")
+        yield BuiltSchool(engine, with_schema(url, schema_of(engine)))
+
+
+def schema_of(engine: Engine) -> str:
+    """The schema ``engine``'s connections work in."""
+    with engine.connect() as connection:
+        return connection.scalar(text("SELECT current_schema()"))
+
+
+def with_schema(url: str, schema: str) -> str:
+    """``url`` whose connections work in ``schema`` (as their search path)."""
+    return f"{url}?options=-csearch_path%3D{schema}"

@@ -1,9 +1,10 @@
 """Time to a qualifying job, and the refunds the graduates still searching are expected to cost.
 
 The one home of the expected refund liability (IFRS 15 paragraph 53, the expected-value method),
-as pure functions over plain values. ``app.services.expected_liability`` loads the records into
-``SearchRecord`` values with a handful of set-based queries; the pages, the API and the benchmark
-call these functions.
+as pure functions over plain values. ``app.services.expected_liability`` loads the searches
+still open on the first day a report forecasts from as ``SearchRecord`` values, and the searches
+closed before it counted alike (``ClosedSearches``: ``close_searches`` is the rule, which the
+database's count is held equal to); the pages, the API and the benchmark call these functions.
 
 Definitions:
 

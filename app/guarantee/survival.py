@@ -485,11 +485,10 @@ def _forecast(
             programme, half, deadline_day = wanted
             chosen[wanted] = curve_for(groups, programme, history.half_years[half], deadline_day)
         keys.append(chosen[wanted])
-    buckets = sorted({(_month(history.deadlines[i]), history.currencies[i]) for i in indices})
-    bucket_of = np.array(
-        [buckets.index((_month(history.deadlines[i]), history.currencies[i])) for i in indices],
-        dtype=np.int64,
-    )
+    pairs = [(_month(history.deadlines[i]), history.currencies[i]) for i in indices]
+    buckets = sorted(set(pairs))
+    position = {bucket: b for b, bucket in enumerate(buckets)}
+    bucket_of = np.array([position[pair] for pair in pairs], dtype=np.int64)
     used = sorted(set(keys), key=_key_order)
     key_of = np.array([used.index(key) for key in keys], dtype=np.int64)
 

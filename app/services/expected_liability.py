@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import ColumnElement, Date, Integer, and_, case, extract, func, literal, select
@@ -241,7 +242,7 @@ def _closed_searches(session: Session, before: date) -> tuple[ClosedSearches, ..
     return tuple(
         ClosedSearches(
             programme_id=programme_id,
-            half_year=HalfYear(int(code) // 2, int(code) % 2 + 1),
+            half_year=_half_year(int(code)),
             days_to_deadline=int(to_deadline) if to_deadline is not None else None,
             job_days=int(job_days) if job_days is not None else None,
             job_known_on=_day(known_on) if known_on is not None else None,
@@ -251,6 +252,12 @@ def _closed_searches(session: Session, before: date) -> tuple[ClosedSearches, ..
             statement
         )
     )
+
+
+@cache
+def _half_year(code: int) -> HalfYear:
+    # The half-year written year * 2 + half - 1.
+    return HalfYear(code // 2, code % 2 + 1)
 
 
 def _day(value) -> date:

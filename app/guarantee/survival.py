@@ -1,9 +1,10 @@
 """Time to a qualifying job, and the refunds the graduates still searching are expected to cost.
 
 The one home of the expected refund liability (IFRS 15 paragraph 53, the expected-value method),
-as pure functions over plain values. ``app.services.expected_liability`` loads the records into
-``SearchRecord`` values with a handful of set-based queries; the pages, the API and the benchmark
-call these functions.
+as pure functions over plain values. ``app.services.expected_liability`` loads the searches
+still open on the first day a report forecasts from as ``SearchRecord`` values, and the searches
+closed before it counted alike (``ClosedSearches``: ``close_searches`` is the rule, which the
+database's count is held equal to); the pages, the API and the benchmark call these functions.
 
 Definitions:
 
@@ -159,9 +160,65 @@ class ExpectedLiability:
 # --- search times ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ClosedSearches:
+    """Covered graduates of one programme and half-year (of their window's first day) whose
+    windows closed before the first day a report forecasts from, who searched alike: the same
+    search times, known from the same day."""
+
+    programme_id: int
+    half_year: HalfYear
+    #: Days from the window's first day to its deadline; ``None`` where it cannot matter (a
+    #: qualifying job started by the deadline and was on record by the first forecast day).
+    days_to_deadline: int | None
+    #: Days from the window's first day to the start of the first qualifying job, 0 for a job
+    #: that started before; ``None`` when none started by the deadline.
+    job_days: int | None
+    #: The day that job was on record, when it was after the first forecast day; ``None``: by then.
+    job_known_on: date | None
+    graduates: int
+
+
+@dataclass(frozen=True)
+class ClosedHistory:
+    """The searches whose windows closed before ``before``, counted (``close_searches``): a
+    forecast from ``before`` or later needs no more of them."""
+
+    before: date
+    searches: Sequence[ClosedSearches] = ()
+
+
+def close_searches(
+    records: Sequence[SearchRecord], before: date
+) -> tuple[list[SearchRecord], ClosedHistory]:
+    """The records whose deadline is on or after ``before``, and the others counted per
+    programme, half-year and search. Forecasts and backtests from ``before`` or later give the
+    same figures from the two as from every record (the searches counted can no longer be in a
+    window then, and change only with the day their job was on record)."""
+    kept, counts = [], {}
+    for record in records:
+        if record.deadline >= before:
+            kept.append(record)
+            continue
+        placed = record.job_on is not None and record.job_on <= record.deadline
+        known_on = (record.job_known_on or record.job_on) if placed else None
+        late = known_on if known_on is not None and known_on > before else None
+        key = (
+            record.programme_id,
+            HalfYear(record.window_start.year, 2 if record.window_start.month > 6 else 1),
+            (record.deadline - record.window_start).days if not placed or late else None,
+            max((record.job_on - record.window_start).days, 0) if placed else None,
+            late,
+        )
+        counts[key] = counts.get(key, 0) + 1
+    closed = tuple(ClosedSearches(*key, graduates=count) for key, count in counts.items())
+    return kept, ClosedHistory(before, closed)
+
+
 @dataclass
 class _History:
-    """The records as arrays of day numbers (proleptic ordinals), for vectorised arithmetic."""
+    """The records as arrays of day numbers (proleptic ordinals), for vectorised arithmetic; the
+    closed searches counted enter as one entry each, weighted by how many graduates it counts."""
 
     programmes: np.ndarray
     halves: np.ndarray  # index into ``half_years``
@@ -170,37 +227,78 @@ class _History:
     deadlines: np.ndarray
     job_on: np.ndarray  # a day after every deadline when there is no job
     job_known_on: np.ndarray
-    currencies: list[str]
-    records: Sequence[SearchRecord]
+    currencies: np.ndarray
+    amounts: np.ndarray
+    open_claims: np.ndarray
+    weights: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.starts)
 
 
 _NEVER = date.max.toordinal()
 
 
-def _history(records: Sequence[SearchRecord]) -> _History:
-    starts = np.array([r.window_start.toordinal() for r in records], dtype=np.int64)
+def _history(records: Sequence[SearchRecord], closed: ClosedHistory | None = None) -> _History:
+    searches = closed.searches if closed is not None else ()
+    # A closed search's days are counted back from the day before ``before``: its deadline is
+    # then before every day forecast from, as it was, and its search times are its own.
+    last_day = closed.before.toordinal() - 1 if closed is not None else 0
+    deadlines_closed = np.full(len(searches), last_day, dtype=np.int64)
+    starts_closed = deadlines_closed - np.array(
+        [s.job_days if s.days_to_deadline is None else s.days_to_deadline for s in searches],
+        dtype=np.int64,
+    )
+    starts = np.concatenate(
+        [np.array([r.window_start.toordinal() for r in records], dtype=np.int64), starts_closed]
+    )
     # Each record's half-year as year * 2 + half - 1, then as an index into ``half_years``.
     codes = np.array(
-        [r.window_start.year * 2 + (r.window_start.month > 6) for r in records], dtype=np.int64
+        [r.window_start.year * 2 + (r.window_start.month > 6) for r in records]
+        + [s.half_year.year * 2 + s.half_year.half - 1 for s in searches],
+        dtype=np.int64,
     )
     unique_codes, halves = np.unique(codes, return_inverse=True)
     job_on = [r.job_on for r in records]
+    job_days = np.array(
+        [-1 if s.job_days is None else s.job_days for s in searches], dtype=np.int64
+    )
     return _History(
-        programmes=np.array([r.programme_id for r in records], dtype=np.int64),
+        programmes=np.array(
+            [r.programme_id for r in records] + [s.programme_id for s in searches],
+            dtype=np.int64,
+        ),
         halves=halves.reshape(-1).astype(np.int64),
         half_years=[HalfYear(int(code) // 2, int(code) % 2 + 1) for code in unique_codes],
         starts=starts,
-        deadlines=np.array([r.deadline.toordinal() for r in records], dtype=np.int64),
-        job_on=np.array([d.toordinal() if d else _NEVER for d in job_on], dtype=np.int64),
+        deadlines=np.concatenate(
+            [np.array([r.deadline.toordinal() for r in records], dtype=np.int64), deadlines_closed]
+        ),
+        job_on=np.concatenate(
+            [
+                np.array([d.toordinal() if d else _NEVER for d in job_on], dtype=np.int64),
+                np.where(job_days < 0, _NEVER, starts_closed + job_days),
+            ]
+        ),
         job_known_on=np.array(
             [
                 (r.job_known_on or d).toordinal() if d else _NEVER
                 for r, d in zip(records, job_on, strict=True)
+            ]
+            + [
+                _NEVER
+                if s.job_days is None
+                else (s.job_known_on.toordinal() if s.job_known_on else 0)
+                for s in searches
             ],
             dtype=np.int64,
         ),
-        currencies=[r.currency for r in records],
-        records=records,
+        currencies=np.array([r.currency for r in records] + [""] * len(searches), dtype=object),
+        amounts=np.array(
+            [r.refundable_minor for r in records] + [0] * len(searches), dtype=np.int64
+        ),
+        open_claims=np.array([r.open_claim for r in records] + [False] * len(searches), dtype=bool),
+        weights=np.array([1] * len(records) + [s.graduates for s in searches], dtype=np.int64),
     )
 
 
@@ -262,6 +360,15 @@ def kaplan_meier(
     operations. The bootstrap refits curves thousands of times, where that class's set-up
     cost more than the estimate."""
     times, rank = np.unique(days, return_inverse=True)
+    times, survival, ended, at_risk = _product_limit(times, rank, placed, weights)
+    error = np.sqrt(np.cumsum(ended / (at_risk * at_risk)))
+    return times, survival, np.nan_to_num(error)
+
+
+def _product_limit(times, rank, placed, weights):
+    """The estimate of ``kaplan_meier`` from the distinct ``times`` and each search's index
+    into them: the event times, the survival after each, and the searches that ended and were
+    at risk there. A search weighted 0 changes nothing (it adds 0 to every sum)."""
     ended = np.bincount(rank, weights=placed * weights, minlength=len(times))
     at_risk = np.cumsum(np.bincount(rank, weights=weights, minlength=len(times))[::-1])[::-1]
     events = np.flatnonzero(ended > 0)
@@ -271,8 +378,7 @@ def kaplan_meier(
     step[gone] = 1e-16
     survival = np.exp(np.cumsum(np.log(step)))
     survival[gone] = 0
-    error = np.sqrt(np.cumsum(ended / (at_risk * at_risk)))
-    return times, survival, np.nan_to_num(error)
+    return times, survival, ended, at_risk
 
 
 def _at(curve_days: np.ndarray, survival: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -291,11 +397,14 @@ class _Groups:
             axis=1,
         )
         if len(rows):
-            self.rows, self.counts = np.unique(rows, axis=0, return_counts=True)
+            self.rows, inverse = np.unique(rows, axis=0, return_inverse=True)
+            self.counts = np.bincount(
+                inverse.reshape(-1), weights=history.weights[started], minlength=len(self.rows)
+            ).astype(np.int64)
         else:
             self.rows, self.counts = np.zeros((0, 4), dtype=np.int64), np.zeros(0, dtype=np.int64)
         self.half_years = history.half_years
-        self._masks: dict[CurveKey, np.ndarray] = {}
+        self._refits: dict[CurveKey, tuple[np.ndarray, ...]] = {}
 
     def mask(self, key: CurveKey) -> np.ndarray:
         programme, half = key
@@ -316,17 +425,18 @@ class _Groups:
         return fit_curve(key, self.rows[mask, 2], self.rows[mask, 3], counts[mask])
 
     def steps(self, key: CurveKey, counts) -> tuple[np.ndarray, np.ndarray]:
-        """The curve's days and survival alone, as arrays (the bootstrap's refits)."""
-        if key not in self._masks:
-            self._masks[key] = self.mask(key)
-        mask = self._masks[key]
+        """The curve's days and survival alone, as arrays (the bootstrap's refits: the curve's
+        rows and their distinct days are found once, only the counts change)."""
+        if key not in self._refits:
+            mask = self.mask(key)
+            times, rank = np.unique(self.rows[mask, 2], return_inverse=True)
+            self._refits[key] = (mask, self.rows[mask, 3], times, rank.reshape(-1))
+        mask, placed, times, rank = self._refits[key]
         weights = counts[mask]
-        placed = self.rows[mask, 3]
         if not (weights * placed).any():
             return np.zeros(0), np.zeros(0)
-        kept = weights > 0
-        times, survival, _error = kaplan_meier(
-            self.rows[mask, 2][kept], placed[kept], weights[kept].astype(float)
+        times, survival, _ended, _at_risk = _product_limit(
+            times, rank, placed, weights.astype(float)
         )
         return times, survival
 
@@ -365,7 +475,7 @@ def _forecast(
     # A graduate whose window has not started has searched 0 days.
     searched = np.maximum(np.minimum(day, history.deadlines) - history.starts, 0)[open_]
     deadline_days = (history.deadlines - history.starts)[open_]
-    amounts = np.array([r.refundable_minor for r in history.records], dtype=np.int64)[open_]
+    amounts = history.amounts[open_]
     indices = np.flatnonzero(open_)
     chosen: dict[tuple[int, int, int], CurveKey] = {}
     keys = []
@@ -375,11 +485,10 @@ def _forecast(
             programme, half, deadline_day = wanted
             chosen[wanted] = curve_for(groups, programme, history.half_years[half], deadline_day)
         keys.append(chosen[wanted])
-    buckets = sorted({(_month(history.deadlines[i]), history.currencies[i]) for i in indices})
-    bucket_of = np.array(
-        [buckets.index((_month(history.deadlines[i]), history.currencies[i])) for i in indices],
-        dtype=np.int64,
-    )
+    pairs = [(_month(history.deadlines[i]), history.currencies[i]) for i in indices]
+    buckets = sorted(set(pairs))
+    position = {bucket: b for b, bucket in enumerate(buckets)}
+    bucket_of = np.array([position[pair] for pair in pairs], dtype=np.int64)
     used = sorted(set(keys), key=_key_order)
     key_of = np.array([used.index(key) for key in keys], dtype=np.int64)
 
@@ -443,23 +552,26 @@ def expected_liability(
     *,
     draws: int = BOOTSTRAP_DRAWS,
     seed: int | None = None,
+    closed: ClosedHistory | None = None,
 ) -> ExpectedLiability:
     """The expected refunds of the graduates in their window on ``as_of``, per month (first days
     ``months``) and currency, with the 95% bootstrap interval and the worst case.
 
     Every month and currency pair in which some graduate's window closes gets a row, zero rows
-    of those currencies included; windows closing after the last month are left out.
+    of those currencies included; windows closing after the last month are left out. The
+    searches ``closed`` before ``as_of``, counted (``close_searches``), count as their records.
     """
+    if closed is not None and as_of < closed.before:
+        raise ValueError(f"searches closed before {closed.before} cannot forecast {as_of}")
     months = list(months)
-    history = _history(records)
+    history = _history(records, closed)
     # Today's forecast takes every job on record, as the worst case does; only the backtest
     # limits itself to what was on record on each day it forecasts from.
     history.job_known_on = np.zeros_like(history.job_known_on)
-    if not records or not months:
+    if not len(history) or not months:
         return ExpectedLiability(as_of, [], {})
     end = (months[-1] + relativedelta(months=1)).toordinal()
-    unclaimed = np.array([not r.open_claim for r in records], dtype=bool)
-    in_scope = (history.deadlines < end) & unclaimed
+    in_scope = (history.deadlines < end) & ~history.open_claims
     found, curves, _ = _forecast(
         history, as_of, in_scope, draws, as_of.toordinal() if seed is None else seed
     )
@@ -479,16 +591,20 @@ def backtest(
     *,
     months: int = BACKTEST_MONTHS,
     draws: int = BOOTSTRAP_DRAWS,
+    closed: ClosedHistory | None = None,
 ) -> list[BacktestRow]:
     """For each of the ``months`` whole months before the month of ``today``: the expected
     liability of the windows closing that month as forecast on its first day from what was known
-    then, and what those graduates were actually owed."""
-    history = _history(records)
-    if not records:
-        return []
+    then, and what those graduates were actually owed. The searches ``closed`` before the first
+    of those days, counted (``close_searches``), count as their records."""
     first = today.replace(day=1)
+    if closed is not None and first - relativedelta(months=months) < closed.before:
+        raise ValueError(f"searches closed before {closed.before} cannot backtest {today}")
+    history = _history(records, closed)
+    if not len(history):
+        return []
     owed = history.job_on > history.deadlines
-    amounts = np.array([r.refundable_minor for r in records], dtype=np.int64)
+    amounts = history.amounts
     rows: list[BacktestRow] = []
     for back in range(months, 0, -1):
         month = first - relativedelta(months=back)
@@ -497,7 +613,7 @@ def backtest(
         )
         found, _curves, forecast = _forecast(history, month, in_month, draws, month.toordinal())
         for month_, currency, graduates, worst, expected, low, high in found:
-            mine = forecast & np.array([c == currency for c in history.currencies])
+            mine = forecast & (history.currencies == currency)
             actual = int(amounts[mine & owed].sum())
             rows.append(
                 BacktestRow(month_, currency, graduates, worst, expected, low, high, actual)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event
 
 from app.guarantee.rules import GuaranteeState, guarantee_status
-from app.guarantee.terms import EmploymentType, OutcomeStatus
-from app.services.expected_liability import liability_report, search_records
+from app.guarantee.survival import close_searches
+from app.guarantee.terms import EmploymentType, OutcomeStatus, WindowStart
+from app.services.expected_liability import liability_report, search_history, search_records
 from app.services.forecast import liability_forecast
 from tests.factories import (
     EnrollmentFactory,
@@ -16,6 +19,7 @@ from tests.factories import (
     GuaranteePolicyFactory,
     JobOutcomeFactory,
     ProgrammeFactory,
+    SearchPauseFactory,
 )
 from tests.finance.test_forecast import AS_OF, population  # noqa: F401 - a fixture
 
@@ -132,3 +136,101 @@ def test_loading_the_history_is_one_statement_however_many_graduates(session, co
         JobOutcomeFactory(graduation=GraduationFactory(enrollment=EnrollmentFactory(policy=policy)))
     session.flush()
     assert statements() == 1
+
+
+GRADUATES = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=1),  # which policy
+        st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31)),  # qualified on
+        st.sampled_from((0, 0, 5, 40)),  # paused days
+        st.lists(  # jobs: days after qualifying, in field, the day and hour it was on record
+            st.tuples(
+                st.integers(min_value=-20, max_value=420),
+                st.booleans(),
+                # Days after its start, or about the first day forecast from.
+                st.tuples(st.just("start"), st.integers(min_value=-3, max_value=400))
+                | st.tuples(st.just("before"), st.integers(min_value=-1, max_value=1)),
+                st.sampled_from((0, 12, 23)),
+            ),
+            max_size=2,
+        ),
+    ),
+    max_size=8,
+)
+POLICIES = st.tuples(
+    st.sampled_from((1, 3, 6, 12)), st.sampled_from(WindowStart), st.sampled_from((0, 30))
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    graduates=GRADUATES,
+    policies=st.tuples(POLICIES, POLICIES),
+    before=st.dates(min_value=date(2024, 3, 1), max_value=date(2027, 6, 30)),
+)
+def test_history_reads_what_close_searches_keeps_and_counts(session, graduates, policies, before):
+    """The report's two statements (``search_history``) give the records still open on
+    ``before`` and the others counted exactly as ``close_searches`` does from every record."""
+    savepoint = session.begin_nested()
+    try:
+        made = [
+            GuaranteePolicyFactory(
+                programme=ProgrammeFactory(currency=currency),
+                window_months=months,
+                window_starts=starts,
+                max_pause_days=pause,
+            )
+            for currency, (months, starts, pause) in zip(("EUR", "GBP"), policies, strict=True)
+        ]
+        for which, qualified_on, paused, jobs in graduates:
+            graduation = GraduationFactory(
+                enrollment=EnrollmentFactory(policy=made[which]), qualified_on=qualified_on
+            )
+            if paused:
+                SearchPauseFactory(
+                    graduation=graduation,
+                    starts_on=qualified_on + timedelta(days=10),
+                    ends_on=qualified_on + timedelta(days=9 + paused),
+                )
+            for after, in_field, (since, days), hour in jobs:
+                start = qualified_on + timedelta(days=after)
+                recorded = (start if since == "start" else before) + timedelta(days=days)
+                JobOutcomeFactory(
+                    graduation=graduation,
+                    start_date=start,
+                    in_field=in_field,
+                    created_at=datetime.combine(recorded, time(hour, 30), tzinfo=UTC),
+                )
+        session.flush()
+
+        kept, closed = close_searches(search_records(session), before)
+        records, counted = search_history(session, before)
+        assert records == kept
+        assert counted.before == before
+        assert sorted(counted.searches, key=repr) == sorted(closed.searches, key=repr)
+    finally:
+        savepoint.rollback()
+
+
+def test_history_keeps_the_day_a_job_was_on_record_only_when_after_the_first_forecast_day(
+    session,
+):
+    """A job on record the first day forecast from (its last hour, UTC) is known on every day
+    forecast; one on record the day after is not known on the first."""
+    before = date(2026, 6, 1)
+    for recorded in (datetime(2026, 6, 1, 23, 30, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC)):
+        JobOutcomeFactory(
+            graduation=GraduationFactory(qualified_on=date(2025, 8, 4)),
+            start_date=date(2025, 9, 1),
+            created_at=recorded,
+        )
+    session.flush()
+
+    records, closed = search_history(session, before)
+    assert records == []
+    assert {
+        (s.days_to_deadline, s.job_days, s.job_known_on, s.graduates) for s in closed.searches
+    } == {(None, 28, None, 1), (184, 28, date(2026, 6, 2), 1)}
+    assert set(close_searches(search_records(session), before)[1].searches) == set(closed.searches)

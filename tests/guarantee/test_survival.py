@@ -15,10 +15,12 @@ from app.guarantee.survival import (
     MIN_AT_RISK,
     POOLED,
     BacktestRow,
+    ClosedHistory,
     SearchRecord,
     backtest,
     backtest_error,
     backtest_errors,
+    close_searches,
     expected_liability,
     kaplan_meier,
     search_times,
@@ -247,3 +249,71 @@ def test_the_curve_is_statsmodels_kaplan_meier_estimate(rows):
     np.testing.assert_array_equal(times, fitted.surv_times)
     np.testing.assert_allclose(survival, fitted.surv_prob, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(error, np.nan_to_num(fitted.surv_prob_se), rtol=1e-12)
+
+
+@st.composite
+def histories(draw):
+    """A forecast day, and graduates whose windows started in the two years before it (some
+    closing after it), of two programmes and currencies, with jobs before, in and after their
+    windows, put on record the day they started, later (about a backtest's forecast days too)
+    or before (as a record can say)."""
+    as_of = draw(st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)))
+    records = []
+    for _ in range(draw(st.integers(min_value=0, max_value=90))):
+        start = as_of - timedelta(days=draw(st.integers(min_value=-20, max_value=730)))
+        deadline = start + relativedelta(months=draw(st.sampled_from((1, 3, 6, 6, 12))))
+        deadline += timedelta(days=draw(st.sampled_from((0, 0, 0, 9, 40))))
+        job_on = known = None
+        if draw(st.booleans()):
+            job_on = start + timedelta(days=draw(st.integers(min_value=-10, max_value=400)))
+            if draw(st.booleans()):
+                known = job_on + timedelta(days=draw(st.integers(min_value=-5, max_value=300)))
+            elif draw(st.booleans()):
+                # About a month's first day before the forecast day: a backtest's forecast day.
+                month = as_of.replace(day=1) - relativedelta(months=draw(st.integers(0, 3)))
+                known = month + timedelta(days=draw(st.integers(min_value=-1, max_value=1)))
+        programme = draw(st.sampled_from((1, 1, 2)))
+        records.append(
+            SearchRecord(
+                programme_id=programme,
+                currency="EUR" if programme == 1 else "GBP",
+                refundable_minor=draw(st.integers(min_value=0, max_value=10**6)),
+                window_start=start,
+                deadline=deadline,
+                job_on=job_on,
+                job_known_on=known,
+                open_claim=draw(st.booleans()) and draw(st.booleans()),
+            )
+        )
+    return records, as_of
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories(), st.integers(min_value=0, max_value=3), st.integers(min_value=0, max_value=40))
+def test_searches_closed_before_the_first_forecast_day_counted_give_the_same_figures(
+    history, backtest_months, earlier
+):
+    """The figures from the records still open on the first day forecast from, plus the others
+    counted (``close_searches``, what the report reads), are those from every record."""
+    records, as_of = history
+    first = as_of.replace(day=1) - relativedelta(months=backtest_months)
+    before = min(as_of, first) - timedelta(days=earlier)
+    months = [as_of.replace(day=1) + relativedelta(months=n) for n in range(4)]
+    kept, closed = close_searches(records, before)
+
+    assert all(record.deadline >= before for record in kept)
+    assert len(kept) + sum(s.graduates for s in closed.searches) == len(records)
+    expected = expected_liability(records, as_of, months, draws=3)
+    assert expected_liability(kept, as_of, months, draws=3, closed=closed) == expected
+    assert backtest(kept, as_of, months=backtest_months, draws=3, closed=closed) == backtest(
+        records, as_of, months=backtest_months, draws=3
+    )
+
+
+def test_searches_closed_after_the_forecast_day_cannot_forecast_it():
+    closed = ClosedHistory(date(2026, 6, 1))
+    with pytest.raises(ValueError):
+        expected_liability([], date(2026, 5, 31), [date(2026, 6, 1)], closed=closed)
+    with pytest.raises(ValueError):
+        backtest([], date(2026, 7, 15), months=2, closed=closed)
+    assert backtest([], date(2026, 12, 15), months=6, closed=closed) == []

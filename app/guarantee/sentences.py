@@ -43,8 +43,11 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 def _english(value: object) -> str:
     """A value as the English sentences have always written it (stored reasons keep it)."""
-    if type(value) is date:  # the commonest by far (a review writes thousands of weeks)
+    kind = type(value)  # the commonest first: a review writes thousands of missed weeks
+    if kind is date:
         return _day(value)
+    if kind is int or kind is Sentence:
+        return str(value)
     if isinstance(value, IsoDay):
         return value.isoformat()
     if isinstance(value, datetime):

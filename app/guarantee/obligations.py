@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import NamedTuple
 
 from app.guarantee.rules import job_qualifies
@@ -100,12 +101,7 @@ class WeekCompliance(NamedTuple):
     @property
     def label(self) -> Sentence:
         """'week 3 (12 Jan 2027 to 18 Jan 2027)', as the sentences name a week."""
-        return Sentence(
-            N_("week %(number)s (%(first)s to %(last)s)"),
-            number=self.number,
-            first=self.starts_on,
-            last=self.ends_on,
-        )
+        return _week_label(self.number, self.starts_on, self.ends_on)
 
 
 @dataclass(frozen=True)
@@ -308,16 +304,17 @@ def _weeks(
     # A week's active days are its days less those inside a pause (pauses may overlap: they
     # are merged first, so a day paused twice is taken off once).
     paused = _merged(pauses)
-    active = [
-        (ends_on - starts_on).days
-        + 1
-        - sum(
-            (min(ends_on, last) - max(starts_on, first)).days + 1
-            for first, last in paused
-            if first <= ends_on and last >= starts_on
-        )
-        for starts_on, ends_on in spans
-    ]
+    active = [(ends_on - starts_on).days + 1 for starts_on, ends_on in spans]
+    if paused:
+        active = [
+            days
+            - sum(
+                (min(ends_on, last) - max(starts_on, first)).days + 1
+                for first, last in paused
+                if first <= ends_on and last >= starts_on
+            )
+            for days, (starts_on, ends_on) in zip(active, spans, strict=True)
+        ]
     applications = [0] * len(spans)
     checkins = [0] * len(spans)
     for activity in activities:
@@ -363,16 +360,16 @@ def _weeks(
         else:
             state = WeekState.MISSED
         weeks.append(
-            WeekCompliance(
-                number=index + 1,
-                starts_on=starts_on,
-                ends_on=ends_on,
-                active_days=active[index],
-                applications=applications[index],
-                applications_required=required,
-                coaching_required=index in coaching,
-                coaching_met=coaching_met,
-                state=state,
+            WeekCompliance(  # in the order of its fields: faster than by name, for thousands
+                index + 1,  # number
+                starts_on,
+                ends_on,
+                active[index],  # active_days
+                applications[index],
+                required,  # applications_required
+                index in coaching,  # coaching_required
+                coaching_met,
+                state,
             )
         )
     return weeks
@@ -438,6 +435,15 @@ def _week_todo(week: WeekCompliance, terms: PolicyTerms) -> list[str]:
             )
         )
     return todo
+
+
+@lru_cache(maxsize=4096)
+def _week_label(number: int, first: date, last: date) -> Sentence:
+    # Kept: windows that open on the same day share their weeks, and a review after the sweep
+    # names thousands of missed weeks (a sentence is immutable, so one serves them all).
+    return Sentence(
+        N_("week %(number)s (%(first)s to %(last)s)"), number=number, first=first, last=last
+    )
 
 
 def _utc(moment: datetime) -> datetime:

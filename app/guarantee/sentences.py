@@ -38,16 +38,31 @@ class Sentence(str):
         return sentence
 
 
+#: The months as ``%b`` writes them in the C locale, whatever locale the process runs in.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _english(value: object) -> str:
     """A value as the English sentences have always written it (stored reasons keep it)."""
+    kind = type(value)  # the commonest first: a review writes thousands of missed weeks
+    if kind is date:
+        return _day(value)
+    if kind is int or kind is Sentence:
+        return str(value)
     if isinstance(value, IsoDay):
         return value.isoformat()
     if isinstance(value, datetime):
         moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
+        moment = moment.astimezone(UTC)
+        return f"{_day(moment)} {moment.hour:02d}:{moment.minute:02d} UTC"
     if isinstance(value, date):
-        return value.strftime("%d %b %Y")
+        return _day(value)
     return str(value)
+
+
+def _day(day: date) -> str:
+    # "05 Jan 2027", as ``strftime("%d %b %Y")`` writes it in English, without its cost.
+    return f"{day.day:02d} {_MONTHS[day.month - 1]} {day.year}"
 
 
 class IsoDay(date):

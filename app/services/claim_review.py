@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import String, and_, cast, exists, literal, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from app import audit
 from app.guarantee.terms import SearchActivityKind
@@ -110,27 +111,79 @@ def review_flagged_claims(
     claim_ids = session.scalars(
         select(RefundClaim.id).where(_unchecked_flagged()).order_by(RefundClaim.id)
     ).all()
+    policies: dict[int, GuaranteePolicy] = {}
     for start in range(0, len(claim_ids), BATCH):
-        _judge(session, claim_ids[start : start + BATCH], actor, result)
+        _judge(session, claim_ids[start : start + BATCH], actor, result, policies)
     session.flush()
     return result
 
 
-def _judge(session: Session, claim_ids: list[int], actor: str, result: ReviewResult) -> None:
+class _Enrollment(NamedTuple):
+    """The enrollment facts a search record reads, as a plain row."""
+
+    policy_id: int
+    policy: GuaranteePolicy
+    search_country: str | None
+
+
+class _Graduation(NamedTuple):
+    """The graduation facts a search record and the rule read, as a plain row: thousands of
+    claims are judged, and ORM objects (with the rows they load eagerly) cost far more."""
+
+    id: int
+    qualified_on: date
+    stopped_seeking_on: date | None
+    enrollment: _Enrollment
+
+
+def _judge(
+    session: Session,
+    claim_ids: list[int],
+    actor: str,
+    result: ReviewResult,
+    policies: dict[int, GuaranteePolicy],
+) -> None:
     """Judge each of ``claim_ids`` by the rule, their records read together; reject the void
-    ones one by one, and send the rest that fall short to review together."""
-    claims = session.scalars(
-        select(RefundClaim)
-        .where(RefundClaim.id.in_(claim_ids))
-        .options(
-            # Each claim has one graduation, enrollment and policy: one joined query.
-            joinedload(RefundClaim.graduation)
-            .joinedload(Graduation.enrollment)
-            .joinedload(Enrollment.policy)
+    ones one by one, and send the rest that fall short to review together. ``policies``: those
+    read by the batches before (a handful for thousands of claims), added to."""
+    claims = session.execute(
+        select(
+            RefundClaim.id,
+            RefundClaim.deadline,
+            Graduation.id.label("graduation_id"),
+            Graduation.qualified_on,
+            Graduation.stopped_seeking_on,
+            Enrollment.policy_id,
+            Enrollment.search_country,
         )
+        .join(Graduation, Graduation.id == RefundClaim.graduation_id)
+        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
+        .where(RefundClaim.id.in_(claim_ids))
         .order_by(RefundClaim.id)
     ).all()
-    records = records_at_close(session, [(claim.graduation, claim.deadline) for claim in claims])
+    unread = {row.policy_id for row in claims} - policies.keys()
+    if unread:
+        policies.update(
+            (policy.id, policy)
+            for policy in session.scalars(
+                select(GuaranteePolicy).where(GuaranteePolicy.id.in_(unread))
+            )
+        )
+    records = records_at_close(
+        session,
+        [
+            (
+                _Graduation(
+                    row.graduation_id,
+                    row.qualified_on,
+                    row.stopped_seeking_on,
+                    _Enrollment(row.policy_id, policies[row.policy_id], row.search_country),
+                ),
+                row.deadline,
+            )
+            for row in claims
+        ],
+    )
     to_review: dict[int, str] = {}
     checked: list[tuple[str, str]] = []
     for claim, record in zip(claims, records, strict=True):

@@ -146,7 +146,11 @@ def record_at_close(session: Session, graduation: Graduation, deadline: date) ->
 
 def records_at_close(session: Session, closed: list[tuple[Graduation, date]]) -> list[SearchRecord]:
     """``record_at_close`` of each (graduation, deadline), their rows read in three queries
-    for them all (a batch job's many claims), not three per graduation."""
+    for them all (a batch job's many claims), not three per graduation.
+
+    A batch job may pass plain rows for the graduations: what is read of each is its ``id``,
+    ``qualified_on``, ``stopped_seeking_on`` and ``enrollment`` (its ``policy``, ``policy_id``
+    and ``search_country``)."""
     return search_records(
         session,
         [(graduation, deadline + timedelta(days=1), deadline) for graduation, deadline in closed],

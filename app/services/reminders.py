@@ -531,15 +531,7 @@ def _deadline_reminder(
         when=_days_phrase(days_left),
         as_of=as_of,
     )
-    return Draft(
-        kind=reminder.kind,
-        dedupe_key=reminder.dedupe_key,
-        recipient=student.email,
-        subject=email.subject,
-        body=email.text,
-        html=email.html,
-        graduation_id=graduation.id,
-    )
+    return _draft(reminder, graduation, email)
 
 
 def _falling_behind(
@@ -568,17 +560,20 @@ def _falling_behind(
         deadline=reminder.deadline,
         days_left=_days_phrase((reminder.deadline - as_of).days),
     )
-    return [
-        Draft(
-            kind=reminder.kind,
-            dedupe_key=reminder.dedupe_key,
-            recipient=student.email,
-            subject=email.subject,
-            body=email.text,
-            html=email.html,
-            graduation_id=graduation.id,
-        )
-    ]
+    return [_draft(reminder, graduation, email)]
+
+
+def _draft(reminder: GraduateReminder, graduation: Graduation, email) -> Draft:
+    """The message of ``reminder`` to ``graduation``'s graduate, written as ``email``."""
+    return Draft(
+        kind=reminder.kind,
+        dedupe_key=reminder.dedupe_key,
+        recipient=graduation.enrollment.student.email,
+        subject=email.subject,
+        body=email.text,
+        html=email.html,
+        graduation_id=graduation.id,
+    )
 
 
 #: The states of a claim finance is told about: new, sent to review, or voided by the review.

@@ -14,9 +14,11 @@ trips around it; and a write attempted there fails instead of landing.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import Engine, Integer, any_, bindparam, create_engine, event, exc
+from sqlalchemy import Connection, Engine, Integer, any_, bindparam, create_engine, event, exc
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -153,6 +155,17 @@ class Database:
         """A new session that only reads: the reader's on PostgreSQL (see the module), else
         the current factory's."""
         return (self._reader or self.sessionmaker)()
+
+    @contextmanager
+    def reading_connection(self) -> Iterator[Connection]:
+        """A connection for one statement of an API read: on PostgreSQL one of the reader's,
+        straight from its pool, without an ORM session around a Core statement; else the
+        request session's (a factory set from outside serves reads too)."""
+        if self._reader is None:
+            yield db_session().connection()
+            return
+        with self.reading_engine.connect() as connection:
+            yield connection
 
     def dispose(self) -> None:
         """Close every pooled connection, the reader's too (an application being put away)."""

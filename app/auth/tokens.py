@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, select, true, update
+from sqlalchemy import Connection, Select, bindparam, select, true, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.auth.access import TOKEN_ROLES, Principal
@@ -134,7 +134,7 @@ def _principal(user_id: int, email: str, name: str, role) -> Principal:
 
 
 def principal_for_token_reading(
-    session: Session, token: str, statement: Select, parameters: dict
+    connection: Connection, token: str, statement: Select, parameters: dict
 ) -> tuple[Principal | None, Mapping | None]:
     """The account a bearer token acts as (as ``principal_for_token`` finds it for a request
     that only reads) and the first row of ``statement``, asked of the database in one
@@ -144,11 +144,9 @@ def principal_for_token_reading(
     The caller authorizes the principal before it uses the row.
     """
     combined, names = _with_reading(statement)
-    found = (
-        session.connection()
-        .execute(combined, {"token_hash": _digest(token), "now": utc_now(), **parameters})
-        .first()
-    )
+    found = connection.execute(
+        combined, {"token_hash": _digest(token), "now": utc_now(), **parameters}
+    ).first()
     if found is None:
         return None, None
     row = dict(zip(names, found[5:], strict=True)) if found.row_found else None

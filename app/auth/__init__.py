@@ -33,7 +33,6 @@ from app.auth.tokens import principal_for_token, principal_for_token_reading
 from app.database import database, db_session, reads_only
 
 
-
 class _Limiter(Limiter):
     """The limiter, which lets an API read by a bearer token through without looking at it.
 
@@ -119,8 +118,7 @@ def _principal_and_row(reading: Select, parameters: dict):
     if "principal" in g or not reads_only():
         return current_principal(), UNREAD
     token = request.headers["Authorization"][7:].strip()
-    with database().reading_connection() as connection:
-        principal, row = principal_for_token_reading(connection, token, reading, parameters)
+    principal, row = principal_for_token_reading(database().read_first, token, reading, parameters)
     g.principal = principal or ANONYMOUS
     return g.principal, row
 

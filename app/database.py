@@ -8,7 +8,9 @@ An API read by a bearer token (``GET`` or ``HEAD`` under ``/api/``) on PostgreSQ
 session of the *reader*: connections in autocommit that the server holds read-only. Each
 statement is then its own transaction, which under READ COMMITTED sees what it would have seen
 inside one (every statement takes a fresh snapshot), without the BEGIN and ROLLBACK round
-trips around it; and a write attempted there fails instead of landing.
+trips around it; and a write attempted there fails instead of landing. The one statement of an
+API read that answers with one row (``Database.read_first``) goes to the driver without a
+session or a SQLAlchemy connection around it.
 """
 
 from __future__ import annotations

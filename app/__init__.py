@@ -10,9 +10,32 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import load_settings
 
 
+class Application(Flask):
+    """Flask, asking once per function, not on every call, whether it is a coroutine function.
+
+    Flask asks it of every hook and the view on every request (some twenty times for an API
+    read); the hooks and views are the same functions from one request to the next.
+    """
+
+    #: The most functions whose answer is kept (every hook, view and error handler fits).
+    REMEMBERED = 1024
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synchronous: dict = {}
+
+    def ensure_sync(self, func):
+        made = self._synchronous.get(func)
+        if made is None:
+            made = super().ensure_sync(func)
+            if len(self._synchronous) < self.REMEMBERED:
+                self._synchronous[func] = made
+        return made
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; ``test_config`` overrides settings (tests, scripts)."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Application(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     settings = load_settings(Path(app.instance_path))
     app.config.from_mapping(

@@ -5,9 +5,11 @@ only after it sat idle, and one that died meanwhile is replaced."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import bindparam, literal_column, select, text, true
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session
 
 from app import create_app, database
@@ -89,3 +91,45 @@ def test_postgresql_connections_run_queries_without_compiling_them(engine):
         # LOCAL of one transaction.
         connection.rollback()
         assert connection.execute(text("SHOW jit")).scalar() == "off"
+
+
+def test_the_readers_driver_reading_converts_as_sqlalchemy_does(served):
+    app, _, student_id = served
+    data = app.extensions["database"]
+    statement = (
+        select(User.role, Student.created_at, Student.name)
+        .join_from(User, Student, true())
+        .where(
+            Student.id == bindparam("student_id"),
+            Student.created_at <= bindparam("now"),
+            User.email == "registrar@school.example",
+        )
+    )
+    parameters = {"student_id": student_id, "now": datetime.now(UTC) + timedelta(hours=1)}
+    with app.app_context():
+        by_driver = data.read_first(statement, parameters)
+        assert data.read_first(statement, {**parameters, "student_id": student_id + 1}) is None
+    with data.engine.connect() as connection:
+        by_sqlalchemy = tuple(connection.execute(statement, parameters).first())
+
+    assert by_driver == by_sqlalchemy
+    role, created_at, _ = by_driver
+    assert role is Role.REGISTRAR
+    assert created_at.tzinfo is UTC
+
+
+def test_the_readers_driver_errors_are_sqlalchemys_and_a_dead_connection_is_dropped(served):
+    app, _, _ = served
+    data = app.extensions["database"]
+    with app.app_context(), pytest.raises(DataError):
+        data.read_first(select(literal_column("1 / 0")), {})
+    with data.reading_engine.connect() as connection:
+        pid = connection.scalar(text("SELECT pg_backend_pid()"))
+    with data.engine.begin() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    with app.app_context():
+        with pytest.raises(DBAPIError) as refused:
+            data.read_first(select(literal_column("1")), {})
+        assert refused.value.connection_invalidated
+        assert data.read_first(select(literal_column("1")), {}) == (1,)

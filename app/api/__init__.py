@@ -285,22 +285,24 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def negotiate():
         # What the API cannot serve or read is refused before any view runs.
-        if not request.path.startswith("/api/v1/"):
+        current = request._get_current_object()  # one look-up of the request, not a dozen
+        if not current.path.startswith("/api/v1/"):
             return None
-        if request.routing_exception is not None:
+        if current.routing_exception is not None:
             return None  # an unknown path or a method the route does not take: 404 or 405 first
-        accept = request.accept_mimetypes
-        answers = ANSWER_TYPES.get(request.endpoint)
-        served = (answers, PROBLEM_CONTENT_TYPE) if answers else SERVED_TYPES
-        if accept and accept.best_match(served) is None:
-            return problem(406, f"This API answers in {answers or 'application/json'} only.")
-        if request.method not in {"POST", "PUT", "PATCH"}:
+        if current.headers.get("Accept", "*/*") != "*/*":  # anything will do: nothing to parse
+            accept = current.accept_mimetypes
+            answers = ANSWER_TYPES.get(current.endpoint)
+            served = (answers, PROBLEM_CONTENT_TYPE) if answers else SERVED_TYPES
+            if accept and accept.best_match(served) is None:
+                return problem(406, f"This API answers in {answers or 'application/json'} only.")
+        if current.method not in {"POST", "PUT", "PATCH"}:
             return None  # no body is read
-        has_body = bool(request.content_length) or "chunked" in request.headers.get(
+        has_body = bool(current.content_length) or "chunked" in current.headers.get(
             "Transfer-Encoding", ""
         )
-        reads = BODY_TYPES.get(request.endpoint)
-        readable = request.mimetype == reads if reads else request.is_json
+        reads = BODY_TYPES.get(current.endpoint)
+        readable = current.mimetype == reads if reads else current.is_json
         if has_body and not readable:
             return problem(415, f"Send the body as {reads or 'application/json'}.")
         return None

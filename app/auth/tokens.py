@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 
 from flask_babel import gettext as _
@@ -134,24 +134,24 @@ def _principal(user_id: int, email: str, name: str, role) -> Principal:
 
 
 def principal_for_token_reading(
-    session: Session, token: str, statement: Select, parameters: dict
+    read_first: Callable[[Select, dict], Sequence | None],
+    token: str,
+    statement: Select,
+    parameters: dict,
 ) -> tuple[Principal | None, Mapping | None]:
     """The account a bearer token acts as (as ``principal_for_token`` finds it for a request
     that only reads) and the first row of ``statement``, asked of the database in one
-    statement: one round trip instead of two. ``(None, None)`` for a token that is refused,
-    whose statement yields nothing; ``(principal, None)`` when ``statement`` finds no row.
+    statement, read by ``read_first(statement, parameters)``: one round trip instead of two.
+    ``(None, None)`` for a token that is refused, whose statement yields nothing;
+    ``(principal, None)`` when ``statement`` finds no row.
 
     The caller authorizes the principal before it uses the row.
     """
     combined, names = _with_reading(statement)
-    found = (
-        session.connection()
-        .execute(combined, {"token_hash": _digest(token), "now": utc_now(), **parameters})
-        .first()
-    )
+    found = read_first(combined, {"token_hash": _digest(token), "now": utc_now(), **parameters})
     if found is None:
         return None, None
-    row = dict(zip(names, found[5:], strict=True)) if found.row_found else None
+    row = dict(zip(names, found[5:], strict=True)) if found[4] else None
     return _principal(*found[:4]), row
 
 

@@ -204,6 +204,34 @@ def _window_start_sqlite(element, compiler, **kw):
     )
 
 
+class _UtcDay(ColumnElement):
+    """The UTC day of an instant (``instant.date()`` of a UTC-aware datetime)."""
+
+    inherit_cache = True
+    type = Date()
+    # The instant is part of the statement's cache key: statements using this are cached.
+    _traverse_internals = [("instant", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, instant):
+        self.instant = instant
+
+
+@compiles(_UtcDay, "postgresql")
+def _utc_day_postgresql(element, compiler, **kw):
+    return f"CAST(({compiler.process(element.instant, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
+
+
+@compiles(_UtcDay, "sqlite")
+def _utc_day_sqlite(element, compiler, **kw):
+    # SQLite keeps instants as UTC text without a zone.
+    return f"date({compiler.process(element.instant, **kw)})"
+
+
+def utc_day(instant) -> ColumnElement:
+    """SQL for the UTC day of ``instant``, the same on PostgreSQL and SQLite."""
+    return _UtcDay(instant)
+
+
 def window_start_sql(qualified_on, starts) -> ColumnElement:
     """SQL for the window's first day (``app.guarantee.rules.window_start``) from the day of
     qualification and the policy's ``window_starts``."""

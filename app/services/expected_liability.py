@@ -17,8 +17,7 @@ from datetime import date
 from functools import cache
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import ColumnElement, Date, Integer, and_, case, extract, func, literal, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import and_, case, extract, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.guarantee.cirr import HalfYear
@@ -50,8 +49,10 @@ from refunds.sweep import (
     _refundable,
     _windows,
     _WindowStart,
+    days_from_to,
     earliest_open_qualification,
     qualifying_job_in,
+    utc_day,
 )
 
 #: The days a liability can be forecast on: the backtest and the horizon stay within the calendar.
@@ -68,52 +69,6 @@ class LiabilityReport:
     backtest_errors: dict[str, float | None]
     open_claims: list[OpenClaimsRow]
     programme_names: dict[int, str]
-
-
-class _DaysFrom(ColumnElement):
-    """The whole days from the date ``first`` to the date ``last``."""
-
-    inherit_cache = True
-    type = Integer()
-
-    def __init__(self, first, last):
-        self.first = first
-        self.last = last
-
-
-@compiles(_DaysFrom, "postgresql")
-def _days_from_postgresql(element, compiler, **kw):
-    # date - date is a whole number of days in PostgreSQL.
-    return f"(({compiler.process(element.last, **kw)}) - ({compiler.process(element.first, **kw)}))"
-
-
-@compiles(_DaysFrom, "sqlite")
-def _days_from_sqlite(element, compiler, **kw):
-    # Dates are ISO text in SQLite; julianday differences of two dates are whole numbers.
-    first = compiler.process(element.first, **kw)
-    last = compiler.process(element.last, **kw)
-    return f"CAST(julianday({last}) - julianday({first}) AS INTEGER)"
-
-
-class _UtcDay(ColumnElement):
-    """The day (UTC) of the instant ``instant``."""
-
-    inherit_cache = True
-    type = Date()
-
-    def __init__(self, instant):
-        self.instant = instant
-
-
-@compiles(_UtcDay, "postgresql")
-def _utc_day_postgresql(element, compiler, **kw):
-    return f"CAST(timezone('UTC', {compiler.process(element.instant, **kw)}) AS DATE)"
-
-
-@compiles(_UtcDay, "sqlite")
-def _utc_day_sqlite(element, compiler, **kw):
-    # Instants are stored as naive UTC text in SQLite.
-    return f"date({compiler.process(element.instant, **kw)})"
 
 
 def _searches(graduation_ids=None, qualified_since: date | None = None):
@@ -222,12 +177,12 @@ def _closed_searches(session: Session, before: date) -> tuple[ClosedSearches, ..
     searches = _searches().cte("searches").prefix_with("MATERIALIZED", dialect="postgresql")
     c = searches.c
     placed = and_(c.job_on.is_not(None), c.job_on <= c.deadline)
-    known_on = _UtcDay(c.job_recorded_at)
+    known_on = utc_day(c.job_recorded_at)
     late = case((and_(placed, known_on > before), known_on))
     days_to_deadline = case(
-        (and_(placed, known_on <= before), None), else_=_DaysFrom(c.starts, c.deadline)
+        (and_(placed, known_on <= before), None), else_=days_from_to(c.starts, c.deadline)
     )
-    job_days = _DaysFrom(c.starts, c.job_on)
+    job_days = days_from_to(c.starts, c.job_on)
     half_year = extract("year", c.starts) * 2 + case((extract("month", c.starts) > 6, 1), else_=0)
     keys = (
         c.programme_id,

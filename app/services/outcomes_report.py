@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from math import ceil
 
 from sqlalchemy import (
-    ColumnElement,
     Date,
     and_,
     case,
@@ -25,9 +24,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.guarantee.cirr import (
     JOB_STATUSES,
@@ -68,7 +65,7 @@ from app.models import (
 from app.services.errors import NotFound
 from app.services.listings import Page
 from app.services.records import MAX_ID
-from refunds.sweep import days_after
+from refunds.sweep import days_after, utc_day
 
 #: How many half-years the period picker offers, the current one included.
 RECENT_PERIODS = 6
@@ -373,34 +370,6 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
     ]
     totals = cohort_figures(row.counted for row in rows)
     return OutcomesReport(period, today, programmes, totals, rows)
-
-
-class _UtcDay(ColumnElement):
-    """The UTC day of an instant (``instant.date()`` of a UTC-aware datetime)."""
-
-    inherit_cache = True
-    type = Date()
-    # The instant is part of the statement's cache key: statements using this are cached.
-    _traverse_internals = [("instant", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, instant):
-        self.instant = instant
-
-
-@compiles(_UtcDay, "postgresql")
-def _utc_day_postgresql(element, compiler, **kw):
-    return f"CAST(({compiler.process(element.instant, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
-
-
-@compiles(_UtcDay, "sqlite")
-def _utc_day_sqlite(element, compiler, **kw):
-    # SQLite keeps instants as UTC text without a zone.
-    return f"date({compiler.process(element.instant, **kw)})"
-
-
-def utc_day(instant) -> ColumnElement:
-    """SQL for the UTC day of ``instant``, the same on PostgreSQL and SQLite."""
-    return _UtcDay(instant)
 
 
 def _status_date_sql(qualified_on, today: date):

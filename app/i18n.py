@@ -25,6 +25,8 @@ from flask import Flask, current_app, g, has_app_context, has_request_context, r
 from flask_babel import Babel, force_locale, get_locale, get_timezone, refresh
 from flask_login import current_user
 
+from refunds.amounts import describe_money
+
 #: The locales people can choose, as their own language names them.
 LOCALES = {
     "en_GB": "English (United Kingdom)",
@@ -193,7 +195,7 @@ def said_day(value: date) -> str:
 def said_money(amount_minor: int, currency: str) -> str:
     """An amount inside a sentence a service says: ``4,000.00 EUR`` to an API client or a
     command, ``4 000,00 €`` to a French page's reader."""
-    major = Decimal(amount_minor).scaleb(-get_currency_precision(currency))
     if not has_request_context() or request.path.startswith("/api/"):
-        return f"{major:,.{get_currency_precision(currency)}f} {currency}"
+        return describe_money(amount_minor, currency)
+    major = Decimal(amount_minor).scaleb(-get_currency_precision(currency))
     return format_currency(major, currency, locale=str(get_locale()))

@@ -420,14 +420,16 @@ def _address_of_page(client, first_address: str, number: int) -> str:
 
 
 def _timed_pair(
-    first: Callable[[], object], deep: Callable[[], object], runs: int = 7
+    first: Callable[[], object], deep: Callable[[], object], runs: int = 11
 ) -> tuple[float, float]:
-    """The median times of ``first`` and ``deep``, called in turn (the machine's load then
-    weighs on both alike)."""
+    """The median times of ``first`` and ``deep``, called in turn, each going first in every
+    other round (the machine's load, and whatever the call before leaves behind, then weigh on
+    both alike)."""
     first(), deep()
     times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(runs):
-        for call, kept in ((first, times[0]), (deep, times[1])):
+    for round_number in range(runs):
+        pair = [(first, times[0]), (deep, times[1])]
+        for call, kept in pair if round_number % 2 == 0 else pair[::-1]:
             started = time.perf_counter()
             response = call()
             kept.append(time.perf_counter() - started)

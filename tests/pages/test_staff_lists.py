@@ -359,3 +359,20 @@ def test_graduations_run_as_many_statements_for_twenty_rows_as_for_two(
     large = statements_for(client, session, path)
 
     assert large == small
+
+
+def test_enrollments_read_the_programmes_once(client, session, registrar):
+    enrolled("Once")
+    engine = session.get_bind().engine
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/registrar/enrollments").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert sum("FROM programmes ORDER BY" in statement for statement in seen) == 1

@@ -13,7 +13,7 @@ from app.auth import current_principal
 from app.database import db_session
 from app.guarantee.rules import eligibility_shortfalls
 from app.guarantee.terms import CirrIntent, PayerType, WorkAuthorisation
-from app.models import Enrollment, JobOutcome, Role
+from app.models import Enrollment, JobOutcome, Programme, Role
 from app.pages import documents as document_pages
 from app.pages import pauses as pause_pages
 from app.pages.fields import PageForm, refused
@@ -50,13 +50,13 @@ def enrollments():
         form = EnrollmentForm(formdata=None, prefix="enrollment")
         form.student_email.data = request.args.get("student", "")
         programme_choices(form, programmes)
-        return _enrollments_page(enrollment_form=form)
+        return _enrollments_page(enrollment_form=form, programmes=programmes)
     if not form.validate():
-        return _enrollments_page(enrollment_form=form, status=400)
+        return _enrollments_page(enrollment_form=form, programmes=programmes, status=400)
     student = listings.student_with_email(session, form.student_email.data)
     if student is None:
         form.student_email.errors.append(_("No student has this email; record the student first."))
-        return _enrollments_page(enrollment_form=form, status=400)
+        return _enrollments_page(enrollment_form=form, programmes=programmes, status=400)
     try:
         enrollment = records.enroll(
             session,
@@ -73,7 +73,9 @@ def enrollments():
         )
     except (Invalid, Conflict) as error:
         field_of = {"student_id": "student_email", "scholarship_minor": "scholarship"}
-        return _enrollments_page(enrollment_form=form, status=refused(form, error, field_of))
+        return _enrollments_page(
+            enrollment_form=form, programmes=programmes, status=refused(form, error, field_of)
+        )
     policy = enrollment.policy
     audit(
         "enrollment.created",
@@ -125,10 +127,14 @@ def _enrollments_page(
     *,
     student_form: StudentForm | None = None,
     enrollment_form: EnrollmentForm | None = None,
+    programmes: list[Programme] | None = None,
     status: int = 200,
 ):
+    """The list and its forms; ``programmes``: those the caller has read already (with their
+    policies), read here otherwise."""
     session = db_session()
-    programmes = listings.programmes_with_policies(session)
+    if programmes is None:
+        programmes = listings.programmes_with_policies(session)
     if enrollment_form is None:
         enrollment_form = EnrollmentForm(formdata=None, prefix="enrollment")
         programme_choices(enrollment_form, programmes)

@@ -11,7 +11,9 @@ and stand on a line of their own in the text part, so copying one never breaks i
 
 ``send_templated(to, template, reader=..., **context)`` renders and sends; ``render`` gives the
 subject and both parts without sending (tests, outboxes that record before they send); ``deliver``
-raises ``MailNotSent`` where ``send_email``/``send_templated`` log and answer ``False``.
+raises ``MailNotSent`` where ``send_email``/``send_templated`` log and answer ``False``. Inside
+``with one_connection():`` every email goes through one SMTP connection (a batch: invitations,
+reminders, claim notices).
 
 Each email is written for its reader: ``reader`` is the recipient's account (or a ``Reader`` for
 someone without one), and the whole email, its subject, words, amounts and dates, is rendered in
@@ -25,6 +27,9 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.headerregistry import Address
@@ -153,15 +158,91 @@ def deliver(to: str, subject: str, body: str, *, html: str | None = None) -> Non
     message.set_content(body)
     if html is not None:
         message.add_alternative(html, subtype="html")
+    shared = _shared.get()
     try:
-        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
-            if config.get("SMTP_STARTTLS"):
-                smtp.starttls()
-            if config.get("SMTP_USERNAME"):
-                smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+        if shared is not None:
+            shared.send(message)
+            return
+        with _connected(config) as smtp:
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
         raise MailNotSent(f"{type(error).__name__}: {error}") from error
+
+
+def _connected(config) -> smtplib.SMTP:
+    """A new connection to the SMTP server of ``config``, secured and signed in as it says."""
+    smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10)
+    try:
+        if config.get("SMTP_STARTTLS"):
+            smtp.starttls()
+        if config.get("SMTP_USERNAME"):
+            smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+class _SharedConnection:
+    """One SMTP connection for the emails of a batch (``one_connection``): opened by the first
+    email, kept for the next ones, closed at the end of the batch."""
+
+    def __init__(self):
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        """Send ``message`` on the connection. One the server has since closed is opened again
+        and the message sent once more on the new one; any other failure closes it (the next
+        email opens a new one) and is raised."""
+        reused = self._smtp is not None
+        try:
+            if self._smtp is None:
+                self._smtp = _connected(current_app.config)
+            self._smtp.send_message(message)
+        except smtplib.SMTPServerDisconnected:
+            self.close()
+            if not reused:
+                raise
+            self._smtp = _connected(current_app.config)
+            self._smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused:
+            raise  # the server refused this email; the connection serves the next one
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code == 421:  # the server is closing the connection
+                self.close()
+            raise
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
+_shared: ContextVar[_SharedConnection | None] = ContextVar("shared_smtp", default=None)
+
+
+@contextmanager
+def one_connection() -> Iterator[None]:
+    """The emails sent inside the block (by ``deliver``, ``send_email``, ``send_templated``) go
+    through one SMTP connection, not one each: a batch of hundreds costs one connection and
+    sign-in. Each email still succeeds or fails on its own. Nested blocks share the outer one."""
+    if _shared.get() is not None:
+        yield
+        return
+    shared = _SharedConnection()
+    token = _shared.set(shared)
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+        shared.close()
 
 
 def _sender() -> str:

@@ -27,15 +27,37 @@ class Mailbox:
     def __init__(self):
         self._lock = threading.Lock()
         self._messages: list[EmailMessage] = []
+        # The connections that delivered a message, by identity (kept, so no id is reused).
+        self._sessions: dict[int, object] = {}
+        #: Answers the server gives instead of accepting: to a recipient (``RCPT``), or to a
+        #: message for that recipient (``DATA``), e.g. ``"550 no such user"``.
+        self.refuse_recipient: dict[str, str] = {}
+        self.refuse_data: dict[str, str] = {}
         self.host = "127.0.0.1"
         self.port = 0
 
-    # aiosmtpd calls this from its own thread for every message accepted.
+    # aiosmtpd calls these from its own thread for every recipient and message.
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if address in self.refuse_recipient:
+            return self.refuse_recipient[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        for recipient in envelope.rcpt_tos:
+            if recipient in self.refuse_data:
+                return self.refuse_data[recipient]
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self._messages.append(message)
+            self._sessions[id(session)] = session
         return "250 OK"
+
+    @property
+    def connections(self) -> int:
+        """How many connections delivered the messages received since the last ``clear``."""
+        with self._lock:
+            return len(self._sessions)
 
     @property
     def messages(self) -> list[EmailMessage]:
@@ -47,6 +69,9 @@ class Mailbox:
         """Forget the messages received so far."""
         with self._lock:
             self._messages.clear()
+            self._sessions.clear()
+        self.refuse_recipient.clear()
+        self.refuse_data.clear()
 
     def only(self) -> EmailMessage:
         """The one message received; fails when there are none or several."""

@@ -5,15 +5,18 @@ and an HTML part, the school named in the sender and the text, a sender people c
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 from email.utils import parseaddr, parsedate_to_datetime
 
 import pytest
+from aiosmtpd.controller import Controller
 
-from app.mail import render, send_email, send_templated
+from app.mail import one_connection, render, send_email, send_templated
 from app.services.confirmations import request_confirmation, send_confirmation_email
 from config import load_settings
 from tests.factories import JobOutcomeFactory
+from tests.mailbox import Mailbox, _free_port
 
 _LINK = re.compile(r"https?://\S+")
 
@@ -153,3 +156,73 @@ def test_school_name_sender_and_reply_to_come_from_the_environment(tmp_path):
     assert settings.school_name == "Lakeside Coding Academy"
     assert settings.mail_from == "Lakeside <careers@lakeside.example>"
     assert settings.mail_reply_to == "team@lakeside.example"
+
+
+# --- a batch of emails ------------------------------------------------------------------------
+
+
+def _send(to: str) -> bool:
+    return send_email(to, f"For {to}", f"Hello {to}")
+
+
+def test_emails_sent_apart_open_a_connection_each(app, mailbox):
+    with app.app_context():
+        assert _send("a@example.com") and _send("b@example.com")
+
+    assert len(mailbox.messages) == 2 and mailbox.connections == 2
+
+
+def test_a_batch_goes_through_one_connection(app, mailbox):
+    with app.app_context(), one_connection():
+        sent = [_send(f"graduate{number}@example.com") for number in range(5)]
+
+    assert sent == [True] * 5
+    assert sorted(message["To"] for message in mailbox.messages) == [
+        f"graduate{number}@example.com" for number in range(5)
+    ]
+    assert mailbox.connections == 1
+
+
+def test_a_refused_email_fails_alone_and_the_batch_goes_on(app, mailbox):
+    mailbox.refuse_recipient["gone@example.com"] = "550 no such user"
+    mailbox.refuse_data["busy@example.com"] = "452 mailbox full"
+
+    with app.app_context(), one_connection():
+        sent = [_send(to) for to in ("a@example.com", "gone@example.com", "busy@example.com")]
+        sent.append(_send("b@example.com"))
+
+    assert sent == [True, False, False, True]
+    assert [message["To"] for message in mailbox.messages] == ["a@example.com", "b@example.com"]
+    assert mailbox.connections == 1
+
+
+def test_a_server_closing_the_connection_with_421_leaves_the_next_email_a_new_one(app, mailbox):
+    mailbox.refuse_data["closing@example.com"] = "421 closing the connection"
+
+    with app.app_context(), one_connection():
+        sent = [_send(to) for to in ("a@example.com", "closing@example.com", "b@example.com")]
+
+    assert sent == [True, False, True]
+    assert [message["To"] for message in mailbox.messages] == ["a@example.com", "b@example.com"]
+    assert mailbox.connections == 2
+
+
+def test_a_connection_the_server_dropped_while_idle_is_opened_again(app):
+    """A server that closes idle connections (here after half a second) does not cost the
+    batch an email: the next one is sent again on a new connection."""
+    mailbox = Mailbox()
+    mailbox.port = _free_port()
+    controller = Controller(mailbox, hostname=mailbox.host, port=mailbox.port, timeout=0.5)
+    controller.start()
+    try:
+        app.config.update(SMTP_HOST=mailbox.host, SMTP_PORT=mailbox.port, SMTP_STARTTLS=False)
+        with app.app_context(), one_connection():
+            first = _send("a@example.com")
+            time.sleep(1.5)
+            second = _send("b@example.com")
+    finally:
+        controller.stop()
+
+    assert (first, second) == (True, True)
+    assert [message["To"] for message in mailbox.messages] == ["a@example.com", "b@example.com"]
+    assert mailbox.connections == 2

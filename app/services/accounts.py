@@ -33,7 +33,7 @@ from app.auth.links import issue_link, live_link, spend
 from app.auth.passwords import hash_password, password_problems, verify_password
 from app.auth.sessions import end_all_sessions
 from app.auth.tokens import DEFAULT_LIFETIME_DAYS, create_token, revoke_token, revoke_tokens_of
-from app.mail import RenderedEmail, absolute_url, render, send_email
+from app.mail import RenderedEmail, absolute_url, one_connection, render, send_email
 from app.models import AccountLink, ApiToken, Employer, LinkPurpose, Role, Student, User
 from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid, NotFound
@@ -232,11 +232,13 @@ class Email:
 
 
 def send(emails: Iterable[Email]) -> int:
-    """Send ``emails``; how many the SMTP server took (a refusal is logged, not raised)."""
-    return sum(
-        send_email(email.to, email.message.subject, email.message.text, html=email.message.html)
-        for email in emails
-    )
+    """Send ``emails`` through one SMTP connection; how many the SMTP server took (a refusal is
+    logged, not raised)."""
+    with one_connection():
+        return sum(
+            send_email(email.to, email.message.subject, email.message.text, html=email.message.html)
+            for email in emails
+        )
 
 
 def send_later(emails: Iterable[Email]) -> None:

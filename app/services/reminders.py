@@ -39,7 +39,7 @@ from app.guarantee.reminders import (
     employer_reminder_due,
     week_to_warn_about,
 )
-from app.mail import MailNotSent, absolute_url, deliver, render
+from app.mail import MailNotSent, absolute_url, deliver, one_connection, render
 from app.models import (
     AnnouncedClaim,
     Enrollment,
@@ -159,13 +159,15 @@ def send_reminders(
 
 def send_drafts(session_factory: sessionmaker, drafts, now: datetime, result, send: Sender) -> None:
     """Record each draft under its key, then send it; a key recorded already is skipped (another
-    run sent it, or is sending it). ``result`` counts what was due, sent and failed."""
-    for draft in drafts:
-        message_id = _record(session_factory, draft, now)
-        if message_id is None:
-            continue  # another run recorded it first
-        result.due[draft.kind] += 1
-        _deliver(session_factory, message_id, draft.kind, draft, result, send)
+    run sent it, or is sending it), all through one SMTP connection. ``result`` counts what was
+    due, sent and failed."""
+    with one_connection():
+        for draft in drafts:
+            message_id = _record(session_factory, draft, now)
+            if message_id is None:
+                continue  # another run recorded it first
+            result.due[draft.kind] += 1
+            _deliver(session_factory, message_id, draft.kind, draft, result, send)
 
 
 def retry_failed(
@@ -179,11 +181,12 @@ def retry_failed(
 ) -> None:
     """Send again the messages (of ``kinds``, or any) that failed fewer than ``MAX_ATTEMPTS``
     times; ``result.retried`` counts them."""
-    for message_id, kind, attempts in _failed_to_retry(session_factory, now, kinds):
-        if dry_run:
-            result.retried[kind] += 1
-        else:
-            _retry(session_factory, message_id, attempts, result, send)
+    with one_connection():
+        for message_id, kind, attempts in _failed_to_retry(session_factory, now, kinds):
+            if dry_run:
+                result.retried[kind] += 1
+            else:
+                _retry(session_factory, message_id, attempts, result, send)
 
 
 def messages_to_graduate(session: Session, principal: Principal) -> list[SentMessage]:

@@ -233,6 +233,15 @@ def test_falling_behind_is_sent_again_in_a_later_week_still_behind(session, remi
     assert len(mailbox.messages) == 2
 
 
+def test_one_run_sends_its_reminders_through_one_connection(session, remind, mailbox):
+    for _ in range(3):
+        searching_graduate(weekly_applications=3)
+
+    assert remind(WEEK_2).sent.total() == 3
+
+    assert len(mailbox.messages) == 3 and mailbox.connections == 1
+
+
 def test_falling_behind_on_coaching_is_about_the_week_that_closes_its_block(
     session, remind, mailbox
 ):

@@ -51,6 +51,7 @@ $(HAPROXY):
 run: install
 	@mkdir -p instance
 	@trap 'kill 0' EXIT INT TERM; \
+	export BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)}; \
 	if [ -z "$$STRIPE_API_KEY" ]; then \
 		$(BIN)/python -m app.demo_provider serve --port $(DEMO_STRIPE_PORT) --state instance/localstripe.pickle & \
 		$(BIN)/python -m app.demo_provider wait --port $(DEMO_STRIPE_PORT) || exit 1; \

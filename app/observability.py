@@ -84,6 +84,8 @@ def configure_logging(log_format: str) -> None:
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The Stripe SDK writes two lines per request at INFO; the executor logs what it did.
+    logging.getLogger("stripe").setLevel(logging.WARNING)
 
 
 @contextmanager

@@ -107,3 +107,19 @@ def test_a_job_run_logs_under_an_id_of_its_own(app, json_lines, session):
 
     [line] = [line for line in json_lines() if line["logger"] == "jobs.t"]
     assert line["request_id"].startswith("job-executor-")
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_stripe_sdks_request_lines_are_left_out_and_its_warnings_kept(log_format):
+    root, stripe_log = logging.getLogger(), logging.getLogger("stripe")
+    handlers, levels = list(root.handlers), (root.level, stripe_log.level)
+    try:
+        stripe_log.setLevel(logging.NOTSET)
+        observability.configure_logging(log_format)
+
+        assert not stripe_log.isEnabledFor(logging.INFO)
+        assert stripe_log.isEnabledFor(logging.WARNING)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(levels[0])
+        stripe_log.setLevel(levels[1])

@@ -45,8 +45,10 @@ CHROMIUM_ARGS = [
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
-#: How long one step (a click, a page load, an expectation) may take.
-STEP_TIMEOUT_MS = 5_000
+#: How long one step (a click, a page load, an expectation) may take: generous, since a
+#: loaded two-core machine (the suite beside other work) can take seconds to hash a password
+#: and render; a step that never happens still fails.
+STEP_TIMEOUT_MS = 15_000
 
 #: Claims above this (minor units) need two approvers: low, so that a seeded claim does.
 DUAL_APPROVAL_THRESHOLD_MINOR = 100_000

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 from math import ceil
 from operator import attrgetter
 from typing import NamedTuple
 
 from sqlalchemy import (
     Date,
+    String,
     and_,
     case,
     func,
@@ -51,6 +53,7 @@ from app.guarantee.terms import (
     CirrIntent,
     EmploymentType,
     ExclusionReason,
+    OutcomeSource,
     OutcomeStatus,
 )
 from app.models import (
@@ -296,7 +299,7 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
         select(
             cohort.c.enrollment_id,
             cohort.c.programme_id,
-            cohort.c.intent,
+            _stored(cohort.c.intent).label("intent"),
             cohort.c.expected_graduation_on,
             cohort.c.student_name,
             cohort.c.programme_name,
@@ -304,18 +307,18 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
             cohort.c.graduation_id,
             cohort.c.qualified_on,
             cohort.c.excluded_on,
-            cohort.c.exclusion_reason,
+            _stored(cohort.c.exclusion_reason).label("exclusion_reason"),
             _status(cohort, today).label("status"),
             cohort.c.job_id,
             JobOutcome.title,
-            JobOutcome.employment_type,
+            _stored(JobOutcome.employment_type).label("employment_type"),
             JobOutcome.in_field,
             JobOutcome.start_date,
             JobOutcome.contract_months,
             JobOutcome.annual_salary_minor,
             JobOutcome.salary_currency,
-            JobOutcome.source.label("job_source"),
-            JobOutcome.status.label("job_status"),
+            _stored(JobOutcome.source).label("job_source"),
+            _stored(JobOutcome.status).label("job_status"),
             Employer.name.label("employer_name"),
         )
         .outerjoin(JobOutcome, JobOutcome.id == cohort.c.job_id)
@@ -343,6 +346,26 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
     ]
     totals = cohort_figures(row.counted for row in rows)
     return OutcomesReport(period, today, programmes, totals, rows)
+
+
+#: The members of the enums the projection reads as their stored values, by value: one lookup
+#: here, where a row uses a value, costs less than the column type's conversion of every value.
+_MEMBERS: dict[type, dict[str, StrEnum]] = {
+    enum: {member.value: member for member in enum}
+    for enum in (
+        CirrIntent,
+        CirrStatus,
+        EmploymentType,
+        ExclusionReason,
+        OutcomeSource,
+        OutcomeStatus,
+    )
+}
+
+
+def _stored(column):
+    """An enum column read as its stored value, a plain string (``_MEMBERS`` has the member)."""
+    return type_coerce(column, String())
 
 
 def _status_date_sql(qualified_on, today: date):
@@ -489,7 +512,7 @@ def _row(enrollment, today: date) -> GraduateRow:
     (
         enrollment_id,
         programme_id,
-        intent,
+        intent_value,
         expected_graduation_on,
         student_name,
         programme_name,
@@ -497,7 +520,7 @@ def _row(enrollment, today: date) -> GraduateRow:
         graduation_id,
         qualified_on,
         excluded_on,
-        exclusion_reason,
+        exclusion_reason_value,
         status_value,
         job_id,
         title,
@@ -511,6 +534,7 @@ def _row(enrollment, today: date) -> GraduateRow:
         job_status,
         employer_name,
     ) = enrollment
+    intent = _MEMBERS[CirrIntent][intent_value]
     if graduation_id is None:
         return GraduateRow(
             enrollment_id=enrollment_id,
@@ -528,17 +552,18 @@ def _row(enrollment, today: date) -> GraduateRow:
             counted=CohortRow(currency=currency, graduated=False),
             intent=intent,
         )
-    status = CirrStatus(status_value)
+    status = _MEMBERS[CirrStatus][status_value]
     as_of, provisional = status_date(qualified_on, today)
     if status in STATUS_SOURCES:
         source, job_used = STATUS_SOURCES[status], None
     else:
-        source = status_source(status, job_source, job_status)
+        job_status = _MEMBERS[OutcomeStatus][job_status]
+        source = status_source(status, _MEMBERS[OutcomeSource][job_source], job_status)
         job_used = JobUsed(
             id=job_id,
             title=title,
             employer_name=employer_name,
-            employment_type=employment_type,
+            employment_type=_MEMBERS[EmploymentType][employment_type],
             in_field=in_field,
             start_date=start_date,
             contract_months=contract_months,
@@ -547,6 +572,12 @@ def _row(enrollment, today: date) -> GraduateRow:
             status=job_status,
         )
     excluded = status is CirrStatus.EXCLUDED
+    # The excluded outcome's reason, looked up for an excluded graduate only.
+    exclusion_reason = (
+        _MEMBERS[ExclusionReason][exclusion_reason_value]
+        if excluded and exclusion_reason_value is not None
+        else None
+    )
     return GraduateRow(
         enrollment_id=enrollment_id,
         student_name=student_name,

@@ -524,14 +524,14 @@ def _row(enrollment, today: date) -> GraduateRow:
         status_value,
         job_id,
         title,
-        employment_type,
+        employment_type_value,
         in_field,
         start_date,
         contract_months,
         annual_salary_minor,
         salary_currency,
-        job_source,
-        job_status,
+        job_source_value,
+        job_status_value,
         employer_name,
     ) = enrollment
     intent = _MEMBERS[CirrIntent][intent_value]
@@ -557,13 +557,13 @@ def _row(enrollment, today: date) -> GraduateRow:
     if status in STATUS_SOURCES:
         source, job_used = STATUS_SOURCES[status], None
     else:
-        job_status = _MEMBERS[OutcomeStatus][job_status]
-        source = status_source(status, _MEMBERS[OutcomeSource][job_source], job_status)
+        job_status = _MEMBERS[OutcomeStatus][job_status_value]
+        source = status_source(status, _MEMBERS[OutcomeSource][job_source_value], job_status)
         job_used = JobUsed(
             id=job_id,
             title=title,
             employer_name=employer_name,
-            employment_type=_MEMBERS[EmploymentType][employment_type],
+            employment_type=_MEMBERS[EmploymentType][employment_type_value],
             in_field=in_field,
             start_date=start_date,
             contract_months=contract_months,

@@ -457,7 +457,8 @@ def figure_label(figure: Figure | CirrStatus) -> str:
     return FIGURE_LABELS[figure]
 
 
-@dataclass(frozen=True)
+# Slots: a report makes one for every enrollment of a cohort.
+@dataclass(frozen=True, slots=True)
 class CohortRow:
     """One enrollment of a cohort, as the figures count it."""
 

@@ -297,10 +297,8 @@ def _weeks(
     # The weeks' first and last days: 7-day blocks from the window's start, the last one
     # ending on the deadline.
     count = max((deadline - window_start).days // WEEK + 1, 0)
-    spans = [
-        (starts_on, starts_on + _LAST_DAY_OFFSET)
-        for starts_on in (window_start + timedelta(days=WEEK * index) for index in range(count))
-    ]
+    starts = [window_start + timedelta(days=WEEK * index) for index in range(count)]
+    spans = [(starts_on, starts_on + _LAST_DAY_OFFSET) for starts_on in starts]
     if spans:
         spans[-1] = (spans[-1][0], deadline)
 

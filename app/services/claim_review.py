@@ -98,21 +98,14 @@ def review_flagged_claims(
     Set-based first: the claims whose record cannot give a reason (``_may_fall_short`` is
     false: the policy asks nothing weekly, no offer was logged, no question can be late, the
     graduate never said they stopped looking) are compliant whatever else they logged, and are
-    all marked checked in one statement. Only the others are judged by the rule
+    all marked checked together. Only the others are judged by the rule
     (``obligation_reasons``), their records read ``BATCH`` at a time; a property test proves
     the two ways agree.
     """
     result = ReviewResult(as_of)
-    surely_compliant = (
-        select(_claim_target(RefundClaim.id))
-        .join(Graduation, Graduation.id == RefundClaim.graduation_id)
-        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
-        .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
-        .where(_unchecked_flagged(), ~_may_fall_short())
-    )
-    result.checked += audit.record_each(session, actor, CHECKED, surely_compliant, "compliant")
-    # The others, with the facts their records read, in one query.
-    claims = session.execute(
+    # Every claim not checked yet, with whether it may fall short and the facts its record
+    # reads, in one query; the compliant ones are marked checked together.
+    unchecked = session.execute(
         select(
             RefundClaim.id,
             RefundClaim.deadline,
@@ -121,12 +114,18 @@ def review_flagged_claims(
             Graduation.stopped_seeking_on,
             Enrollment.policy_id,
             Enrollment.search_country,
+            _may_fall_short().label("may_fall_short"),
         )
         .join(Graduation, Graduation.id == RefundClaim.graduation_id)
         .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
+        .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
         .where(_unchecked_flagged())
         .order_by(RefundClaim.id)
     ).all()
+    compliant = [f"claim:{claim.id}" for claim in unchecked if not claim.may_fall_short]
+    audit.record_many(session, actor, CHECKED, [(target, "compliant") for target in compliant])
+    result.checked += len(compliant)
+    claims = [claim for claim in unchecked if claim.may_fall_short]
     policies: dict[int, GuaranteePolicy] = {}
     with _collection_paused():
         for start in range(0, len(claims), BATCH):

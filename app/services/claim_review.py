@@ -103,6 +103,14 @@ def review_flagged_claims(
     the two ways agree.
     """
     result = ReviewResult(as_of)
+    with _collection_paused():
+        _review(session, actor, result)
+    return result
+
+
+def _review(session: Session, actor: str, result: ReviewResult) -> None:
+    """What ``review_flagged_claims`` does (with the cycle collector paused), adding what it
+    decided to ``result``."""
     # Every claim not checked yet, with whether it may fall short and the facts its record
     # reads, in one query; the compliant ones are marked checked together.
     unchecked = session.execute(
@@ -127,18 +135,16 @@ def review_flagged_claims(
     result.checked += len(compliant)
     claims = [claim for claim in unchecked if claim.may_fall_short]
     policies: dict[int, GuaranteePolicy] = {}
-    with _collection_paused():
-        for start in range(0, len(claims), BATCH):
-            _judge(session, claims[start : start + BATCH], actor, result, policies)
+    for start in range(0, len(claims), BATCH):
+        _judge(session, claims[start : start + BATCH], actor, result, policies)
     session.flush()
-    return result
 
 
 @contextmanager
 def _collection_paused() -> Iterator[None]:
-    """Python's cycle collection paused meanwhile: judging thousands of records makes some
-    hundred thousand objects (weeks, sentences, rows), none in a cycle, and the collector
-    would walk them (and the whole heap) again and again for nothing; it runs after."""
+    """Python's cycle collection paused meanwhile: reading and judging thousands of claims
+    makes some hundred thousand objects (rows, weeks, sentences), none in a cycle, and the
+    collector would walk them (and the whole heap) again and again for nothing; it runs after."""
     if not gc.isenabled():
         yield
         return

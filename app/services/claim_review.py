@@ -40,6 +40,7 @@ from app.models import (
 from app.services.search import SearchRecord, records_at_close
 from refunds.claims import reject, start_reviews
 from refunds.models import RefundClaim
+from refunds.notes import OBLIGATIONS_NOT_MET, note
 from refunds.states import ClaimState
 
 #: The audit action that marks a claim as checked against the search obligations.
@@ -216,7 +217,7 @@ def _judge(
             result.rejected.append(claim.id)
             outcome = "void"
         elif reasons:
-            to_review[claim.id] = "search obligations not met: " + "; ".join(reasons)
+            to_review[claim.id] = note(OBLIGATIONS_NOT_MET, reasons="; ".join(reasons))
             result.in_review.append(claim.id)
             outcome = f"{len(reasons)} reason(s) to review"
         else:

@@ -8,6 +8,7 @@ from flask import g, has_request_context, request
 from sqlalchemy import Select, insert, literal
 from sqlalchemy.orm import Session
 
+from app.bulk_rows import insert_rows
 from app.models import AuditEvent
 from app.models.base import utc_now
 
@@ -86,25 +87,23 @@ def record_each(
 def record_many(
     session: Session, actor: str, action: str, events: list[tuple[str | None, str | None]]
 ) -> None:
-    """Add one audit event per (target, detail) of ``events``, inserted in a batch (a batch
-    job's many events that differ only in their target and detail)."""
+    """Add one audit event per (target, detail) of ``events``, inserted together
+    (``insert_rows``): a batch job's many events that differ only in their target and detail."""
     if not events:
         return
-    ip_address = request.remote_addr if has_request_context() else None
-    now = utc_now()
-    session.execute(
-        insert(AuditEvent.__table__),
-        [
-            {
-                "at": now,
-                "actor": actor,
-                "action": action,
-                "target": target,
-                "detail": detail,
-                "ip_address": ip_address,
-            }
-            for target, detail in events
-        ],
+    insert_rows(
+        session,
+        AuditEvent.__table__,
+        {
+            "at": utc_now(),
+            "actor": actor,
+            "action": action,
+            "ip_address": request.remote_addr if has_request_context() else None,
+        },
+        {
+            "target": [target for target, _detail in events],
+            "detail": [detail for _target, detail in events],
+        },
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from app import audit
+from app.bulk_rows import insert_rows
 from app.errors import Conflict, Invalid, NotFound
 from app.guarantee.evaluation import Refundable, evaluate_guarantee, refundable_for
 from app.guarantee.rules import GuaranteeState
@@ -249,20 +250,17 @@ def start_reviews(session: Session, reasons: dict[int, str], *, actor: str) -> N
             ),
             "state",
         )
-    session.execute(
-        insert(ClaimTransition.__table__),
-        [
-            {
-                "claim_id": claim_id,
-                "from_state": S.FLAGGED,
-                "to_state": S.IN_REVIEW,
-                "actor": actor,
-                "reason": reasons[claim_id],
-                "graduate_note": None,
-                "at": now,
-            }
-            for claim_id in ids
-        ],
+    insert_rows(
+        session,
+        ClaimTransition.__table__,
+        {
+            "from_state": S.FLAGGED,
+            "to_state": S.IN_REVIEW,
+            "actor": actor,
+            "graduate_note": None,
+            "at": now,
+        },
+        {"claim_id": ids, "reason": [reasons[claim_id] for claim_id in ids]},
     )
     audit.record_many(
         session,

@@ -41,13 +41,15 @@ JOB_CORRECTED = N_("job %(job)s corrected: %(why)s")
 GRADUATE_CORRECTED = N_("job %(job)s corrected by the graduate")
 GRADUATE_WITHDREW = N_("job %(job)s withdrawn by the graduate")
 EXCLUDED = N_("the graduate is out of the guarantee: excluded outcome %(outcome)s")
+#: The review after the sweep: every reason (the rule's sentences, in English) in one text.
+OBLIGATIONS_NOT_MET = N_("search obligations not met: %(reasons)s")
 
 #: Every note the system writes.
 NOTES = (
     SWEPT, REOPENED, AMOUNT_CHANGED, FIRST_APPROVAL, NOTHING_TO_REFUND, SETTLED_BY_TRANSFER,
     SENDING, REFUND_FAILED, PROVIDER_HOLDS, ALL_SUCCEEDED, JOB_REPORTED,
     JOB_REPORTED_AFTER_PAYMENT, EMPLOYER_CORRECTED, EMPLOYER_DENIED, JOB_DISPUTED, JOB_CORRECTED,
-    GRADUATE_CORRECTED, GRADUATE_WITHDREW, EXCLUDED,
+    GRADUATE_CORRECTED, GRADUATE_WITHDREW, EXCLUDED, OBLIGATIONS_NOT_MET,
 )  # fmt: skip
 
 #: How a value read back from a stored note becomes what it was written from, by its name.

@@ -294,12 +294,13 @@ def _weeks(
     pauses: list[Pause],
     as_of: date,
 ) -> list[WeekCompliance]:
-    spans = []
-    starts_on = window_start
-    while starts_on <= deadline:
-        ends_on = min(starts_on + timedelta(days=WEEK - 1), deadline)
-        spans.append((starts_on, ends_on))
-        starts_on = ends_on + timedelta(days=1)
+    # The weeks' first and last days: 7-day blocks from the window's start, the last one
+    # ending on the deadline.
+    count = max((deadline - window_start).days // WEEK + 1, 0)
+    starts = [window_start + timedelta(days=WEEK * index) for index in range(count)]
+    spans = [(starts_on, starts_on + _LAST_DAY_OFFSET) for starts_on in starts]
+    if spans:
+        spans[-1] = (spans[-1][0], deadline)
 
     # A week's active days are its days less those inside a pause (pauses may overlap: they
     # are merged first, so a day paused twice is taken off once).
@@ -315,15 +316,17 @@ def _weeks(
             )
             for days, (starts_on, ends_on) in zip(active, spans, strict=True)
         ]
-    applications = [0] * len(spans)
-    checkins = [0] * len(spans)
+    applications = [0] * count
+    checkins = [0] * count
+    application, checkin = SearchActivityKind.APPLICATION, SearchActivityKind.COACHING_CHECKIN
     for activity in activities:
-        index = (activity.occurred_on - window_start).days // WEEK
-        if not 0 <= index < len(spans) or activity.occurred_on > deadline:
+        occurred_on = activity.occurred_on
+        index = (occurred_on - window_start).days // WEEK
+        if not 0 <= index < count or occurred_on > deadline:
             continue
-        if activity.kind is SearchActivityKind.APPLICATION:
+        if activity.kind is application:
             applications[index] += 1
-        elif activity.kind is SearchActivityKind.COACHING_CHECKIN:
+        elif activity.kind is checkin:
             checkins[index] += 1
 
     # The week that judges each coaching block, and whether the block had a check-in.
@@ -344,28 +347,34 @@ def _weeks(
             if judged:
                 coaching[judged[-1]] = any(checkins[index] for index in members)
 
+    # Locals, not lookups: a review after the sweep judges some hundred thousand weeks.
+    weekly = terms.weekly_applications
+    paused_state, upcoming, met, behind, missed = (
+        WeekState.PAUSED, WeekState.UPCOMING, WeekState.MET, WeekState.BEHIND, WeekState.MISSED
+    )  # fmt: skip
     weeks = []
     for index, (starts_on, ends_on) in enumerate(spans):
-        required = -(-terms.weekly_applications * active[index] // WEEK)
+        days = active[index]
+        done = applications[index]
+        required = -(-weekly * days // WEEK)
         coaching_met = coaching.get(index)
-        done = applications[index] >= required and coaching_met is not False
-        if active[index] == 0:
-            state = WeekState.PAUSED
+        if days == 0:
+            state = paused_state
         elif starts_on > as_of:
-            state = WeekState.UPCOMING
-        elif done:
-            state = WeekState.MET
+            state = upcoming
+        elif done >= required and coaching_met is not False:
+            state = met
         elif ends_on >= as_of:
-            state = WeekState.BEHIND
+            state = behind
         else:
-            state = WeekState.MISSED
+            state = missed
         weeks.append(
             WeekCompliance(  # in the order of its fields: faster than by name, for thousands
                 index + 1,  # number
                 starts_on,
                 ends_on,
-                active[index],  # active_days
-                applications[index],
+                days,  # active_days
+                done,  # applications
                 required,  # applications_required
                 index in coaching,  # coaching_required
                 coaching_met,
@@ -373,6 +382,10 @@ def _weeks(
             )
         )
     return weeks
+
+
+#: How far a week's last day is from its first.
+_LAST_DAY_OFFSET = timedelta(days=WEEK - 1)
 
 
 def _merged(pauses: list[Pause]) -> list[tuple[date, date]]:

@@ -29,12 +29,17 @@ class Sentence(str):
     values: Mapping[str, object]
 
     def __new__(cls, message: str, plural: str | None = None, **values: object) -> Sentence:
-        count = values.get("count")
-        chosen = plural if plural is not None and count != 1 else message
-        sentence = super().__new__(cls, chosen % {k: _english(v) for k, v in values.items()})
-        sentence.message = message
-        sentence.plural = plural
-        sentence.values = values
+        chosen = plural if plural is not None and values.get("count") != 1 else message
+        # ``%s`` writes every value as ``str`` does, which is its English but for days and
+        # instants: only those are written apart (a review writes thousands of sentences).
+        english = values
+        for name, value in values.items():
+            if isinstance(value, date):
+                if english is values:
+                    english = dict(values)
+                english[name] = _english(value)
+        sentence = super().__new__(cls, chosen % english)
+        sentence.__dict__.update(message=message, plural=plural, values=values)
         return sentence
 
 

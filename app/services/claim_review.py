@@ -17,11 +17,14 @@ others are read (a batch at a time) and judged.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import String, and_, cast, exists, literal, or_, select
+from sqlalchemy import Row, String, and_, cast, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -37,6 +40,7 @@ from app.models import (
 from app.services.search import SearchRecord, records_at_close
 from refunds.claims import reject, start_reviews
 from refunds.models import RefundClaim
+from refunds.notes import OBLIGATIONS_NOT_MET, note
 from refunds.states import ClaimState
 
 #: The audit action that marks a claim as checked against the search obligations.
@@ -95,27 +99,61 @@ def review_flagged_claims(
     Set-based first: the claims whose record cannot give a reason (``_may_fall_short`` is
     false: the policy asks nothing weekly, no offer was logged, no question can be late, the
     graduate never said they stopped looking) are compliant whatever else they logged, and are
-    all marked checked in one statement. Only the others are judged by the rule
+    all marked checked together. Only the others are judged by the rule
     (``obligation_reasons``), their records read ``BATCH`` at a time; a property test proves
     the two ways agree.
     """
     result = ReviewResult(as_of)
-    surely_compliant = (
-        select(_claim_target(RefundClaim.id))
+    with _collection_paused():
+        _review(session, actor, result)
+    return result
+
+
+def _review(session: Session, actor: str, result: ReviewResult) -> None:
+    """What ``review_flagged_claims`` does (with the cycle collector paused), adding what it
+    decided to ``result``."""
+    # Every claim not checked yet, with whether it may fall short and the facts its record
+    # reads, in one query; the compliant ones are marked checked together.
+    unchecked = session.execute(
+        select(
+            RefundClaim.id,
+            RefundClaim.deadline,
+            Graduation.id.label("graduation_id"),
+            Graduation.qualified_on,
+            Graduation.stopped_seeking_on,
+            Enrollment.policy_id,
+            Enrollment.search_country,
+            _may_fall_short().label("may_fall_short"),
+        )
         .join(Graduation, Graduation.id == RefundClaim.graduation_id)
         .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
         .join(GuaranteePolicy, GuaranteePolicy.id == Enrollment.policy_id)
-        .where(_unchecked_flagged(), ~_may_fall_short())
-    )
-    result.checked += audit.record_each(session, actor, CHECKED, surely_compliant, "compliant")
-    claim_ids = session.scalars(
-        select(RefundClaim.id).where(_unchecked_flagged()).order_by(RefundClaim.id)
+        .where(_unchecked_flagged())
+        .order_by(RefundClaim.id)
     ).all()
+    compliant = [f"claim:{claim.id}" for claim in unchecked if not claim.may_fall_short]
+    audit.record_many(session, actor, CHECKED, [(target, "compliant") for target in compliant])
+    result.checked += len(compliant)
+    claims = [claim for claim in unchecked if claim.may_fall_short]
     policies: dict[int, GuaranteePolicy] = {}
-    for start in range(0, len(claim_ids), BATCH):
-        _judge(session, claim_ids[start : start + BATCH], actor, result, policies)
+    for start in range(0, len(claims), BATCH):
+        _judge(session, claims[start : start + BATCH], actor, result, policies)
     session.flush()
-    return result
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Python's cycle collection paused meanwhile: reading and judging thousands of claims
+    makes some hundred thousand objects (rows, weeks, sentences), none in a cycle, and the
+    collector would walk them (and the whole heap) again and again for nothing; it runs after."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class _Enrollment(NamedTuple):
@@ -138,29 +176,15 @@ class _Graduation(NamedTuple):
 
 def _judge(
     session: Session,
-    claim_ids: list[int],
+    claims: Sequence[Row],
     actor: str,
     result: ReviewResult,
     policies: dict[int, GuaranteePolicy],
 ) -> None:
-    """Judge each of ``claim_ids`` by the rule, their records read together; reject the void
-    ones one by one, and send the rest that fall short to review together. ``policies``: those
-    read by the batches before (a handful for thousands of claims), added to."""
-    claims = session.execute(
-        select(
-            RefundClaim.id,
-            RefundClaim.deadline,
-            Graduation.id.label("graduation_id"),
-            Graduation.qualified_on,
-            Graduation.stopped_seeking_on,
-            Enrollment.policy_id,
-            Enrollment.search_country,
-        )
-        .join(Graduation, Graduation.id == RefundClaim.graduation_id)
-        .join(Enrollment, Enrollment.id == Graduation.enrollment_id)
-        .where(RefundClaim.id.in_(claim_ids))
-        .order_by(RefundClaim.id)
-    ).all()
+    """Judge each of ``claims`` (rows of a claim's id and deadline, and its graduation's and
+    enrollment's facts) by the rule, their records read together; reject the void ones one by
+    one, and send the rest that fall short to review together. ``policies``: those read by the
+    batches before (a handful for thousands of claims), added to."""
     unread = {row.policy_id for row in claims} - policies.keys()
     if unread:
         policies.update(
@@ -193,7 +217,7 @@ def _judge(
             result.rejected.append(claim.id)
             outcome = "void"
         elif reasons:
-            to_review[claim.id] = "search obligations not met: " + "; ".join(reasons)
+            to_review[claim.id] = note(OBLIGATIONS_NOT_MET, reasons="; ".join(reasons))
             result.in_review.append(claim.id)
             outcome = f"{len(reasons)} reason(s) to review"
         else:

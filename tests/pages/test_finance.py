@@ -572,6 +572,15 @@ def test_the_history_says_the_systems_notes_in_french_and_typed_notes_as_typed(
         (S.FLAGGED, str(notes.note(notes.SWEPT, day=IsoDay(2026, 7, 1)))),
         (S.IN_REVIEW, "offre refusée, à vérifier"),
         (S.FAILED, str(notes.note(notes.REFUND_FAILED, payment=12, error="card_declined"))),
+        (
+            S.IN_REVIEW,
+            str(
+                notes.note(
+                    notes.OBLIGATIONS_NOT_MET,
+                    reasons="week 3 (15 Jun 2026 to 21 Jun 2026): 1 of 2 applications",
+                )
+            ),
+        ),
     ):
         session.add(ClaimTransition(
             claim_id=claim.id, from_state=S.FLAGGED, to_state=to_state, actor="system:executor",
@@ -584,4 +593,8 @@ def test_the_history_says_the_systems_notes_in_french_and_typed_notes_as_typed(
     assert "période terminée sans emploi qualifiant (balayage du 1 juil. 2026)" in body
     assert "le remboursement du paiement 12 a échoué : card_declined" in body
     assert "offre refusée, à vérifier" in body
+    assert (
+        "obligations de recherche non remplies\u00a0: week 3 (15 Jun 2026 to 21 Jun 2026)" in body
+    )
     assert "window closed without" not in body and "refund of payment" not in body
+    assert "search obligations not met" not in body

@@ -12,6 +12,7 @@ from app.models import AuditEvent, PolicyQualifyingType
 from app.services.claim_review import VOID_NOTE, review_flagged_claims
 from refunds import claims
 from refunds.models import ClaimTransition, RefundClaim
+from refunds.notes import OBLIGATIONS_NOT_MET, recognised
 from refunds.states import ClaimState
 from refunds.sweep import sweep
 from tests.factories import (
@@ -122,6 +123,7 @@ def test_missed_obligations_send_the_claim_to_review_with_every_reason(session):
     assert result.in_review == [claim.id]
     reason = last_transition(session, claim).reason
     assert reason.startswith("search obligations not met: ")
+    assert recognised(reason).message == OBLIGATIONS_NOT_MET  # a page says it in French
     assert "week 26 (30 Jun 2025 to 06 Jul 2025): 1 of 2 applications" in reason
     assert "question asked 01 Mar 2025 not answered" in reason
     assert last_transition(session, claim).actor == "system:sweep"

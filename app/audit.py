@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import g, has_request_context, request
-from sqlalchemy import Select, insert, literal
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.bulk_rows import insert_rows
@@ -58,30 +58,6 @@ def record_row(
             "ip_address": request.remote_addr if has_request_context() else None,
         },
     )
-
-
-def record_each(
-    session: Session, actor: str, action: str, targets: Select, detail: str | None = None
-) -> int:
-    """Add one audit event per target that ``targets`` (a SELECT of one string column) finds,
-    in one INSERT ... SELECT; returns how many. For a batch job's many identical events."""
-    ip_address = request.remote_addr if has_request_context() else None
-    now = utc_now()
-    written = session.execute(
-        insert(AuditEvent).from_select(
-            ["at", "actor", "action", "target", "detail", "ip_address"],
-            targets.with_only_columns(
-                literal(now, AuditEvent.at.type),
-                literal(actor),
-                literal(action),
-                *targets.selected_columns,
-                literal(detail),
-                literal(ip_address, AuditEvent.ip_address.type),
-            ),
-        ),
-        execution_options={"preserve_rowcount": True},
-    )
-    return written.rowcount
 
 
 def record_many(

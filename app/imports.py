@@ -17,11 +17,10 @@ through them, so the refusal names its line.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
@@ -45,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from app import collector
 from app.api.fields import (
     MAX_MINOR_UNITS,
     AnyCaseCountryCode,
@@ -937,23 +937,6 @@ def columns_of(kind: str) -> str:
 # -- Reading and importing -------------------------------------------------------------------
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused, and running again after if it ran before.
-
-    Reading a file and importing it make a few objects per row that live until the end, none of
-    them in a cycle: the collector would go over all of them, and every object of the
-    application, each time their number grows by a quarter, for nothing.
-    """
-    running = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if running:
-            gc.enable()
-
-
 #: What spreadsheets put between values: English Excel a comma, French Excel a semicolon.
 DELIMITERS = (",", ";", "\t")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -977,7 +960,7 @@ def read_csv(data: bytes, kind: str) -> list[SourceRow]:
     return read_csv_file(data, kind).rows
 
 
-@_collector_paused()
+@collector.paused()
 def read_csv_file(data: bytes, kind: str) -> CsvFile:
     """A CSV file of ``kind`` as spreadsheets save it, read into rows numbered by their line.
 
@@ -1072,7 +1055,7 @@ def _delimiter(text: str) -> str:
     return max(DELIMITERS, key=header.count)
 
 
-@_collector_paused()
+@collector.paused()
 def import_rows(
     session: Session, kind: str, rows: Sequence[SourceRow], *, track: Track = untracked
 ) -> ImportReport:

@@ -17,9 +17,7 @@ others are read (a batch at a time) and judged.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
@@ -27,7 +25,7 @@ from typing import NamedTuple
 from sqlalchemy import Row, String, and_, cast, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
-from app import audit
+from app import audit, collector
 from app.guarantee.terms import SearchActivityKind
 from app.models import (
     AuditEvent,
@@ -104,7 +102,7 @@ def review_flagged_claims(
     the two ways agree.
     """
     result = ReviewResult(as_of)
-    with _collection_paused():
+    with collector.paused():
         _review(session, actor, result)
     return result
 
@@ -139,21 +137,6 @@ def _review(session: Session, actor: str, result: ReviewResult) -> None:
     for start in range(0, len(claims), BATCH):
         _judge(session, claims[start : start + BATCH], actor, result, policies)
     session.flush()
-
-
-@contextmanager
-def _collection_paused() -> Iterator[None]:
-    """Python's cycle collection paused meanwhile: reading and judging thousands of claims
-    makes some hundred thousand objects (rows, weeks, sentences), none in a cycle, and the
-    collector would walk them (and the whole heap) again and again for nothing; it runs after."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class _Enrollment(NamedTuple):

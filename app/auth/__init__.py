@@ -32,23 +32,12 @@ from app.auth.access import ANONYMOUS, Forbidden, NotSignedIn, Permission, Princ
 from app.auth.tokens import principal_for_token, principal_for_token_reading
 from app.database import database, db_session, reads_only
 
-
-class _Limiter(Limiter):
-    """The limiter, which lets an API read by a bearer token through without looking at it.
-
-    No limit applies to such a read (the limits guard signing in and the forms that send
-    email), so its check before every request is skipped for it, not run to find nothing.
-    """
-
-    def _check_request_limit(self, callable_name=None, in_middleware=True):
-        if in_middleware and reads_only():
-            return
-        super()._check_request_limit(callable_name, in_middleware)
-
-
 csrf = CSRFProtect()
-limiter = _Limiter(get_remote_address, default_limits=[])
-limiter.request_filter(reads_only)  # and no limit applied to a view counts it either
+limiter = Limiter(get_remote_address, default_limits=[])
+# No limit applies to an API read by a bearer token (the limits guard signing in and the forms
+# that send email): its hooks are not run for one (see ``init_app``), and no limit applied to
+# a view counts one either.
+limiter.request_filter(reads_only)
 
 #: Paths whose callers are programs, answered in JSON.
 API_PREFIXES = ("/api/", "/stripe/", "/healthz", "/readyz", "/metrics")
@@ -229,11 +218,14 @@ def init_app(app: Flask) -> None:
     #: "Forgot password" requests allowed per client address: each may send an email.
     app.config.setdefault("FORGOT_PASSWORD_RATE_LIMIT", "5 per 15 minutes")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    sessions.init_app(app)
-    app.before_request(_authenticate_before_the_body)  # before CSRFProtect's own hook
-    csrf.init_app(app)
-    limiter.init_app(app)
-    app.before_request(protect_api_sessions)
+    # None of these concerns an API read by a bearer token: it has no browser session and
+    # no body, and no limit applies to it.
+    with app.hooks_not_for_api_reads():
+        sessions.init_app(app)
+        app.before_request(_authenticate_before_the_body)  # before CSRFProtect's own hook
+        csrf.init_app(app)
+        limiter.init_app(app)
+        app.before_request(protect_api_sessions)
     app.after_request(_security_headers)
 
     @app.errorhandler(NotSignedIn)

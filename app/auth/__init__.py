@@ -187,17 +187,35 @@ DOCS_CONTENT_SECURITY_POLICY = _content_security_policy("'self' 'unsafe-inline'"
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
-def _security_headers(response):
-    headers = response.headers
+def _chosen_headers(docs: bool, strict: bool) -> tuple[tuple[str, str, str], ...]:
     chosen = dict(SECURITY_HEADERS)
-    if request.path.rstrip("/") == "/api/docs":
+    if docs:
         chosen["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
-    if request.is_secure or not _development():
+    if strict:
         chosen["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+    return tuple((name.lower(), name, value) for name, value in chosen.items())
+
+
+#: The headers a response gets, by whether it is Swagger UI's page and whether it carries
+#: Strict-Transport-Security: each (lower-case name, name, value), made once.
+_CHOSEN_HEADERS = {
+    (docs, strict): _chosen_headers(docs, strict)
+    for docs in (False, True)
+    for strict in (False, True)
+}
+
+
+def _security_headers(response):
+    current = request._get_current_object()  # one look-up of the request, not three
+    docs = current.path.rstrip("/") == "/api/docs"
+    strict = current.is_secure or not _development()
+    headers = response.headers
     # One pass over the response's headers rather than a look-up per header.
     set_by_the_view = {name.lower() for name, _ in headers}
     headers.extend(
-        (name, value) for name, value in chosen.items() if name.lower() not in set_by_the_view
+        (name, value)
+        for lower, name, value in _CHOSEN_HEADERS[docs, strict]
+        if lower not in set_by_the_view
     )
     return response
 
@@ -205,7 +223,8 @@ def _security_headers(response):
 def _development() -> bool:
     from flask import current_app
 
-    return current_app.config["SETTINGS"].environment == "development" or current_app.testing
+    app = current_app._get_current_object()
+    return app.config["SETTINGS"].environment == "development" or app.testing
 
 
 def init_app(app: Flask) -> None:

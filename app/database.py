@@ -254,7 +254,9 @@ def database() -> Database:
 
 
 def _reading_engine(url: str) -> Engine:
-    return make_engine(url, read_only=True, isolation_level="AUTOCOMMIT")
+    # In autocommit no transaction is left open on a connection handed back to the pool: there
+    # is nothing for the pool to roll back.
+    return make_engine(url, read_only=True, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
 
 
 def reads_only() -> bool:

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request, request_tearing_down
+from flask.sansio.scaffold import _sentinel
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_settings
 
 
 class Application(Flask):
-    """Flask, asking once per function, not on every call, whether it is a coroutine function.
+    """Flask, asking once per function, not on every call, whether it is a coroutine function,
+    and running for an API read by a bearer token only the hooks that concern it.
 
     Flask asks it of every hook and the view on every request (some twenty times for an API
     read); the hooks and views are the same functions from one request to the next.
+
+    Hooks registered inside ``hooks_not_for_api_reads`` are left out of such a read
+    (``app.database.reads_only``): the browser's CSRF check, the rate limiter's, the session
+    cookie's and the pages' hooks, which find nothing to do there.
     """
 
     #: The most functions whose answer is kept (every hook, view and error handler fits).
@@ -23,6 +33,86 @@ class Application(Flask):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._synchronous: dict = {}
+        #: The hooks an API read by a bearer token does not run.
+        self.not_for_api_reads: set[Callable] = set()
+        #: Each list of hooks as an API read runs it, by the list's identity and length.
+        self._api_read_hooks: dict[int, tuple[int, list[Callable]]] = {}
+
+    @contextmanager
+    def hooks_not_for_api_reads(self) -> Iterator[None]:
+        """The before-, after- and teardown-request hooks registered inside are not run for an
+        API read by a bearer token."""
+        registered = set(self._request_hooks())
+        yield
+        self.not_for_api_reads.update(
+            hook for hook in self._request_hooks() if hook not in registered
+        )
+
+    def _request_hooks(self) -> Iterator[Callable]:
+        for registry in (
+            self.before_request_funcs,
+            self.after_request_funcs,
+            self.teardown_request_funcs,
+        ):
+            yield from chain.from_iterable(registry.values())
+
+    def _hooks(self, registry: dict, name: str | None, api_read: bool) -> list[Callable]:
+        hooks = registry.get(name)
+        if not hooks or not api_read:
+            return hooks or []
+        kept = self._api_read_hooks.get(id(hooks))
+        if kept is None or kept[0] != len(hooks):
+            kept = self._api_read_hooks[id(hooks)] = (
+                len(hooks),
+                [hook for hook in hooks if hook not in self.not_for_api_reads],
+            )
+        return kept[1]
+
+    def preprocess_request(self):
+        # Flask's, with the hooks of an API read.
+        from app.database import reads_only
+
+        current = request._get_current_object()
+        api_read = reads_only()
+        names = (None, *reversed(current.blueprints))
+        for name in names:
+            for url_func in self.url_value_preprocessors.get(name, ()):
+                url_func(current.endpoint, current.view_args)
+        for name in names:
+            for before_func in self._hooks(self.before_request_funcs, name, api_read):
+                answer = self.ensure_sync(before_func)()
+                if answer is not None:
+                    return answer
+        return None
+
+    def process_response(self, response):
+        # Flask's, with the hooks of an API read.
+        from flask.globals import request_ctx
+
+        from app.database import reads_only
+
+        context = request_ctx._get_current_object()
+        api_read = reads_only()
+        for func in context._after_request_functions:
+            response = self.ensure_sync(func)(response)
+        for name in chain(context.request.blueprints, (None,)):
+            for func in reversed(self._hooks(self.after_request_funcs, name, api_read)):
+                response = self.ensure_sync(func)(response)
+        if not self.session_interface.is_null_session(context._session):
+            self.session_interface.save_session(self, context._session, response)
+        return response
+
+    def do_teardown_request(self, exc=_sentinel):
+        # Flask's, with the hooks of an API read.
+        from app.database import reads_only
+
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        api_read = reads_only()
+        for name in chain(request.blueprints, (None,)):
+            for func in reversed(self._hooks(self.teardown_request_funcs, name, api_read)):
+                self.ensure_sync(func)(exc)
+        request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     def ensure_sync(self, func):
         made = self._synchronous.get(func)

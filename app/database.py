@@ -254,7 +254,9 @@ def database() -> Database:
 
 
 def _reading_engine(url: str) -> Engine:
-    return make_engine(url, read_only=True, isolation_level="AUTOCOMMIT")
+    # In autocommit no transaction is left open on a connection handed back to the pool: there
+    # is nothing for the pool to roll back.
+    return make_engine(url, read_only=True, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
 
 
 def reads_only() -> bool:
@@ -263,11 +265,15 @@ def reads_only() -> bool:
     A browser's signed-in session may write even when it reads (it records when it was last
     seen, ends itself when expired), so a request without a token is never one of these."""
     current = request._get_current_object()  # one look-up of the request, not three
-    return (
-        current.method in ("GET", "HEAD")
-        and current.path.startswith("/api/")
-        and current.headers.get("Authorization", "").startswith("Bearer ")
-    )
+    # Asked a dozen times a request (the hooks, the session, the reading): answered once.
+    answer = current.__dict__.get("_reads_only")
+    if answer is None:
+        answer = current.__dict__["_reads_only"] = (
+            current.method in ("GET", "HEAD")
+            and current.path.startswith("/api/")
+            and current.headers.get("Authorization", "").startswith("Bearer ")
+        )
+    return answer
 
 
 def db_session() -> Session:

@@ -67,13 +67,15 @@ def init_app(app: Flask) -> None:
     # space, so a template may wrap a long sentence wherever it likes.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
 
-    @app.before_request
     def _settle_the_reader() -> None:
         # Chosen once, as the request begins: an error page rendered after the request's
         # transaction was rolled back then needs nothing more from the database.
         if not request.path.startswith(("/api/", "/static/")):
             get_locale()
             get_timezone()
+
+    with app.hooks_not_for_api_reads():
+        app.before_request(_settle_the_reader)
 
     @app.context_processor
     def _language():

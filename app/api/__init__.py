@@ -307,7 +307,6 @@ def init_app(app: Flask) -> None:
             return problem(415, f"Send the body as {reads or 'application/json'}.")
         return None
 
-    @app.after_request
     def audit_api_writes(response):
         # Every record an integration or a person writes through the API lands in the audit
         # log with its actor (claim decisions are also in the claim's own trail).
@@ -322,6 +321,9 @@ def init_app(app: Flask) -> None:
             endpoint = (request.endpoint or "api").replace(".", "_")
             record_now(current_principal().actor, f"api.{endpoint}", request.path)
         return response
+
+    with app.hooks_not_for_api_reads():  # a read writes nothing
+        app.after_request(audit_api_writes)
 
 
 def _register_error_handlers(app: Flask) -> None:

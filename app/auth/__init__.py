@@ -32,23 +32,12 @@ from app.auth.access import ANONYMOUS, Forbidden, NotSignedIn, Permission, Princ
 from app.auth.tokens import principal_for_token, principal_for_token_reading
 from app.database import database, db_session, reads_only
 
-
-class _Limiter(Limiter):
-    """The limiter, which lets an API read by a bearer token through without looking at it.
-
-    No limit applies to such a read (the limits guard signing in and the forms that send
-    email), so its check before every request is skipped for it, not run to find nothing.
-    """
-
-    def _check_request_limit(self, callable_name=None, in_middleware=True):
-        if in_middleware and reads_only():
-            return
-        super()._check_request_limit(callable_name, in_middleware)
-
-
 csrf = CSRFProtect()
-limiter = _Limiter(get_remote_address, default_limits=[])
-limiter.request_filter(reads_only)  # and no limit applied to a view counts it either
+limiter = Limiter(get_remote_address, default_limits=[])
+# No limit applies to an API read by a bearer token (the limits guard signing in and the forms
+# that send email): its hooks are not run for one (see ``init_app``), and no limit applied to
+# a view counts one either.
+limiter.request_filter(reads_only)
 
 #: Paths whose callers are programs, answered in JSON.
 API_PREFIXES = ("/api/", "/stripe/", "/healthz", "/readyz", "/metrics")
@@ -198,17 +187,35 @@ DOCS_CONTENT_SECURITY_POLICY = _content_security_policy("'self' 'unsafe-inline'"
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
-def _security_headers(response):
-    headers = response.headers
+def _chosen_headers(docs: bool, strict: bool) -> tuple[tuple[str, str, str], ...]:
     chosen = dict(SECURITY_HEADERS)
-    if request.path.rstrip("/") == "/api/docs":
+    if docs:
         chosen["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
-    if request.is_secure or not _development():
+    if strict:
         chosen["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+    return tuple((name.lower(), name, value) for name, value in chosen.items())
+
+
+#: The headers a response gets, by whether it is Swagger UI's page and whether it carries
+#: Strict-Transport-Security: each (lower-case name, name, value), made once.
+_CHOSEN_HEADERS = {
+    (docs, strict): _chosen_headers(docs, strict)
+    for docs in (False, True)
+    for strict in (False, True)
+}
+
+
+def _security_headers(response):
+    current = request._get_current_object()  # one look-up of the request, not three
+    docs = current.path.rstrip("/") == "/api/docs"
+    strict = current.is_secure or not _development()
+    headers = response.headers
     # One pass over the response's headers rather than a look-up per header.
     set_by_the_view = {name.lower() for name, _ in headers}
     headers.extend(
-        (name, value) for name, value in chosen.items() if name.lower() not in set_by_the_view
+        (name, value)
+        for lower, name, value in _CHOSEN_HEADERS[docs, strict]
+        if lower not in set_by_the_view
     )
     return response
 
@@ -216,7 +223,8 @@ def _security_headers(response):
 def _development() -> bool:
     from flask import current_app
 
-    return current_app.config["SETTINGS"].environment == "development" or current_app.testing
+    app = current_app._get_current_object()
+    return app.config["SETTINGS"].environment == "development" or app.testing
 
 
 def init_app(app: Flask) -> None:
@@ -229,11 +237,14 @@ def init_app(app: Flask) -> None:
     #: "Forgot password" requests allowed per client address: each may send an email.
     app.config.setdefault("FORGOT_PASSWORD_RATE_LIMIT", "5 per 15 minutes")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    sessions.init_app(app)
-    app.before_request(_authenticate_before_the_body)  # before CSRFProtect's own hook
-    csrf.init_app(app)
-    limiter.init_app(app)
-    app.before_request(protect_api_sessions)
+    # None of these concerns an API read by a bearer token: it has no browser session and
+    # no body, and no limit applies to it.
+    with app.hooks_not_for_api_reads():
+        sessions.init_app(app)
+        app.before_request(_authenticate_before_the_body)  # before CSRFProtect's own hook
+        csrf.init_app(app)
+        limiter.init_app(app)
+        app.before_request(protect_api_sessions)
     app.after_request(_security_headers)
 
     @app.errorhandler(NotSignedIn)

@@ -85,7 +85,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public.blueprint)
     app.register_blueprint(preferences.blueprint)
     errors.init_app(app)
-    unsaved.init_app(app)
-    tables.init_app(app)
+    with app.hooks_not_for_api_reads():  # a page's own hooks
+        unsaved.init_app(app)
+        tables.init_app(app)
     app.register_blueprint(documents.blueprint)
     documents.init_app(app)

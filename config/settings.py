@@ -35,7 +35,7 @@ class Settings:
     #: second factor): the first seals, every one opens, so a new key goes first and the old
     #: one stays until ``flask accounts reseal-secrets`` has run. Required in production; in
     #: development, without any, one is made once and kept in the instance folder.
-    data_encryption_keys: tuple[str, ...]
+    data_encryption_keys: tuple[str, ...] = field(repr=False)
     #: ``development`` or ``production``.
     environment: str = "development"
     #: Stripe secret key; unset in the demo, which then talks to a local Stripe-compatible server.

@@ -212,3 +212,9 @@ def test_public_report_threshold_defaults_to_ten_and_is_read_from_the_environmen
     )
     with pytest.raises(RuntimeError, match="PUBLIC_REPORT_THRESHOLD"):
         load_settings(tmp_path, {**env, "PUBLIC_REPORT_THRESHOLD": "1"})
+
+
+def test_the_settings_never_show_the_data_encryption_keys(tmp_path):
+    key = Fernet.generate_key().decode()
+
+    assert key not in repr(load_settings(tmp_path, {"DATA_ENCRYPTION_KEYS": key}))

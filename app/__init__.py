@@ -130,6 +130,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     settings = load_settings(Path(app.instance_path))
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key,
+        DATA_ENCRYPTION_KEYS=settings.data_encryption_keys,
         DATABASE_URL=settings.database_url,
         SETTINGS=settings,
         DUAL_APPROVAL_THRESHOLD_MINOR=settings.dual_approval_threshold_minor,
@@ -172,8 +173,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         proxies = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     from app import observability
+    from app.auth import sealing
 
     observability.configure_logging(app.config["LOG_FORMAT"])
+    sealing.init_app(app)
 
     from app.database import Database
 

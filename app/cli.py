@@ -1,5 +1,5 @@
 """Command-line commands: ``flask --app wsgi db upgrade``, ``import``, ``accounts create-admin``,
-``demo load``."""
+``accounts reseal-secrets``, ``demo load``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 
 import migrations
 from app import imports
+from app.auth import second_factor
 from app.auth.access import Principal
 from app.database import db_session
 from app.models import Role
@@ -33,8 +34,15 @@ PROGRESS_BAR_ABOVE_ROWS = 200
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def upgrade_command(revision: str) -> None:
-    """Migrate the database to REVISION (the latest by default)."""
-    migrations.upgrade(current_app.config["DATABASE_URL"], revision=revision)
+    """Migrate the database to REVISION (the latest by default).
+
+    The migrations get DATA_ENCRYPTION_KEYS: one seals the authenticator secrets kept before.
+    """
+    migrations.upgrade(
+        current_app.config["DATABASE_URL"],
+        revision=revision,
+        data_encryption_keys=current_app.config["DATA_ENCRYPTION_KEYS"],
+    )
     click.echo(f"database at {revision}")
 
 
@@ -114,6 +122,25 @@ def create_admin_command(email: str, name: str, invite: bool) -> None:
         sent = accounts.send([invitation])
         click.echo(f"invitation {'emailed' if sent else 'NOT emailed (see the log)'}; its link:")
         click.echo(invitation.link)
+
+
+@accounts_cli.command("reseal-secrets")
+@with_appcontext
+def reseal_secrets_command() -> None:
+    """Seal every authenticator secret again with the first key of DATA_ENCRYPTION_KEYS.
+
+    Run it after putting a new key first (every process restarted with the new list): once it
+    has run, the old keys can leave the list. Exits 1 when some secret opens with no key.
+    """
+    session = db_session()
+    resealed, unopenable = second_factor.reseal_secrets(session)
+    session.commit()
+    click.echo(f"{resealed} authenticator secrets sealed again with the first key")
+    if unopenable:
+        raise click.ClickException(
+            f"{len(unopenable)} authenticator secrets open with no key of DATA_ENCRYPTION_KEYS"
+            f" (accounts {', '.join(map(str, unopenable))}); they are left as they are"
+        )
 
 
 def _progress_bar(items: Sequence, label: str) -> AbstractContextManager[Iterable]:

@@ -743,7 +743,12 @@ def code_command(email: str) -> None:
     user = db_session().scalar(select(User).where(User.email == email))
     if user is None or not second_factor.enabled(user):
         raise click.ClickException(f"{email} has no second factor")
-    click.echo(pyotp.TOTP(user.totp_secret).now())
+    secret = second_factor.opened_secret(user)
+    if secret is None:
+        raise click.ClickException(
+            f"the second-factor key of {email} opens with no key of DATA_ENCRYPTION_KEYS"
+        )
+    click.echo(pyotp.TOTP(secret).now())
 
 
 def init_app(app: Flask) -> None:

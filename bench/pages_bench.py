@@ -34,6 +34,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app import create_app
+from app.auth.sealing import Keyring
 from app.auth.tokens import create_token
 from app.models import Employer, Enrollment, Role, Student, User, UserSession
 from bench import school_data
@@ -81,10 +82,11 @@ class PeakRss:
             self.peak = max(self.peak, _rss())
 
 
-def accounts(engine: Engine) -> dict[str, int]:
+def accounts(engine: Engine, keyring: Keyring) -> dict[str, int]:
     """One account of each role on the school (ids): staff, a graduate with a claim, an
-    employer contact. Staff who need a second factor have one on."""
+    employer contact. Staff who need a second factor have one on (sealed with ``keyring``)."""
     now = datetime.now(UTC)
+    sealed = keyring.seal(BENCH_KEY)
     with Session(engine) as session:
         student = session.scalars(
             select(Student).where(Student.id == _student_with_a_claim(session))
@@ -92,8 +94,8 @@ def accounts(engine: Engine) -> dict[str, int]:
         employer = session.scalars(select(Employer).order_by(Employer.id).offset(1)).first()
         made = {
             "registrar": User(role=Role.REGISTRAR),
-            "finance": User(role=Role.FINANCE, totp_secret=BENCH_KEY, totp_enabled_at=now),
-            "admin": User(role=Role.ADMIN, totp_secret=BENCH_KEY, totp_enabled_at=now),
+            "finance": User(role=Role.FINANCE, sealed_totp_secret=sealed, totp_enabled_at=now),
+            "admin": User(role=Role.ADMIN, sealed_totp_secret=sealed, totp_enabled_at=now),
             "graduate": User(role=Role.GRADUATE, student_id=student.id),
             "employer": User(role=Role.EMPLOYER, employer_id=employer.id),
         }
@@ -190,7 +192,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     with school_data.built_school(url, graduations, _progress) as school:
         app = create_app({"DATABASE_URL": school.url, "SIGN_IN_RATE_LIMIT": "100000 per minute"})
-        requests, idle = visit_everything(app, school.engine, accounts(school.engine))
+        requests, idle = visit_everything(
+            app, school.engine, accounts(school.engine, app.extensions["keyring"])
+        )
     failed = [r for r in requests if r.status >= 500]
     slowest = sorted(requests, key=lambda r: r.seconds, reverse=True)[:8]
     heaviest = max(requests, key=lambda r: r.held_bytes)

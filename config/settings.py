@@ -1,7 +1,7 @@
 """Every setting the service reads, its environment variable and its default.
 
-Secrets (``SECRET_KEY``, ``STRIPE_API_KEY``, ``STRIPE_WEBHOOK_SECRET``, ``METRICS_TOKEN``) only
-ever come from the environment. The README lists each variable below.
+Secrets (``SECRET_KEY``, ``DATA_ENCRYPTION_KEYS``, ``STRIPE_API_KEY``, ``STRIPE_WEBHOOK_SECRET``,
+``METRICS_TOKEN``) only ever come from the environment. The README lists each variable below.
 """
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import available_timezones
+
+from cryptography.fernet import Fernet
 
 
 def _default_database_url(instance_path: Path) -> str:
@@ -28,6 +31,11 @@ class Settings:
     #: one, a random key is made once and kept in the instance folder, so that every process
     #: (the web workers, the scheduler, the CLI) signs with the same key.
     secret_key: str
+    #: Fernet keys that seal the secrets the database keeps (the authenticator secrets of the
+    #: second factor): the first seals, every one opens, so a new key goes first and the old
+    #: one stays until ``flask accounts reseal-secrets`` has run. Required in production; in
+    #: development, without any, one is made once and kept in the instance folder.
+    data_encryption_keys: tuple[str, ...] = field(repr=False)
     #: ``development`` or ``production``.
     environment: str = "development"
     #: Stripe secret key; unset in the demo, which then talks to a local Stripe-compatible server.
@@ -110,17 +118,55 @@ class Settings:
 
 def _instance_secret_key(instance_path: Path) -> str:
     """This machine's development key: made once, readable only by its owner, never committed."""
-    path = instance_path / "secret_key"
+    return _instance_file(instance_path / "secret_key", lambda: secrets.token_hex(32))
+
+
+def _instance_data_encryption_key(instance_path: Path) -> str:
+    """This machine's development data encryption key, kept like its secret key."""
+    return _instance_file(
+        instance_path / "data_encryption_key", lambda: Fernet.generate_key().decode("ascii")
+    )
+
+
+def _instance_file(path: Path, make: Callable[[], str]) -> str:
+    """The text of ``path``, made with ``make()`` first if it does not exist yet: written whole
+    to a file of this process, then linked to ``path``, so that no process ever reads it half
+    written and the first one to link it wins. Readable only by its owner."""
     if not path.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(make())
+            os.link(draft, path)
         except FileExistsError:
             pass  # another process made it first
-        else:
-            with os.fdopen(descriptor, "w") as file:
-                file.write(secrets.token_hex(32))
+        finally:
+            draft.unlink()
     return path.read_text().strip()
+
+
+def _data_encryption_keys(env, environment: str, instance_path: Path) -> tuple[str, ...]:
+    """``DATA_ENCRYPTION_KEYS``: Fernet keys separated by commas, each checked; the instance
+    folder's development key when unset outside production. The error never shows a key."""
+    keys = tuple(
+        key.strip() for key in env.get("DATA_ENCRYPTION_KEYS", "").split(",") if key.strip()
+    )
+    if not keys:
+        if environment == "production":
+            raise RuntimeError("DATA_ENCRYPTION_KEYS must be set in production")
+        return (_instance_data_encryption_key(instance_path),)
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise RuntimeError(
+                f"DATA_ENCRYPTION_KEYS: key {position} of {len(keys)} is not a Fernet key (32"
+                " url-safe base64-encoded bytes; make one with `python -c 'from"
+                " cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+            ) from None
+    return keys
 
 
 def _time_of_day(env, name: str, default: str) -> str:
@@ -198,6 +244,7 @@ def load_settings(instance_path: Path, environ: os._Environ | dict | None = None
     return Settings(
         database_url=env.get("DATABASE_URL") or _default_database_url(instance_path),
         secret_key=secret_key,
+        data_encryption_keys=_data_encryption_keys(env, environment, instance_path),
         environment=environment,
         stripe_api_key=env.get("STRIPE_API_KEY") or None,
         stripe_api_base=env.get("STRIPE_API_BASE") or None,

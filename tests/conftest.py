@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,9 @@ from app.database import make_engine
 from tests import factories
 
 pytest_plugins = ["tests.stripe_fixtures", "tests.mailbox"]
+
+# Every app and process the tests start opens the secrets the factories seal: one key for all.
+os.environ["DATA_ENCRYPTION_KEYS"] = factories.TEST_DATA_ENCRYPTION_KEY
 
 
 def pytest_report_header(config):
@@ -68,9 +73,12 @@ def engine(database_url) -> Engine:
         Path(database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
 
-@pytest.fixture
-def committed_database(database_url, tmp_path):
-    """A database of this test's own, migrated, whose commits are real; removed afterwards."""
+@contextmanager
+def _database_of_its_own(
+    database_url: str, tmp_path: Path, revision: str = "head"
+) -> Iterator[tuple[str, Engine]]:
+    """A database (a PostgreSQL schema, or a SQLite file) migrated to ``revision``, whose
+    commits are real; its URL and engine, removed afterwards."""
     if database_url.startswith("postgresql"):
         schema = f"test_proc_{uuid.uuid4().hex[:10]}"
         admin = make_engine(database_url)
@@ -80,7 +88,7 @@ def committed_database(database_url, tmp_path):
         engine = make_engine(url)
         try:
             with engine.begin() as connection:
-                migrations.upgrade(connection=connection)
+                migrations.upgrade(connection=connection, revision=revision)
             yield url, engine
         finally:
             engine.dispose()
@@ -88,12 +96,31 @@ def committed_database(database_url, tmp_path):
                 connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
             admin.dispose()
     else:
-        url = f"sqlite:///{tmp_path / 'committed.sqlite3'}"
+        url = f"sqlite:///{tmp_path / f'own-{uuid.uuid4().hex[:10]}.sqlite3'}"
         engine = make_engine(url)
         with engine.begin() as connection:
-            migrations.upgrade(connection=connection)
+            migrations.upgrade(connection=connection, revision=revision)
         yield url, engine
         engine.dispose()
+
+
+@pytest.fixture
+def committed_database(database_url, tmp_path):
+    """A database of this test's own, migrated, whose commits are real; removed afterwards."""
+    with _database_of_its_own(database_url, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+def own_database(database_url, tmp_path):
+    """``own_database(revision)``: the engine of a database of this test's own migrated to
+    ``revision`` (to test a migration on rows of the schema before it); removed afterwards."""
+    with ExitStack() as stack:
+
+        def make(revision: str) -> Engine:
+            return stack.enter_context(_database_of_its_own(database_url, tmp_path, revision))[1]
+
+        yield make
 
 
 @pytest.fixture

@@ -248,6 +248,17 @@ def _test_password_hash() -> str:
 #: cannot sign in without a second factor); ``second_factor_code`` gives its current code.
 TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
+#: The data encryption key (``DATA_ENCRYPTION_KEYS``) of every app and process the tests start
+#: (``tests/conftest.py`` puts it in the environment): the factories seal secrets with it.
+TEST_DATA_ENCRYPTION_KEY = "ta2IlSUB5A9d0VIKPR22CuM5P3YTI0bvVToEW2FrYms="  # noqa: S105
+
+
+def factory_keyring():
+    """The keyring of ``TEST_DATA_ENCRYPTION_KEY``, as the tests' apps have it."""
+    from app.auth.sealing import Keyring
+
+    return Keyring([TEST_DATA_ENCRYPTION_KEY])
+
 
 def _enrolled_secret(user) -> str | None:
     from app.auth.second_factor import REQUIRED_FOR
@@ -264,10 +275,10 @@ def second_factor_code(user_id: int, session: Session | None = None) -> str:
     from app.models.base import utc_now
 
     session = session or current_session()
-    secret, last = session.execute(
-        select(User.totp_secret, User.totp_last_counter).where(User.id == user_id)
+    sealed, last = session.execute(
+        select(User.sealed_totp_secret, User.totp_last_counter).where(User.id == user_id)
     ).one()
-    totp = pyotp.TOTP(secret)
+    totp = pyotp.TOTP(factory_keyring().open(sealed))
     counter = max(totp.timecode(utc_now()), (last if last is not None else -1) + 1)
     return totp.generate_otp(counter)
 
@@ -275,11 +286,17 @@ def second_factor_code(user_id: int, session: Session | None = None) -> str:
 class UserFactory(BaseFactory):
     """A staff account by default; pass ``role`` and ``student``/``employer`` for the others.
 
-    Finance and admin accounts have the second factor on, with ``TEST_TOTP_SECRET``.
+    Finance and admin accounts have the second factor on, with ``TEST_TOTP_SECRET`` (sealed with
+    ``TEST_DATA_ENCRYPTION_KEY``); ``totp_secret=None`` makes one without, another secret one
+    with that secret.
     """
 
     class Meta:
         model = __import__("app.models", fromlist=["User"]).User
+
+    class Params:
+        #: The authenticator secret, plain: only its sealed token reaches the account.
+        totp_secret = factory.LazyAttribute(_enrolled_secret)
 
     email = factory.Sequence(lambda n: f"user{n}@school.example")
     name = factory.Faker("name")
@@ -288,7 +305,9 @@ class UserFactory(BaseFactory):
     active = True
     student = None
     employer = None
-    totp_secret = factory.LazyAttribute(_enrolled_secret)
+    sealed_totp_secret = factory.LazyAttribute(
+        lambda user: factory_keyring().seal(user.totp_secret) if user.totp_secret else None
+    )
     totp_enabled_at = factory.LazyAttribute(
         lambda user: datetime.now(UTC) if user.totp_secret else None
     )

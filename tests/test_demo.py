@@ -85,7 +85,8 @@ def test_demo_scheduler_start_warns_amina_and_reminds_jade_once(
 ):
     today = date(2026, 11, 22)
     load_demo_school(session, today)
-    load_demo_accounts(session)
+    with app.app_context():  # the app's keys seal the accounts' second-factor keys
+        load_demo_accounts(session)
     sweep(session, today)
     review_flagged_claims(session, today)
     session.commit()

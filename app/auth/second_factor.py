@@ -4,11 +4,16 @@ Finance and admins must have it (they move money and manage accounts); everyone 
 it on. A code is accepted once: the 30-second step it belongs to is remembered, and a code of
 that step or an earlier one is refused afterwards. Recovery codes are random, shown once when
 made, stored as SHA-256 hashes and each accepted once.
+
+The authenticator secret is kept sealed (``app.auth.sealing``): ``turn_on`` seals it and
+``check_code`` opens it. One that no key of ``DATA_ENCRYPTION_KEYS`` opens (a wrong or missing
+key) is logged as an error and its codes are refused; recovery codes still sign in.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime
 
@@ -17,8 +22,11 @@ import segno
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.auth.sealing import Unopenable, keyring
 from app.models import RecoveryCode, Role, User
 from app.models.base import utc_now
+
+logger = logging.getLogger(__name__)
 
 #: Roles that must have a second factor before any page or API answers their session.
 REQUIRED_FOR = frozenset({Role.FINANCE, Role.ADMIN})
@@ -40,7 +48,24 @@ def required(user: User) -> bool:
 
 
 def enabled(user: User) -> bool:
-    return user.totp_enabled_at is not None and user.totp_secret is not None
+    return user.totp_enabled_at is not None and user.sealed_totp_secret is not None
+
+
+def opened_secret(user: User) -> str | None:
+    """``user``'s authenticator secret, opened; ``None`` when the second factor is off, or when
+    no key opens it (logged as an error, without the secret or its token)."""
+    if not enabled(user):
+        return None
+    try:
+        return keyring().open(user.sealed_totp_secret)
+    except Unopenable:
+        logger.error(
+            "the authenticator secret of user %s opens with no key of DATA_ENCRYPTION_KEYS:"
+            " their authenticator codes are refused until the key that sealed it is added"
+            " (recovery codes still sign in)",
+            user.id,
+        )
+        return None
 
 
 def new_secret() -> str:
@@ -80,9 +105,10 @@ def matching_counter(secret: str, code: str, at: datetime, after: int | None) ->
 
 def check_code(user: User, code: str, at: datetime | None = None) -> bool:
     """Accept the authenticator code ``code`` of ``user`` once; record its step when accepted."""
-    if not enabled(user):
+    secret = opened_secret(user)
+    if secret is None:
         return False
-    counter = matching_counter(user.totp_secret, code, at or utc_now(), user.totp_last_counter)
+    counter = matching_counter(secret, code, at or utc_now(), user.totp_last_counter)
     if counter is None:
         return False
     user.totp_last_counter = counter
@@ -135,15 +161,37 @@ def unused_recovery_codes(session: Session, user_id: int) -> int:
 
 def turn_on(session: Session, user: User, secret: str) -> list[str]:
     """Turn the second factor on with ``secret`` (its first code already checked); returns the
-    recovery codes, shown once."""
-    user.totp_secret = secret
+    recovery codes, shown once. The secret is kept sealed with the first key."""
+    user.sealed_totp_secret = keyring().seal(secret)
     user.totp_enabled_at = utc_now()
     return new_recovery_codes(session, user)
 
 
 def turn_off(session: Session, user: User) -> None:
     """Turn the second factor off and drop its recovery codes (never for a role that needs it)."""
-    user.totp_secret = None
+    user.sealed_totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_counter = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+
+
+def reseal_secrets(session: Session) -> tuple[int, list[int]]:
+    """Seal again with the first key of ``DATA_ENCRYPTION_KEYS`` every authenticator secret
+    sealed with another one (after a new key was put first); returns how many were sealed
+    again, and the ids of the accounts whose secret no key opens (left as they are)."""
+    ring = keyring()
+    resealed, unopenable = 0, []
+    users = session.scalars(
+        select(User).where(User.sealed_totp_secret.is_not(None)).order_by(User.id)
+    )
+    for user in users:
+        if ring.sealed_with_first_key(user.sealed_totp_secret):
+            continue
+        try:
+            user.sealed_totp_secret = ring.reseal(user.sealed_totp_secret)
+        except Unopenable:
+            unopenable.append(user.id)
+        else:
+            resealed += 1
+    session.flush()
+    return resealed, unopenable

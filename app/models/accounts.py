@@ -62,8 +62,9 @@ class User(CreatedAt, Base):
     browser_locale: Mapped[str | None] = mapped_column(String(10))
     #: The IANA time zone the person reads times in; NULL: their country's, else the school's.
     time_zone: Mapped[str | None] = mapped_column(String(64))
-    #: The shared secret of the authenticator app (base32), once the second factor is on.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: The shared secret of the authenticator app, once the second factor is on, sealed under
+    #: ``DATA_ENCRYPTION_KEYS`` (a Fernet token; ``app.auth.sealing``): never the secret itself.
+    sealed_totp_secret: Mapped[str | None] = mapped_column(Text)
     #: When the second factor was turned on (UTC); NULL while it is off.
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The last 30-second step whose code was accepted: a code is never accepted twice.

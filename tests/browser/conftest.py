@@ -82,8 +82,9 @@ class LiveServer:
 
     @contextmanager
     def seeding(self) -> Iterator[Session]:
-        """A session the factories write through, really committed when the block ends."""
-        with self.sessionmaker() as session:
+        """A session the factories write through, really committed when the block ends, in the
+        app's context (its keys seal what the demo's accounts keep)."""
+        with self.app.app_context(), self.sessionmaker() as session:
             factories.use_session(session)
             try:
                 yield session

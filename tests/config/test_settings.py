@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 
 from config.settings import load_settings
 
@@ -24,6 +25,64 @@ def test_development_key_is_made_once_and_shared_by_every_process(tmp_path):
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         load_settings(tmp_path, {"JOB_GUARANTEE_ENV": "production"})
+
+
+def test_data_encryption_keys_from_the_environment_are_read_in_order(tmp_path):
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+    settings = load_settings(tmp_path, {"DATA_ENCRYPTION_KEYS": f" {first} ,{second},"})
+
+    assert settings.data_encryption_keys == (first, second)
+    assert not (tmp_path / "data_encryption_key").exists()
+
+
+def test_development_data_encryption_key_is_made_once_and_shared_by_every_process(tmp_path):
+    first = load_settings(tmp_path, {})
+    second = load_settings(tmp_path, {})
+
+    assert first.data_encryption_keys == second.data_encryption_keys
+    [key] = first.data_encryption_keys
+    Fernet(key)  # a Fernet key
+    assert (tmp_path / "data_encryption_key").stat().st_mode & 0o777 == 0o600
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+def test_production_refuses_to_start_without_data_encryption_keys(tmp_path):
+    with pytest.raises(RuntimeError, match="DATA_ENCRYPTION_KEYS must be set in production"):
+        load_settings(tmp_path, {"JOB_GUARANTEE_ENV": "production", "SECRET_KEY": "x"})
+    assert not (tmp_path / "data_encryption_key").exists()
+
+
+def test_production_starts_with_a_secret_key_and_data_encryption_keys(tmp_path):
+    key = Fernet.generate_key().decode()
+    environ = {"JOB_GUARANTEE_ENV": "production", "SECRET_KEY": "x", "DATA_ENCRYPTION_KEYS": key}
+
+    assert load_settings(tmp_path, environ).data_encryption_keys == (key,)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not-a-key",
+        "c2hvcnQ=",  # base64, but 5 bytes
+        "qpIq8o_g3ZJlNPCUflR7F33IIqT_nj80NRKFV2KnICk=,qpIq8o_g3ZJlNPCUflR7F33IIqT_nj80NRKF",
+    ],
+)
+def test_a_malformed_data_encryption_key_is_a_clear_error_that_does_not_show_it(tmp_path, value):
+    with pytest.raises(
+        RuntimeError, match="DATA_ENCRYPTION_KEYS: key [12] of [12] is not a Fernet key"
+    ) as raised:
+        load_settings(tmp_path, {"DATA_ENCRYPTION_KEYS": value})
+    assert not any(part in str(raised.value) for part in value.split(","))
+
+
+def test_the_app_refuses_to_start_with_a_malformed_data_encryption_key(tmp_path, monkeypatch):
+    from app import create_app
+
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", "not-a-key")
+
+    with pytest.raises(RuntimeError, match="DATA_ENCRYPTION_KEYS"):
+        create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
 
 
 def test_database_url_defaults_to_sqlite_in_the_instance_folder(tmp_path):
@@ -153,3 +212,9 @@ def test_public_report_threshold_defaults_to_ten_and_is_read_from_the_environmen
     )
     with pytest.raises(RuntimeError, match="PUBLIC_REPORT_THRESHOLD"):
         load_settings(tmp_path, {**env, "PUBLIC_REPORT_THRESHOLD": "1"})
+
+
+def test_the_settings_never_show_the_data_encryption_keys(tmp_path):
+    key = Fernet.generate_key().decode()
+
+    assert key not in repr(load_settings(tmp_path, {"DATA_ENCRYPTION_KEYS": key}))

@@ -18,6 +18,7 @@ from tests.factories import (
     TEST_TOTP_SECRET,
     StudentFactory,
     UserFactory,
+    factory_keyring,
     second_factor_code,
 )
 from tests.pages.conftest import post_form
@@ -435,7 +436,7 @@ def test_finance_without_a_second_factor_enrols_before_any_page(client, session)
 
     assert done.status_code == 200 and len(_codes_on(text_of(done))) == 10
     assert client.get("/finance").status_code == 200
-    assert fresh(session, user).totp_secret == secret
+    assert factory_keyring().open(fresh(session, user).sealed_totp_secret) == secret
 
 
 def test_a_session_of_finance_without_a_second_factor_ends(client, session, sign_in):
@@ -462,7 +463,7 @@ def test_finance_cannot_turn_the_second_factor_off(client, session, sign_in):
     )
 
     assert response.status_code == 409
-    assert fresh(session, user).totp_secret == TEST_TOTP_SECRET
+    assert factory_keyring().open(fresh(session, user).sealed_totp_secret) == TEST_TOTP_SECRET
 
 
 # -- One's own password and email --------------------------------------------------------------

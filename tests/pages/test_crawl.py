@@ -32,9 +32,9 @@ def demo_school(app, session):
     """The demo school after the start-up sweep; each demo account by its email."""
     today = utc_now().date()
     load_demo_school(session, today)
-    accounts = {account.email: account for account in load_demo_accounts(session)}
-    session.commit()
     with app.app_context():
+        accounts = {account.email: account for account in load_demo_accounts(session)}
+        session.commit()
         sweep(session, today)
         review_flagged_claims(session, today)
         session.commit()

@@ -50,6 +50,7 @@ from app.guarantee.terms import (
     EmploymentType,
     ExclusionReason,
     OutcomeStatus,
+    WorkAuthorisation,
 )
 from app.models import (
     Employer,
@@ -257,6 +258,8 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
             Enrollment.id.label("enrollment_id"),
             Enrollment.programme_id,
             Enrollment.cirr_intent.label("intent"),
+            Enrollment.study_country,
+            Enrollment.study_work_authorisation,
             Enrollment.expected_graduation_on,
             Student.name.label("student_name"),
             Programme.name.label("programme_name"),
@@ -292,6 +295,8 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
             cohort.c.enrollment_id,
             cohort.c.programme_id,
             cohort.c.intent,
+            cohort.c.study_country,
+            cohort.c.study_work_authorisation,
             cohort.c.expected_graduation_on,
             cohort.c.student_name,
             cohort.c.programme_name,
@@ -425,15 +430,20 @@ def _status(cohort, today: date):
     """``cirr.cirr_status``'s status (its value) in SQL, over the cohort joined to each
     graduate's deciding job and its employer; ``None`` for an enrollment without a graduation.
 
-    Excluded by intent, or by an excluded outcome on or before the status date; else the
-    deciding job's status; else not seeking, if they said so by the status date; else still
-    seeking, if any of their records shows them in touch by then; else non-reporting.
+    Excluded by intent, by a recorded "no" to working in the country of study, or by an
+    excluded outcome on or before the status date; else the deciding job's status; else not
+    seeking, if they said so by the status date; else still seeking, if any of their records
+    shows them in touch by then; else non-reporting.
     """
     as_of = _status_date_sql(cohort.c.qualified_on, today)
     return case(
         (cohort.c.graduation_id.is_(None), None),
         (
-            or_(cohort.c.intent != CirrIntent.IN_FIELD_JOB, cohort.c.excluded_on <= as_of),
+            or_(
+                cohort.c.intent != CirrIntent.IN_FIELD_JOB,
+                cohort.c.study_work_authorisation == WorkAuthorisation.NO,
+                cohort.c.excluded_on <= as_of,
+            ),
             CirrStatus.EXCLUDED.value,
         ),
         (cohort.c.job_id.is_not(None), _job_status()),
@@ -516,6 +526,11 @@ def _why_excluded(enrollment) -> Sentence:
     CSV export, said in the reader's language on the page)."""
     if enrollment.intent is not CirrIntent.IN_FIELD_JOB:
         return Sentence(N_("intent at enrollment: %(intent)s"), intent=Coded(enrollment.intent))
+    if enrollment.study_work_authorisation is WorkAuthorisation.NO:
+        return Sentence(
+            N_("not authorised to work in %(country)s, the country of study"),
+            country=enrollment.study_country,
+        )
     return Sentence(
         N_("%(outcome)s from %(day)s"),
         outcome=Coded(enrollment.exclusion_reason),

@@ -195,6 +195,11 @@ class EnrollmentRow(Schema):
     work_authorisation = fields.Enum(
         WorkAuthorisation, by_value=True, load_default=WorkAuthorisation.UNKNOWN
     )
+    # The outcomes report's: where the student studied from, and whether they may work there.
+    study_country = AnyCaseCountryCode(load_default=None, allow_none=True)
+    study_work_authorisation = fields.Enum(
+        WorkAuthorisation, by_value=True, load_default=WorkAuthorisation.UNKNOWN
+    )
 
 
 class StudentRow(StudentIn):
@@ -598,6 +603,9 @@ class _Students(_Kind):
 #: An enrollment's optional eligibility columns: empty cells leave the start of studies
 #: unrecorded, the search country the student's, the work authorisation unknown.
 ELIGIBILITY_COLUMNS = ("studies_started_on", "search_country", "work_authorisation")
+#: An enrollment's optional columns for the outcomes report: empty cells leave the country of
+#: study the student's, the work authorisation there unknown.
+STUDY_COLUMNS = ("study_country", "study_work_authorisation")
 
 
 class _Enrollments(_Kind):
@@ -610,9 +618,16 @@ class _Enrollments(_Kind):
         "cirr_intent",
         "expected_graduation_on",
         *ELIGIBILITY_COLUMNS,
+        *STUDY_COLUMNS,
     )
     optional = frozenset(
-        {"scholarship_minor", "cirr_intent", "expected_graduation_on", *ELIGIBILITY_COLUMNS}
+        {
+            "scholarship_minor",
+            "cirr_intent",
+            "expected_graduation_on",
+            *ELIGIBILITY_COLUMNS,
+            *STUDY_COLUMNS,
+        }
     )
     schema = EnrollmentRow()
     model = Enrollment
@@ -686,6 +701,7 @@ class _Enrollments(_Kind):
             "policy_id": policy.id,
             # An empty cell: the student's own country, as the record service sets it.
             "search_country": values["search_country"] or student.country,
+            "study_country": values["study_country"] or student.country,
         }
 
     def write_one(self, session, record):

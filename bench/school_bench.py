@@ -316,8 +316,9 @@ OUTCOMES_PERIOD = HalfYear(2025, 2)
 #: counted per programme and status: NULL for those who did not graduate.
 HAND_OUTCOMES_SQL = """
 WITH cohort AS (
-    SELECT e.id AS enrollment_id, e.programme_id, e.cirr_intent, g.id AS graduation_id,
-           g.stopped_seeking_on, LEAST(g.qualified_on + 180, CAST(:today AS date)) AS as_of
+    SELECT e.id AS enrollment_id, e.programme_id, e.cirr_intent, e.study_work_authorisation,
+           g.id AS graduation_id, g.stopped_seeking_on,
+           LEAST(g.qualified_on + 180, CAST(:today AS date)) AS as_of
     FROM enrollments AS e
     LEFT JOIN graduations AS g ON g.enrollment_id = e.id
     WHERE e.expected_graduation_on BETWEEN :first AND :last
@@ -326,6 +327,7 @@ WITH cohort AS (
 judged AS (
     SELECT c.*,
            c.cirr_intent <> 'in_field_job'
+           OR c.study_work_authorisation = 'no'
            OR EXISTS (SELECT FROM excluded_outcomes AS x
                       WHERE x.graduation_id = c.graduation_id AND x.occurred_on <= c.as_of)
            AS excluded,

@@ -89,7 +89,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "enrollments": (
         "id", "student_id", "programme_id", "policy_id", "signed_on", "guarantee_opt_in",
         "scholarship_minor", "cirr_intent", "expected_graduation_on", "search_country",
-        "created_at",
+        "study_country", "study_work_authorisation", "created_at",
     ),
     "graduations": ("id", "enrollment_id", "qualified_on", "stopped_seeking_on", "created_at"),
     "tuition_payments": (
@@ -166,6 +166,14 @@ class Graduate:
     def country(self) -> str:
         """Where they live and look for work (their enrollment's search country)."""
         return ("GB", "FR", "DE", "US")[self.variant % 4]
+
+    @property
+    def study_work_authorisation(self) -> str:
+        """Whether they may work where they studied from (their country): "no" for one in a
+        hundred (out of the outcomes report's base), "unknown" for two, else "yes". A hash of
+        the id, independent of the other draws (which it leaves as they were)."""
+        draw = self.id * 2_654_435_761 % 2**32 % 100
+        return "no" if draw == 0 else "unknown" if draw <= 2 else "yes"
 
 
 class SchoolPlan:
@@ -258,6 +266,8 @@ class SchoolPlan:
                 g.intent,
                 expected if rng.random() < 0.9 else None,
                 g.country,
+                g.country,
+                g.study_work_authorisation,
                 NOW,
             )
 

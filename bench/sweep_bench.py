@@ -203,10 +203,10 @@ FROM generate_series(1, :n) AS g
 ENROLLMENTS_SQL = """
 INSERT INTO enrollments (
     id, student_id, programme_id, policy_id, signed_on, guarantee_opt_in, scholarship_minor,
-    search_country, studies_started_on, work_authorisation, created_at
+    search_country, studies_started_on, work_authorisation, study_country, created_at
 )
 SELECT p.g, p.g, p.programme_id, p.policy_id, p.signed_on, p.opted_in, p.scholarship_minor,
-       s.country, p.studies_started_on, p.work_authorisation, :now
+       s.country, p.studies_started_on, p.work_authorisation, s.country, :now
 FROM bench_plan AS p
 JOIN students AS s ON s.id = p.g
 """

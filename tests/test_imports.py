@@ -224,6 +224,58 @@ def test_import_enrollments_records_eligibility_defaulting_to_the_students_count
     }
 
 
+def test_import_enrollments_records_the_country_of_study_defaulting_to_the_students_country(
+    session, csv_file, run_import, data_science
+):
+    ada = StudentFactory(email="ada@example.org", country="FR")
+    grace = StudentFactory(email="grace@example.org", country="GB")
+    alan = StudentFactory(email="alan@example.org", country="US")
+    with_columns = run_import(
+        "enrollments",
+        csv_file("""
+            student_email,programme,signed_on,guarantee_opt_in,study_country,study_work_authorisation
+            ada@example.org,Data Science,2024-03-01,yes,ca,no
+            grace@example.org,Data Science,2024-03-01,yes,,
+        """),
+    )
+    without_them = run_import(
+        "enrollments",
+        csv_file("""
+            student_email,programme,signed_on,guarantee_opt_in
+            alan@example.org,Data Science,2024-03-01,yes
+        """),
+    )
+
+    assert (with_columns.exit_code, without_them.exit_code) == (0, 0), with_columns.output
+    by_student = {
+        e.student_id: (e.study_country, e.study_work_authorisation)
+        for e in session.scalars(select(Enrollment).where(Enrollment.programme == data_science))
+    }
+    assert by_student == {
+        ada.id: ("CA", WorkAuthorisation.NO),
+        grace.id: ("GB", WorkAuthorisation.UNKNOWN),
+        alan.id: ("US", WorkAuthorisation.UNKNOWN),
+    }
+
+
+def test_import_enrollments_with_a_bad_country_of_study_names_line_and_column(
+    session, csv_file, run_import, data_science
+):
+    StudentFactory(email="ada@example.org")
+    path = csv_file("""
+        student_email,programme,signed_on,guarantee_opt_in,study_country,study_work_authorisation
+        ada@example.org,Data Science,2024-03-01,yes,Canada,yes
+        ada@example.org,Data Science,2024-03-02,yes,CA,maybe
+    """)
+
+    result = run_import("enrollments", path)
+
+    assert result.exit_code != 0
+    assert "line 2: study_country: Not an ISO 3166-1 alpha-2 country code" in result.output
+    assert "line 3: study_work_authorisation: Must be one of: yes, no, unknown" in result.output
+    assert session.scalar(select(func.count()).select_from(Enrollment)) == 0
+
+
 def test_import_enrollments_with_bad_eligibility_names_line_and_column(
     session, csv_file, run_import, data_science
 ):
@@ -844,7 +896,8 @@ def test_import_header_error_names_the_columns_of_the_kind():
         "are: student_email, programme, signed_on, guarantee_opt_in, "
         "scholarship_minor (optional), cirr_intent (optional), "
         "expected_graduation_on (optional), studies_started_on (optional), "
-        "search_country (optional), work_authorisation (optional))"
+        "search_country (optional), work_authorisation (optional), "
+        "study_country (optional), study_work_authorisation (optional))"
     )
 
 
@@ -892,6 +945,8 @@ _TEXTS = {
     "studies_started_on": (["2023-09-01", ""], ["2023-02-30", "autumn"]),
     "search_country": (["de", "DE", " de ", ""], ["XX", "EU"]),
     "work_authorisation": (["yes", "no", "unknown", ""], ["YES", "maybe"]),
+    "study_country": (["ca", "CA", " ca ", ""], ["XX", "Canada"]),
+    "study_work_authorisation": (["yes", "no", "unknown", ""], ["No", "maybe"]),
     "amount_minor": (["1000"], ["0", "abc", ""]),
     "currency": (["eur", "EUR"], ["XYZ", ""]),
     "paid_at": (["2024-03-05T10:00:00Z", "2024-03-05T10:00:00+02:00"], ["2024-03-05", ""]),

@@ -237,6 +237,20 @@ class EligibilityIn(Schema):
     )
     search_country = CountryCode(required=True)
     work_authorisation = _enum(WorkAuthorisation, required=True)
+    study_country = CountryCode(
+        metadata={
+            "description": "Where the student studied from (outcomes report); left as recorded"
+            " when absent."
+        },
+    )
+    study_work_authorisation = _enum(
+        WorkAuthorisation,
+        metadata={
+            "description": 'Whether the student may work in the country of study: "no"'
+            " takes the graduate out of the outcomes report's base (CIRR); left as recorded"
+            " when absent."
+        },
+    )
 
 
 class StudentIn(Schema):
@@ -351,6 +365,21 @@ class EnrollmentIn(Schema):
         load_default=WorkAuthorisation.UNKNOWN,
         metadata={"description": "Whether the student may work in the search country."},
     )
+    study_country = CountryCode(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Where the student studies from (outcomes report); default: theirs."
+        },
+    )
+    study_work_authorisation = _enum(
+        WorkAuthorisation,
+        load_default=WorkAuthorisation.UNKNOWN,
+        metadata={
+            "description": 'Whether the student may work in the country of study: "no"'
+            " takes the graduate out of the outcomes report's base (CIRR)."
+        },
+    )
 
 
 class EnrollmentOut(Schema):
@@ -367,6 +396,8 @@ class EnrollmentOut(Schema):
     studies_started_on = fields.Date(allow_none=True)
     search_country = fields.String()
     work_authorisation = _enum(WorkAuthorisation)
+    study_country = fields.String()
+    study_work_authorisation = _enum(WorkAuthorisation)
     prerequisites = fields.List(
         fields.Nested(lambda: EnrollmentPrerequisiteOut()),
         attribute="prerequisite_checklist",

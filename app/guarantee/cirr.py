@@ -15,11 +15,14 @@ figures are a legal risk: NY Attorney General vs Flatiron, 2017):
 - **Status date**: ``qualified_on`` + 180 days, or today if that is earlier; the graduate's status
   (and the report) is then *provisional*. The report is provisional too while its half-year has
   not ended.
-- **Excluded** (``excluded``, CIRR "—"): the enrollment's intent is not an in-field job, or an
+- **Excluded** (``excluded``, CIRR "—"): the enrollment's intent is not an in-field job, or the
+  graduate is recorded as not authorised to work in the country of study (``study_country``;
+  a fact about the person, whatever the status date; "unknown" takes nobody out), or an
   excluded outcome (further study, military service, incarceration, death) occurred on or before
   the status date. An exclusion that began after the status date does not take the graduate out
   (a graduate without a job at day 180 who starts a master's at day 200 stays in the base).
-  Verification source: the registrar.
+  Work authorisation in the *search* country is a term of the guarantee, not of this report: it
+  takes nobody out. Verification source: the registrar.
 - **Counted jobs**: start on or before the status date and not disputed by the employer. When
   several count, the best status wins: 1A > 1B > 1C > 1D > 1E > 2A > 2B (then the earliest start).
 
@@ -69,7 +72,13 @@ from fractions import Fraction
 
 from flask_babel import lazy_gettext
 
-from app.guarantee.terms import CirrIntent, EmploymentType, OutcomeSource, OutcomeStatus
+from app.guarantee.terms import (
+    CirrIntent,
+    EmploymentType,
+    OutcomeSource,
+    OutcomeStatus,
+    WorkAuthorisation,
+)
 
 #: Days after qualifying at which CIRR takes a graduate's status.
 OUTCOME_DAYS = 180
@@ -114,7 +123,9 @@ STATUS_LABELS = {
     CirrStatus.STILL_SEEKING: lazy_gettext("Still seeking, in field"),
     CirrStatus.NOT_SEEKING: lazy_gettext("Not seeking"),
     CirrStatus.NON_REPORTING: lazy_gettext("Non-reporting"),
-    CirrStatus.EXCLUDED: lazy_gettext("Excluded (intent or documented outcome)"),
+    CirrStatus.EXCLUDED: lazy_gettext(
+        "Excluded (intent, no work authorisation where studied, or documented outcome)"
+    ),
 }
 
 S = CirrStatus
@@ -186,6 +197,8 @@ class CirrGraduate:
 
     qualified_on: date
     intent: CirrIntent = CirrIntent.IN_FIELD_JOB
+    #: Whether the graduate may work in the country of study; only "no" takes them out.
+    study_work_authorisation: WorkAuthorisation = WorkAuthorisation.UNKNOWN
     #: The day a documented excluded outcome began; ``None`` when there is none.
     excluded_on: date | None = None
     #: The day the graduate said they stopped seeking work; ``None`` while seeking.
@@ -275,10 +288,12 @@ def deciding_job(graduate: CirrGraduate, as_of: date) -> CirrJob | None:
 
 
 def is_excluded(graduate: CirrGraduate, as_of: date) -> bool:
-    """Out of the report's base: intent other than an in-field job, or an excluded outcome by
-    ``as_of``."""
-    return graduate.intent is not CirrIntent.IN_FIELD_JOB or (
-        graduate.excluded_on is not None and graduate.excluded_on <= as_of
+    """Out of the report's base: intent other than an in-field job, not authorised to work in
+    the country of study (recorded "no"; on any day), or an excluded outcome by ``as_of``."""
+    return (
+        graduate.intent is not CirrIntent.IN_FIELD_JOB
+        or graduate.study_work_authorisation is WorkAuthorisation.NO
+        or (graduate.excluded_on is not None and graduate.excluded_on <= as_of)
     )
 
 

@@ -103,7 +103,8 @@ class ExclusionReason(StrEnum):
 
 
 class WorkAuthorisation(StrEnum):
-    """Whether a student may work in the country of their search, as recorded at enrollment."""
+    """Whether a student may work in a country (of their search, or of their studies), as
+    recorded at enrollment."""
 
     YES = "yes"
     NO = "no"

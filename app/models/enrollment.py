@@ -26,7 +26,8 @@ from app.models.school import CURRENCY_IS_ISO, GuaranteePolicy, PolicyPrerequisi
 
 
 def _students_country(context) -> str:
-    """The search country an enrollment gets when none is recorded: its student's country."""
+    """The search (or study) country an enrollment gets when none is recorded: its student's
+    country."""
     student_id = context.get_current_parameters()["student_id"]
     return context.connection.scalar(select(Student.country).where(Student.id == student_id))
 
@@ -51,6 +52,10 @@ class Enrollment(CreatedAt, Base):
         CheckConstraint(
             "length(search_country) = 2 AND search_country = upper(search_country)",
             name="search_country_iso",
+        ),
+        CheckConstraint(
+            "length(study_country) = 2 AND study_country = upper(study_country)",
+            name="study_country_iso",
         ),
     )
 
@@ -86,6 +91,16 @@ class Enrollment(CreatedAt, Base):
     #: Whether the student may work in ``search_country``.
     work_authorisation: Mapped[WorkAuthorisation] = mapped_column(
         enum_column(WorkAuthorisation, "work_authorisation"),
+        default=WorkAuthorisation.UNKNOWN,
+        server_default=WorkAuthorisation.UNKNOWN.value,
+    )
+    #: ISO 3166-1 alpha-2 country of study (CIRR): for this online school, where the student
+    #: studied from (the student's country unless recorded otherwise).
+    study_country: Mapped[str] = mapped_column(String(2), default=_students_country)
+    #: Whether the student may work in ``study_country``: CIRR takes a graduate recorded "no"
+    #: out of the outcomes report's base ("unknown" does not).
+    study_work_authorisation: Mapped[WorkAuthorisation] = mapped_column(
+        enum_column(WorkAuthorisation, "study_work_authorisation"),
         default=WorkAuthorisation.UNKNOWN,
         server_default=WorkAuthorisation.UNKNOWN.value,
     )

@@ -55,6 +55,7 @@ from app.guarantee.terms import (
     ExclusionReason,
     OutcomeSource,
     OutcomeStatus,
+    WorkAuthorisation,
 )
 from app.models import (
     Employer,
@@ -264,6 +265,8 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
             Enrollment.id.label("enrollment_id"),
             Enrollment.programme_id,
             Enrollment.cirr_intent.label("intent"),
+            Enrollment.study_country,
+            Enrollment.study_work_authorisation,
             Enrollment.expected_graduation_on,
             Student.name.label("student_name"),
             Programme.name.label("programme_name"),
@@ -300,6 +303,8 @@ def outcomes_report(session: Session, period: HalfYear, today: date) -> Outcomes
             cohort.c.enrollment_id,
             cohort.c.programme_id,
             _stored(cohort.c.intent).label("intent"),
+            cohort.c.study_country,
+            _stored(cohort.c.study_work_authorisation).label("study_work_authorisation"),
             cohort.c.expected_graduation_on,
             cohort.c.student_name,
             cohort.c.programme_name,
@@ -359,6 +364,7 @@ _MEMBERS: dict[type, dict[str, StrEnum]] = {
         ExclusionReason,
         OutcomeSource,
         OutcomeStatus,
+        WorkAuthorisation,
     )
 }
 
@@ -421,15 +427,20 @@ def _status(cohort, today: date):
     """``cirr.cirr_status``'s status (its value) in SQL, over the cohort joined to each
     graduate's deciding job and its employer; ``None`` for an enrollment without a graduation.
 
-    Excluded by intent, or by an excluded outcome on or before the status date; else the
-    deciding job's status; else not seeking, if they said so by the status date; else still
-    seeking, if any of their records shows them in touch by then; else non-reporting.
+    Excluded by intent, by a recorded "no" to working in the country of study, or by an
+    excluded outcome on or before the status date; else the deciding job's status; else not
+    seeking, if they said so by the status date; else still seeking, if any of their records
+    shows them in touch by then; else non-reporting.
     """
     as_of = _status_date_sql(cohort.c.qualified_on, today)
     return case(
         (cohort.c.graduation_id.is_(None), None),
         (
-            or_(cohort.c.intent != CirrIntent.IN_FIELD_JOB, cohort.c.excluded_on <= as_of),
+            or_(
+                cohort.c.intent != CirrIntent.IN_FIELD_JOB,
+                cohort.c.study_work_authorisation == WorkAuthorisation.NO,
+                cohort.c.excluded_on <= as_of,
+            ),
             CirrStatus.EXCLUDED.value,
         ),
         (cohort.c.job_id.is_not(None), _job_status()),
@@ -492,12 +503,21 @@ def programme_exists(session: Session, programme_id: int) -> None:
 
 
 def _why_excluded(
-    intent: CirrIntent, exclusion_reason: ExclusionReason | None, excluded_on: date | None
+    intent: CirrIntent,
+    study_work_authorisation: WorkAuthorisation,
+    study_country: str,
+    exclusion_reason: ExclusionReason | None,
+    excluded_on: date | None,
 ) -> Sentence:
     """Why an excluded graduate is out of the base, in the order the rule looks (English in the
     CSV export, said in the reader's language on the page)."""
     if intent is not CirrIntent.IN_FIELD_JOB:
         return Sentence(N_("intent at enrollment: %(intent)s"), intent=Coded(intent))
+    if study_work_authorisation is WorkAuthorisation.NO:
+        return Sentence(
+            N_("not authorised to work in %(country)s, the country of study"),
+            country=study_country,
+        )
     return Sentence(
         N_("%(outcome)s from %(day)s"),
         outcome=Coded(exclusion_reason),
@@ -513,6 +533,8 @@ def _row(enrollment, today: date) -> GraduateRow:
         enrollment_id,
         programme_id,
         intent_value,
+        study_country,
+        study_work_authorisation_value,
         expected_graduation_on,
         student_name,
         programme_name,
@@ -572,10 +594,11 @@ def _row(enrollment, today: date) -> GraduateRow:
             status=job_status,
         )
     excluded = status is CirrStatus.EXCLUDED
-    # The excluded outcome's reason, looked up for an excluded graduate only.
+    # The excluded outcome's reason, looked up for a graduate it excludes (by the status date;
+    # one begun later excludes nobody, whatever else does).
     exclusion_reason = (
         _MEMBERS[ExclusionReason][exclusion_reason_value]
-        if excluded and exclusion_reason_value is not None
+        if excluded and excluded_on is not None and excluded_on <= as_of
         else None
     )
     return GraduateRow(
@@ -599,7 +622,17 @@ def _row(enrollment, today: date) -> GraduateRow:
             salary_currency=salary_currency if job_used else None,
             provisional=provisional,
         ),
-        why_excluded=(_why_excluded(intent, exclusion_reason, excluded_on) if excluded else None),
+        why_excluded=(
+            _why_excluded(
+                intent,
+                _MEMBERS[WorkAuthorisation][study_work_authorisation_value],
+                study_country,
+                exclusion_reason,
+                excluded_on,
+            )
+            if excluded
+            else None
+        ),
         intent=intent,
         exclusion_reason=(
             exclusion_reason if excluded and intent is CirrIntent.IN_FIELD_JOB else None

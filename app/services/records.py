@@ -259,12 +259,14 @@ def enroll(
     studies_started_on: date | None = None,
     search_country: str | None = None,
     work_authorisation: WorkAuthorisation = WorkAuthorisation.UNKNOWN,
+    study_country: str | None = None,
+    study_work_authorisation: WorkAuthorisation = WorkAuthorisation.UNKNOWN,
 ) -> Enrollment:
     """Enroll a student, binding the enrollment to the policy version in force on ``signed_on``.
 
     The CIRR intent (what the student means to do after graduating) is asked now and locked.
-    The search country is the student's own unless given; the policy's prerequisites are
-    verified afterwards, one by one (``verify_prerequisite``).
+    The search country and the country of study are the student's own unless given; the
+    policy's prerequisites are verified afterwards, one by one (``verify_prerequisite``).
     """
     student = _get_field(session, Student, student_id, "student_id")
     programme = _get_field(session, Programme, programme_id, "programme_id")
@@ -290,6 +292,8 @@ def enroll(
         studies_started_on=studies_started_on,
         search_country=search_country or student.country,
         work_authorisation=work_authorisation,
+        study_country=study_country or student.country,
+        study_work_authorisation=study_work_authorisation,
     )
     if expected_graduation_on is not None and expected_graduation_on < signed_on:
         raise Invalid.field(
@@ -306,9 +310,13 @@ def record_eligibility(
     studies_started_on: date | None,
     search_country: str,
     work_authorisation: WorkAuthorisation,
+    study_country: str | None = None,
+    study_work_authorisation: WorkAuthorisation | None = None,
 ) -> Enrollment:
     """Record (or correct) what an enrollment says about eligibility: the start of studies,
-    the search country and the work authorisation there (a permit granted later, say)."""
+    the search country and the work authorisation there (a permit granted later, say); and,
+    for the outcomes report, the country of study and the work authorisation there (each left
+    as recorded when ``None``)."""
     enrollment = get_or_404(session, Enrollment, enrollment_id)
     graduation = enrollment.graduation
     if studies_started_on and graduation and studies_started_on > graduation.qualified_on:
@@ -316,6 +324,10 @@ def record_eligibility(
     enrollment.studies_started_on = studies_started_on
     enrollment.search_country = search_country
     enrollment.work_authorisation = work_authorisation
+    if study_country is not None:
+        enrollment.study_country = study_country
+    if study_work_authorisation is not None:
+        enrollment.study_work_authorisation = study_work_authorisation
     session.flush()
     return enrollment
 

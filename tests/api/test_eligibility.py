@@ -132,6 +132,80 @@ def test_an_enrollment_records_eligibility_and_a_registrar_verifies_its_prerequi
     assert changed.json["work_authorisation"] == "no"
 
 
+def test_an_enrollment_records_the_country_of_study_and_the_work_authorisation_there(
+    client, session
+):
+    policy = _seed_policy()
+    student = StudentFactory(country="GB")
+    session.flush()
+    enroll = {
+        "student_id": student.id,
+        "programme_id": policy.programme_id,
+        "guarantee_opt_in": True,
+    }
+
+    by_default = client.post("/api/v1/enrollments", json={**enroll, "signed_on": "2024-03-01"})
+    given = client.post(
+        "/api/v1/enrollments",
+        json={
+            **enroll,
+            "signed_on": "2024-03-02",
+            "study_country": "US",
+            "study_work_authorisation": "no",
+        },
+    )
+
+    assert (by_default.status_code, given.status_code) == (201, 201)
+    assert (
+        by_default.json["study_country"],
+        by_default.json["study_work_authorisation"],
+    ) == ("GB", "unknown")  # the student's own country; not known
+    assert (given.json["study_country"], given.json["study_work_authorisation"]) == ("US", "no")
+
+    url = f"/api/v1/enrollments/{given.json['id']}/eligibility"
+    facts = {"studies_started_on": None, "search_country": "CA", "work_authorisation": "yes"}
+    kept = client.post(url, json=facts)
+    changed = client.post(
+        url, json={**facts, "study_country": "CA", "study_work_authorisation": "yes"}
+    )
+    assert (kept.json["study_country"], kept.json["study_work_authorisation"]) == ("US", "no")
+    assert (changed.json["study_country"], changed.json["study_work_authorisation"]) == (
+        "CA",
+        "yes",
+    )
+
+
+def test_a_country_of_study_that_is_no_country_is_refused_with_its_field(client, session, refused):
+    enrollment = EnrollmentFactory(policy=_seed_policy())
+    session.flush()
+    facts = {"studies_started_on": None, "search_country": "FR", "work_authorisation": "yes"}
+
+    created = refused(
+        "POST",
+        "/api/v1/enrollments",
+        json={
+            "student_id": enrollment.student_id,
+            "programme_id": enrollment.programme_id,
+            "signed_on": "2024-03-01",
+            "guarantee_opt_in": True,
+            "study_country": "Canada",
+        },
+    )
+    recorded = refused(
+        "POST",
+        f"/api/v1/enrollments/{enrollment.id}/eligibility",
+        json={**facts, "study_country": "XX", "study_work_authorisation": "maybe"},
+    )
+
+    assert created.status_code == 422
+    assert list(created.json["errors"]["json"]) == ["study_country"]
+    assert recorded.status_code == 422
+    assert sorted(recorded.json["errors"]["json"]) == [
+        "study_country",
+        "study_work_authorisation",
+    ]
+
+
 def test_verifying_a_prerequisite_of_another_policy_is_404(client, session, refused):
     enrollment = EnrollmentFactory(policy=_seed_policy())
     other = _seed_policy()

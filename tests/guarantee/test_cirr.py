@@ -31,9 +31,16 @@ from app.guarantee.cirr import (
     parse_figure,
     status_date,
 )
-from app.guarantee.terms import CirrIntent, EmploymentType, OutcomeSource, OutcomeStatus
+from app.guarantee.terms import (
+    CirrIntent,
+    EmploymentType,
+    OutcomeSource,
+    OutcomeStatus,
+    WorkAuthorisation,
+)
 
 T = EmploymentType
+W = WorkAuthorisation
 S = CirrStatus
 V = VerificationSource
 QUALIFIED = date(2026, 3, 2)
@@ -184,10 +191,24 @@ DISPUTED = OutcomeStatus.DISPUTED
         (graduate(excluded_on=DAY_180), (S.EXCLUDED, V.REGISTRAR)),
         # An exclusion that began after the status date does not take the graduate out.
         (graduate(excluded_on=DAY_180 + timedelta(days=20)), (S.NON_REPORTING, V.REGISTRAR)),
+        # Not authorised to work in the country of study: out, job or not; unknown is not.
+        (graduate(job(), study_work_authorisation=W.NO), (S.EXCLUDED, V.REGISTRAR)),
+        (graduate(study_work_authorisation=W.NO), (S.EXCLUDED, V.REGISTRAR)),
+        (graduate(job(), study_work_authorisation=W.UNKNOWN), (S.FULL_TIME_EMPLOYEE, V.GRADUATE)),
+        (graduate(job(), study_work_authorisation=W.YES), (S.FULL_TIME_EMPLOYEE, V.GRADUATE)),
     ],
 )
 def test_cirr_status_on_day_180(the_graduate, expected):
     assert cirr_status(the_graduate, DAY_180) == expected
+
+
+@pytest.mark.parametrize("as_of", [QUALIFIED, DAY_180, DAY_180 + timedelta(days=365)])
+def test_no_work_authorisation_in_the_country_of_study_excludes_on_any_status_date(as_of):
+    # A fact about the person, not an event with a day.
+    not_authorised = graduate(job(start_date=QUALIFIED), study_work_authorisation=W.NO)
+
+    assert cirr_status(not_authorised, as_of) == (S.EXCLUDED, V.REGISTRAR)
+    assert deciding_job(not_authorised, as_of) is None
 
 
 def test_only_still_seeking_has_no_verification_source():

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.guarantee.terms import WorkAuthorisation
 from app.models import (
+    AuditEvent,
     Enrollment,
     GuaranteePolicy,
     PolicyPrerequisite,
@@ -129,6 +130,8 @@ def test_registrar_enrolls_records_eligibility_and_verifies_the_prerequisite_onc
             "enrollment-studies_started_on": "2024-03-04",
             "enrollment-search_country": "ca",
             "enrollment-work_authorisation": "no",
+            "enrollment-study_country": "us",
+            "enrollment-study_work_authorisation": "yes",
         },
     )
     assert response.status_code == 302
@@ -137,7 +140,9 @@ def test_registrar_enrolls_records_eligibility_and_verifies_the_prerequisite_onc
         enrollment.studies_started_on,
         enrollment.search_country,
         enrollment.work_authorisation,
-    ) == (date(2024, 3, 4), "CA", WorkAuthorisation.NO)
+        enrollment.study_country,
+        enrollment.study_work_authorisation,
+    ) == (date(2024, 3, 4), "CA", WorkAuthorisation.NO, "US", WorkAuthorisation.YES)
 
     path = f"/registrar/enrollments/{enrollment.id}"
     bad = post(client, f"{path}/eligibility", {"eligibility-search_country": "Canada"})
@@ -150,6 +155,8 @@ def test_registrar_enrolls_records_eligibility_and_verifies_the_prerequisite_onc
             "eligibility-studies_started_on": "2024-03-04",
             "eligibility-search_country": "GB",
             "eligibility-work_authorisation": "yes",
+            "eligibility-study_country": "fr",
+            "eligibility-study_work_authorisation": "no",
         },
     )
     assert fixed.status_code == 302
@@ -168,7 +175,18 @@ def test_registrar_enrolls_records_eligibility_and_verifies_the_prerequisite_onc
     )
     assert enrollment.search_country == "GB"
     assert enrollment.work_authorisation is WorkAuthorisation.YES
+    assert (enrollment.study_country, enrollment.study_work_authorisation) == (
+        "FR",
+        WorkAuthorisation.NO,
+    )
     page = client.get(path).get_data(as_text=True)
+    assert "No · excluded from the outcomes report's base" in page
+    assert session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.action == "enrollment.eligibility_recorded")
+    ).one() == (
+        "studies from 2024-03-04, search in GB, work authorisation yes;"
+        " studies in FR, work authorisation no"
+    )
     assert "Diploma seen, Lyon 2019" in page
     assert "Not covered" not in page
 

@@ -15,6 +15,7 @@ from datetime import date
 import pytest
 
 from app.guarantee.cirr import CirrStatus
+from app.guarantee.terms import WorkAuthorisation
 from app.models import Role
 from app.pages import reports
 from app.services import outcomes_report as report_service
@@ -198,6 +199,46 @@ def test_graduates_csv_lists_every_enrollment_with_its_status_source_and_job(fin
     assert lines["Ned"]["status_date"] == "2026-10-12"
 
 
+def test_graduates_not_authorised_to_work_where_they_studied_are_excluded_and_say_why(
+    finance, cohort, session
+):
+    people = cohort["people"]
+    for name in ("Ada", "Jon", "Kim"):
+        people[name].study_country = "US"
+        people[name].study_work_authorisation = WorkAuthorisation.NO
+    people["Ben"].study_work_authorisation = WorkAuthorisation.UNKNOWN
+    session.flush()
+
+    lines = {
+        line["student"]: line
+        for line in _csv(finance.get(f"/reports/outcomes/graduates.csv?period={PERIOD}"))
+    }
+    page = html.unescape(
+        finance.get(f"/reports/outcomes/graduates?period={PERIOD}&figure=excluded").get_data(
+            as_text=True
+        )
+    )
+    figures = {
+        line["programme"]: line
+        for line in _csv(finance.get(f"/reports/outcomes.csv?period={PERIOD}"))
+    }
+
+    # Ada's confirmed full-time job no longer counts: she is out of the base.
+    assert (lines["Ada"]["status"], lines["Ada"]["excluded_because"]) == (
+        "excluded",
+        "not authorised to work in US, the country of study",
+    )
+    assert "not authorised to work in US, the country of study" in page
+    # The intent is the first reason, the work authorisation comes before an excluded outcome.
+    assert lines["Jon"]["excluded_because"] == "intent at enrollment: further study"
+    assert lines["Kim"]["excluded_because"] == (
+        "not authorised to work in US, the country of study"
+    )
+    # Unknown takes nobody out.
+    assert (lines["Ben"]["status"], lines["Ben"]["excluded_because"]) == ("1B", "")
+    assert figures["Data science"]["base"] == "6"
+
+
 def test_every_figure_of_the_csv_is_the_number_of_graduates_its_drill_down_lists(finance, cohort):
     figures = {
         line["programme"]: line
@@ -317,6 +358,18 @@ def test_why_a_graduate_is_excluded_reads_in_french_in_the_drill_down(french_fin
     assert "intention à l’inscription\u00a0: poursuite d’études" in text
     assert "service militaire depuis le 1 mai 2026" in text
     assert "intent at enrollment" not in text and "military service from" not in text
+
+
+def test_no_work_authorisation_where_they_studied_reads_in_french(french_finance, cohort, session):
+    cohort["people"]["Ada"].study_country = "CA"
+    cohort["people"]["Ada"].study_work_authorisation = WorkAuthorisation.NO
+    session.flush()
+
+    page = french_finance.get(f"/reports/outcomes/graduates?period={PERIOD}&figure=excluded")
+    text = html.unescape(page.get_data(as_text=True))
+
+    assert "pas d’autorisation de travail dans le pays des études (CA)" in text
+    assert "the country of study" not in text
 
 
 def test_a_bad_query_says_what_is_wrong_in_french(french_finance):

@@ -27,6 +27,7 @@ from app.guarantee.terms import (
     ExclusionReason,
     OutcomeSource,
     OutcomeStatus,
+    WorkAuthorisation,
 )
 from app.services.outcomes_report import outcomes_report
 from tests.factories import (
@@ -63,6 +64,11 @@ GRADUATES = st.fixed_dictionaries(
         "qualified": st.integers(min_value=0, max_value=180),
         "expected_known": st.booleans(),
         "intent": st.sampled_from((CirrIntent.IN_FIELD_JOB,) * 4 + tuple(CirrIntent)),
+        # Where they studied, whether they may work there; and in the search country, which
+        # is the guarantee's term, never the report's.
+        "study_country": st.sampled_from(("FR", "CA")),
+        "study_work_authorisation": st.sampled_from(tuple(WorkAuthorisation)),
+        "work_authorisation": st.sampled_from(tuple(WorkAuthorisation)),
         "excluded": st.none() | st.integers(min_value=0, max_value=240),
         "stopped": st.none() | st.integers(min_value=0, max_value=240),
         "logged": st.none() | st.integers(min_value=-10, max_value=240),
@@ -79,12 +85,25 @@ _ANSWERED_ONLY = {
     "qualified": 10,
     "expected_known": True,
     "intent": CirrIntent.IN_FIELD_JOB,
+    "study_country": "FR",
+    "study_work_authorisation": WorkAuthorisation.UNKNOWN,
+    "work_authorisation": WorkAuthorisation.NO,
     "excluded": None,
     "stopped": None,
     "logged": None,
     "jobs": [],
     "programme": 0,
 }
+
+
+def _why_excluded(spec) -> str:
+    """How the report's reason for excluding ``spec``'s graduate starts, were they excluded:
+    the intent first, then the work authorisation where they studied, then the outcome."""
+    if spec["intent"] is not CirrIntent.IN_FIELD_JOB:
+        return "intent at enrollment: "
+    if spec["study_work_authorisation"] is WorkAuthorisation.NO:
+        return f"not authorised to work in {spec['study_country']}, the country of study"
+    return "military service from "
 
 
 def _at(day: date) -> datetime:
@@ -98,6 +117,9 @@ def _build(spec, programmes, employers):
         policy=programmes[spec["programme"]],
         cirr_intent=spec["intent"],
         expected_graduation_on=qualified_on if spec["expected_known"] else None,
+        study_country=spec["study_country"],
+        study_work_authorisation=spec["study_work_authorisation"],
+        work_authorisation=spec["work_authorisation"],
     )
     if not spec["graduated"]:
         if not spec["expected_known"]:
@@ -166,6 +188,7 @@ def _build(spec, programmes, employers):
     graduate = CirrGraduate(
         qualified_on=qualified_on,
         intent=spec["intent"],
+        study_work_authorisation=spec["study_work_authorisation"],
         excluded_on=day(spec["excluded"]),
         stopped_seeking_on=day(spec["stopped"]),
         jobs=tuple(sorted(jobs, key=lambda job: (job.start_date, job.key))),
@@ -193,6 +216,7 @@ def test_each_graduate_has_the_status_the_rule_gives_and_figures_count_their_row
         ]
         employers = [EmployerFactory(), EmployerFactory(is_school=True)]
         expected = {}
+        reasons = {}
         for spec in population:
             enrollment, graduate = _build(spec, programmes, employers)
             if graduate is None:
@@ -204,6 +228,7 @@ def test_each_graduate_has_the_status_the_rule_gives_and_figures_count_their_row
                     *cirr_status(graduate, as_of),
                     job.key if job is not None else None,
                 )
+                reasons[enrollment.id] = _why_excluded(spec)
         session.flush()
 
         report = outcomes_report(session, PERIOD, TODAY)
@@ -214,6 +239,12 @@ def test_each_graduate_has_the_status_the_rule_gives_and_figures_count_their_row
             else None
             for row in report.rows
         } == expected
+        # Why an excluded graduate is out: the first reason in the rule's order.
+        for row in report.rows:
+            if row.status is CirrStatus.EXCLUDED:
+                assert row.why_excluded.startswith(reasons[row.enrollment_id])
+            else:
+                assert row.why_excluded is None
         for figure in (*Figure, *CirrStatus):
             assert report.totals.size(figure) == sum(
                 in_figure(row.counted, figure) for row in report.rows

@@ -70,6 +70,8 @@ def enrollments():
             studies_started_on=form.studies_started_on.data,
             search_country=form.search_country.data or None,
             work_authorisation=WorkAuthorisation(form.work_authorisation.data),
+            study_country=form.study_country.data or None,
+            study_work_authorisation=WorkAuthorisation(form.study_work_authorisation.data),
         )
     except (Invalid, Conflict) as error:
         field_of = {"student_id": "student_email", "scholarship_minor": "scholarship"}
@@ -238,7 +240,8 @@ def record_payment(enrollment_id: int):
 
 @blueprint.post("/enrollments/<id:enrollment_id>/eligibility")
 def record_eligibility(enrollment_id: int):
-    """Record the start of studies, the search country and the work authorisation there."""
+    """Record the start of studies, the search country and the work authorisation there, and
+    the country of study and the work authorisation there (for the outcomes report)."""
     session = db_session()
     enrollment = records.get_or_404(session, Enrollment, enrollment_id)
     form = EligibilityForm(prefix="eligibility")
@@ -251,6 +254,8 @@ def record_eligibility(enrollment_id: int):
             studies_started_on=form.studies_started_on.data,
             search_country=form.search_country.data,
             work_authorisation=WorkAuthorisation(form.work_authorisation.data),
+            study_country=form.study_country.data,
+            study_work_authorisation=WorkAuthorisation(form.study_work_authorisation.data),
         )
     except Invalid as error:
         return enrollment_page(enrollment_id, None, refused(form, error, {}), eligibility_form=form)
@@ -258,7 +263,9 @@ def record_eligibility(enrollment_id: int):
         "enrollment.eligibility_recorded",
         f"enrollment:{enrollment.id}",
         f"studies from {enrollment.studies_started_on}, search in {enrollment.search_country},"
-        f" work authorisation {enrollment.work_authorisation.value}",
+        f" work authorisation {enrollment.work_authorisation.value}; studies in"
+        f" {enrollment.study_country}, work authorisation"
+        f" {enrollment.study_work_authorisation.value}",
     )
     session.commit()
     flash(_("Eligibility recorded."), "success")
@@ -326,6 +333,8 @@ def enrollment_page(
             studies_started_on=enrollment.studies_started_on,
             search_country=enrollment.search_country,
             work_authorisation=enrollment.work_authorisation.value,
+            study_country=enrollment.study_country,
+            study_work_authorisation=enrollment.study_work_authorisation.value,
         )
     verification_forms = {
         check.prerequisite.id: PrerequisiteVerificationForm(

@@ -68,6 +68,12 @@ _WORK_AUTHORISATIONS = [
 ]
 
 
+#: What the country of study and the work authorisation there are for (the outcomes report).
+_STUDY_COUNTRY_HELP = lazy_gettext("Where the student studies from (ISO code).")
+_STUDY_AUTHORISATION_HELP = lazy_gettext(
+    "For the outcomes report (CIRR): \u201cno\u201d takes the graduate out of its base."
+)
+
 _PAYMENT_INTENT = r"^pi_[A-Za-z0-9_]{1,250}\Z"
 
 # -- Forms -------------------------------------------------------------------------------------
@@ -274,6 +280,18 @@ class EligibilityForm(PageForm):
         lazy_gettext("Authorised to work in the search country"),
         choices=select_choices(_WORK_AUTHORISATIONS),
     )
+    study_country = StringField(
+        lazy_gettext("Country of study"),
+        [DataRequired(), country_code],
+        filters=[strip],
+        description=_STUDY_COUNTRY_HELP,
+        render_kw={"autocomplete": "off", "maxlength": 2},
+    )
+    study_work_authorisation = SelectField(
+        lazy_gettext("Authorised to work in the country of study"),
+        choices=select_choices(_WORK_AUTHORISATIONS),
+        description=_STUDY_AUTHORISATION_HELP,
+    )
 
 
 class PrerequisiteVerificationForm(PageForm):
@@ -359,6 +377,21 @@ class EnrollmentForm(PageForm):
         lazy_gettext("Authorised to work in the search country"),
         choices=select_choices(_WORK_AUTHORISATIONS),
         default=WorkAuthorisation.UNKNOWN.value,
+    )
+    study_country = StringField(
+        lazy_gettext("Country of study"),
+        [Optional(), country_code],
+        filters=[strip],
+        description=lazy_gettext(
+            "Where the student studies from; ISO code, empty for the student's own country."
+        ),
+        render_kw={"autocomplete": "off", "maxlength": 2},
+    )
+    study_work_authorisation = SelectField(
+        lazy_gettext("Authorised to work in the country of study"),
+        choices=select_choices(_WORK_AUTHORISATIONS),
+        default=WorkAuthorisation.UNKNOWN.value,
+        description=_STUDY_AUTHORISATION_HELP,
     )
 
     #: Each programme's currency by id, set by the view.

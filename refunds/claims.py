@@ -340,19 +340,21 @@ def approve(
     changed = [approval for approval in current if approval.amount_minor != refundable.amount_minor]
     if changed:
         first = changed[0]
-        was = (
-            "an unknown amount" if first.amount_minor is None else _money(claim, first.amount_minor)
-        )
+        amount = _money(claim, refundable.amount_minor)
         transition(
             session,
             claim,
             S.IN_REVIEW,
             actor=actor,
-            reason=notes.note(
-                notes.AMOUNT_CHANGED,
-                amount=_money(claim, refundable.amount_minor),
-                was=was,
-                actor=first.actor,
+            reason=(
+                notes.note(notes.AMOUNT_CHANGED_FROM_UNKNOWN, amount=amount, actor=first.actor)
+                if first.amount_minor is None
+                else notes.note(
+                    notes.AMOUNT_CHANGED,
+                    amount=amount,
+                    was=_money(claim, first.amount_minor),
+                    actor=first.actor,
+                )
             ),
         )
         current = []

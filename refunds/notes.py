@@ -22,6 +22,11 @@ AMOUNT_CHANGED = N_(
     "the refundable amount is now %(amount)s, not the %(was)s %(actor)s approved: the approvals"
     " start again"
 )
+#: The same, for a first approval recorded before approvals kept the amount they approved.
+AMOUNT_CHANGED_FROM_UNKNOWN = N_(
+    "the refundable amount is now %(amount)s; %(actor)s approved without an amount: the"
+    " approvals start again"
+)
 FIRST_APPROVAL = N_("first of two approvals: %(reason)s")
 NOTHING_TO_REFUND = N_("nothing to refund")
 SETTLED_BY_TRANSFER = N_("%(reason)s (transfer %(reference)s)")
@@ -46,7 +51,8 @@ OBLIGATIONS_NOT_MET = N_("search obligations not met: %(reasons)s")
 
 #: Every note the system writes.
 NOTES = (
-    SWEPT, REOPENED, AMOUNT_CHANGED, FIRST_APPROVAL, NOTHING_TO_REFUND, SETTLED_BY_TRANSFER,
+    SWEPT, REOPENED, AMOUNT_CHANGED, AMOUNT_CHANGED_FROM_UNKNOWN, FIRST_APPROVAL,
+    NOTHING_TO_REFUND, SETTLED_BY_TRANSFER,
     SENDING, REFUND_FAILED, PROVIDER_HOLDS, ALL_SUCCEEDED, JOB_REPORTED,
     JOB_REPORTED_AFTER_PAYMENT, EMPLOYER_CORRECTED, EMPLOYER_DENIED, JOB_DISPUTED, JOB_CORRECTED,
     GRADUATE_CORRECTED, GRADUATE_WITHDREW, EXCLUDED, OBLIGATIONS_NOT_MET,

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from app.errors import Conflict, Invalid
 from app.guarantee.terms import OutcomeStatus
 from app.models import AuditEvent
-from refunds import claims
+from refunds import claims, notes
 from refunds.executor import execute_refunds
 from refunds.gateway import TransientGatewayError
-from refunds.models import ClaimApproval, RecoveryItem, Refund, RefundClaim
+from refunds.models import ClaimApproval, ClaimTransition, RecoveryItem, Refund, RefundClaim
 from refunds.reconcile import reconcile
 from refunds.states import ClaimState, RefundState
 from refunds.sweep import sweep
@@ -174,6 +174,35 @@ def test_approvals_of_an_earlier_round_do_not_count_and_anyone_may_approve_again
         .order_by(ClaimApproval.id)
     ).all()
     assert rounds == [(1, ADA), (2, GRACE), (2, ADA)]
+
+
+def test_a_first_approval_kept_without_an_amount_starts_the_approvals_again_saying_so(
+    session, owed_graduate, gateway
+):
+    claim = flag(session, owed_graduate((300_000, 400_000)))
+    # An approval recorded before approvals kept the amount they approved.
+    session.add(
+        ClaimApproval(claim_id=claim.id, round=claim.approval_round, actor=ADA, reason="looked")
+    )
+    claims.transition(session, claim, S.AWAITING_SECOND_APPROVAL, actor=ADA, reason="first")
+    session.commit()
+
+    approve(session, claim, GRACE, gateway)
+
+    # Grace's approval is the first of a new round, after the note of why.
+    assert state_of(session, claim) is S.AWAITING_SECOND_APPROVAL
+    moves = session.execute(
+        select(ClaimTransition.to_state, ClaimTransition.reason)
+        .where(ClaimTransition.claim_id == claim.id)
+        .order_by(ClaimTransition.id)
+    ).all()
+    note = (
+        f"the refundable amount is now 7,000.00 EUR; {ADA} approved without an amount:"
+        " the approvals start again"
+    )
+    assert (S.IN_REVIEW, note) in moves
+    assert moves[-1].to_state is S.AWAITING_SECOND_APPROVAL
+    assert notes.recognised(note) is not None
 
 
 def test_the_same_person_twice_in_one_round_is_refused(session, owed_graduate, gateway):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import MutableMapping
 from datetime import datetime
 
 import pyotp
@@ -71,6 +72,25 @@ def opened_secret(user: User) -> str | None:
 def new_secret() -> str:
     """A fresh random base32 secret (160 bits) for an authenticator app."""
     return pyotp.random_base32(32)
+
+
+#: Where the secret being set up waits, between the page that shows it and the first code that
+#: confirms it: the person's browser session, whose cookie is signed but readable, so sealed.
+ENROLLING = "enrol_secret"
+
+
+def enrolling_secret(browser_session: MutableMapping) -> str:
+    """The secret being set up in ``browser_session`` (a new one the first time, or when the one
+    kept there no longer opens), kept there sealed."""
+    token = browser_session.get(ENROLLING)
+    if isinstance(token, str):
+        try:
+            return keyring().open(token)
+        except Unopenable:
+            pass  # sealed under a key since dropped: a new secret, shown again
+    secret = new_secret()
+    browser_session[ENROLLING] = keyring().seal(secret)
+    return secret
 
 
 def provisioning_uri(secret: str, email: str) -> str:

@@ -219,9 +219,7 @@ def second_factor_setup():
     user = _signed_in_user()
     if second_factor.enabled(user):
         return redirect(url_for(".settings"))
-    secret = flask_session.get("enrol_secret")
-    if not isinstance(secret, str):
-        secret = flask_session["enrol_secret"] = second_factor.new_secret()
+    secret = second_factor.enrolling_secret(flask_session)
     form = CodeForm()
     status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
@@ -233,7 +231,7 @@ def second_factor_setup():
             form.code.errors.extend(f"{r[:1].upper()}{r[1:]}." for r in error.errors["code"])
         else:
             session.commit()
-            flask_session.pop("enrol_secret", None)
+            flask_session.pop(second_factor.ENROLLING, None)
             return recovery_codes_page(codes, url_for(".settings"))
     return (
         render_template(

@@ -289,9 +289,7 @@ def sign_in_enrol():
     user = _pending_user(session)
     if user is None or second_factor.enabled(user) or not second_factor.required(user):
         return _start_again()
-    secret = flask_session.get("enrol_secret")
-    if not isinstance(secret, str):
-        secret = flask_session["enrol_secret"] = second_factor.new_secret()
+    secret = second_factor.enrolling_secret(flask_session)
     form = CodeForm()
     status = 200
     if form.validate_on_submit():

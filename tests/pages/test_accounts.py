@@ -439,6 +439,20 @@ def test_finance_without_a_second_factor_enrols_before_any_page(client, session)
     assert factory_keyring().open(fresh(session, user).sealed_totp_secret) == secret
 
 
+def test_the_secret_being_set_up_waits_sealed_in_the_session_cookie(app, client, session):
+    user = UserFactory(role=Role.FINANCE, totp_secret=None, totp_enabled_at=None)
+    password_step(client, user)
+
+    secret = _secret_on(text_of(client.get("/sign-in/enrol")))
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+    kept = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+
+    assert secret not in repr(kept)
+    assert factory_keyring().open(kept["enrol_secret"]) == secret
+    # The page shown again shows the same secret, until the first code confirms it.
+    assert _secret_on(text_of(client.get("/sign-in/enrol"))) == secret
+
+
 def test_a_session_of_finance_without_a_second_factor_ends(client, session, sign_in):
     user = UserFactory(role=Role.FINANCE)
     sign_in(user)

@@ -329,40 +329,6 @@ def _listed_sqlite(element, compiler, **kw):
     return f"(instr({countries}, ',' || ({country}) || ',') <> 0)"
 
 
-class _AmongFound(ColumnElement):
-    """Whether ``column`` is one of the values ``found`` (a SELECT of one column) finds.
-
-    On PostgreSQL the values are gathered into one array first (``= ANY (ARRAY(...))``): the
-    planner then looks each row up by ``column``'s index, where ``IN`` lets it hash the whole
-    table to join a few thousand values. The forecast reads the enrollments of the graduations
-    of the last year or so this way: hashing every enrollment made it grow with the history
-    (its plan took about 120 ms at 20,000 graduations and 170 ms at 200,000; 121 and 126 ms
-    this way)."""
-
-    inherit_cache = True
-    type = Boolean()
-    # Its operands are part of the statement's cache key: statements using this are cached.
-    _traverse_internals = [
-        ("column", InternalTraversal.dp_clauseelement),
-        ("found", InternalTraversal.dp_clauseelement),
-    ]
-
-    def __init__(self, column, found):
-        self.column = column
-        self.found = found
-
-
-@compiles(_AmongFound)
-def _among_found(element, compiler, **kw):
-    return compiler.process(element.column.in_(element.found), **kw)
-
-
-@compiles(_AmongFound, "postgresql")
-def _among_found_postgresql(element, compiler, **kw):
-    column = compiler.process(element.column, **kw)
-    return f"({column} = ANY (ARRAY({compiler.process(element.found, **kw)})))"
-
-
 def _in_search_areas(countries, country):
     """``app.guarantee.rules.in_search_areas`` in SQL: ``countries`` is the policy's row of
     ``policy_areas`` (NULL when it names none: anywhere)."""
@@ -481,12 +447,6 @@ def _windows(graduation_ids=None, qualified_since: date | None = None):
             covered_by_policy(areas),
             true() if graduation_ids is None else Graduation.id.in_(graduation_ids),
             true() if qualified_since is None else Graduation.qualified_on >= qualified_since,
-            true()
-            if qualified_since is None
-            else _AmongFound(
-                Enrollment.id,
-                select(Graduation.enrollment_id).where(Graduation.qualified_on >= qualified_since),
-            ),
         )
     )
     if paid is not None:

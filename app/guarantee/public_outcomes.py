@@ -12,7 +12,8 @@ Definitions beyond CIRR's:
 - **NACE**: graduates excluded for further study or military service (documented, or further
   study as their intent at enrollment) are *continuing education or service*; the other excluded
   graduates (an intent other than a job or further study, not authorised to work in the country
-  of study, incarceration, death) are left out of the NACE figures, as the page says. *Known* = graduates less those left out less the non-reporting (4).
+  of study, incarceration, death) are left out of the NACE figures, as the page says.
+  *Known* = graduates less those left out less the non-reporting (4).
   **Knowledge rate** = known / (graduates less those left out). **Career outcomes rate** =
   (employed in any CIRR job status, 1A-2B, plus continuing education or service) / (known less
   not seeking, 3B).

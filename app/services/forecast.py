@@ -138,7 +138,8 @@ def liability_forecast(session: Session, as_of: date, horizon: int = HORIZON_MON
     graduates: dict[tuple[date, str], int] = defaultdict(int)
     amounts: dict[tuple[date, str], int] = defaultdict(int)
     if since is not None:
-        searching = in_window_closing_before(as_of, end, since).subquery("searching")
+        closing = in_window_closing_before(as_of, end, since, look_up_enrollments=True)
+        searching = closing.subquery("searching")
         claimed = exists().where(
             RefundClaim.enrollment_id == searching.c.enrollment_id,
             RefundClaim.state.in_(OPEN_CLAIM_STATES),

@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, event, exists, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -118,31 +119,37 @@ def _instant(n: int) -> datetime:
 def _import_against_copy(
     engine: Engine, kind: str, csv_text: str, target: str, copied: list[tuple]
 ) -> float:
-    started = time.perf_counter()
-    with Session(engine) as session:
-        report = import_rows(session, kind, read_csv(csv_text.encode(), kind))
-        if not report.ok:
-            raise RuntimeError(f"the bench's {kind} file has problems: {report.errors[:3]}")
-        session.commit()
-    imported = time.perf_counter() - started
-    raw = engine.raw_connection()
-    try:
-        started = time.perf_counter()
-        with (
-            raw.driver_connection.cursor() as cursor,
-            cursor.copy(f"COPY {target} FROM STDIN") as copy,
-        ):
-            for row in copied:
-                copy.write_row(row)
-        raw.commit()
-        copy_seconds = time.perf_counter() - started
-    finally:
-        raw.close()
+    """COPY's time over the import's for the same rows, each the median of rounds in turn after
+    a warm-up; every round is rolled back, so that each writes the same rows to the same
+    tables."""
+
+    def imported() -> None:
+        with Session(engine) as session:
+            report = import_rows(session, kind, read_csv(csv_text.encode(), kind))
+            if not report.ok:
+                raise RuntimeError(f"the bench's {kind} file has problems: {report.errors[:3]}")
+            session.rollback()
+
+    def copy_them() -> None:
+        raw = engine.raw_connection()
+        try:
+            with (
+                raw.driver_connection.cursor() as cursor,
+                cursor.copy(f"COPY {target} FROM STDIN") as copy,
+            ):
+                for row in copied:
+                    copy.write_row(row)
+        finally:
+            raw.rollback()
+            raw.close()
+
+    import_seconds, copy_seconds = _alternating(imported, copy_them, runs=5)
     rows = len(copied)
     _progress(
-        f"import {kind}: {rows / imported:,.0f} rows/s; COPY: {rows / copy_seconds:,.0f} rows/s"
+        f"import {kind}: {rows / import_seconds:,.0f} rows/s;"
+        f" COPY: {rows / copy_seconds:,.0f} rows/s"
     )
-    return copy_seconds / imported
+    return copy_seconds / import_seconds
 
 
 # --- the API ----------------------------------------------------------------------------------
@@ -420,21 +427,35 @@ def _address_of_page(client, first_address: str, number: int) -> str:
 
 
 def _timed_pair(
-    first: Callable[[], object], deep: Callable[[], object], runs: int = 11
+    first: Callable[[], Any], deep: Callable[[], Any], runs: int = 11
 ) -> tuple[float, float]:
-    """The median times of ``first`` and ``deep``, called in turn, each going first in every
-    other round (the machine's load, and whatever the call before leaves behind, then weigh on
-    both alike)."""
-    first(), deep()
-    times: tuple[list[float], list[float]] = ([], [])
-    for round_number in range(runs):
-        pair = [(first, times[0]), (deep, times[1])]
-        for call, kept in pair if round_number % 2 == 0 else pair[::-1]:
-            started = time.perf_counter()
+    """``_alternating`` for two requests, each of which must answer 200."""
+
+    def answered(call: Callable[[], Any]) -> Callable[[], None]:
+        def checked() -> None:
             response = call()
-            kept.append(time.perf_counter() - started)
             if response.status_code != 200:
                 raise RuntimeError(f"{response.status_code}: {response.get_data()[:200]!r}")
+
+        return checked
+
+    return _alternating(answered(first), answered(deep), runs)
+
+
+def _alternating(
+    first: Callable[[], object], second: Callable[[], object], runs: int = 11
+) -> tuple[float, float]:
+    """The median times of ``first`` and ``second``, after one warm-up call each, called in
+    turn, each going first in every other round (the machine's load, and whatever the call
+    before leaves behind, then weigh on both alike)."""
+    first(), second()
+    times: tuple[list[float], list[float]] = ([], [])
+    for round_number in range(runs):
+        pair = [(first, times[0]), (second, times[1])]
+        for call, kept in pair if round_number % 2 == 0 else pair[::-1]:
+            started = time.perf_counter()
+            call()
+            kept.append(time.perf_counter() - started)
     return tuple(sorted(kept)[runs // 2] for kept in times)
 
 

@@ -3,6 +3,7 @@ facts and verifies its prerequisites; the graduate and finance read why someone 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import func, select
@@ -181,6 +182,13 @@ def test_registrar_enrolls_records_eligibility_and_verifies_the_prerequisite_onc
     )
     page = client.get(path).get_data(as_text=True)
     assert "No · excluded from the outcomes report's base" in page
+    # Each work authorisation names its country: the two facts never read alike.
+    facts = re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)", page)
+    labels = [label for label, _ in facts]
+    assert len(labels) == len(set(labels))
+    assert ("Authorised to work in the search country", "Yes · required by the policy") in facts
+    assert ("Authorised to work in the country of study", "No · excluded from the outcomes"
+            " report's base") in facts  # fmt: skip
     assert session.scalars(
         select(AuditEvent.detail).where(AuditEvent.action == "enrollment.eligibility_recorded")
     ).one() == (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -10,4 +12,14 @@ from app.models import Base
 
 def test_migrations_and_models_agree(connection):
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    assert compare_metadata(context, Base.metadata) == []
+    with warnings.catch_warnings():
+        if connection.dialect.name == "sqlite":
+            # The PostgreSQL-only index in DESC NULLS LAST order (migration 0026): SQLite
+            # holds none, and alembic says it cannot compare one there.
+            warnings.filterwarnings(
+                "ignore",
+                message="autogenerate skipping metadata-specified expression-based index"
+                " 'ix_enrollments_expected_graduation_desc'",
+                category=UserWarning,
+            )
+        assert compare_metadata(context, Base.metadata) == []

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,6 +50,13 @@ class Enrollment(CreatedAt, Base):
         Index("ix_enrollments_programme_signed_on_id", "programme_id", "signed_on", "id"),
         # Sorted by expected graduation: its pages' seeks (migration 0022).
         Index("ix_enrollments_expected_graduation_on_id", "expected_graduation_on", "id"),
+        # Newest expected graduation first, those without one last: read backward, the index
+        # above puts them first (migration 0026). SQLite takes no NULLS LAST in an index.
+        Index(
+            "ix_enrollments_expected_graduation_desc",
+            text("expected_graduation_on DESC NULLS LAST"),
+            text("id DESC"),
+        ).ddl_if(dialect="postgresql"),
         CheckConstraint(
             "length(search_country) = 2 AND search_country = upper(search_country)",
             name="search_country_iso",

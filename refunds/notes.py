@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from app.guarantee import reasons
 from app.guarantee.sentences import N_, IsoDay, Sentence
 from refunds.states import ClaimState
 
@@ -46,8 +47,11 @@ JOB_CORRECTED = N_("job %(job)s corrected: %(why)s")
 GRADUATE_CORRECTED = N_("job %(job)s corrected by the graduate")
 GRADUATE_WITHDREW = N_("job %(job)s withdrawn by the graduate")
 EXCLUDED = N_("the graduate is out of the guarantee: excluded outcome %(outcome)s")
-#: The review after the sweep: every reason (the rule's sentences, in English) in one text.
+#: The review after the sweep: every reason (the rule's sentences, in English) in one text
+#: (``app.guarantee.reasons.listed``).
 OBLIGATIONS_NOT_MET = N_("search obligations not met: %(reasons)s")
+#: The review's reason to reject a claim a declined offer voids.
+VOID = reasons.VOID
 
 #: Every note the system writes.
 NOTES = (
@@ -55,11 +59,18 @@ NOTES = (
     NOTHING_TO_REFUND, SETTLED_BY_TRANSFER,
     SENDING, REFUND_FAILED, PROVIDER_HOLDS, ALL_SUCCEEDED, JOB_REPORTED,
     JOB_REPORTED_AFTER_PAYMENT, EMPLOYER_CORRECTED, EMPLOYER_DENIED, JOB_DISPUTED, JOB_CORRECTED,
-    GRADUATE_CORRECTED, GRADUATE_WITHDREW, EXCLUDED, OBLIGATIONS_NOT_MET,
+    GRADUATE_CORRECTED, GRADUATE_WITHDREW, EXCLUDED, OBLIGATIONS_NOT_MET, VOID,
 )  # fmt: skip
 
-#: How a value read back from a stored note becomes what it was written from, by its name.
-_READ_BACK = {"day": lambda text: IsoDay.of(date.fromisoformat(text)), "state": ClaimState}
+#: How a value read back from a stored note becomes what it was written from, by its name:
+#: the review's reasons and a declined offer are read as the sentences they were written from
+#: when they can be told (else they stay the text stored).
+_READ_BACK = {
+    "day": lambda text: IsoDay.of(date.fromisoformat(text)),
+    "state": ClaimState,
+    "reasons": reasons.read_reasons,
+    "offer": reasons.read_offer,
+}
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 #: What a value looks like, by its name, where a note could be read two ways without it (an

@@ -25,6 +25,26 @@ from app.guarantee.terms import JobFacts, OfferDecision, PolicyTerms, SearchActi
 
 WEEK = 7
 
+#: The shortfalls the rule writes (``Compliance.shortfalls``). The claim review after the sweep
+#: stores them in English in a claim's history, and ``app.guarantee.reasons`` reads them back
+#: with these messages: changing their English leaves the notes stored before unread.
+WEEK_APPLICATIONS = N_("%(week)s: %(done)s of %(required)s applications")
+WEEK_COACHING = N_("%(week)s: no coaching check-in (policy: one every %(every)s)")
+ANSWERED_LATE = N_("question asked %(asked)s answered %(late)s late (policy: within %(within)s)")
+NOT_ANSWERED = N_(
+    "question asked %(asked)s not answered; it was due %(due)s (policy: within %(within)s)"
+)
+OFFER_REPORTED_LATE = N_(
+    "offer from %(employer)s received %(received)s reported %(delay)s later"
+    " (policy: within %(within)s)"
+)
+#: What those name: a week, a declined offer, an employer not named, days and weeks.
+WEEK_LABEL = N_("week %(number)s (%(first)s to %(last)s)")
+DECLINED_OFFER = N_("declined a qualifying offer from %(employer)s on %(day)s")
+AN_EMPLOYER = N_("an employer")
+DAY, DAYS = N_("%(count)s day"), N_("%(count)s days")
+A_WEEK, WEEKS = N_("week"), N_("%(count)s weeks")
+
 
 @dataclass(frozen=True)
 class Activity:
@@ -118,7 +138,7 @@ class DeclinedOffer:
     def description(self) -> Sentence:
         """'declined a qualifying offer from Acme on 03 Feb 2027'."""
         return Sentence(
-            N_("declined a qualifying offer from %(employer)s on %(day)s"),
+            DECLINED_OFFER,
             employer=_employer(self.employer_name),
             day=self.declined_on or self.received_on,
         )
@@ -227,10 +247,7 @@ def search_compliance(
             if answered_at > due:
                 shortfalls.append(
                     Sentence(
-                        N_(
-                            "question asked %(asked)s answered %(late)s late"
-                            " (policy: within %(within)s)"
-                        ),
+                        ANSWERED_LATE,
                         asked=asked,
                         late=_late_by(answered_at - due),
                         within=_days(terms.answer_within_days),
@@ -239,10 +256,7 @@ def search_compliance(
         elif due < end_of_day:
             shortfalls.append(
                 Sentence(
-                    N_(
-                        "question asked %(asked)s not answered; it was due %(due)s"
-                        " (policy: within %(within)s)"
-                    ),
+                    NOT_ANSWERED,
                     asked=asked,
                     due=due,
                     within=_days(terms.answer_within_days),
@@ -264,10 +278,7 @@ def search_compliance(
             if delay > terms.report_offers_within_days:
                 shortfalls.append(
                     Sentence(
-                        N_(
-                            "offer from %(employer)s received %(received)s reported %(delay)s"
-                            " later (policy: within %(within)s)"
-                        ),
+                        OFFER_REPORTED_LATE,
                         employer=_employer(offer.employer_name),
                         received=offer.occurred_on,
                         delay=_days(delay),
@@ -406,7 +417,7 @@ def _week_shortfalls(week: WeekCompliance, terms: PolicyTerms) -> list[str]:
     if week.applications < week.applications_required:
         reasons.append(
             Sentence(
-                N_("%(week)s: %(done)s of %(required)s applications"),
+                WEEK_APPLICATIONS,
                 week=week.label,
                 done=week.applications,
                 required=week.applications_required,
@@ -415,7 +426,7 @@ def _week_shortfalls(week: WeekCompliance, terms: PolicyTerms) -> list[str]:
     if week.coaching_met is False:
         reasons.append(
             Sentence(
-                N_("%(week)s: no coaching check-in (policy: one every %(every)s)"),
+                WEEK_COACHING,
                 week=week.label,
                 every=_weeks_phrase(terms.coaching_every_weeks),
             )
@@ -454,9 +465,7 @@ def _week_todo(week: WeekCompliance, terms: PolicyTerms) -> list[str]:
 def _week_label(number: int, first: date, last: date) -> Sentence:
     # Kept: windows that open on the same day share their weeks, and a review after the sweep
     # names thousands of missed weeks (a sentence is immutable, so one serves them all).
-    return Sentence(
-        N_("week %(number)s (%(first)s to %(last)s)"), number=number, first=first, last=last
-    )
+    return Sentence(WEEK_LABEL, number=number, first=first, last=last)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -465,15 +474,15 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _employer(name: str | None) -> str:
-    return name or Sentence(N_("an employer"))
+    return name or Sentence(AN_EMPLOYER)
 
 
 def _days(count: int) -> Sentence:
-    return Sentence(N_("%(count)s day"), N_("%(count)s days"), count=count)
+    return Sentence(DAY, DAYS, count=count)
 
 
 def _weeks_phrase(count: int | None) -> Sentence:
-    return Sentence(N_("week"), N_("%(count)s weeks"), count=count)
+    return Sentence(A_WEEK, WEEKS, count=count)
 
 
 def _late_by(delay: timedelta) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy import Row, String, and_, cast, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app import audit, collector
+from app.guarantee.reasons import listed, not_voiding, stopped_looking, void_reason
 from app.guarantee.terms import SearchActivityKind
 from app.models import (
     AuditEvent,
@@ -77,12 +78,12 @@ def obligation_reasons(record: SearchRecord) -> tuple[str | None, list[str]]:
     compliance = record.compliance
     declined = compliance.declined_qualifying_offers
     if declined and record.terms.declined_offer_voids:
-        return f"void: {declined[0].description}; the policy voids the claim", []
+        return void_reason(declined[0]), []
     reasons = list(compliance.shortfalls)
-    reasons += [f"{offer.description} (the policy does not void the claim)" for offer in declined]
+    reasons += [not_voiding(offer) for offer in declined]
     stopped = record.graduation.stopped_seeking_on
     if stopped is not None and stopped <= record.deadline:
-        reasons.append(f"said they stopped looking for work on {stopped:%d %b %Y}")
+        reasons.append(stopped_looking(stopped))
     return None, reasons
 
 
@@ -200,7 +201,7 @@ def _judge(
             result.rejected.append(claim.id)
             outcome = "void"
         elif reasons:
-            to_review[claim.id] = note(OBLIGATIONS_NOT_MET, reasons="; ".join(reasons))
+            to_review[claim.id] = note(OBLIGATIONS_NOT_MET, reasons=listed(reasons))
             result.in_review.append(claim.id)
             outcome = f"{len(reasons)} reason(s) to review"
         else:

@@ -7,8 +7,17 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from app.guarantee.sentences import IsoDay
-from app.guarantee.terms import EmploymentType, OutcomeStatus, PayerType
+from app.guarantee.obligations import (
+    NOT_ANSWERED,
+    DeclinedOffer,
+    WeekCompliance,
+    WeekState,
+    _days,
+    _week_shortfalls,
+)
+from app.guarantee.reasons import listed, not_voiding, void_reason
+from app.guarantee.sentences import IsoDay, Sentence
+from app.guarantee.terms import EmploymentType, OutcomeStatus, PayerType, PolicyTerms
 from app.models import Role
 from refunds import claims, notes
 from refunds.models import ClaimApproval, ClaimTransition, Refund, RefundClaim
@@ -594,7 +603,68 @@ def test_the_history_says_the_systems_notes_in_french_and_typed_notes_as_typed(
     assert "le remboursement du paiement 12 a échoué : card_declined" in body
     assert "offre refusée, à vérifier" in body
     assert (
-        "obligations de recherche non remplies\u00a0: week 3 (15 Jun 2026 to 21 Jun 2026)" in body
+        "obligations de recherche non remplies\u00a0: semaine 3 (du 15 juin 2026 au 21 juin 2026)"
+        "\u00a0: 1 candidatures sur 2" in body
     )
     assert "window closed without" not in body and "refund of payment" not in body
     assert "search obligations not met" not in body
+
+
+def test_the_reviews_reasons_read_in_french_each_in_its_words(client, session, french_reader):
+    """The review after the sweep lists its reasons in one English note, and voids a claim
+    with another: a French reader reads each reason in French, separated as French writes
+    them; a note stored before the reasons were sentences reads the same."""
+    claim = claim_in()
+    offer = DeclinedOffer("Acme; Co (Lyon)", date(2026, 3, 3), date(2026, 3, 5))
+    reasons = listed(
+        [
+            *_week_shortfalls(
+                WeekCompliance(
+                    3, date(2026, 6, 15), date(2026, 6, 21), 7, 1, 2, True, False, WeekState.MISSED
+                ),
+                PolicyTerms(coaching_every_weeks=2),
+            ),
+            Sentence(
+                NOT_ANSWERED,
+                asked=date(2026, 3, 1),
+                due=datetime(2026, 3, 4, 9, tzinfo=UTC),
+                within=_days(3),
+            ),
+            not_voiding(offer),
+        ]
+    )
+    stored_before = (
+        "said they stopped looking for work on 01 Apr 2026; offer from an employer received"
+        " 02 Feb 2026 reported 12 days later (policy: within 7)"
+    )
+    for to_state, reason in (
+        (S.IN_REVIEW, str(notes.note(notes.OBLIGATIONS_NOT_MET, reasons=reasons))),
+        (S.IN_REVIEW, f"search obligations not met: {stored_before}"),
+        (S.REJECTED, str(void_reason(offer))),
+    ):
+        session.add(ClaimTransition(
+            claim_id=claim.id, from_state=S.FLAGGED, to_state=to_state, actor="system:sweep",
+            reason=reason, at=datetime(2026, 7, 2, 6, 0, tzinfo=UTC),
+        ))  # fmt: skip
+    session.flush()
+
+    _, body = page(client, f"/finance/claims/{claim.id}")
+
+    offer_fr = "refusé une offre qualifiante de Acme; Co (Lyon) le 5 mars 2026"
+    assert (
+        "obligations de recherche non remplies\u00a0: "
+        "semaine 3 (du 15 juin 2026 au 21 juin 2026)\u00a0: 1 candidatures sur 2\u00a0; "
+        "semaine 3 (du 15 juin 2026 au 21 juin 2026)\u00a0: aucun point d’accompagnement"
+        " (conditions\u00a0: un toutes les 2 semaines)\u00a0; "
+        "question posée le 1 mars 2026 sans réponse\u00a0; la réponse était attendue le"
+        " 4 mars 2026, 10:00 (Paris) (conditions\u00a0: sous 3 jours)\u00a0; "
+        f"{offer_fr} (les conditions n’annulent pas la demande)"
+    ) in body
+    assert (
+        "obligations de recherche non remplies\u00a0: a déclaré avoir cessé de chercher un emploi"
+        " le 1 avr. 2026\u00a0; offre de un employeur reçue le 2 févr. 2026, déclarée 12 jours"
+        " plus tard (conditions\u00a0: sous 7)"
+    ) in body
+    assert f"demande annulée\u00a0: {offer_fr}\u00a0; les conditions annulent la demande" in body
+    for english in ("search obligations", "applications", "declined", "policy", "void:"):
+        assert english not in body

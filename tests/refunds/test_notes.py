@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.guarantee.obligations import DeclinedOffer
 from app.guarantee.sentences import IsoDay
 from refunds import notes
 from refunds.amounts import describe_money
@@ -28,6 +29,11 @@ VALUES = {
     "was": st.one_of(
         st.just("an unknown amount"),
         st.integers(0, 10**9).map(lambda minor: describe_money(minor, "JPY")),
+    ),
+    "offer": st.builds(
+        lambda employer, day: DeclinedOffer(employer, day, None).description,
+        st.none() | TEXT,
+        st.dates(date(2000, 1, 1), date(2100, 12, 31)),
     ),
 }
 

@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.guarantee.sentences import Sentence
 from app.guarantee.terms import EmploymentType, OfferDecision, SearchActivityKind
 from app.models import AuditEvent, PolicyQualifyingType
 from app.services.claim_review import VOID_NOTE, review_flagged_claims
 from refunds import claims
 from refunds.models import ClaimTransition, RefundClaim
-from refunds.notes import OBLIGATIONS_NOT_MET, recognised
+from refunds.notes import OBLIGATIONS_NOT_MET, VOID, recognised
 from refunds.states import ClaimState
 from refunds.sweep import sweep
 from tests.factories import (
@@ -123,7 +124,8 @@ def test_missed_obligations_send_the_claim_to_review_with_every_reason(session):
     assert result.in_review == [claim.id]
     reason = last_transition(session, claim).reason
     assert reason.startswith("search obligations not met: ")
-    assert recognised(reason).message == OBLIGATIONS_NOT_MET  # a page says it in French
+    assert recognised(reason).message == OBLIGATIONS_NOT_MET  # a page says it in French,
+    assert isinstance(recognised(reason).values["reasons"], Sentence)  # each reason too
     assert "week 26 (30 Jun 2025 to 06 Jul 2025): 1 of 2 applications" in reason
     assert "question asked 01 Mar 2025 not answered" in reason
     assert last_transition(session, claim).actor == "system:sweep"
@@ -149,6 +151,7 @@ def test_a_declined_qualifying_offer_voids_the_claim_when_the_policy_says_so(ses
     assert last_transition(session, claim).reason == (
         "void: declined a qualifying offer from Acme on 05 Mar 2025; the policy voids the claim"
     )
+    assert recognised(last_transition(session, claim).reason).message == VOID
     # The graduate is told why, in words for them, and that they can appeal.
     assert last_transition(session, claim).graduate_note == VOID_NOTE
     # Appealable as any rejection: a finance person puts it back under review.

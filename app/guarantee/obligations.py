@@ -282,7 +282,7 @@ def search_compliance(
                         employer=_employer(offer.employer_name),
                         received=offer.occurred_on,
                         delay=_days(delay),
-                        within=terms.report_offers_within_days,
+                        within=_days(terms.report_offers_within_days),
                     )
                 )
 

@@ -265,7 +265,12 @@ _REASONS = (
     _sentence(o.ANSWERED_LATE, asked=_DAY, late=_DAYS_PHRASE, within=_DAYS_PHRASE),
     _sentence(o.NOT_ANSWERED, asked=_DAY, due=_INSTANT, within=_DAYS_PHRASE),
     _sentence(
-        o.OFFER_REPORTED_LATE, employer=_EMPLOYER, received=_DAY, delay=_DAYS_PHRASE, within=_COUNT
+        o.OFFER_REPORTED_LATE,
+        employer=_EMPLOYER,
+        received=_DAY,
+        delay=_DAYS_PHRASE,
+        # Written as a bare number ("within 7") before it said its unit.
+        within=_first(_DAYS_PHRASE, _COUNT),
     ),
     _sentence(NOT_VOIDING, offer=_OFFER),
     _sentence(STOPPED_LOOKING, day=_DAY),

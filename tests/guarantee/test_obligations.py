@@ -287,7 +287,7 @@ def offer(received, logged, facts=PERMANENT, decision=OfferDecision.PENDING, dec
         (
             PolicyTerms(report_offers_within_days=7),
             offer(27, 39),
-            ["offer from Acme received 01 Feb 2027 reported 12 days later (policy: within 7)"],
+            ["offer from Acme received 01 Feb 2027 reported 12 days later (policy: within 7 days)"],
         ),
         (NONE, offer(27, 39), []),  # offers need not be reported: nothing is late
     ],

@@ -63,9 +63,11 @@ class _Unknowns:
     each unknown's bounds (a primary cell's 1 to ``threshold - 1``, any other's 0 and up)."""
 
     index: dict[Hashable, int]
-    rows: list[list[float]]
+    #: The equations' coefficients (a sparse matrix, or ``None`` without any) and right sides.
+    matrix: object
     rhs: list[int]
-    bounds: list[tuple[int, int | None]]
+    lower: list[float]
+    upper: list[float]
 
     @classmethod
     def of(
@@ -76,67 +78,81 @@ class _Unknowns:
         primary: set[Hashable],
         threshold: int,
     ) -> _Unknowns:
+        from scipy.sparse import csr_array  # a heavy import, paid when used
+
         variables = sorted(hidden, key=repr)
         index = {cell: i for i, cell in enumerate(variables)}
-        rows, rhs = [], []
+        entries: dict[tuple[int, int], int] = {}
+        rhs = []
         for relation in relations:
             if not any(member in hidden for member in relation.members):
                 continue
-            row = [0.0] * len(variables)
             constant = 0
             for member, sign in ((relation.total, 1), *((part, -1) for part in relation.parts)):
                 if member in hidden:
-                    row[index[member]] += sign
+                    entry = (len(rhs), index[member])
+                    entries[entry] = entries.get(entry, 0) + sign
                 else:
                     constant += sign * cells[member]
-            rows.append(row)
             rhs.append(-constant)
-        bounds = [(1, threshold - 1) if cell in primary else (0, None) for cell in variables]
-        return cls(index, rows, rhs, bounds)
+        matrix = None
+        if rhs:
+            matrix = csr_array(
+                (
+                    [float(value) for value in entries.values()],
+                    ([row for row, _ in entries], [column for _, column in entries]),
+                ),
+                shape=(len(rhs), len(variables)),
+            )
+        lower = [1.0 if cell in primary else 0.0 for cell in variables]
+        upper = [threshold - 1.0 if cell in primary else float("inf") for cell in variables]
+        return cls(index, matrix, rhs, lower, upper)
 
-    def extreme(self, key: Hashable, sign: int) -> tuple[float, list[int] | None]:
+    def extreme(self, key: Hashable, sign: int):
         """The least (``sign`` 1) or greatest (``sign`` -1) whole value ``key`` can take, and
-        whole values of every unknown that reach it (``None`` when it has no greatest).
+        whole values of every unknown that reach it (an array; ``None`` when it has no
+        greatest).
 
         Linear programming first: when its extreme lies on whole numbers (always so for the
         tables of this service, whose relations are sums along two nestings of groups), it is
         the whole-number extreme too. Otherwise integer programming decides."""
-        from scipy.optimize import linprog  # a heavy import, paid when used
+        import numpy as np
+        from scipy.optimize import linprog
 
-        objective = [0.0] * len(self.index)
+        objective = np.zeros(len(self.index))
         objective[self.index[key]] = sign
         result = linprog(
             objective,
-            A_eq=self.rows or None,
+            A_eq=self.matrix,
             b_eq=self.rhs or None,
-            bounds=self.bounds,
+            bounds=np.column_stack([self.lower, self.upper]),
             method="highs",
         )
         if result.status == 3:  # unbounded: nothing limits it from above, whole or not
             return float("inf"), None
         assert result.status == 0, result.message  # the true counts are always a solution
-        if all(abs(value - round(value)) < _WHOLE for value in result.x):
-            return round(sign * result.fun), [round(value) for value in result.x]
+        whole = np.rint(result.x)
+        if np.abs(result.x - whole).max() < _WHOLE:
+            return round(sign * result.fun), whole
         return self._whole_extreme(objective, sign)
 
-    def _whole_extreme(self, objective: list[float], sign: int) -> tuple[float, list[int]]:
+    def _whole_extreme(self, objective, sign: int):
         import numpy as np
         from scipy.optimize import Bounds, LinearConstraint, milp
 
         result = milp(
             objective,
             constraints=(
-                LinearConstraint(np.array(self.rows), self.rhs, self.rhs) if self.rows else None
+                LinearConstraint(self.matrix, self.rhs, self.rhs)
+                if self.matrix is not None
+                else None
             ),
             integrality=np.ones(len(self.index)),
-            bounds=Bounds(
-                [low for low, _ in self.bounds],
-                [np.inf if high is None else high for _, high in self.bounds],
-            ),
+            bounds=Bounds(self.lower, self.upper),
         )
         # The true counts are a whole solution, and a bounded real extreme bounds the whole one.
         assert result.success, result.message
-        return round(sign * result.fun), [round(value) for value in result.x]
+        return round(sign * result.fun), np.rint(result.x)
 
 
 def feasible_range(
@@ -168,29 +184,34 @@ def recoverable(
     (hiding more only widens what is possible): not asked again. The cells found open now are
     added to it.
     """
+    import numpy as np
+
     known_open = set() if known_open is None else known_open
     unknowns = _Unknowns.of(cells, relations, hidden, primary, threshold)
-    # Whole solutions found so far: a cell they give two values is open, no need to ask.
-    values: dict[Hashable, set[int]] = {key: set() for key in hidden}
+    # The least and greatest value of each unknown in the whole solutions found so far: a cell
+    # they give two values is open, no need to ask.
+    least = np.full(len(unknowns.index), np.inf)
+    greatest = np.full(len(unknowns.index), -np.inf)
 
-    def found(solution: list[int] | None) -> None:
+    def found(solution) -> None:
         if solution is not None:
-            for key, i in unknowns.index.items():
-                values[key].add(solution[i])
+            np.minimum(least, solution, out=least)
+            np.maximum(greatest, solution, out=greatest)
 
     pinned = []
     for key in sorted(hidden - known_open, key=repr):
-        if len(values[key]) > 1:
+        i = unknowns.index[key]
+        if greatest[i] > least[i]:
             continue
         low, lowest = unknowns.extreme(key, 1)
         found(lowest)
-        if len(values[key]) > 1:
+        if greatest[i] > least[i]:
             continue
         high, highest = unknowns.extreme(key, -1)
         found(highest)
         if low == high:
             pinned.append(key)
-    known_open |= {key for key in hidden if len(values[key]) > 1}
+    known_open |= {key for key, i in unknowns.index.items() if greatest[i] > least[i]}
     return pinned
 
 

@@ -10,10 +10,18 @@ total the sum of its programmes). Rules:
 - **Complementary**: then no relation may have exactly one hidden member (it would be the total
   less the rest): another member is hidden, the smallest non-zero one, preferring a programme's
   figure to a total. And as long as some hidden count could still be worked out exactly from
-  several relations together (knowing that counts are never negative and that a small one is
-  between 1 and ``threshold - 1``), another count related to it is hidden too. Whether a hidden
-  count can be worked out is decided by linear programming: its least and greatest possible
-  values under the relations (scipy's ``linprog``) must differ.
+  several relations together (knowing that counts are whole and never negative and that a small
+  one is between 1 and ``threshold - 1``), another count related to it is hidden too. Whether a
+  hidden count can be worked out is decided in whole numbers: its least and greatest possible
+  values under the relations must differ. Each is found by linear programming (scipy's
+  ``linprog``), which gives the whole-number answer whenever its extreme lies on whole numbers
+  (always, for tables whose relations are sums along two nestings of groups, as a programme's
+  statuses and the programmes' totals are); otherwise by integer programming (scipy's ``milp``).
+- **Withheld**: when a count stays pinned though everything related to it is hidden, the whole
+  table is withheld, every cell hidden, zeros included (``withheld``). Such a pin rests on
+  knowing which hidden counts are the small ones, and a reader knows that only from the pattern
+  of what is hidden and shown; with nothing shown, not even the zeros, the pattern tells
+  nothing.
 
 Rates and medians are not cells: a page shows a rate only when its numerator and denominator
 cells are both shown, and a median only when it rests on at least ``threshold`` people.
@@ -45,6 +53,108 @@ def primary_suppressed(cells: Mapping[Hashable, int], threshold: int) -> set[Has
     return {key for key, value in cells.items() if 0 < value < threshold}
 
 
+#: How far from a whole number a solver's value may be and still be taken for it.
+_WHOLE = 1e-6
+
+
+@dataclass(frozen=True)
+class _Unknowns:
+    """The hidden cells as unknowns: the relations holding one, as equations over them, and
+    each unknown's bounds (a primary cell's 1 to ``threshold - 1``, any other's 0 and up)."""
+
+    index: dict[Hashable, int]
+    #: The equations' coefficients (a sparse matrix, or ``None`` without any) and right sides.
+    matrix: object
+    rhs: list[int]
+    lower: list[float]
+    upper: list[float]
+
+    @classmethod
+    def of(
+        cls,
+        cells: Mapping[Hashable, int],
+        relations: Iterable[Relation],
+        hidden: set[Hashable],
+        primary: set[Hashable],
+        threshold: int,
+    ) -> _Unknowns:
+        from scipy.sparse import csr_array  # a heavy import, paid when used
+
+        variables = sorted(hidden, key=repr)
+        index = {cell: i for i, cell in enumerate(variables)}
+        entries: dict[tuple[int, int], int] = {}
+        rhs = []
+        for relation in relations:
+            if not any(member in hidden for member in relation.members):
+                continue
+            constant = 0
+            for member, sign in ((relation.total, 1), *((part, -1) for part in relation.parts)):
+                if member in hidden:
+                    entry = (len(rhs), index[member])
+                    entries[entry] = entries.get(entry, 0) + sign
+                else:
+                    constant += sign * cells[member]
+            rhs.append(-constant)
+        matrix = None
+        if rhs:
+            matrix = csr_array(
+                (
+                    [float(value) for value in entries.values()],
+                    ([row for row, _ in entries], [column for _, column in entries]),
+                ),
+                shape=(len(rhs), len(variables)),
+            )
+        lower = [1.0 if cell in primary else 0.0 for cell in variables]
+        upper = [threshold - 1.0 if cell in primary else float("inf") for cell in variables]
+        return cls(index, matrix, rhs, lower, upper)
+
+    def extreme(self, key: Hashable, sign: int):
+        """The least (``sign`` 1) or greatest (``sign`` -1) whole value ``key`` can take, and
+        whole values of every unknown that reach it (an array; ``None`` when it has no
+        greatest).
+
+        Linear programming first: when its extreme lies on whole numbers (always so for the
+        tables of this service, whose relations are sums along two nestings of groups), it is
+        the whole-number extreme too. Otherwise integer programming decides."""
+        import numpy as np
+        from scipy.optimize import linprog
+
+        objective = np.zeros(len(self.index))
+        objective[self.index[key]] = sign
+        result = linprog(
+            objective,
+            A_eq=self.matrix,
+            b_eq=self.rhs or None,
+            bounds=np.column_stack([self.lower, self.upper]),
+            method="highs",
+        )
+        if result.status == 3:  # unbounded: nothing limits it from above, whole or not
+            return float("inf"), None
+        assert result.status == 0, result.message  # the true counts are always a solution
+        whole = np.rint(result.x)
+        if np.abs(result.x - whole).max() < _WHOLE:
+            return round(sign * result.fun), whole
+        return self._whole_extreme(objective, sign)
+
+    def _whole_extreme(self, objective, sign: int):
+        import numpy as np
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        result = milp(
+            objective,
+            constraints=(
+                LinearConstraint(self.matrix, self.rhs, self.rhs)
+                if self.matrix is not None
+                else None
+            ),
+            integrality=np.ones(len(self.index)),
+            bounds=Bounds(self.lower, self.upper),
+        )
+        # The true counts are a whole solution, and a bounded real extreme bounds the whole one.
+        assert result.success, result.message
+        return round(sign * result.fun), np.rint(result.x)
+
+
 def feasible_range(
     key: Hashable,
     cells: Mapping[Hashable, int],
@@ -53,42 +163,10 @@ def feasible_range(
     primary: set[Hashable],
     threshold: int,
 ) -> tuple[float, float]:
-    """The least and greatest value hidden cell ``key`` can take given the shown cells, the
-    relations, non-negative counts, and primary cells between 1 and ``threshold - 1``."""
-    from scipy.optimize import linprog  # a heavy import, paid when used
-
-    variables = sorted(hidden, key=repr)
-    index = {cell: i for i, cell in enumerate(variables)}
-    rows, rhs = [], []
-    for relation in relations:
-        if not any(member in hidden for member in relation.members):
-            continue
-        row = [0.0] * len(variables)
-        constant = 0
-        for member, sign in ((relation.total, 1), *((part, -1) for part in relation.parts)):
-            if member in hidden:
-                row[index[member]] += sign
-            else:
-                constant += sign * cells[member]
-        rows.append(row)
-        rhs.append(-constant)
-    bounds = [(1, threshold - 1) if cell in primary else (0, None) for cell in variables]
-    objective = [0.0] * len(variables)
-    found = []
-    for sign in (1, -1):
-        objective[index[key]] = sign
-        result = linprog(
-            objective,
-            A_eq=rows or None,
-            b_eq=rhs or None,
-            bounds=bounds,
-            method="highs",
-        )
-        if result.status == 3:  # unbounded: nothing limits it from above
-            found.append(float("inf"))
-        else:
-            found.append(sign * result.fun)
-    return found[0], found[1]
+    """The least and greatest whole value hidden cell ``key`` can take given the shown cells,
+    the relations, non-negative counts, and primary cells between 1 and ``threshold - 1``."""
+    unknowns = _Unknowns.of(cells, relations, hidden, primary, threshold)
+    return unknowns.extreme(key, 1)[0], unknowns.extreme(key, -1)[0]
 
 
 def recoverable(
@@ -97,15 +175,49 @@ def recoverable(
     hidden: set[Hashable],
     primary: set[Hashable],
     threshold: int,
+    *,
+    known_open: set[Hashable] | None = None,
 ) -> list[Hashable]:
-    """The hidden cells whose value the shown cells and the relations pin down exactly."""
-    return [
-        key
-        for key in sorted(hidden, key=repr)
-        if (lambda low_high: low_high[1] - low_high[0] < 0.5)(
-            feasible_range(key, cells, relations, hidden, primary, threshold)
-        )
-    ]
+    """The hidden cells whose value the shown cells and the relations pin down exactly.
+
+    ``known_open``: cells already found to have two possible values with fewer cells hidden
+    (hiding more only widens what is possible): not asked again. The cells found open now are
+    added to it.
+    """
+    import numpy as np
+
+    known_open = set() if known_open is None else known_open
+    unknowns = _Unknowns.of(cells, relations, hidden, primary, threshold)
+    # The least and greatest value of each unknown in the whole solutions found so far: a cell
+    # they give two values is open, no need to ask.
+    least = np.full(len(unknowns.index), np.inf)
+    greatest = np.full(len(unknowns.index), -np.inf)
+
+    def found(solution) -> None:
+        if solution is not None:
+            np.minimum(least, solution, out=least)
+            np.maximum(greatest, solution, out=greatest)
+
+    pinned = []
+    for key in sorted(hidden - known_open, key=repr):
+        i = unknowns.index[key]
+        if greatest[i] > least[i]:
+            continue
+        low, lowest = unknowns.extreme(key, 1)
+        found(lowest)
+        if greatest[i] > least[i]:
+            continue
+        high, highest = unknowns.extreme(key, -1)
+        found(highest)
+        if low == high:
+            pinned.append(key)
+    known_open |= {key for key, i in unknowns.index.items() if greatest[i] > least[i]}
+    return pinned
+
+
+def withheld(cells: Mapping[Hashable, int], hidden: set[Hashable]) -> bool:
+    """Whether ``hidden`` (``suppress``'s answer) holds every cell: the table is withheld."""
+    return bool(cells) and hidden >= cells.keys()
 
 
 def suppress(
@@ -123,6 +235,7 @@ def suppress(
     relations = list(relations)
     primary = primary_suppressed(cells, threshold)
     hidden = set(primary)
+    known_open: set[Hashable] = set()
 
     def cost(cell):
         # A total last; zeros next to last (a hidden zero beside a zero total is given away
@@ -139,8 +252,8 @@ def suppress(
                 single = True
         if single:
             continue
-        # Then whatever linear reasoning over several relations could still pin down.
-        exposed = recoverable(cells, relations, hidden, primary, threshold)
+        # Then whatever reasoning over several relations could still pin down, in whole numbers.
+        exposed = recoverable(cells, relations, hidden, primary, threshold, known_open=known_open)
         if not exposed:
             return hidden
         added = set()
@@ -153,5 +266,8 @@ def suppress(
             if candidates and not (added & candidates):
                 added.add(min(candidates, key=cost))
         if not added:
-            return hidden  # nothing shown relates to what is pinned: hiding more cannot help
+            # Nothing shown relates to what is pinned: hiding more cannot help. The pin rests on
+            # knowing which hidden counts are the small ones, which only the pattern of what is
+            # hidden tells: withheld whole, zeros too, the table tells nothing of the kind.
+            return set(cells)
         hidden |= added

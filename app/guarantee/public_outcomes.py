@@ -4,7 +4,9 @@ The one home of the public figures, as pure functions over plain values. They ar
 figures of ``app.guarantee.cirr``, the NACE first-destination rates and the guarantee's own,
 counted per programme and for all programmes, then passed through the disclosure control of
 ``app.guarantee.disclosure``: no count of 1 to ``threshold - 1`` graduates is shown, and enough
-other counts are hidden that none of those can be worked out from the rest. The public figures
+other counts are hidden that none of those can be worked out from the rest; when even hiding
+everything related leaves one pinned (counts all small, as a few programmes' one refund each),
+every figure is withheld, the medians too (``PublishedFigures.withheld``). The public figures
 never name or link to a graduate.
 
 Definitions beyond CIRR's:
@@ -34,7 +36,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from app.guarantee.cirr import JOB_STATUSES, CirrStatus, Rate
-from app.guarantee.disclosure import Relation, suppress
+from app.guarantee.disclosure import Relation, suppress, withheld
 
 #: The key of the all-programmes figures.
 ALL = "all"
@@ -171,6 +173,9 @@ class PublishedFigures:
     rates: dict[str, Rate | None]
     #: Median days to a qualifying job; ``None`` when hidden or nobody was placed.
     median_days_to_job: Fraction | None
+    #: Every figure of the table hidden, of every programme and the totals, medians included
+    #: (``app.guarantee.disclosure``: nothing shown tells which counts are the small ones).
+    withheld: bool = False
 
     def shown(self, cell: str) -> bool:
         return self.counts[cell] is not None
@@ -195,6 +200,7 @@ def publish(
         Relation((ALL, name), tuple((key, name) for key in rows_by_programme)) for name in CELLS
     ]
     hidden = suppress(cells, relations, threshold, is_total=lambda cell: cell[0] == ALL)
+    whole_table_withheld = withheld(cells, hidden)
     published = {}
     for key, rows in groups.items():
         counts = {name: None if (key, name) in hidden else cells[key, name] for name in CELLS}
@@ -210,7 +216,6 @@ def publish(
             for rate, (numerator, denominator) in RATES.items()
         }
         placed = cells[key, GuaranteeOutcome.PLACED.value]
-        published[key] = PublishedFigures(
-            key, counts, rates, median_days(rows) if placed >= threshold else None
-        )
+        median = median_days(rows) if placed >= threshold and not whole_table_withheld else None
+        published[key] = PublishedFigures(key, counts, rates, median, whole_table_withheld)
     return published

@@ -60,6 +60,11 @@ class PublicReport:
     programmes: list[PublicProgramme]
     totals: PublicProgramme | None
 
+    @property
+    def withheld(self) -> bool:
+        """Every figure withheld: too few graduates to show any without giving one away."""
+        return self.totals is not None and self.totals.figures.withheld
+
 
 def _continuing(row: GraduateRow) -> bool:
     return row.intent is CirrIntent.FURTHER_STUDY or row.exclusion_reason in CONTINUING_REASONS
@@ -114,6 +119,8 @@ def public_report(session: Session, period: HalfYear, today: date, threshold: in
     published = publish(rows_by_programme, threshold)
 
     def median_salary(figures) -> int | None:
+        if published[ALL].withheld:
+            return None
         if figures.currency is None or figures.salaries_counted < threshold:
             return None
         return figures.median_salary_minor

@@ -8,9 +8,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.guarantee.cirr import HalfYear
+from app.guarantee.cirr import CirrStatus, HalfYear
 from app.guarantee.disclosure import Relation
-from app.guarantee.public_outcomes import ALL, CELLS, DERIVED, RELATIONS
+from app.guarantee.public_outcomes import (
+    ALL,
+    CELLS,
+    DERIVED,
+    RELATIONS,
+    GuaranteeOutcome,
+    PublicRow,
+    publish,
+)
 from app.models import Role
 from app.pages import public, reports
 from app.services.public_outcomes import public_report
@@ -203,6 +211,82 @@ def test_a_programmes_own_page_shows_what_the_all_programmes_page_does(client, c
     own, _ = published(client.get(f"/outcomes/{ds}?period={PERIOD}").get_data(as_text=True))
 
     assert own == {cell: value for cell, value in everything.items() if cell[0] == ds}
+
+
+def test_a_cohort_of_only_small_counts_is_withheld_whole_in_english_and_french(
+    client, app, session
+):
+    """Two programmes of one graduate each, at a threshold of 3: the all-programmes counts (2)
+    rest on two counts of at least 1, so hiding is not enough; every figure is withheld."""
+    for name, currency, days in (("Data science", "EUR", 20), ("Web development", "GBP", 40)):
+        policy = GuaranteePolicyFactory(programme=ProgrammeFactory(name=name, currency=currency))
+        enrollment = EnrollmentFactory(policy=policy, expected_graduation_on=QUALIFIED)
+        graduation = GraduationFactory(enrollment=enrollment, qualified_on=QUALIFIED)
+        start = QUALIFIED + timedelta(days=days)
+        JobOutcomeFactory(
+            graduation=graduation,
+            start_date=start,
+            annual_salary_minor=5_000_000,
+            salary_currency=currency,
+            created_at=datetime(start.year, start.month, start.day, 12, tzinfo=UTC),
+        )
+    app.config["PUBLIC_REPORT_THRESHOLD"] = 3
+
+    report = public_report(session, HalfYear(2026, 1), TODAY, threshold=3)
+    assert report.withheld
+    for item in (*report.programmes, report.totals):
+        assert set(item.figures.counts.values()) == {None}  # zeros too
+        assert item.figures.median_days_to_job is None and item.median_salary_minor is None
+
+    page = client.get(f"/outcomes?period={PERIOD}").get_data(as_text=True)
+    assert "No figure is published for this half-year" in page
+    assert "data-withheld" in page
+    assert published(page) == ({}, set())
+    assert "data-median" not in page
+
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    french = client.get(f"/outcomes?period={PERIOD}").get_data(as_text=True)
+    assert "Aucun chiffre n’est publié pour ce semestre" in french
+    assert "No figure is published" not in french
+
+
+def test_a_withheld_table_hides_its_medians_too():
+    """Five placed and one refunded graduate per programme, at a threshold of 3: the two
+    refunds (1 and 1, 2 in all) are pinned however hidden, so the whole table is withheld, and
+    the medians with it, though each rests on enough placed graduates."""
+
+    def rows(programme: int, refunds: int = 1) -> list[PublicRow]:
+        placed = PublicRow(
+            programme,
+            True,
+            status=CirrStatus.FULL_TIME_EMPLOYEE,
+            guarantee=GuaranteeOutcome.PLACED,
+            days_to_job=9,
+        )
+        owed = PublicRow(
+            programme,
+            True,
+            status=CirrStatus.STILL_SEEKING,
+            guarantee=GuaranteeOutcome.OWED,
+            refunded=True,
+        )
+        return [placed] * 5 + [owed] * refunds
+
+    withheld = publish({1: rows(1), 2: rows(2)}, 3)
+    shown = publish({1: rows(1), 2: rows(2, refunds=3)}, 3)
+
+    for figures in withheld.values():
+        assert figures.withheld
+        assert set(figures.counts.values()) == {None}
+        assert figures.median_days_to_job is None
+    assert not shown[ALL].withheld
+    assert shown[ALL].median_days_to_job == 9
+
+
+def test_a_cohort_with_figures_to_show_is_not_withheld(client, cohort):
+    page = client.get(f"/outcomes?period={PERIOD}").get_data(as_text=True)
+
+    assert "data-withheld" not in page
 
 
 def test_a_bad_period_or_programme_is_refused(client, cohort):

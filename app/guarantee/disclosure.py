@@ -17,11 +17,13 @@ total the sum of its programmes). Rules:
   ``linprog``), which gives the whole-number answer whenever its extreme lies on whole numbers
   (always, for tables whose relations are sums along two nestings of groups, as a programme's
   statuses and the programmes' totals are); otherwise by integer programming (scipy's ``milp``).
-- **Withheld**: when a count stays pinned though everything related to it is hidden, the whole
-  table is withheld, every cell hidden, zeros included (``withheld``). Such a pin rests on
-  knowing which hidden counts are the small ones, and a reader knows that only from the pattern
-  of what is hidden and shown; with nothing shown, not even the zeros, the pattern tells
-  nothing.
+- **Withheld**: when a count stays pinned though everything of its part of the table is
+  hidden (``parts_of``: the cells relations link to it, directly or through others), that part
+  is withheld whole, every cell hidden, zeros included. Such a pin rests on knowing which
+  hidden counts are the small ones, and a reader knows that only from the pattern of what is
+  hidden and shown; with nothing of the part shown, not even its zeros, the pattern tells
+  nothing, and no relation joins it to the other parts. When nothing but zeros is left shown
+  (``withheld``), a page withholds the whole table.
 
 Rates and medians are not cells: a page shows a rate only when its numerator and denominator
 cells are both shown, and a median only when it rests on at least ``threshold`` people.
@@ -215,9 +217,37 @@ def recoverable(
     return pinned
 
 
+def parts_of(
+    cells: Mapping[Hashable, int], relations: Iterable[Relation]
+) -> dict[Hashable, frozenset[Hashable]]:
+    """Each cell's part of the table: the cells linked to it by relations, directly or through
+    others (a cell in no relation is a part of its own). No relation joins two parts, so what
+    one part shows tells nothing of another's counts."""
+    parent = {cell: cell for cell in cells}
+
+    def root(cell):
+        while parent[cell] != cell:
+            parent[cell] = parent[parent[cell]]
+            cell = parent[cell]
+        return cell
+
+    for relation in relations:
+        first = root(relation.total)
+        for part in relation.parts:
+            parent[root(part)] = first
+    members: dict[Hashable, set[Hashable]] = {}
+    for cell in cells:
+        members.setdefault(root(cell), set()).add(cell)
+    frozen = {top: frozenset(cells_of_part) for top, cells_of_part in members.items()}
+    return {cell: frozen[root(cell)] for cell in cells}
+
+
 def withheld(cells: Mapping[Hashable, int], hidden: set[Hashable]) -> bool:
-    """Whether ``hidden`` (``suppress``'s answer) holds every cell: the table is withheld."""
-    return bool(cells) and hidden >= cells.keys()
+    """Whether ``hidden`` (``suppress``'s answer) leaves nothing but zeros shown: every count of
+    at least one person is hidden, and a page withholds the table whole."""
+    return any(cells.values()) and all(
+        value == 0 or cell in hidden for cell, value in cells.items()
+    )
 
 
 def suppress(
@@ -235,7 +265,10 @@ def suppress(
     relations = list(relations)
     primary = primary_suppressed(cells, threshold)
     hidden = set(primary)
-    known_open: set[Hashable] = set()
+    part_of = parts_of(cells, relations)
+    # Hidden cells not to ask about again: found open (hiding more only widens what is
+    # possible), or in a part withheld whole.
+    settled: set[Hashable] = set()
 
     def cost(cell):
         # A total last; zeros next to last (a hidden zero beside a zero total is given away
@@ -253,21 +286,29 @@ def suppress(
         if single:
             continue
         # Then whatever reasoning over several relations could still pin down, in whole numbers.
-        exposed = recoverable(cells, relations, hidden, primary, threshold, known_open=known_open)
+        exposed = recoverable(cells, relations, hidden, primary, threshold, known_open=settled)
         if not exposed:
             return hidden
         added = set()
         for key in exposed:
+            part = part_of[key]
             # A shown cell of a relation the exposed cell is in; failing that, of any relation
-            # that holds a hidden cell (the exposed one is pinned through those).
+            # of its part that holds a hidden cell (the exposed one is pinned through those).
             near = {m for r in relations if key in r.members for m in r.members} - hidden
-            far = {m for r in relations if hidden & set(r.members) for m in r.members} - hidden
+            far = {
+                m
+                for r in relations
+                if r.total in part and hidden & set(r.members)
+                for m in r.members
+            } - hidden
             candidates = near or far
-            if candidates and not (added & candidates):
+            if not candidates:
+                # Nothing shown in its part: hiding more cannot help. The pin rests on knowing
+                # which hidden counts are the small ones, which only the pattern of what is
+                # hidden tells: the part is withheld whole, zeros too, and tells nothing of the
+                # kind (nor, joined to no other part, does the rest of the table).
+                hidden |= part
+                settled |= part
+            elif not (added & candidates):
                 added.add(min(candidates, key=cost))
-        if not added:
-            # Nothing shown relates to what is pinned: hiding more cannot help. The pin rests on
-            # knowing which hidden counts are the small ones, which only the pattern of what is
-            # hidden tells: withheld whole, zeros too, the table tells nothing of the kind.
-            return set(cells)
         hidden |= added

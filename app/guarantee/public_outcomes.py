@@ -6,8 +6,9 @@ counted per programme and for all programmes, then passed through the disclosure
 ``app.guarantee.disclosure``: no count of 1 to ``threshold - 1`` graduates is shown, and enough
 other counts are hidden that none of those can be worked out from the rest; when even hiding
 everything related leaves one pinned (counts all small, as a few programmes' one refund each),
-every figure is withheld, the medians too (``PublishedFigures.withheld``). The public figures
-never name or link to a graduate.
+that part of the table (the refunds, say) is withheld whole, zeros too; when nothing but zeros
+would be left, every figure is withheld, the medians too (``PublishedFigures.withheld``). The
+public figures never name or link to a graduate.
 
 Definitions beyond CIRR's:
 
@@ -201,6 +202,8 @@ def publish(
     ]
     hidden = suppress(cells, relations, threshold, is_total=lambda cell: cell[0] == ALL)
     whole_table_withheld = withheld(cells, hidden)
+    if whole_table_withheld:
+        hidden = set(cells)  # the zeros too: alone, they would only say who is not there
     published = {}
     for key, rows in groups.items():
         counts = {name: None if (key, name) in hidden else cells[key, name] for name in CELLS}

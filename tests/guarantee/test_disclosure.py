@@ -11,6 +11,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from app.guarantee.disclosure import (
     Relation,
     feasible_range,
+    parts_of,
     primary_suppressed,
     recoverable,
     suppress,
@@ -119,17 +120,20 @@ def test_two_small_counts_that_add_up_to_a_shown_difference_are_not_given_away()
 
 
 def protected(cells, relations, hidden, threshold) -> bool:
-    """No hidden count can be worked out, or the whole table is withheld.
+    """No hidden count can be worked out, but in a part of the table withheld whole.
 
     The attacker is told which hidden cells are the small ones, and with that alone it can pin
     counts of a table whose every count is small or zero however much is hidden ([[0, 0, 1],
     [1, 1, 1]] at 5: the four ones are 1 to 4 and add up to at most 4). A reader is not told:
-    they could only guess it from the pattern of what is hidden, and when every cell is hidden,
-    zeros included, that pattern tells nothing, no cell is known to be small.
+    they could only guess it from the pattern of what is hidden, and when every cell of a part
+    of the table (the cells relations link) is hidden, zeros included, that pattern tells
+    nothing, no cell of it is known to be small, and no relation joins it to the rest.
     """
-    if withheld(cells, hidden):
-        return hidden == set(cells)
-    return attacker_can_recover(cells, relations, hidden, threshold) == []
+    part_of = parts_of(cells, relations)
+    return all(
+        part_of[cell] <= hidden
+        for cell in attacker_can_recover(cells, relations, hidden, threshold)
+    )
 
 
 @pytest.mark.parametrize(
@@ -154,6 +158,23 @@ def test_a_table_of_only_small_counts_and_zeros_is_withheld_whole(values):
     assert withheld(cells, hidden)
     assert hidden == set(cells)
     assert protected(cells, relations, hidden, 5)
+
+
+def test_a_part_pinned_however_hidden_is_withheld_alone():
+    # A table of small counts and zeros, pinned by the small cells' bounds whatever is hidden,
+    # beside a relation of large counts that no relation joins to it: that one is shown.
+    cells, relations = table({"p0": {"a": 0, "b": 0, "c": 1}, "p1": {"a": 1, "b": 1, "c": 1}})
+    small_part = set(cells)
+    cells |= {"T": 30, "A": 12, "B": 18}
+    relations.append(Relation("T", ("A", "B")))
+
+    hidden = suppress(cells, relations, 5)
+
+    assert parts_of(cells, relations)["T"] == {"T", "A", "B"}
+    assert hidden == small_part
+    assert attacker_can_recover(cells, relations, hidden, 5) != []
+    assert protected(cells, relations, hidden, 5)
+    assert not withheld(cells, hidden)
 
 
 def test_a_table_with_a_large_count_is_not_withheld():

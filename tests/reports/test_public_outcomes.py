@@ -4,6 +4,7 @@ any graduate; staff still see the full report."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -250,12 +251,13 @@ def test_a_cohort_of_only_small_counts_is_withheld_whole_in_english_and_french(
     assert "No figure is published" not in french
 
 
-def test_a_withheld_table_hides_its_medians_too():
-    """Five placed and one refunded graduate per programme, at a threshold of 3: the two
-    refunds (1 and 1, 2 in all) are pinned however hidden, so the whole table is withheld, and
-    the medians with it, though each rests on enough placed graduates."""
+def test_refunds_pinned_however_hidden_are_withheld_and_the_rest_shown():
+    """Five placed and three owed graduates per programme, one of them refunded, at a threshold
+    of 3: the two refunds (1 and 1, 2 in all) are pinned however hidden, so the refunds are
+    withheld, all of them; the statuses and the guarantee's figures, joined to them by no
+    relation, are shown, and so are the medians."""
 
-    def rows(programme: int, refunds: int = 1) -> list[PublicRow]:
+    def rows(programme: int) -> list[PublicRow]:
         placed = PublicRow(
             programme,
             True,
@@ -264,23 +266,39 @@ def test_a_withheld_table_hides_its_medians_too():
             days_to_job=9,
         )
         owed = PublicRow(
-            programme,
-            True,
-            status=CirrStatus.STILL_SEEKING,
-            guarantee=GuaranteeOutcome.OWED,
-            refunded=True,
+            programme, True, status=CirrStatus.STILL_SEEKING, guarantee=GuaranteeOutcome.OWED
         )
-        return [placed] * 5 + [owed] * refunds
+        return [placed] * 5 + [owed] * 2 + [replace(owed, refunded=True)]
 
-    withheld = publish({1: rows(1), 2: rows(2)}, 3)
-    shown = publish({1: rows(1), 2: rows(2, refunds=3)}, 3)
+    published = publish({1: rows(1), 2: rows(2)}, 3)
 
-    for figures in withheld.values():
+    for figures in published.values():
+        assert not figures.withheld
+        assert figures.counts["refunded"] is None
+        assert figures.median_days_to_job == 9
+    assert published[ALL].counts["refunded"] is None
+    assert published[1].counts[CirrStatus.FULL_TIME_EMPLOYEE.value] == 5
+    assert published[ALL].counts["enrolled"] == 16
+    assert published[ALL].counts[GuaranteeOutcome.OWED.value] == 6
+
+
+def test_a_table_with_nothing_but_zeros_left_to_show_hides_its_medians_too():
+    """Three placed graduates in one programme at a threshold of 4: every count is small, so
+    only zeros would be left; the whole table is withheld, the median with it."""
+    placed = PublicRow(
+        1,
+        True,
+        status=CirrStatus.FULL_TIME_EMPLOYEE,
+        guarantee=GuaranteeOutcome.PLACED,
+        days_to_job=9,
+    )
+
+    published = publish({1: [placed] * 3}, 4)
+
+    for figures in published.values():
         assert figures.withheld
         assert set(figures.counts.values()) == {None}
         assert figures.median_days_to_job is None
-    assert not shown[ALL].withheld
-    assert shown[ALL].median_days_to_job == 9
 
 
 def test_a_cohort_with_figures_to_show_is_not_withheld(client, cohort):

@@ -57,6 +57,9 @@ def primary_suppressed(cells: Mapping[Hashable, int], threshold: int) -> set[Has
 
 #: How far from a whole number a solver's value may be and still be taken for it.
 _WHOLE = 1e-6
+#: At most this many pairs of solutions in random directions, which ``recoverable`` looks at
+#: first.
+_PROBES = 30
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,24 @@ class _Unknowns:
             return round(sign * result.fun), whole
         return self._whole_extreme(objective, sign)
 
+    def whole_point(self, objective):
+        """Whole values of every unknown that minimise ``objective``: a linear programme's
+        answer, or ``None`` when it is unbounded or not whole (then it proves nothing)."""
+        import numpy as np
+        from scipy.optimize import linprog
+
+        result = linprog(
+            objective,
+            A_eq=self.matrix,
+            b_eq=self.rhs or None,
+            bounds=np.column_stack([self.lower, self.upper]),
+            method="highs",
+        )
+        if result.status != 0:
+            return None
+        whole = np.rint(result.x)
+        return whole if np.abs(result.x - whole).max() < _WHOLE else None
+
     def _whole_extreme(self, objective, sign: int):
         import numpy as np
         from scipy.optimize import Bounds, LinearConstraint, milp
@@ -200,6 +221,12 @@ def recoverable(
             np.minimum(least, solution, out=least)
             np.maximum(greatest, solution, out=greatest)
 
+    # First, for a large table, solutions in random directions (the same every run): between
+    # them most open cells already take two values, and only the rest are asked one by one (a
+    # hundred programmes' figures: about 120 linear programmes instead of 1,200).
+    directions = np.random.default_rng(0)
+    for sign in (1, -1) * min(_PROBES, len(unknowns.index) // 10):
+        found(unknowns.whole_point(sign * directions.random(len(unknowns.index))))
     pinned = []
     for key in sorted(hidden - known_open, key=repr):
         i = unknowns.index[key]

@@ -1136,10 +1136,24 @@ def _copy(connection: Connection, table: Table, records: Iterable[dict]) -> None
     # Column by column: each column's type is asked how to write its values once.
     values = [_column_values(column, first, records, connection.dialect) for column in columns]
     names = ", ".join(column.name for column in columns)
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+    driver = connection.connection.driver_connection
+    # In PostgreSQL's binary format when psycopg knows every column's type by its name: the
+    # values are then written by its compiled dumpers, not one by one as text.
+    types = [_type_name(column, connection.dialect) for column in columns]
+    binary = all(driver.adapters.types.get(name) is not None for name in types)
+    cursor = driver.cursor()
+    with cursor.copy(
+        f"COPY {table.name} ({names}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")
+    ) as copy:
+        if binary:
+            copy.set_types(types)
         for row in zip(*values, strict=True):
             copy.write_row(row)
+
+
+def _type_name(column, dialect) -> str:
+    """``column``'s type as PostgreSQL names it, without its length: ``character varying``."""
+    return re.sub(r"\(.*\)", "", column.type.compile(dialect=dialect)).strip().lower()
 
 
 def _column_values(column, first: dict, records: list[dict], dialect) -> list:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.guarantee.terms import OutcomeStatus
-from app.models import JobOutcome, TuitionPayment
+from app.models import AuditEvent, JobOutcome, TuitionPayment
 from app.models.base import utc_now
 from app.services.errors import Conflict, Invalid
 from refunds import claims
@@ -152,6 +152,39 @@ def test_transition_in_the_table_moves_the_claim_writes_one_audit_row_and_bumps_
     assert written.at.utcoffset() == timedelta(0)
     assert before <= written.at <= utc_now()
     assert first.to_state is current
+
+
+#: The moves the refund executor writes as rows (``transition_row``): none goes to review.
+ROW_MOVES = [move for move in ALLOWED_MOVES if move[1] is not S.IN_REVIEW]
+
+
+@pytest.mark.parametrize(("current", "target"), ROW_MOVES, ids=move_id)
+def test_transition_row_writes_what_transition_writes(session, current, target):
+    """The claim's state, version and time, its transition and the audit line: on PostgreSQL
+    one statement writes the three."""
+    claim = AuditedRefundClaimFactory(state=current)
+    session.flush()
+    before = utc_now()
+
+    claims.transition_row(session, claim.id, current, target, actor=ADA, reason="sent")
+
+    claim = reload(session, claim)
+    assert (claim.state, claim.version) == (target, 2)
+    assert before <= claim.updated_at <= utc_now()
+    _, written = trail(session, claim)
+    assert (written.claim_id, written.from_state, written.to_state) == (claim.id, current, target)
+    assert (written.actor, written.reason, written.graduate_note) == (ADA, "sent", None)
+    assert written.at == claim.updated_at
+    audit = session.scalars(
+        select(AuditEvent).where(AuditEvent.target == f"claim:{claim.id}").order_by(AuditEvent.id)
+    ).all()[-1]
+    assert (audit.actor, audit.action, audit.detail, audit.ip_address) == (
+        ADA,
+        f"claim.{target.value}",
+        "sent",
+        None,
+    )
+    assert audit.at == written.at
 
 
 @pytest.mark.parametrize(("current", "target"), REFUSED_MOVES, ids=move_id)

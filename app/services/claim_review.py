@@ -26,7 +26,7 @@ from sqlalchemy import Row, String, and_, cast, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app import audit, collector
-from app.guarantee.reasons import listed, not_voiding, stopped_looking, void_reason
+from app.guarantee.reasons import SEPARATOR, not_voiding, stopped_looking, void_reason
 from app.guarantee.terms import SearchActivityKind
 from app.models import (
     AuditEvent,
@@ -201,7 +201,9 @@ def _judge(
             result.rejected.append(claim.id)
             outcome = "void"
         elif reasons:
-            to_review[claim.id] = note(OBLIGATIONS_NOT_MET, reasons=listed(reasons))
+            # Stored as its English, which is ``listed(reasons)``'s (a page reads the sentences
+            # back from it): joined as text, thousands of claims build no nested sentences.
+            to_review[claim.id] = note(OBLIGATIONS_NOT_MET, reasons=SEPARATOR.join(reasons))
             result.in_review.append(claim.id)
             outcome = f"{len(reasons)} reason(s) to review"
         else:

@@ -144,7 +144,7 @@ def _import_against_copy(
             raw.rollback()
             raw.close()
 
-    import_seconds, copy_seconds = _alternating(imported, copy_them, runs=5)
+    import_seconds, copy_seconds = _alternating(imported, copy_them, runs=9)
     rows = len(copied)
     _progress(
         f"import {kind}: {rows / import_seconds:,.0f} rows/s;"

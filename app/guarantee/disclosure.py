@@ -62,6 +62,14 @@ _WHOLE = 1e-6
 _PROBES = 30
 
 
+def _whole(values):
+    """``values`` rounded, when each is a whole number (within ``_WHOLE``); else ``None``."""
+    import numpy as np
+
+    whole = np.rint(values)
+    return whole if np.abs(values - whole).max() < _WHOLE else None
+
+
 @dataclass(frozen=True)
 class _Unknowns:
     """The hidden cells as unknowns: the relations holding one, as equations over them, and
@@ -122,42 +130,36 @@ class _Unknowns:
         tables of this service, whose relations are sums along two nestings of groups), it is
         the whole-number extreme too. Otherwise integer programming decides."""
         import numpy as np
-        from scipy.optimize import linprog
 
         objective = np.zeros(len(self.index))
         objective[self.index[key]] = sign
-        result = linprog(
-            objective,
-            A_eq=self.matrix,
-            b_eq=self.rhs or None,
-            bounds=np.column_stack([self.lower, self.upper]),
-            method="highs",
-        )
+        result = self._relaxed(objective)
         if result.status == 3:  # unbounded: nothing limits it from above, whole or not
             return float("inf"), None
         assert result.status == 0, result.message  # the true counts are always a solution
-        whole = np.rint(result.x)
-        if np.abs(result.x - whole).max() < _WHOLE:
+        whole = _whole(result.x)
+        if whole is not None:
             return round(sign * result.fun), whole
         return self._whole_extreme(objective, sign)
 
     def whole_point(self, objective):
         """Whole values of every unknown that minimise ``objective``: a linear programme's
         answer, or ``None`` when it is unbounded or not whole (then it proves nothing)."""
+        result = self._relaxed(objective)
+        return _whole(result.x) if result.status == 0 else None
+
+    def _relaxed(self, objective):
+        """The linear programme minimising ``objective`` over real values (scipy's result)."""
         import numpy as np
         from scipy.optimize import linprog
 
-        result = linprog(
+        return linprog(
             objective,
             A_eq=self.matrix,
             b_eq=self.rhs or None,
             bounds=np.column_stack([self.lower, self.upper]),
             method="highs",
         )
-        if result.status != 0:
-            return None
-        whole = np.rint(result.x)
-        return whole if np.abs(result.x - whole).max() < _WHOLE else None
 
     def _whole_extreme(self, objective, sign: int):
         import numpy as np
